@@ -1,0 +1,183 @@
+//! The applicant's applications: create against an invitation, read,
+//! and confirm the data to open the checkout.
+
+use crate::Deps;
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use visa_core::application::{Application, NewApplication, Payment, Stay};
+use visa_core::auth::{applicant, store_problem};
+use visa_core::http::{Request, Response, json, read_json};
+use visa_core::invitation::{InvitationStatus, is_invitation_number};
+use visa_core::payment::CheckoutRequest;
+use visa_core::problem::{FieldError, Problem};
+use visa_core::rules;
+use visa_core::store::StoreError;
+use visa_core::{Category, Status};
+
+pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let new: NewApplication = read_json(req.body())?;
+    let today = deps.clock.today();
+    let passport = new.passport.normalised();
+    let number = new.invitation_number.trim().to_owned();
+    let mut errors = passport.field_errors("passport", today);
+    if !is_invitation_number(&number) {
+        errors.insert(0, FieldError::new("invitation_number", "12 digits"));
+    }
+    if !errors.is_empty() {
+        return Err(Problem::invalid_fields(errors));
+    }
+    let missing = rules::missing_declarations(&new.declarations);
+    if !missing.is_empty() {
+        return Err(Problem::declarations_missing("confirm both statements about the passport").with_errors(missing));
+    }
+
+    let not_found = || {
+        Problem::invitation_not_found("no approved invitation has this number")
+            .with_field("invitation_number", "no approved invitation has this number")
+    };
+    let invitation = deps.invitations.invitation(&number).await.map_err(store_problem)?.ok_or_else(not_found)?;
+    match invitation.status {
+        InvitationStatus::Approved if invitation.valid_until >= today => {}
+        InvitationStatus::Used => return Err(already_used()),
+        _ => return Err(not_found()),
+    }
+    let mismatches = rules::invitation_mismatches(&invitation, &passport);
+    if !mismatches.is_empty() {
+        return Err(Problem::invitation_mismatch("the passport details differ from the invitation").with_errors(mismatches));
+    }
+    if !rules::eligible(deps.annexes, invitation.category, &passport.nationality) {
+        return Err(not_eligible(invitation.category, &passport.nationality));
+    }
+    if !rules::passport_valid_long_enough(passport.expiry_date, invitation.valid_until) {
+        let earliest = rules::earliest_passport_expiry(invitation.valid_until);
+        return Err(Problem::passport_expires_too_soon(format!(
+            "the passport must be valid until at least {earliest} (3 months after the visa's last day, {})",
+            invitation.valid_until
+        ))
+        .with_field("passport.expiry_date", &format!("must be {earliest} or later")));
+    }
+
+    let now = deps.clock.now();
+    let application = Application {
+        id: deps.ids.new_id(),
+        account_id,
+        status: Status::InvitationConfirmed,
+        category: invitation.category,
+        invitation_number: invitation.number.clone(),
+        passport,
+        declarations: new.declarations,
+        inviter: invitation.inviter.clone(),
+        stay: Stay { valid_from: invitation.valid_from, valid_until: invitation.valid_until },
+        fee: deps.fees.for_category(invitation.category).clone(),
+        details_confirmed_at: None,
+        payment: None,
+        visa: None,
+        under_review: false,
+        created_at: now,
+        updated_at: now,
+    };
+    match deps.applications.create_application(&application).await {
+        Ok(()) => {
+            tracing::info!(application_id = %application.id, invitation = %number, "application created");
+            Ok(json(StatusCode::CREATED, &application.view()))
+        }
+        // Lost the race for the invitation, or it was revoked meanwhile.
+        Err(StoreError::InvitationNotClaimable) => {
+            match deps.invitations.invitation(&number).await.map_err(store_problem)? {
+                Some(i) if i.status == InvitationStatus::Used => Err(already_used()),
+                _ => Err(not_found()),
+            }
+        }
+        Err(e) => Err(store_problem(e)),
+    }
+}
+
+fn already_used() -> Problem {
+    Problem::invitation_already_used("an application was already made on this invitation")
+        .with_field("invitation_number", "already used")
+}
+
+fn not_eligible(category: Category, nationality: &str) -> Problem {
+    Problem::not_eligible(format!("citizens of {nationality} cannot get the {category} e-visa"))
+        .with_field("passport.nationality", "not on the list for this visa category")
+}
+
+/// The caller's own application, or 404 (never 403: API.md).
+async fn owned(deps: &Deps, account_id: &str, id: &str) -> Result<Application, Problem> {
+    match deps.applications.application(id).await.map_err(store_problem)? {
+        Some(app) if app.account_id == account_id => Ok(app),
+        _ => Err(Problem::not_found("no such application")),
+    }
+}
+
+pub async fn list(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let apps = deps.applications.applications_of(&account_id).await.map_err(store_problem)?;
+    let items: Vec<_> = apps.iter().map(Application::view).collect();
+    Ok(json(StatusCode::OK, &json!({ "items": items })))
+}
+
+pub async fn get(deps: &Deps, req: &Request, id: &str) -> Result<Response, Problem> {
+    let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let app = owned(deps, &account_id, id).await?;
+    Ok(json(StatusCode::OK, &app.view()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Confirmation {
+    details_match_passport: bool,
+}
+
+pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, Problem> {
+    let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let app = owned(deps, &account_id, id).await?;
+    let body: Confirmation = read_json(req.body())?;
+    if !body.details_match_passport {
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "details_match_passport",
+            "confirm that the visa data matches your passport",
+        )]));
+    }
+    match app.status {
+        Status::InvitationConfirmed => {}
+        // Idempotent: the same open checkout, no second session, no second charge.
+        Status::AwaitingPayment => return Ok(json(StatusCode::OK, &app.view())),
+        Status::Paid | Status::Issued => return Err(invalid_state(app.status)),
+    }
+    let site = deps.site_origin.trim_end_matches('/');
+    let checkout = deps
+        .payments
+        .open_checkout(&CheckoutRequest {
+            application_id: app.id.clone(),
+            amount: app.fee.clone(),
+            description: format!("Kazakhstan e-visa ({}), consular fee", app.category),
+            success_url: format!("{site}/payment-return?application={}", app.id),
+            cancel_url: format!("{site}/check?application={}&cancelled=1", app.id),
+            customer_email: None,
+        })
+        .await
+        .map_err(|e| Problem::payment_provider_unavailable(e.to_string()))?;
+    let payment = Payment { checkout_session_id: checkout.session_id, checkout_url: checkout.url, paid_at: None };
+    match deps.applications.open_checkout(&app.id, &payment, deps.clock.now()).await {
+        Ok(updated) => {
+            tracing::info!(application_id = %app.id, session = %payment.checkout_session_id, "checkout opened");
+            Ok(json(StatusCode::OK, &updated.view()))
+        }
+        // A concurrent confirmation won: answer with its session.
+        Err(StoreError::StatusConflict) => {
+            let current = owned(deps, &account_id, id).await?;
+            match current.status {
+                Status::AwaitingPayment => Ok(json(StatusCode::OK, &current.view())),
+                other => Err(invalid_state(other)),
+            }
+        }
+        Err(e) => Err(store_problem(e)),
+    }
+}
+
+fn invalid_state(status: Status) -> Problem {
+    Problem::invalid_state(format!("the application is {}", status.as_str()))
+}

@@ -1,0 +1,42 @@
+//! Time and identifiers as ports, so tests can pin them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rand::Rng;
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+
+    /// Today in Kazakhstan's time zone (UTC+5 since 2024), where stay
+    /// windows are counted.
+    fn today(&self) -> NaiveDate {
+        (self.now() + chrono::Duration::hours(5)).date_naive()
+    }
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+pub trait Ids: Send + Sync {
+    /// A new, time-ordered unique id (ULID).
+    fn new_id(&self) -> String;
+    /// A new 12-digit invitation number.
+    fn invitation_number(&self) -> String;
+}
+
+pub struct RandomIds;
+
+impl Ids for RandomIds {
+    fn new_id(&self) -> String {
+        ulid::Ulid::new().to_string()
+    }
+
+    fn invitation_number(&self) -> String {
+        let mut rng = rand::thread_rng();
+        format!("{:012}", rng.gen_range(100_000_000_000u64..1_000_000_000_000))
+    }
+}

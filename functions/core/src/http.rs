@@ -1,0 +1,169 @@
+//! The few HTTP shapes every handler shares, on the plain `http` types
+//! that both lambda_http and the local gateway speak. No server here.
+
+use crate::problem::{FieldError, Problem};
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub type Request = http::Request<Bytes>;
+pub type Response = http::Response<Bytes>;
+
+/// API.md: bodies over 64 KiB get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).expect("response serialises");
+    let mut res = http::Response::new(Bytes::from(bytes));
+    *res.status_mut() = status;
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+pub fn no_content() -> Response {
+    let mut res = http::Response::new(Bytes::new());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    res
+}
+
+pub fn problem(p: &Problem) -> Response {
+    let mut res = http::Response::new(Bytes::from(p.to_json()));
+    *res.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Turns a handler's result into a response.
+pub fn respond(result: Result<Response, Problem>) -> Response {
+    result.unwrap_or_else(|p| {
+        if p.status >= 500 {
+            tracing::error!(slug = p.slug, detail = %p.detail, "request failed");
+        }
+        problem(&p)
+    })
+}
+
+/// Parses a JSON body: not JSON at all is 400 `malformed-body`; JSON of the
+/// wrong shape is 422 `validation` naming the field (e.g. `passport.expiry_date`).
+pub fn read_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Problem::body_too_large(format!("{} bytes", body.len())));
+    }
+    // Syntax first, so a truncated body is "malformed" rather than "invalid".
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Problem::malformed_body(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(Problem::invalid_fields(vec![FieldError::new("", "the body must be a JSON object")]));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { String::new() } else { path };
+        let message = e.inner().to_string();
+        // "missing field `x`" is reported at the parent: name the field itself.
+        let field = match message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+            Some(missing) if field.is_empty() => missing.to_owned(),
+            Some(missing) => format!("{field}.{missing}"),
+            None => field,
+        };
+        Problem::invalid_fields(vec![FieldError::new(field, message)])
+    })
+}
+
+/// The bearer token of `Authorization: Bearer <token>`.
+pub fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Path segments after `/api/`, percent-decoded; `None` outside `/api`.
+pub fn api_segments(path: &str) -> Option<Vec<String>> {
+    let rest = path.strip_prefix("/api")?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    Some(
+        rest.split('/')
+            .filter(|s| !s.is_empty())
+            .map(|s| urlencoding_decode(s))
+            .collect(),
+    )
+}
+
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first value of a query parameter, percent-decoded.
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    let query = req.uri().query()?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (urlencoding_decode(k) == name).then(|| urlencoding_decode(&v.replace('+', " ")))
+    })
+}
+
+/// 405 with the methods the resource does allow.
+pub fn method_not_allowed(allow: &'static str) -> Response {
+    let mut res = problem(&Problem::method_not_allowed(format!("allowed: {allow}")));
+    res.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Body {
+        passport: Inner,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        expiry_date: chrono::NaiveDate,
+        number: String,
+    }
+
+    #[test]
+    fn malformed_json_is_400_and_bad_shapes_name_the_field() {
+        assert_eq!(read_json::<Body>(b"{\"passport\":").unwrap_err().slug, "malformed-body");
+        let p = read_json::<Body>(br#"{"passport":{"expiry_date":"31/01/2031","number":"X"}}"#).unwrap_err();
+        assert_eq!((p.status, p.slug), (422, "validation"));
+        assert_eq!(p.errors[0].field, "passport.expiry_date");
+        let p = read_json::<Body>(br#"{"passport":{"expiry_date":"2031-01-31"}}"#).unwrap_err();
+        assert_eq!(p.errors[0].field, "passport.number");
+        let p = read_json::<Body>(b"[1]").unwrap_err();
+        assert_eq!(p.slug, "validation");
+    }
+
+    #[test]
+    fn splits_and_decodes_api_paths() {
+        assert_eq!(api_segments("/api/visas/AB%20C/verification").unwrap(), ["visas", "AB C", "verification"]);
+        assert_eq!(api_segments("/api").unwrap(), Vec::<String>::new());
+        assert!(api_segments("/apix").is_none());
+        let req = http::Request::get("/api/x?a=1&passport_number=Z%2012").body(Bytes::new()).unwrap();
+        assert_eq!(query_param(&req, "passport_number").as_deref(), Some("Z 12"));
+        assert_eq!(query_param(&req, "b"), None);
+    }
+}

@@ -1,0 +1,133 @@
+//! The invitation a migration officer approves for a foreigner: the
+//! e-visa is issued only against one (seed), and only once.
+
+use crate::category::Category;
+use crate::passport::{is_alpha3, is_passport_number};
+use crate::problem::FieldError;
+use crate::{names, rules};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inviter {
+    pub name: String,
+    /// Business identification number (Kazakhstan, 12 digits).
+    pub bin: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitee {
+    pub surname: String,
+    pub given_names: String,
+    pub nationality: String,
+    pub date_of_birth: NaiveDate,
+    pub passport_number: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    Approved,
+    Used,
+    Revoked,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Approved => "approved",
+            InvitationStatus::Used => "used",
+            InvitationStatus::Revoked => "revoked",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub number: String,
+    pub category: Category,
+    pub inviter: Inviter,
+    pub invitee: Invitee,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status: InvitationStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The officer's request body (`POST /api/admin/invitations`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInvitation {
+    pub number: Option<String>,
+    pub category: Category,
+    pub inviter: Inviter,
+    pub invitee: Invitee,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+}
+
+pub fn is_invitation_number(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl NewInvitation {
+    /// Validates and normalises; `number` is the one to use when the officer gave none.
+    pub fn into_invitation(
+        self,
+        generated_number: String,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<Invitation, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let number = match self.number {
+            Some(n) => n.trim().to_owned(),
+            None => generated_number,
+        };
+        if !is_invitation_number(&number) {
+            errors.push(FieldError::new("number", "12 digits"));
+        }
+        let inviter = Inviter { name: self.inviter.name.trim().to_owned(), bin: self.inviter.bin.trim().to_owned() };
+        if inviter.name.is_empty() || inviter.name.chars().count() > 200 {
+            errors.push(FieldError::new("inviter.name", "1 to 200 characters"));
+        }
+        if inviter.bin.len() != 12 || !inviter.bin.bytes().all(|b| b.is_ascii_digit()) {
+            errors.push(FieldError::new("inviter.bin", "12 digits"));
+        }
+        let invitee = Invitee {
+            surname: names::normalise(&self.invitee.surname),
+            given_names: names::normalise(&self.invitee.given_names),
+            nationality: self.invitee.nationality.trim().to_ascii_uppercase(),
+            date_of_birth: self.invitee.date_of_birth,
+            passport_number: self.invitee.passport_number.trim().to_ascii_uppercase(),
+        };
+        if invitee.surname.is_empty() || invitee.surname.chars().count() > 60 {
+            errors.push(FieldError::new("invitee.surname", "1 to 60 characters"));
+        }
+        if invitee.given_names.chars().count() > 60 {
+            errors.push(FieldError::new("invitee.given_names", "at most 60 characters"));
+        }
+        if !is_alpha3(&invitee.nationality) {
+            errors.push(FieldError::new("invitee.nationality", "an ISO 3166-1 alpha-3 code such as IND"));
+        }
+        if invitee.date_of_birth >= today {
+            errors.push(FieldError::new("invitee.date_of_birth", "a date in the past"));
+        }
+        if !is_passport_number(&invitee.passport_number) {
+            errors.push(FieldError::new("invitee.passport_number", "5 to 12 letters A-Z and digits"));
+        }
+        errors.extend(rules::stay_window_errors(self.valid_from, self.valid_until, today));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Invitation {
+            number,
+            category: self.category,
+            inviter,
+            invitee,
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            status: InvitationStatus::Approved,
+            created_at: now,
+        })
+    }
+}

@@ -1,0 +1,26 @@
+//! visa-core: the e-visa domain, free of AWS and of any HTTP server.
+//!
+//! Types and the rules of the seed (the Visa and Migration Portal's e-visa
+//! page), the application state machine, the ports the adapters implement,
+//! and RFC 9457 problems with the stable slugs of API.md.
+
+pub mod account;
+pub mod annex;
+pub mod application;
+pub mod auth;
+pub mod category;
+pub mod clock;
+pub mod http;
+pub mod invitation;
+pub mod money;
+pub mod names;
+pub mod passport;
+pub mod payment;
+pub mod problem;
+pub mod rules;
+pub mod store;
+
+pub use application::{Application, Status};
+pub use category::Category;
+pub use money::Money;
+pub use problem::{FieldError, Problem};

@@ -1,0 +1,43 @@
+//! Name and text folding for matching an invitation against a passport:
+//! case, repeated spaces and Latin diacritics do not matter (API.md).
+
+/// Upper case, trimmed, inner whitespace collapsed to one space. Keeps
+/// diacritics: this is how the data is stored and printed.
+pub fn normalise(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase()
+}
+
+/// The matching key: `normalise` with diacritics and ligatures folded to
+/// plain Latin letters (Müller = MULLER, Øre = ORE, Straße = STRASSE).
+pub fn fold(s: &str) -> String {
+    let folded: String = s
+        .chars()
+        .map(|c| if c.is_ascii() { c.to_string() } else { deunicode::deunicode_char(c).unwrap_or("").to_string() })
+        .collect();
+    normalise(&folded)
+}
+
+pub fn same(a: &str, b: &str) -> bool {
+    fold(a) == fold(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ignores_case_spaces_and_latin_diacritics() {
+        assert!(same("  Priya   anil ", "PRIYA ANIL"));
+        assert!(same("José Álvarez", "JOSE ALVAREZ"));
+        assert!(same("Nguyễn Thị", "NGUYEN THI"));
+        assert!(same("Çağlar", "CAGLAR"));
+        assert!(same("straße", "STRASSE"));
+        assert!(!same("PRIYA", "PRIYANKA"));
+        assert!(!same("ANN MARIE", "ANNMARIE"));
+    }
+
+    #[test]
+    fn normalise_keeps_diacritics() {
+        assert_eq!(normalise(" josé  álvarez "), "JOSÉ ÁLVAREZ");
+    }
+}

@@ -1,0 +1,146 @@
+//! RFC 9457 problem details with the stable slugs of API.md. The site
+//! translates by slug, so a slug never changes once published.
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{status} {slug}: {detail}")]
+pub struct Problem {
+    pub status: u16,
+    pub slug: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+/// The wire shape: `{"type","title","status","detail","errors"?}`.
+#[derive(Serialize)]
+struct Wire<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+macro_rules! problems {
+    ($($fn_name:ident => $status:literal, $slug:literal, $title:literal;)*) => {
+        impl Problem {
+            $(
+                pub fn $fn_name(detail: impl Into<String>) -> Problem {
+                    Problem { status: $status, slug: $slug, detail: detail.into(), errors: Vec::new() }
+                }
+            )*
+
+            /// The short, fixed title of a slug.
+            pub fn title_of(slug: &str) -> &'static str {
+                match slug {
+                    $($slug => $title,)*
+                    _ => "Error",
+                }
+            }
+
+            /// Every slug this service can produce.
+            pub const SLUGS: &'static [&'static str] = &[$($slug),*];
+        }
+    };
+}
+
+problems! {
+    malformed_body => 400, "malformed-body", "The request body is not valid JSON";
+    bad_signature => 400, "bad-signature", "The webhook signature is not valid";
+    bad_request => 400, "bad-request", "The request is not valid";
+    unauthenticated => 401, "unauthenticated", "Sign in to continue";
+    invalid_credentials => 401, "invalid-credentials", "Email or password is wrong";
+    forbidden => 403, "forbidden", "Not allowed";
+    not_found => 404, "not-found", "Not found";
+    invitation_not_found => 404, "invitation-not-found", "No approved invitation has this number";
+    method_not_allowed => 405, "method-not-allowed", "This method is not allowed on this resource";
+    email_taken => 409, "email-taken", "An account with this email already exists";
+    invitation_already_used => 409, "invitation-already-used", "This invitation has already been used";
+    invitation_exists => 409, "invitation-exists", "An invitation with this number already exists";
+    invalid_state => 409, "invalid-state", "The application is not in a state that allows this";
+    visa_not_ready => 409, "visa-not-ready", "The visa has not been issued yet";
+    body_too_large => 413, "body-too-large", "The request body is larger than 64 KiB";
+    unsupported_media_type => 415, "unsupported-media-type", "Send the body as application/json";
+    validation => 422, "validation", "Some fields are not valid";
+    invitation_mismatch => 422, "invitation-mismatch", "The passport does not match the invitation";
+    not_eligible => 422, "not-eligible", "Citizens of this country cannot get this e-visa";
+    passport_expires_too_soon => 422, "passport-expires-too-soon", "The passport expires too soon";
+    declarations_missing => 422, "declarations-missing", "Both passport declarations are required";
+    payment_mismatch => 422, "payment-mismatch", "The payment does not match the application";
+    too_many_attempts => 429, "too-many-attempts", "Too many failed sign-in attempts";
+    internal => 500, "internal", "Something went wrong on our side";
+    payment_provider_unavailable => 502, "payment-provider-unavailable", "The payment provider did not answer";
+    unavailable => 503, "unavailable", "The service is briefly unavailable";
+}
+
+impl Problem {
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub fn with_field(mut self, field: &str, message: &str) -> Self {
+        self.errors.push(FieldError::new(field, message));
+        self
+    }
+
+    /// A 422 `validation` problem listing the fields at fault.
+    pub fn invalid_fields(errors: Vec<FieldError>) -> Problem {
+        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        Problem::validation(detail).with_errors(errors)
+    }
+
+    pub fn type_uri(&self) -> String {
+        format!("/problems/{}", self.slug)
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&Wire {
+            kind: self.type_uri(),
+            title: Problem::title_of(self.slug),
+            status: self.status,
+            detail: &self.detail,
+            errors: &self.errors,
+        })
+        .expect("problem serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_rfc9457_shape() {
+        let p = Problem::invalid_fields(vec![FieldError::new("passport.expiry_date", "must be a date")]);
+        let v: serde_json::Value = serde_json::from_slice(&p.to_json()).unwrap();
+        assert_eq!(v["type"], "/problems/validation");
+        assert_eq!(v["status"], 422);
+        assert_eq!(v["title"], "Some fields are not valid");
+        assert_eq!(v["errors"][0]["field"], "passport.expiry_date");
+        let plain: serde_json::Value = serde_json::from_slice(&Problem::not_found("x").to_json()).unwrap();
+        assert!(plain.get("errors").is_none());
+    }
+
+    #[test]
+    fn every_slug_has_a_title() {
+        for slug in Problem::SLUGS {
+            assert_ne!(Problem::title_of(slug), "Error", "{slug}");
+        }
+    }
+}

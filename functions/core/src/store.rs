@@ -1,0 +1,150 @@
+//! Storage ports, named after what happens in the domain. Each method's
+//! conditional guarantee is part of its contract: the embedded store and
+//! DynamoDB give the same, and one contract test suite proves both.
+
+use crate::account::{Account, Session};
+use crate::application::{Application, Payment, Visa};
+use crate::invitation::Invitation;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("an account with this email exists")]
+    EmailTaken,
+    #[error("an invitation with this number exists")]
+    InvitationExists,
+    #[error("the invitation is not approved and unused")]
+    InvitationNotClaimable,
+    #[error("no such item")]
+    NotFound,
+    #[error("the application is not in the expected status")]
+    StatusConflict,
+    #[error("the visa number is taken")]
+    VisaNumberTaken,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// Creates the account and claims its email at once: `EmailTaken` if
+    /// the email is already claimed (nothing is written then).
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
+}
+
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// The session, if it exists and has not expired at `now`.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>, StoreError>;
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Failed sign-ins for `email` in the window that is open at `now`.
+    async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError>;
+    /// Counts one failure; a window older than `window` starts again at 1.
+    async fn record_failed_sign_in(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+    ) -> Result<u32, StoreError>;
+}
+
+#[async_trait]
+pub trait Invitations: Send + Sync {
+    /// `InvitationExists` if the number is taken.
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError>;
+    async fn invitation(&self, number: &str) -> Result<Option<Invitation>, StoreError>;
+    /// Approved -> revoked (revoking again is a no-op). `NotFound`;
+    /// `InvitationNotClaimable` if it was already used.
+    async fn revoke_invitation(&self, number: &str) -> Result<Invitation, StoreError>;
+}
+
+#[async_trait]
+pub trait Applications: Send + Sync {
+    /// Claims the application's invitation (approved -> used) and creates
+    /// the application in one atomic step: of two concurrent claims, one
+    /// gets `InvitationNotClaimable` and writes nothing.
+    async fn create_application(&self, application: &Application) -> Result<(), StoreError>;
+    async fn application(&self, id: &str) -> Result<Option<Application>, StoreError>;
+    /// An account's applications, newest first.
+    async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError>;
+    /// Records the applicant's confirmation and the open checkout:
+    /// invitation_confirmed -> awaiting_payment, or `StatusConflict`.
+    async fn open_checkout(
+        &self,
+        id: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError>;
+}
+
+/// A payment the provider reported, already verified and checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentEvent {
+    pub event_id: String,
+    pub application_id: String,
+    pub checkout_session_id: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub event_type: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaymentRecorded {
+    /// This event moved the application awaiting_payment -> paid.
+    Paid(Box<Application>),
+    /// The event id was seen before: nothing changed.
+    DuplicateEvent,
+    /// Another event paid it already: recorded this event, nothing else.
+    AlreadyPaid,
+}
+
+#[async_trait]
+pub trait Payments: Send + Sync {
+    /// In ONE transaction: record the event id (once ever) and move the
+    /// application awaiting_payment -> paid if its checkout session is the
+    /// event's. `StatusConflict` if it is not awaiting payment at all;
+    /// `NotFound` if there is no such application.
+    async fn record_payment(&self, event: &PaymentEvent, at: DateTime<Utc>) -> Result<PaymentRecorded, StoreError>;
+    /// Marks an application for officers' review (a payment dispute);
+    /// once per event id. Returns whether this call changed anything.
+    async fn flag_for_review(&self, event_id: &str, application_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisaRecord {
+    pub visa: Visa,
+    pub application_id: String,
+}
+
+#[async_trait]
+pub trait Visas: Send + Sync {
+    /// Reserves the visa number and moves the application paid -> issued
+    /// with it, in one transaction. `VisaNumberTaken` if another
+    /// application holds the number; `StatusConflict` if not `paid`.
+    async fn issue_visa(&self, application_id: &str, visa: &Visa, at: DateTime<Utc>) -> Result<Application, StoreError>;
+    async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError>;
+}
+
+/// Everything a full deployment stores.
+pub trait Store: Accounts + Sessions + Invitations + Applications + Payments + Visas {}
+impl<T: Accounts + Sessions + Invitations + Applications + Payments + Visas> Store for T {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Visa PDFs: private objects, fetched through short-lived links.
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), BlobError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
+    /// A link that fetches the object until `expires_at` (at most 300 s ahead).
+    async fn link(&self, key: &str, expires_at: DateTime<Utc>) -> Result<String, BlobError>;
+}

@@ -1,0 +1,133 @@
+//! pay-webhook: the payment provider tells us a fee was paid.
+//!
+//! Deliveries come at least once, in any order, sometimes concurrently,
+//! and forged ones will be tried. So: verify the signature over the raw
+//! body, check session, amount and currency against the application, then
+//! record the event and move the application to `paid` in ONE conditional
+//! transaction. A repeated event changes nothing and still gets 200.
+
+pub mod event;
+pub mod signature;
+
+use event::{Action, CheckoutSession, Event};
+use http::{Method, StatusCode};
+use serde_json::json;
+use std::sync::Arc;
+use visa_core::auth::store_problem;
+use visa_core::clock::Clock;
+use visa_core::http::{Request, Response, api_segments, json, method_not_allowed, respond};
+use visa_core::problem::Problem;
+use visa_core::store::{Applications, PaymentEvent, PaymentRecorded, Payments, StoreError};
+
+pub struct Deps {
+    pub applications: Arc<dyn Applications>,
+    pub payments: Arc<dyn Payments>,
+    pub clock: Arc<dyn Clock>,
+    /// Webhook signing secrets; more than one while rotating.
+    pub secrets: Vec<String>,
+    /// Called with the application id once it is paid (the local gateway
+    /// wakes its issuer; in the cloud the table stream does that).
+    pub on_paid: Box<dyn Fn(&str) + Send + Sync>,
+}
+
+pub async fn handle(deps: &Deps, req: Request) -> Response {
+    let segments = api_segments(req.uri().path()).unwrap_or_default();
+    match (segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(), req.method()) {
+        (["webhooks", "payment"], &Method::POST) => respond(receive(deps, &req).await),
+        (["webhooks", "payment"], _) => method_not_allowed("POST"),
+        _ => respond(Err(Problem::not_found("no such route"))),
+    }
+}
+
+fn received() -> Response {
+    json(StatusCode::OK, &json!({"received": true}))
+}
+
+async fn receive(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let header = req.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
+    signature::verify(header, req.body(), &deps.secrets, deps.clock.now().timestamp()).map_err(|e| {
+        tracing::warn!(anomaly = true, error = %e, "webhook refused: bad signature");
+        Problem::bad_signature(e.to_string())
+    })?;
+    // Signed, so from the provider: a shape we cannot read is its error, not an attack.
+    let event: Event = serde_json::from_slice(req.body())
+        .map_err(|e| Problem::malformed_body(format!("not a payment event: {e}")))?;
+    let action = event::action(&event)
+        .map_err(|e| Problem::malformed_body(format!("event {} has an unexpected shape: {e}", event.id)))?;
+    match action {
+        Action::Ignore => {
+            tracing::info!(event_id = %event.id, kind = %event.kind, "event ignored");
+            Ok(received())
+        }
+        Action::Disputed { application_id } => disputed(deps, &event, application_id).await,
+        Action::Paid(session) => paid(deps, &event, session).await,
+    }
+}
+
+async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Response, Problem> {
+    let mismatch = |why: &str| {
+        tracing::warn!(anomaly = true, event_id = %event.id, session = %session.id, why, "payment does not match");
+        Problem::payment_mismatch(format!("event {}: {why}", event.id))
+    };
+    let application_id = session.client_reference_id.as_deref().ok_or_else(|| mismatch("no client_reference_id"))?;
+    let app = deps
+        .applications
+        .application(application_id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| mismatch("unknown application"))?;
+    let expected_session = app.payment.as_ref().map(|p| p.checkout_session_id.as_str());
+    if expected_session != Some(session.id.as_str()) {
+        return Err(mismatch("checkout session is not the application's"));
+    }
+    if session.amount_total != Some(app.fee.amount_minor) {
+        return Err(mismatch("amount differs from the fee"));
+    }
+    if session.currency.as_deref().map(str::to_ascii_uppercase).as_deref() != Some(app.fee.currency.as_str()) {
+        return Err(mismatch("currency differs from the fee"));
+    }
+    let record = PaymentEvent {
+        event_id: event.id.clone(),
+        application_id: app.id.clone(),
+        checkout_session_id: session.id.clone(),
+        amount_minor: app.fee.amount_minor,
+        currency: app.fee.currency.clone(),
+        event_type: event.kind.clone(),
+    };
+    match deps.payments.record_payment(&record, deps.clock.now()).await {
+        Ok(PaymentRecorded::Paid(app)) => {
+            tracing::info!(application_id = %app.id, event_id = %event.id, "application paid");
+            (deps.on_paid)(&app.id);
+            Ok(received())
+        }
+        Ok(PaymentRecorded::DuplicateEvent) => {
+            tracing::info!(event_id = %event.id, "duplicate delivery acknowledged");
+            Ok(received())
+        }
+        Ok(PaymentRecorded::AlreadyPaid) => {
+            tracing::info!(event_id = %event.id, application_id = %app.id, "already paid by another event");
+            Ok(received())
+        }
+        Err(StoreError::StatusConflict | StoreError::NotFound) => Err(mismatch("application is not awaiting payment")),
+        Err(e) => Err(store_problem(e)),
+    }
+}
+
+async fn disputed(deps: &Deps, event: &Event, application_id: Option<String>) -> Result<Response, Problem> {
+    // Fees are not refundable (seed): a dispute only flags the application.
+    let Some(application_id) = application_id else {
+        tracing::warn!(anomaly = true, event_id = %event.id, "dispute without an application id");
+        return Ok(received());
+    };
+    match deps.payments.flag_for_review(&event.id, &application_id, deps.clock.now()).await {
+        Ok(changed) => {
+            tracing::warn!(anomaly = true, %application_id, changed, "payment disputed: flagged for review");
+            Ok(received())
+        }
+        Err(StoreError::NotFound) => {
+            tracing::warn!(anomaly = true, %application_id, "dispute for an unknown application");
+            Ok(received())
+        }
+        Err(e) => Err(store_problem(e)),
+    }
+}

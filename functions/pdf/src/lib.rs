@@ -1,0 +1,60 @@
+//! The Kazakhstan e-visa as a one-page PDF, rendered in process with typst.
+//!
+//! [`Renderer::render`] turns a [`VisaDocument`] into PDF/A-2b + PDF/UA-1
+//! bytes: the same visa always gives the same bytes.
+
+/// Why a render failed.
+pub mod error;
+/// The ICAO Doc 9303 MRV-B machine-readable zone.
+pub mod mrz;
+/// The QR code, as one SVG path.
+pub mod qr;
+/// Compile and export.
+pub mod render;
+/// The typst source of the page.
+pub mod template;
+/// The in-memory typst `World`.
+pub mod world;
+
+pub use error::RenderError;
+pub use render::Renderer;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Everything printed on a visa, as the domain knows it.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct VisaDocument {
+    /// Nine characters: the MRZ document number.
+    pub visa_number: String,
+    /// `tourist`, `business` or `medical`.
+    pub category: String,
+    /// `single`.
+    pub entries: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    /// Also the PDF's creation date and typst's `today`.
+    pub issued_at: DateTime<Utc>,
+    pub surname: String,
+    pub given_names: String,
+    /// ISO 3166-1 alpha-3.
+    pub nationality: String,
+    pub nationality_name: String,
+    pub date_of_birth: NaiveDate,
+    /// `M`, `F` or `X`.
+    pub sex: String,
+    pub passport_number: String,
+    pub inviter_name: String,
+    pub inviter_bin: String,
+    pub entry_points: Vec<String>,
+    /// `<origin>/verify#<compact JWS>`, encoded in the QR code.
+    pub qr_url: String,
+}
+
+impl VisaDocument {
+    /// The sample visa of `examples/visa.json`, for tests and template work.
+    pub fn example() -> Self {
+        serde_json::from_str(include_str!("../examples/visa.json"))
+            .expect("examples/visa.json is a valid visa")
+    }
+}

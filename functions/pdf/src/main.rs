@@ -1,0 +1,133 @@
+//! `visa-pdf render --data visa.json --out visa.pdf [--repeat N]`: renders a
+//! visa for template designers; with `--repeat` it is the render benchmark.
+//! Arguments are parsed by hand to keep the build light.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use visa_pdf::{Renderer, VisaDocument};
+
+const USAGE: &str = "usage: visa-pdf render --data visa.json --out visa.pdf [--repeat N]";
+
+struct Args {
+    data: String,
+    out: String,
+    repeat: usize,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+    if args.next().as_deref() != Some("render") {
+        return Err(USAGE.into());
+    }
+    let (mut data, mut out, mut repeat) = (None, None, 1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--data" => data = Some(value()?),
+            "--out" => out = Some(value()?),
+            "--repeat" => {
+                repeat = value()?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or("--repeat needs a positive whole number")?
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(Args {
+        data: data.ok_or(USAGE)?,
+        out: out.ok_or(USAGE)?,
+        repeat,
+    })
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("visa-pdf: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args = parse_args(std::env::args().skip(1))?;
+    let json = std::fs::read_to_string(&args.data).map_err(|e| format!("{}: {e}", args.data))?;
+    let doc: VisaDocument =
+        serde_json::from_str(&json).map_err(|e| format!("{}: {e}", args.data))?;
+
+    let started = Instant::now();
+    let renderer = Renderer::new();
+    let init = started.elapsed();
+
+    let mut times = Vec::with_capacity(args.repeat);
+    let mut pdf = Vec::new();
+    for i in 1..=args.repeat {
+        let t = Instant::now();
+        pdf = renderer.render(&doc).map_err(|e| e.to_string())?;
+        times.push(t.elapsed());
+        if args.repeat > 1 && (i == 1 || i == 100 || i == args.repeat) {
+            println!("RSS after render {i:>6}: {}", rss());
+        }
+    }
+    std::fs::write(&args.out, &pdf).map_err(|e| format!("{}: {e}", args.out))?;
+
+    println!("init (fonts, book, library): {:.2} ms", ms(init));
+    println!("first render: {:.2} ms", ms(times[0]));
+    if args.repeat > 1 {
+        let mut warm = times[1..].to_vec();
+        warm.sort();
+        let pick = |q: f64| warm[((warm.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "warm renders: {}  median {:.2} ms  p95 {:.2} ms  min {:.2} ms  max {:.2} ms",
+            warm.len(),
+            ms(pick(0.5)),
+            ms(pick(0.95)),
+            ms(warm[0]),
+            ms(warm[warm.len() - 1]),
+        );
+    }
+    println!("wrote {} ({} bytes)", args.out, pdf.len());
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Resident set size from /proc/self/status (Linux), e.g. "31240 kB".
+fn rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_owned()))
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Result<Args, String> {
+        parse_args(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn parses_render_with_repeat() {
+        let a = args("render --data v.json --out v.pdf --repeat 5").unwrap();
+        assert_eq!((a.data.as_str(), a.out.as_str(), a.repeat), ("v.json", "v.pdf", 5));
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert!(args("").is_err());
+        assert!(args("render --data v.json").is_err());
+        assert!(args("render --data v.json --out v.pdf --repeat 0").is_err());
+        assert!(args("render --data v.json --out v.pdf --bogus").is_err());
+    }
+}

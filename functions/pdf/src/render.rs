@@ -1,0 +1,256 @@
+//! Visa data in, PDF bytes out: typst compile, then PDF/A-2b + PDF/UA-1
+//! export, deterministic for a given visa.
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use serde::Serialize;
+use typst::diag::SourceDiagnostic;
+use typst::ecow::EcoVec;
+use typst::foundations::{Datetime, Smart};
+use typst_layout::PagedDocument;
+use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
+
+use crate::world::{Assets, VisaWorld};
+use crate::{RenderError, VisaDocument, mrz, qr};
+
+/// Renders visas. Build one per process (a Lambda's init, a server's
+/// start-up) and share it: it holds the parsed fonts, the font book, the
+/// typst standard library and the parsed template (~5 ms to build).
+pub struct Renderer {
+    assets: Assets,
+    standards: PdfStandards,
+}
+
+impl Renderer {
+    pub fn new() -> Self {
+        let standards = PdfStandards::new(&[PdfStandard::A_2b, PdfStandard::Ua_1])
+            .expect("PDF/A-2b and PDF/UA-1 are compatible (both PDF 1.7)");
+        Self {
+            assets: Assets::new(),
+            standards,
+        }
+    }
+
+    /// The visa as a one-page PDF. The same visa always gives the same bytes.
+    pub fn render(&self, doc: &VisaDocument) -> Result<Vec<u8>, RenderError> {
+        self.render_with_warnings(doc).map(|(pdf, _)| pdf)
+    }
+
+    /// As [`render`](Self::render), also returning typst's warnings (a
+    /// missing font family, say), which a template designer wants to see.
+    pub fn render_with_warnings(
+        &self,
+        doc: &VisaDocument,
+    ) -> Result<(Vec<u8>, Vec<String>), RenderError> {
+        let data = serde_json::to_vec(&View::of(doc))?;
+        let qr_svg = qr::svg(&doc.qr_url)?;
+        let timestamp = Timestamp::new_utc(datetime(doc.issued_at).ok_or(RenderError::Date("issue time"))?);
+        let world = VisaWorld::new(&self.assets, data, qr_svg, doc.issued_at);
+
+        // typst memoises every compile in a process-wide cache that grows by
+        // ~0.75 MB a render unless evicted after each one, failed ones too.
+        let _evict = EvictOnDrop;
+
+        let warned = typst::compile::<PagedDocument>(&world);
+        let warnings = warned.warnings.iter().map(|w| w.message.to_string()).collect();
+        let document = warned.output.map_err(|e| RenderError::Compile(diagnostics(&e)))?;
+        if document.pages.len() != 1 {
+            return Err(RenderError::PageCount(document.pages.len()));
+        }
+        let options = PdfOptions {
+            ident: Smart::Custom(doc.visa_number.clone()),
+            creator: Smart::Custom(Some("Republic of Kazakhstan e-visa portal".into())),
+            timestamp: Some(timestamp),
+            page_ranges: None,
+            standards: self.standards.clone(),
+            tagged: true,
+            pretty: false,
+        };
+        let pdf = typst_pdf::pdf(&document, &options)
+            .map_err(|e| RenderError::Export(diagnostics(&e)))?;
+        Ok((pdf, warnings))
+    }
+
+    /// The shared assets, for tests that inspect fonts.
+    pub fn assets(&self) -> &Assets {
+        &self.assets
+    }
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct EvictOnDrop;
+
+impl Drop for EvictOnDrop {
+    fn drop(&mut self) {
+        typst::comemo::evict(0);
+    }
+}
+
+fn diagnostics(errors: &EcoVec<SourceDiagnostic>) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let hints: String = e.hints.iter().map(|h| format!("\n  hint: {}", h.v)).collect();
+            format!("{:?}: {}{hints}", e.severity, e.message)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn datetime(t: DateTime<Utc>) -> Option<Datetime> {
+    Datetime::from_ymd_hms(
+        t.year(),
+        t.month() as u8,
+        t.day() as u8,
+        t.hour() as u8,
+        t.minute() as u8,
+        t.second() as u8,
+    )
+}
+
+/// What the template shows, already formatted: the template only lays out.
+#[derive(Debug, Serialize)]
+pub struct View<'a> {
+    pub visa_number: &'a str,
+    pub category: &'static str,
+    pub category_ru: &'static str,
+    pub entries: &'static str,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub issued_at: String,
+    pub surname: String,
+    pub given_names: String,
+    pub nationality: String,
+    pub date_of_birth: String,
+    pub sex: &'static str,
+    pub passport_number: &'a str,
+    pub inviter_name: &'a str,
+    pub inviter_bin: &'a str,
+    pub entry_points: &'a [String],
+    pub verify_url: &'a str,
+    pub qr_alt: String,
+    pub mrz: [String; 2],
+}
+
+impl<'a> View<'a> {
+    pub fn of(doc: &'a VisaDocument) -> Self {
+        let (category, category_ru) = match doc.category.as_str() {
+            "tourist" => ("Tourist", "Туристическая"),
+            "business" => ("Business", "Деловая"),
+            "medical" => ("Medical", "Лечение"),
+            _ => ("Other", "Иная"),
+        };
+        let entries = match doc.entries.as_str() {
+            "double" => "Double entry",
+            "multiple" => "Multiple entry",
+            _ => "Single entry",
+        };
+        let sex = match doc.sex.as_str() {
+            "M" => "M",
+            "F" => "F",
+            _ => "X",
+        };
+        // Border control opens the verification page without the JWS.
+        let verify_url = doc.qr_url.split('#').next().unwrap_or_default();
+        Self {
+            visa_number: &doc.visa_number,
+            category,
+            category_ru,
+            entries,
+            valid_from: display_date(doc.valid_from),
+            valid_until: display_date(doc.valid_until),
+            issued_at: format!("{} UTC", doc.issued_at.format("%d.%m.%Y %H:%M")),
+            surname: doc.surname.to_uppercase(),
+            given_names: doc.given_names.to_uppercase(),
+            nationality: format!("{} ({})", doc.nationality_name, doc.nationality),
+            date_of_birth: display_date(doc.date_of_birth),
+            sex,
+            passport_number: &doc.passport_number,
+            inviter_name: &doc.inviter_name,
+            inviter_bin: &doc.inviter_bin,
+            entry_points: &doc.entry_points,
+            verify_url,
+            qr_alt: format!(
+                "QR code with the signed verification link of e-visa {}",
+                doc.visa_number
+            ),
+            mrz: mrz::mrv_b(doc),
+        }
+    }
+}
+
+/// Dates as printed on Kazakh documents: day.month.year.
+pub fn display_date(d: NaiveDate) -> String {
+    d.format("%d.%m.%Y").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    
+    #[test]
+    fn renders_one_page_without_warnings() {
+        let renderer = Renderer::new();
+        let (pdf, warnings) = renderer.render_with_warnings(&VisaDocument::example()).unwrap();
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn same_visa_same_bytes() {
+        let renderer = Renderer::new();
+        let doc = VisaDocument::example();
+        let a = renderer.render(&doc).unwrap();
+        let b = renderer.render(&doc).unwrap();
+        assert!(a == b, "two renders of one visa differ");
+        // A fresh renderer (as a new Lambda instance would have) agrees too.
+        let c = Renderer::new().render(&doc).unwrap();
+        assert!(a == c, "a second renderer gives other bytes");
+    }
+
+    #[test]
+    fn different_visas_differ() {
+        let renderer = Renderer::new();
+        let a = renderer.render(&VisaDocument::example()).unwrap();
+        let mut other = VisaDocument::example();
+        other.passport_number = "C01X00T47".into();
+        assert!(a != renderer.render(&other).unwrap());
+    }
+
+    #[test]
+    fn renders_many_times() {
+        let renderer = Renderer::new();
+        let mut doc = VisaDocument::example();
+        let first = renderer.render(&doc).unwrap();
+        for i in 0..200 {
+            doc.visa_number = format!("KZ{i:07}");
+            renderer.render(&doc).unwrap();
+        }
+        doc = VisaDocument::example();
+        assert!(first == renderer.render(&doc).unwrap());
+    }
+
+    #[test]
+    fn long_and_non_latin_names_still_fit_one_page() {
+        let renderer = Renderer::new();
+        let mut doc = VisaDocument::example();
+        doc.surname = "Nilavadhanananda-Wattanasiriwong".into();
+        doc.given_names = "Chayapa Dejthamrong Krasuang Somchai Phraya".into();
+        doc.inviter_name = "Товарищество с ограниченной ответственностью «Қазақ Туристік Компаниясы»".into();
+        doc.qr_url = format!("{}{}", doc.qr_url, "x".repeat(300));
+        let (_, warnings) = renderer.render_with_warnings(&doc).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn an_oversized_qr_payload_is_an_error() {
+        let renderer = Renderer::new();
+        let mut doc = VisaDocument::example();
+        doc.qr_url = "x".repeat(5000);
+        assert!(matches!(renderer.render(&doc), Err(RenderError::Qr(_))));
+    }
+}

@@ -1,0 +1,193 @@
+//! A minimal typst `World`: the template, the visa's data and its QR code,
+//! all in memory at fixed virtual paths, and only the fonts the visa uses.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Datelike, Utc};
+use typst::diag::{FileError, FileResult};
+use typst::foundations::{Bytes, Datetime, Duration};
+use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst::{Library, LibraryExt, World};
+
+use crate::template;
+
+/// The faces the template uses, embedded so a Lambda needs no font files.
+/// Only these: typst-assets' `fonts` feature would add ~9.7 MB including a
+/// GPL-licensed face (FACTS.md). Sources and licences: fonts/README.md.
+const FONT_FILES: [&[u8]; 3] = [
+    include_bytes!("../fonts/LibertinusSerif-Regular.otf"),
+    include_bytes!("../fonts/LibertinusSerif-Bold.otf"),
+    include_bytes!("../fonts/OCRB.otf"),
+];
+
+/// `FileId`s are interned process-wide in a u16 table that panics after
+/// 65,535 distinct paths, so every render reuses these three.
+static MAIN: LazyLock<FileId> = LazyLock::new(|| file_id("/main.typ"));
+static DATA: LazyLock<FileId> = LazyLock::new(|| file_id("/data.json"));
+static QR: LazyLock<FileId> = LazyLock::new(|| file_id("/qr.svg"));
+
+/// Path the template reads the visa's fields from.
+pub const DATA_PATH: &str = "/data.json";
+/// Path the template reads the QR code from.
+pub const QR_PATH: &str = "/qr.svg";
+
+fn file_id(path: &str) -> FileId {
+    let vpath = VirtualPath::new(path).expect("a fixed, valid virtual path");
+    RootedPath::new(VirtualRoot::Project, vpath).intern()
+}
+
+/// What every render shares: parsed fonts, the font book, the standard
+/// library and the parsed template. Built once per process.
+pub struct Assets {
+    library: LazyHash<Library>,
+    book: LazyHash<FontBook>,
+    fonts: Vec<Font>,
+    main: Source,
+}
+
+impl Assets {
+    pub fn new() -> Self {
+        let fonts: Vec<Font> = FONT_FILES
+            .iter()
+            .flat_map(|data| Font::iter(Bytes::new(*data)))
+            .collect();
+        Self {
+            library: LazyHash::new(Library::builder().build()),
+            book: LazyHash::new(FontBook::from_fonts(&fonts)),
+            fonts,
+            main: Source::new(*MAIN, template::SOURCE.to_owned()),
+        }
+    }
+
+    /// The families of the embedded faces, for tests and diagnostics.
+    pub fn font_families(&self) -> Vec<String> {
+        self.fonts
+            .iter()
+            .map(|f| f.info().family.clone())
+            .collect()
+    }
+
+    pub(crate) fn fonts(&self) -> &[Font] {
+        &self.fonts
+    }
+}
+
+impl Default for Assets {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The world of one render: shared assets plus this visa's two files.
+pub struct VisaWorld<'a> {
+    assets: &'a Assets,
+    data: Bytes,
+    qr: Bytes,
+    issued_at: DateTime<Utc>,
+}
+
+impl<'a> VisaWorld<'a> {
+    pub fn new(assets: &'a Assets, data: Vec<u8>, qr_svg: String, issued_at: DateTime<Utc>) -> Self {
+        Self {
+            assets,
+            data: Bytes::new(data),
+            qr: Bytes::from_string(qr_svg),
+            issued_at,
+        }
+    }
+}
+
+impl World for VisaWorld<'_> {
+    fn library(&self) -> &LazyHash<Library> {
+        &self.assets.library
+    }
+
+    fn book(&self) -> &LazyHash<FontBook> {
+        &self.assets.book
+    }
+
+    fn main(&self) -> FileId {
+        *MAIN
+    }
+
+    fn source(&self, id: FileId) -> FileResult<Source> {
+        if id == *MAIN {
+            Ok(self.assets.main.clone())
+        } else {
+            Err(not_found(id))
+        }
+    }
+
+    fn file(&self, id: FileId) -> FileResult<Bytes> {
+        if id == *DATA {
+            Ok(self.data.clone())
+        } else if id == *QR {
+            Ok(self.qr.clone())
+        } else if id == *MAIN {
+            Ok(Bytes::from_string(template::SOURCE))
+        } else {
+            Err(not_found(id))
+        }
+    }
+
+    fn font(&self, index: usize) -> Option<Font> {
+        self.assets.fonts.get(index).cloned()
+    }
+
+    /// The issue date, never the clock: the same visa must give the same
+    /// bytes whenever it is rendered.
+    fn today(&self, offset: Option<Duration>) -> Option<Datetime> {
+        let hours = offset.map_or(0, |d| d.hours() as i64);
+        let date = (self.issued_at + chrono::Duration::hours(hours)).date_naive();
+        Datetime::from_ymd(date.year(), date.month() as u8, date.day() as u8)
+    }
+}
+
+fn not_found(id: FileId) -> FileError {
+    FileError::NotFound(id.vpath().get_without_slash().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embeds_only_the_three_faces() {
+        let families = Assets::new().font_families();
+        assert_eq!(families, ["Libertinus Serif", "Libertinus Serif", "OCR B"]);
+    }
+
+    #[test]
+    fn text_face_covers_kazakh_and_russian() {
+        let assets = Assets::new();
+        let kazakh = "АӘБВГҒДЕЁЖЗИЙКҚЛМНҢОӨПРСТУҰҮФХҺЦЧШЩЪЫІЬЭЮЯ";
+        let text = format!("{kazakh}{}—·№", kazakh.to_lowercase());
+        for font in &assets.fonts()[..2] {
+            for c in text.chars() {
+                assert!(
+                    font.ttf().glyph_index(c).is_some(),
+                    "{} lacks {c:?}",
+                    font.info().family
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ocr_b_covers_the_mrz_alphabet() {
+        let assets = Assets::new();
+        let ocrb = &assets.fonts()[2];
+        for c in ('A'..='Z').chain('0'..='9').chain(['<']) {
+            assert!(ocrb.ttf().glyph_index(c).is_some(), "OCR B lacks {c:?}");
+        }
+    }
+
+    #[test]
+    fn file_ids_are_fixed() {
+        assert_eq!(*MAIN, file_id("/main.typ"));
+        assert_eq!(*DATA, file_id(DATA_PATH));
+        assert_eq!(*QR, file_id(QR_PATH));
+    }
+}

@@ -1,0 +1,29 @@
+//! visa-local: the whole portal in one process on a laptop.
+
+pub mod blobs;
+pub mod config;
+pub mod demo;
+pub mod gateway;
+pub mod sandbox;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+/// Binds, prints the address, and serves until Ctrl-C or SIGTERM.
+pub async fn serve(gw: Arc<gateway::Gateway>) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(gw.config.addr).await?;
+    let app = axum::Router::new().fallback(gateway::dispatch).with_state(gw);
+    println!("visa-local listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
+}
+
+async fn shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

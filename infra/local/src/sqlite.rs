@@ -1,0 +1,509 @@
+//! The embedded store: SQLite (bundled, WAL) with the same conditional
+//! guarantees DynamoDB gives. Every state change runs in one IMMEDIATE
+//! transaction whose WHERE clause is the condition; rows hold the domain
+//! record as JSON beside the columns conditions need.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use visa_core::account::{Account, Session};
+use visa_core::application::{Application, Payment, Visa};
+use visa_core::invitation::{Invitation, InvitationStatus};
+use visa_core::store::{
+    Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions, StoreError, VisaRecord,
+    Visas,
+};
+use visa_core::Status;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sign_in_failures (email TEXT PRIMARY KEY, window_start INTEGER NOT NULL, failures INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS invitations (number TEXT PRIMARY KEY, status TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS applications (
+  id TEXT PRIMARY KEY, account_id TEXT NOT NULL, created_at TEXT NOT NULL,
+  status TEXT NOT NULL, invitation_number TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS applications_by_account ON applications (account_id, created_at);
+CREATE INDEX IF NOT EXISTS applications_by_status ON applications (status);
+CREATE TABLE IF NOT EXISTS payment_events (event_id TEXT PRIMARY KEY, application_id TEXT NOT NULL, kind TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS visas (number TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sandbox_sessions (id TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+";
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn to_doc<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain records serialise")
+}
+
+fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
+    serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(unavailable)?;
+        // WAL: readers never block the writer; NORMAL sync is durable
+        // against a process crash (kill -9), the failure we design for.
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .map_err(unavailable)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
+        conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the connection off the async workers.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+    }
+
+    /// Applications paid but not yet issued: the local stand-in for the
+    /// table stream, swept at start and after each payment.
+    pub async fn paid_application_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut stmt =
+                c.prepare("SELECT id FROM applications WHERE status = 'paid' ORDER BY created_at").map_err(unavailable)?;
+            let ids = stmt.query_map([], |r| r.get(0)).map_err(unavailable)?;
+            ids.collect::<Result<Vec<String>, _>>().map_err(unavailable)
+        })
+        .await
+    }
+
+    /// The sandbox provider's checkout session for an application: the
+    /// existing one if there is one (like Stripe's idempotency keys).
+    pub async fn sandbox_session_for(&self, session: &crate::sandbox::SandboxSession) -> Result<crate::sandbox::SandboxSession, StoreError> {
+        let session = session.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO sandbox_sessions (id, application_id, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                params![session.id, session.application_id, to_doc(&session)],
+            )
+            .map_err(unavailable)?;
+            let doc: String = c
+                .query_row("SELECT doc FROM sandbox_sessions WHERE application_id = ?1", [&session.application_id], |r| r.get(0))
+                .map_err(unavailable)?;
+            from_doc(&doc)
+        })
+        .await
+    }
+
+    pub async fn sandbox_session(&self, id: &str) -> Result<Option<crate::sandbox::SandboxSession>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            let doc: Option<String> = c
+                .query_row("SELECT doc FROM sandbox_sessions WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(unavailable)?;
+            doc.map(|d| from_doc(&d)).transpose()
+        })
+        .await
+    }
+
+    /// Row counts per table, for audits.
+    pub async fn count(&self, table: &'static str) -> Result<u64, StoreError> {
+        self.with(move |c| {
+            c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(unavailable)
+        })
+        .await
+    }
+}
+
+fn load_application(c: &Connection, id: &str) -> Result<Option<Application>, StoreError> {
+    let doc: Option<String> = c
+        .query_row("SELECT doc FROM applications WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(unavailable)?;
+    doc.map(|d| from_doc(&d)).transpose()
+}
+
+fn save_application(c: &Connection, app: &Application, expected: Status) -> Result<bool, StoreError> {
+    let n = c
+        .execute(
+            "UPDATE applications SET status = ?2, doc = ?3 WHERE id = ?1 AND status = ?4",
+            params![app.id, app.status.as_str(), to_doc(app), expected.as_str()],
+        )
+        .map_err(unavailable)?;
+    Ok(n == 1)
+}
+
+#[async_trait]
+impl Accounts for SqliteStore {
+    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        let account = account.clone();
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO accounts (id, email, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    params![account.id, account.email, to_doc(&account)],
+                )
+                .map_err(unavailable)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::EmailTaken) }
+        })
+        .await
+    }
+
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
+        let email = email.to_owned();
+        self.with(move |c| {
+            let doc: Option<String> = c
+                .query_row("SELECT doc FROM accounts WHERE email = ?1", [email], |r| r.get(0))
+                .optional()
+                .map_err(unavailable)?;
+            doc.map(|d| from_doc(&d)).transpose()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Sessions for SqliteStore {
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let s = session.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, account_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![s.token_hash, s.account_id, s.expires_at.timestamp()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
+            let row: Option<(String, i64)> = c
+                .query_row(
+                    "SELECT account_id, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+                    params![token_hash, now.timestamp()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            Ok(row.map(|(account_id, expires)| Session {
+                token_hash,
+                account_id,
+                expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(now),
+            }))
+        })
+        .await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
+            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError> {
+        let email = email.to_owned();
+        let since = (now - chrono::Duration::minutes(visa_core::account::SIGN_IN_WINDOW_MINUTES)).timestamp();
+        self.with(move |c| {
+            let n: Option<u32> = c
+                .query_row(
+                    "SELECT failures FROM sign_in_failures WHERE email = ?1 AND window_start > ?2",
+                    params![email, since],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            Ok(n.unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn record_failed_sign_in(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+    ) -> Result<u32, StoreError> {
+        let email = email.to_owned();
+        let (now, since) = (now.timestamp(), (now - window).timestamp());
+        self.with(move |c| {
+            c.query_row(
+                "INSERT INTO sign_in_failures (email, window_start, failures) VALUES (?1, ?2, 1)
+                 ON CONFLICT (email) DO UPDATE SET
+                   failures = CASE WHEN window_start > ?3 THEN failures + 1 ELSE 1 END,
+                   window_start = CASE WHEN window_start > ?3 THEN window_start ELSE ?2 END
+                 RETURNING failures",
+                params![email, now, since],
+                |r| r.get(0),
+            )
+            .map_err(unavailable)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Invitations for SqliteStore {
+    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError> {
+        let inv = invitation.clone();
+        self.with(move |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO invitations (number, status, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    params![inv.number, inv.status.as_str(), to_doc(&inv)],
+                )
+                .map_err(unavailable)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::InvitationExists) }
+        })
+        .await
+    }
+
+    async fn invitation(&self, number: &str) -> Result<Option<Invitation>, StoreError> {
+        let number = number.to_owned();
+        self.with(move |c| {
+            let doc: Option<String> = c
+                .query_row("SELECT doc FROM invitations WHERE number = ?1", [number], |r| r.get(0))
+                .optional()
+                .map_err(unavailable)?;
+            doc.map(|d| from_doc(&d)).transpose()
+        })
+        .await
+    }
+
+    async fn revoke_invitation(&self, number: &str) -> Result<Invitation, StoreError> {
+        let number = number.to_owned();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let doc: Option<String> = tx
+                .query_row("SELECT doc FROM invitations WHERE number = ?1", [&number], |r| r.get(0))
+                .optional()
+                .map_err(unavailable)?;
+            let mut inv: Invitation = from_doc(&doc.ok_or(StoreError::NotFound)?)?;
+            match inv.status {
+                InvitationStatus::Used => return Err(StoreError::InvitationNotClaimable),
+                InvitationStatus::Revoked => return Ok(inv),
+                InvitationStatus::Approved => {}
+            }
+            inv.status = InvitationStatus::Revoked;
+            tx.execute(
+                "UPDATE invitations SET status = 'revoked', doc = ?2 WHERE number = ?1 AND status = 'approved'",
+                params![number, to_doc(&inv)],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(inv)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Applications for SqliteStore {
+    async fn create_application(&self, application: &Application) -> Result<(), StoreError> {
+        let app = application.clone();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let doc: Option<String> = tx
+                .query_row(
+                    "SELECT doc FROM invitations WHERE number = ?1 AND status = 'approved'",
+                    [&app.invitation_number],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let mut inv: Invitation = from_doc(&doc.ok_or(StoreError::InvitationNotClaimable)?)?;
+            inv.status = InvitationStatus::Used;
+            tx.execute(
+                "UPDATE invitations SET status = 'used', doc = ?2 WHERE number = ?1 AND status = 'approved'",
+                params![inv.number, to_doc(&inv)],
+            )
+            .map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO applications (id, account_id, created_at, status, invitation_number, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    app.id,
+                    app.account_id,
+                    app.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    app.status.as_str(),
+                    app.invitation_number,
+                    to_doc(&app)
+                ],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn application(&self, id: &str) -> Result<Option<Application>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| load_application(c, &id)).await
+    }
+
+    async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError> {
+        let account_id = account_id.to_owned();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare("SELECT doc FROM applications WHERE account_id = ?1 ORDER BY created_at DESC, id DESC")
+                .map_err(unavailable)?;
+            let docs = stmt.query_map([account_id], |r| r.get::<_, String>(0)).map_err(unavailable)?;
+            docs.map(|d| from_doc(&d.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
+    async fn open_checkout(&self, id: &str, payment: &Payment, at: DateTime<Utc>) -> Result<Application, StoreError> {
+        let (id, payment) = (id.to_owned(), payment.clone());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let mut app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
+            if app.status != Status::InvitationConfirmed {
+                return Err(StoreError::StatusConflict);
+            }
+            app.status = Status::AwaitingPayment;
+            app.details_confirmed_at = Some(at);
+            app.payment = Some(payment);
+            app.updated_at = at;
+            if !save_application(&tx, &app, Status::InvitationConfirmed)? {
+                return Err(StoreError::StatusConflict);
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(app)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Payments for SqliteStore {
+    async fn record_payment(&self, event: &PaymentEvent, at: DateTime<Utc>) -> Result<PaymentRecorded, StoreError> {
+        let event = event.clone();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let mut app = load_application(&tx, &event.application_id)?.ok_or(StoreError::NotFound)?;
+            let session_matches =
+                app.payment.as_ref().is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
+            if !matches!(app.status, Status::AwaitingPayment | Status::Paid | Status::Issued) || !session_matches {
+                return Err(StoreError::StatusConflict);
+            }
+            let inserted = tx
+                .execute(
+                    "INSERT INTO payment_events (event_id, application_id, kind, recorded_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                    params![event.event_id, event.application_id, event.event_type, at.to_rfc3339()],
+                )
+                .map_err(unavailable)?;
+            if inserted == 0 {
+                return Ok(PaymentRecorded::DuplicateEvent);
+            }
+            if app.status != Status::AwaitingPayment {
+                tx.commit().map_err(unavailable)?;
+                return Ok(PaymentRecorded::AlreadyPaid);
+            }
+            app.status = Status::Paid;
+            app.updated_at = at;
+            if let Some(p) = app.payment.as_mut() {
+                p.paid_at = Some(at);
+            }
+            if !save_application(&tx, &app, Status::AwaitingPayment)? {
+                return Err(StoreError::StatusConflict);
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(PaymentRecorded::Paid(Box::new(app)))
+        })
+        .await
+    }
+
+    async fn flag_for_review(&self, event_id: &str, application_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let (event_id, application_id) = (event_id.to_owned(), application_id.to_owned());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let mut app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO payment_events (event_id, application_id, kind, recorded_at) VALUES (?1, ?2, 'dispute', ?3)
+                     ON CONFLICT DO NOTHING",
+                    params![event_id, application_id, at.to_rfc3339()],
+                )
+                .map_err(unavailable)?;
+            if inserted == 0 {
+                return Ok(false);
+            }
+            app.under_review = true;
+            app.updated_at = at;
+            if !save_application(&tx, &app, app.status)? {
+                return Err(StoreError::StatusConflict);
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Visas for SqliteStore {
+    async fn issue_visa(&self, application_id: &str, visa: &Visa, at: DateTime<Utc>) -> Result<Application, StoreError> {
+        let (application_id, visa) = (application_id.to_owned(), visa.clone());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let mut app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
+            if app.status != Status::Paid {
+                return Err(StoreError::StatusConflict);
+            }
+            let inserted = tx
+                .execute(
+                    "INSERT INTO visas (number, application_id, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                    params![visa.number, application_id, to_doc(&visa)],
+                )
+                .map_err(unavailable)?;
+            if inserted == 0 {
+                return Err(StoreError::VisaNumberTaken);
+            }
+            app.status = Status::Issued;
+            app.visa = Some(visa);
+            app.updated_at = at;
+            if !save_application(&tx, &app, Status::Paid)? {
+                return Err(StoreError::StatusConflict);
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(app)
+        })
+        .await
+    }
+
+    async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError> {
+        let number = number.to_owned();
+        self.with(move |c| {
+            let row: Option<(String, String)> = c
+                .query_row("SELECT doc, application_id FROM visas WHERE number = ?1", [number], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(unavailable)?;
+            row.map(|(doc, application_id)| Ok(VisaRecord { visa: from_doc(&doc)?, application_id })).transpose()
+        })
+        .await
+    }
+}

@@ -1,0 +1,207 @@
+// The browser tests' harness: starts the local gateway (visa-local) on a
+// free port with a fresh data dir, launches Debian's Chromium through
+// playwright-core, and offers the steps the tests share (axe, screenshots,
+// invitations through the admin API).
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, homedir } from 'node:os';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { chromium } from 'playwright-core';
+import { AxeBuilder } from '@axe-core/playwright';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = resolve(here, '..', '..');
+export const SITE_DIR = join(REPO_ROOT, 'site');
+export const SCREENSHOT_DIR = join(REPO_ROOT, 'target', 'screenshots');
+export const LANGS = ['en', 'ru', 'kk'];
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync',
+];
+
+/** The translation files, for asserting on what a person reads. */
+export const MESSAGES = Object.fromEntries(LANGS.map((l) => [l, JSON.parse(readFileSync(join(SITE_DIR, 'i18n', `${l}.json`), 'utf8'))]));
+
+export function gatewayBinary() {
+  if (process.env.VISA_LOCAL_BIN) return process.env.VISA_LOCAL_BIN;
+  const target = process.env.CARGO_TARGET_DIR || join(homedir(), '.cache', 'visa-target');
+  return join(target, 'debug', 'visa-local');
+}
+
+async function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts visa-local, or uses VISA_BASE_URL (+ VISA_ADMIN_TOKEN) when set,
+ * e.g. to run the tests against a gateway that is already up.
+ */
+export async function startGateway() {
+  if (process.env.VISA_BASE_URL) {
+    return { baseUrl: process.env.VISA_BASE_URL.replace(/\/$/, ''), adminToken: process.env.VISA_ADMIN_TOKEN, stop: async () => {}, output: () => '' };
+  }
+  const bin = gatewayBinary();
+  if (!existsSync(bin)) {
+    throw new Error(`visa-local not found at ${bin}: build it with "cargo build -p visa-local" (or set VISA_LOCAL_BIN)`);
+  }
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'visa-browser-'));
+  const adminToken = `adm_test_${randomBytes(16).toString('hex')}`;
+  const child = spawn(bin, [], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      VISA_ADDR: `127.0.0.1:${port}`,
+      VISA_DATA_DIR: dataDir,
+      VISA_SITE_DIR: SITE_DIR,
+      VISA_ADMIN_TOKEN: adminToken,
+      VISA_DEMO: '0',
+      RUST_LOG: process.env.RUST_LOG || 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  let exited = null;
+  child.on('exit', (code, signal) => { exited = { code, signal }; });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`visa-local exited early (${JSON.stringify(exited)}):\n${output}`);
+    try {
+      const res = await fetch(`${baseUrl}/api/health`);
+      if (res.ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`visa-local did not answer /api/health within 60 s:\n${output}`);
+    }
+    await sleep(100);
+  }
+  // The token we set wins; the printed one is only a cross-check.
+  const printed = /admin token:\s*(\S+)/i.exec(output);
+  return {
+    baseUrl,
+    adminToken: adminToken || (printed && printed[1]),
+    output: () => output,
+    async stop() {
+      if (!exited) {
+        child.kill('SIGTERM');
+        for (let i = 0; i < 50 && !exited; i += 1) await sleep(100);
+        if (!exited) child.kill('SIGKILL');
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+}
+
+/** ISO date `days` from today (UTC). */
+export function isoDay(days) {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+export function uniqueEmail(tag) {
+  return `applicant-${tag}-${randomBytes(5).toString('hex')}@example.com`;
+}
+
+/** Creates an approved invitation through the admin API; returns it (with its assigned number). */
+export async function createInvitation(gateway, overrides = {}) {
+  const passportNumber = `Z${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+  const body = {
+    category: 'tourist',
+    inviter: { name: 'Kazakh Tourism JSC', bin: '123456789012' },
+    invitee: {
+      surname: 'SHARMA',
+      given_names: 'PRIYA ANIL',
+      nationality: 'IND',
+      date_of_birth: '1990-04-12',
+      passport_number: passportNumber,
+    },
+    valid_from: isoDay(14),
+    valid_until: isoDay(40),
+    ...overrides,
+  };
+  const res = await fetch(`${gateway.baseUrl}/api/admin/invitations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${gateway.adminToken}` },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`POST /api/admin/invitations: ${res.status} ${text}`);
+  return { ...body, ...JSON.parse(text) };
+}
+
+/** Waits until the page's first render is done (`<html data-ready>`). */
+export async function ready(page) {
+  await page.waitForSelector('html[data-ready][data-i18n-ready]', { state: 'attached', timeout: 15_000 });
+}
+
+/** Runs axe-core on the page; fails with the violations listed. */
+export async function expectNoAxeViolations(page, label) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const violations = results.violations.map((v) => ({
+    id: v.id,
+    impact: v.impact,
+    help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
+  }));
+  if (violations.length) {
+    throw new Error(`axe violations on ${label}:\n${JSON.stringify(violations, null, 2)}`);
+  }
+}
+
+/** Full-page screenshots at 360 px and 1280 px wide: target/screenshots/<name>-<width>.png. */
+export async function screenshots(page, name) {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const original = page.viewportSize();
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}.png`), fullPage: true });
+  }
+  if (original) await page.setViewportSize(original);
+}
+
+/** axe at both widths, then the screenshots: what every page of the site gets. */
+export async function inspect(page, name) {
+  await expectNoAxeViolations(page, `${name} (1280 px)`);
+  const original = page.viewportSize();
+  await page.setViewportSize({ width: 360, height: 800 });
+  await expectNoAxeViolations(page, `${name} (360 px)`);
+  // Nothing may scroll sideways at 360 px (WCAG 1.4.10 reflow).
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  if (overflow > 1) throw new Error(`${name}: the page scrolls sideways by ${overflow} px at 360 px`);
+  if (original) await page.setViewportSize(original);
+  await screenshots(page, name);
+}
+
+/** Collects console errors and CSP violations of a page, to assert there are none. */
+export function watchConsole(page) {
+  const problems = [];
+  page.on('console', (msg) => {
+    // Error answers of the API (404, 422 ...) are expected on the error paths.
+    if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => problems.push(String(err)));
+  return problems;
+}

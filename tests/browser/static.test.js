@@ -1,0 +1,151 @@
+// Checks of the site's files that need no browser: the three translation
+// files agree, every key the pages use exists, every problem slug has a
+// message, and nothing breaks the Content Security Policy.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { SITE_DIR, REPO_ROOT, MESSAGES, LANGS } from './harness.js';
+
+const CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'";
+
+function files(dir, ext) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...files(path, ext));
+    else if (name.endsWith(ext)) out.push(path);
+  }
+  return out;
+}
+
+const html = files(SITE_DIR, '.html').map((path) => ({ path, text: readFileSync(path, 'utf8') }));
+const js = files(join(SITE_DIR, 'js'), '.js').map((path) => ({ path, text: readFileSync(path, 'utf8') }));
+const css = files(join(SITE_DIR, 'css'), '.css').map((path) => ({ path, text: readFileSync(path, 'utf8') }));
+const en = MESSAGES.en;
+
+// API.md's slugs, plus the ones the core adds (functions/core/src/problem.rs).
+const SLUGS = [
+  'validation', 'email-taken', 'invalid-credentials', 'too-many-attempts', 'unauthenticated',
+  'invitation-not-found', 'invitation-already-used', 'invitation-mismatch', 'not-eligible',
+  'passport-expires-too-soon', 'declarations-missing', 'invalid-state', 'visa-not-ready', 'not-found',
+  'malformed-body', 'body-too-large', 'bad-signature', 'payment-mismatch', 'invitation-exists',
+  'bad-request', 'forbidden', 'method-not-allowed', 'unsupported-media-type', 'internal',
+  'payment-provider-unavailable', 'unavailable',
+];
+
+test('every problem slug of API.md has a message in every language', () => {
+  const apiMd = resolve(REPO_ROOT, '..', 'shared', 'API.md');
+  const slugs = new Set(SLUGS);
+  if (existsSync(apiMd)) {
+    const text = readFileSync(apiMd, 'utf8');
+    for (const [, slug] of text.matchAll(/\/problems\/([a-z][a-z-]*[a-z])/g)) slugs.add(slug);
+    for (const [, slug] of text.matchAll(/\b[45]\d\d `([a-z][a-z-]*[a-z])`/g)) slugs.add(slug);
+  }
+  for (const lang of LANGS) {
+    for (const slug of slugs) {
+      assert.ok(MESSAGES[lang][`problem.${slug}`], `${lang}: no message for problem slug ${slug}`);
+    }
+  }
+});
+
+test('the three translation files have the same keys and placeholders, none empty', () => {
+  const keys = Object.keys(en).sort();
+  for (const lang of LANGS) {
+    const m = MESSAGES[lang];
+    assert.deepEqual(Object.keys(m).sort(), keys, `${lang} has different keys`);
+    for (const key of keys) {
+      assert.ok(String(m[key]).trim(), `${lang}: ${key} is empty`);
+      const ph = (s) => [...String(s).matchAll(/\{(\w+)\}/g)].map((x) => x[1]).sort();
+      assert.deepEqual(ph(m[key]), ph(en[key]), `${lang}: ${key} placeholders differ`);
+    }
+  }
+});
+
+test('the country names exist in every language', () => {
+  const names = Object.fromEntries(LANGS.map((l) => [l, JSON.parse(readFileSync(join(SITE_DIR, 'i18n', `countries.${l}.json`), 'utf8'))]));
+  for (const lang of LANGS) assert.deepEqual(Object.keys(names[lang]).sort(), Object.keys(names.en).sort());
+  for (const code of ['IND', 'SRB', 'VNM', 'CHN', 'KAZ']) for (const lang of LANGS) assert.ok(names[lang][code]);
+});
+
+test('every key the pages use is translated', () => {
+  const used = new Set();
+  for (const { text } of html) {
+    for (const [, k] of text.matchAll(/data-i18n="([^"]+)"/g)) used.add(k);
+    for (const [, k] of text.matchAll(/data-title="([^"]+)"/g)) used.add(k);
+    for (const [, attrs] of text.matchAll(/data-i18n-attr="([^"]+)"/g)) {
+      for (const pair of attrs.split(';')) used.add(pair.split(':')[1].trim());
+    }
+  }
+  for (const { text } of js) {
+    for (const [, k] of text.matchAll(/data-i18n(?:-attr)?="(?:[a-z-]+:)?([a-z_]+\.[a-zA-Z0-9_.-]+)"/g)) used.add(k);
+    for (const [, k] of text.matchAll(/(?:key|titleKey|bodyKey|title|body):\s*'([a-z_]+\.[a-zA-Z0-9_.-]+)'/g)) used.add(k);
+    for (const [, k] of text.matchAll(/\bt\('([a-z_]+\.[a-zA-Z0-9_.-]+)'/g)) used.add(k);
+    for (const [, k] of text.matchAll(/\b(?:row|section|heading|panel)\([^)]*?'([a-z_]+\.[a-zA-Z0-9_.-]+)'/g)) used.add(k);
+  }
+  // Keys built at run time.
+  for (const c of ['tourist', 'business', 'medical']) used.add(`category.${c}`).add(`category.${c}_visa`);
+  for (const s of ['invitation_confirmed', 'awaiting_payment', 'paid', 'issued', 'unknown']) used.add(`status.${s}`);
+  for (const s of ['F', 'M', 'X']) used.add(`sex.${s}`);
+  for (let i = 1; i <= 12; i += 1) used.add(`format.month.${i}`);
+  for (const r of ['malformed', 'bad-signature', 'unknown-key', 'no-keys']) used.add(`verify.reason.${r}`);
+  for (const v of ['in-force', 'not-yet-valid', 'expired', 'unknown']) used.add(`verify.validity.${v}`);
+  // Each form field has a message for a missing or invalid answer.
+  for (const { text } of html) {
+    for (const [, field] of text.matchAll(/data-field="([^"]+)"/g)) {
+      if (field !== 'declarations') assert.ok(en[`missing.${field}`] || en[`validation.${field}`], `no message for field ${field}`);
+      used.add(`validation.${field}`);
+    }
+  }
+  const missing = [...used].filter((k) => !(k in en));
+  assert.deepEqual(missing, [], 'keys used but not in en.json');
+});
+
+test('pages keep the Content Security Policy: no inline script, style or handler, no third-party asset', () => {
+  for (const { path, text } of html) {
+    const name = relative(SITE_DIR, path);
+    assert.ok(text.includes(`<meta http-equiv="Content-Security-Policy" content="${CSP}">`), `${name}: CSP meta`);
+    assert.ok(/<html lang="en" data-title="[a-z_]+\.title">/.test(text), `${name}: html lang and page title key`);
+    assert.ok(text.includes('<meta name="viewport" content="width=device-width, initial-scale=1">'), `${name}: viewport`);
+    assert.ok(!/<style[\s>]/i.test(text), `${name}: <style>`);
+    assert.ok(!/\sstyle\s*=/i.test(text), `${name}: style attribute`);
+    assert.ok(!/\son[a-z]+\s*=/i.test(text), `${name}: inline event handler`);
+    for (const [, attrs, body] of text.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/gi)) {
+      assert.ok(/type="module"/.test(attrs) && /src="\/js\//.test(attrs), `${name}: script must be an external module`);
+      assert.equal(body.trim(), '', `${name}: inline script`);
+      const src = /src="([^"]+)"/.exec(attrs)[1];
+      assert.ok(existsSync(join(SITE_DIR, src)), `${name}: ${src} missing`);
+    }
+    for (const [, url] of text.matchAll(/(?:src|href)="([^"]+)"/g)) {
+      assert.ok(url.startsWith('/') || url.startsWith('#'), `${name}: ${url} is not on this origin`);
+      const path = url.split(/[?#]/)[0];
+      if (path && path !== '/') {
+        const file = join(SITE_DIR, path);
+        assert.ok(existsSync(file) || existsSync(`${file}.html`), `${name}: link to ${url} goes nowhere`);
+      }
+    }
+  }
+  for (const { path, text } of [...js, ...css]) {
+    const name = relative(SITE_DIR, path);
+    const code = text.replace(/\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, '');
+    assert.ok(!/https?:\/\//.test(code), `${name}: absolute URL (third-party asset?)`);
+    assert.ok(!/\beval\(|new Function\(|setAttribute\('style'|\.style\.|insertAdjacentHTML|outerHTML|document\.write/.test(code), `${name}: CSP-unsafe or injection-prone call`);
+    assert.ok(!/@import|url\(\s*['"]?https?:/.test(code), `${name}: external CSS`);
+  }
+  // innerHTML only for the static chrome markup of page.js.
+  for (const { path, text } of js) {
+    const count = (text.match(/innerHTML/g) || []).length;
+    if (path.endsWith('page.js')) assert.equal(count, 1);
+    else assert.equal(count, 0, `${relative(SITE_DIR, path)}: innerHTML`);
+  }
+});
+
+test('every page is linked without its extension and the pages the issue asks for exist', () => {
+  for (const page of ['index', 'register', 'sign-in', 'cabinet', 'apply', 'check', 'payment-return', 'verify']) {
+    assert.ok(existsSync(join(SITE_DIR, `${page}.html`)), `${page}.html`);
+  }
+  for (const { path, text } of [...html, ...js]) {
+    assert.ok(!/href="\/[a-z-]+\.html/.test(text), `${relative(SITE_DIR, path)} links to a .html path`);
+  }
+});

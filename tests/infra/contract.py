@@ -1,0 +1,72 @@
+"""The routes of API.md, kept here so CI does not depend on ../shared.
+
+Each entry: (method, path, owning function binary, who may call).
+`who` is one of: anyone, applicant, payment-provider, border-control, admin.
+If API.md gains or loses a route, change this table, infra/openapi.yaml and
+infra/template.yaml together; the tests fail until all three agree.
+"""
+
+ROUTES = [
+    ("GET", "/api/health", "confirm-invitation", "anyone"),
+    ("GET", "/api/countries", "confirm-invitation", "anyone"),
+    ("GET", "/api/requirements", "confirm-invitation", "anyone"),
+    ("POST", "/api/accounts", "register", "anyone"),
+    ("POST", "/api/sessions", "register", "anyone"),
+    ("DELETE", "/api/sessions/current", "register", "applicant"),
+    ("POST", "/api/applications", "confirm-invitation", "applicant"),
+    ("GET", "/api/applications", "confirm-invitation", "applicant"),
+    ("GET", "/api/applications/{id}", "confirm-invitation", "applicant"),
+    ("POST", "/api/applications/{id}/confirmation", "confirm-invitation", "applicant"),
+    ("POST", "/api/webhooks/payment", "pay-webhook", "payment-provider"),
+    ("GET", "/api/applications/{id}/visa", "render-visa", "applicant"),
+    ("GET", "/api/visas/{visa_number}/verification", "render-visa", "border-control"),
+    ("GET", "/api/.well-known/jwks.json", "render-visa", "anyone"),
+    ("POST", "/api/admin/invitations", "confirm-invitation", "admin"),
+    ("DELETE", "/api/admin/invitations/{number}", "confirm-invitation", "admin"),
+]
+
+# The one extra route in the template: unknown /api paths and wrong methods
+# reach a function, which answers 404 not-found / 405 method-not-allowed as
+# problem+json (API Gateway's own 404 body is not the contract's).
+CATCH_ALL = ("ANY", "/api/{proxy+}", "confirm-invitation")
+
+# Problem slugs per route, from API.md's table (plus the conventions: 400
+# malformed-body for JSON bodies, 413 body-too-large everywhere, 401
+# unauthenticated on applicant/admin routes, 404 not-found on id routes).
+SLUGS = {
+    ("GET", "/api/health"): {"body-too-large"},
+    ("GET", "/api/countries"): {"body-too-large"},
+    ("GET", "/api/requirements"): {"validation", "body-too-large"},
+    ("POST", "/api/accounts"): {"email-taken", "validation", "malformed-body", "body-too-large"},
+    # validation (email or password missing): not in API.md's table; added where it is silent.
+    ("POST", "/api/sessions"): {
+        "invalid-credentials", "too-many-attempts", "validation", "malformed-body", "body-too-large",
+    },
+    ("DELETE", "/api/sessions/current"): {"unauthenticated", "body-too-large"},
+    ("POST", "/api/applications"): {
+        "invitation-not-found", "invitation-already-used", "invitation-mismatch", "not-eligible",
+        "passport-expires-too-soon", "declarations-missing", "validation", "unauthenticated",
+        "malformed-body", "body-too-large",
+    },
+    ("GET", "/api/applications"): {"unauthenticated", "body-too-large"},
+    ("GET", "/api/applications/{id}"): {"not-found", "unauthenticated", "body-too-large"},
+    ("POST", "/api/applications/{id}/confirmation"): {
+        "not-found", "invalid-state", "validation", "unauthenticated", "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/webhooks/payment"): {"bad-signature", "payment-mismatch", "malformed-body", "body-too-large"},
+    ("GET", "/api/applications/{id}/visa"): {"not-found", "visa-not-ready", "unauthenticated", "body-too-large"},
+    # validation (passport_number missing): not in API.md's table; added where it is silent.
+    ("GET", "/api/visas/{visa_number}/verification"): {"not-found", "validation", "body-too-large"},
+    ("GET", "/api/.well-known/jwks.json"): {"body-too-large"},
+    ("POST", "/api/admin/invitations"): {
+        "invitation-exists", "validation", "unauthenticated", "malformed-body", "body-too-large",
+    },
+    ("DELETE", "/api/admin/invitations/{number}"): {"not-found", "unauthenticated", "body-too-large"},
+}
+
+FUNCTION_BINARIES = {"register", "confirm-invitation", "pay-webhook", "render-visa"}
+
+FUNCTION_ENV = {
+    "TABLE_NAME", "VISA_BUCKET", "SITE_ORIGIN", "WEBHOOK_SECRET_ARN",
+    "STRIPE_SECRET_ARN", "VISA_SIGNING_KEY_ID", "MAIL_FROM",
+}
