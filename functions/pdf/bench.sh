@@ -19,4 +19,5 @@ if [[ "$n" -ge 100 ]]; then
   awk -v a="$(rss 100)" -v b="$(rss "$n")" \
     'BEGIN { printf "RSS growth 100 -> last: %+.1f%% (target within 10%%)\n", (b - a) * 100 / a }'
 fi
-printf "binary size: %s bytes\n" "$(stat -c %s "$bin")"
+printf "binary size: %s bytes; deflated (gzip -6, about a Lambda zip): %s bytes\n" \
+  "$(stat -c %s "$bin")" "$(gzip -6 -c "$bin" | wc -c)"

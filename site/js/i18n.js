@@ -114,15 +114,34 @@ export function el(tag, { key, vars, text, className, attrs } = {}, children = [
 }
 
 // ---------- Formatting ----------
-// Chromium's bundled ICU has no Kazakh data (Intl falls back to the root
-// locale there: "2026 M12 1", "$ 60.00"), so where a language is not
-// supported the date is built from the translation file's month names and
-// pattern, and numbers use Russian conventions, which CLDR's Kazakh data
-// shares (space grouping, decimal comma, symbol after the amount).
+// Chromium's bundled ICU has no Kazakh data, yet claims to support "kk"
+// and then formats with the root locale ("2026 M12 1", "$ 60.00"). So a
+// language counts as supported only if a long month really comes out as a
+// name. Where it does not, dates are built from the translation file's
+// month names and pattern, and numbers use Russian conventions, which
+// CLDR's Kazakh data shares (space grouping, decimal comma, symbol after).
 const NUMBER_FALLBACK = { kk: 'ru' };
+// English as an international service writes "9 December 2026", not "December 9, 2026".
+const INTL_TAG = { en: 'en-GB' };
+const localeData = new Map();
 
-function intlSupports(ctor, code) {
-  try { return ctor.supportedLocalesOf([code]).length > 0; } catch { return false; }
+function hasLocaleData(code) {
+  if (!localeData.has(code)) {
+    let ok = false;
+    try {
+      const parts = new Intl.DateTimeFormat(code, { month: 'long', timeZone: 'UTC' }).formatToParts(new Date(Date.UTC(2026, 11, 1)));
+      const month = parts.find((p) => p.type === 'month');
+      ok = Intl.DateTimeFormat.supportedLocalesOf([code]).length > 0 && Boolean(month) && !/^M?\d+$/.test(month.value);
+    } catch {
+      ok = false;
+    }
+    localeData.set(code, ok);
+  }
+  return localeData.get(code);
+}
+
+function intlLocale() {
+  return hasLocaleData(lang) ? (INTL_TAG[lang] || lang) : (NUMBER_FALLBACK[lang] || 'en');
 }
 
 function parseDate(iso) {
@@ -135,8 +154,8 @@ function parseDate(iso) {
 export function formatDate(iso) {
   const d = parseDate(iso);
   if (!d) return iso ? String(iso) : '';
-  if (intlSupports(Intl.DateTimeFormat, lang)) {
-    return new Intl.DateTimeFormat(lang, { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' })
+  if (hasLocaleData(lang)) {
+    return new Intl.DateTimeFormat(intlLocale(), { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' })
       .format(new Date(Date.UTC(d.year, d.month - 1, d.day)));
   }
   return t('format.date', { day: d.day, month: t(`format.month.${d.month}`), year: d.year });
@@ -146,8 +165,8 @@ export function formatDate(iso) {
 export function formatDateTime(instant) {
   const date = new Date(instant);
   if (Number.isNaN(date.getTime())) return instant ? String(instant) : '';
-  if (intlSupports(Intl.DateTimeFormat, lang)) {
-    return new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeStyle: 'short' }).format(date);
+  if (hasLocaleData(lang)) {
+    return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'long', timeStyle: 'short' }).format(date);
   }
   const pad = (n) => String(n).padStart(2, '0');
   const day = t('format.date', { day: date.getDate(), month: t(`format.month.${date.getMonth() + 1}`), year: date.getFullYear() });
@@ -162,7 +181,7 @@ export function formatMoney(money) {
   try {
     digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
   } catch { /* unknown currency code: assume 2 */ }
-  const locale = intlSupports(Intl.NumberFormat, lang) ? lang : (NUMBER_FALLBACK[lang] || 'en');
+  const locale = intlLocale();
   try {
     return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(money.amount_minor / 10 ** digits);
   } catch {
@@ -182,7 +201,8 @@ export function allCountryCodes() {
 }
 
 export function sortByName(items, nameOf) {
-  const collator = new Intl.Collator(intlSupports(Intl.Collator, lang) ? lang : (NUMBER_FALLBACK[lang] || 'en'));
+  // Without Kazakh data the Russian order is the closest there is; letters only Kazakh has (Ә, Ғ, Қ ...) may sort slightly off.
+  const collator = new Intl.Collator(intlLocale());
   return [...items].sort((a, b) => collator.compare(nameOf(a), nameOf(b)));
 }
 

@@ -20,8 +20,8 @@ export function visaUrlFromPdf(pdfPath) {
   if (!have('pdftoppm') || !have('zbarimg')) return null;
   const dir = mkdtempSync(join(tmpdir(), 'visa-qr-'));
   try {
-    execFileSync('pdftoppm', ['-png', '-r', '200', '-singlefile', '-f', '1', pdfPath, join(dir, 'page')]);
-    const out = execFileSync('zbarimg', ['--quiet', '--raw', '-Sqrcode.enable', join(dir, 'page.png')], { encoding: 'utf8' });
+    execFileSync('pdftoppm', ['-png', '-r', '200', '-singlefile', '-f', '1', pdfPath, join(dir, 'page')], { stdio: 'ignore' });
+    const out = execFileSync('zbarimg', ['--quiet', '--raw', '-Sqrcode.enable', join(dir, 'page.png')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const url = out.split('\n').map((s) => s.trim()).find((s) => /^https?:\/\/.+\/verify#/.test(s));
     return url || null;
   } catch {

@@ -14,10 +14,12 @@ pub mod http;
 pub mod invitation;
 pub mod money;
 pub mod names;
+pub mod notify;
 pub mod passport;
 pub mod payment;
 pub mod problem;
 pub mod rules;
+pub mod signing;
 pub mod store;
 
 pub use application::{Application, Status};

@@ -34,6 +34,7 @@ pub trait Accounts: Send + Sync {
     /// the email is already claimed (nothing is written then).
     async fn create_account(&self, account: &Account) -> Result<(), StoreError>;
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
+    async fn account(&self, id: &str) -> Result<Option<Account>, StoreError>;
 }
 
 #[async_trait]

@@ -190,7 +190,8 @@ fn name_components(name: &str) -> Vec<String> {
 
 /// Upper-case text in the MRZ alphabet, by the recommended transliterations
 /// of Doc 9303 Part 3, section 6 (Latin table, Cyrillic table); other Latin
-/// letters lose their diacritics. Anything without a Latin form is dropped.
+/// letters lose their diacritics. Spaces and hyphens are kept for the caller
+/// to split names on; anything else without a Latin form is dropped.
 pub fn transliterate(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars().flat_map(char::to_uppercase) {
@@ -338,15 +339,20 @@ mod tests {
     fn visa_lines_are_36_characters_of_the_mrz_alphabet() {
         for d in [
             doc("Müller-Lüdenscheidt", "Jürgen Ägidius", "M"),
-            doc("Nilavadhanananda", "Chayapa Dejthamrong Krasuang Somchai", "X"),
+            doc(
+                "Nilavadhanananda",
+                "Chayapa Dejthamrong Krasuang Somchai",
+                "X",
+            ),
             doc(&"W".repeat(40), "Anna", "F"),
             doc("Ли", "", "F"),
         ] {
             for line in mrv_b(&d) {
                 assert_eq!(line.len(), LINE_LEN, "{line}");
-                assert!(line.chars().all(|c| c.is_ascii_uppercase()
-                    || c.is_ascii_digit()
-                    || c == '<'));
+                assert!(
+                    line.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<')
+                );
             }
         }
     }
@@ -380,7 +386,10 @@ mod tests {
         assert_eq!(transliterate("Straße"), "STRASSE");
         assert_eq!(transliterate("Þórunn"), "THORUNN");
         assert_eq!(transliterate("Muñoz"), "MUNOZ");
-        assert_eq!(transliterate("Élodie Dvořák Wałęsa"), "ELODIE DVORAK WALESA");
+        assert_eq!(
+            transliterate("Élodie Dvořák Wałęsa"),
+            "ELODIE DVORAK WALESA"
+        );
         assert_eq!(transliterate("Юлия Щеглова"), "IULIIA SHCHEGLOVA");
         assert_eq!(transliterate("Хрущёв"), "KHRUSHCHEV");
         assert_eq!(transliterate("Қасым-Жомарт Тоқаев"), "KASYM-ZHOMART TOKAEV");
@@ -403,11 +412,7 @@ mod tests {
 
     #[test]
     fn truncates_the_secondary_identifier_first() {
-        let f = name_field(
-            "Nilavadhanananda",
-            "Chayapa Dejthamrong Krasuang",
-            31,
-        );
+        let f = name_field("Nilavadhanananda", "Chayapa Dejthamrong Krasuang", 31);
         assert_eq!(f, "NILAVADHANANANDA<<CHAYAPA<DEJTH");
         assert_eq!(f.len(), 31);
     }
@@ -431,7 +436,10 @@ mod tests {
     #[test]
     fn a_primary_identifier_too_long_is_cut_and_stands_alone() {
         let surname = "Abcdefghijklmnopqrstuvwxyzabcdefgh";
-        assert_eq!(name_field(surname, "Anna", 31), "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDE");
+        assert_eq!(
+            name_field(surname, "Anna", 31),
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDE"
+        );
         assert_eq!(
             name_field("Abcdefghijklmnopqrstuvwxyzab", "Anna", 31),
             "ABCDEFGHIJKLMNOPQRSTUVWXYZAB<<A"

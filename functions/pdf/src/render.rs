@@ -10,7 +10,7 @@ use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 use crate::world::{Assets, VisaWorld};
-use crate::{RenderError, VisaDocument, mrz, qr};
+use crate::{RenderError, VisaDocument, mrz, qr, template};
 
 /// Renders visas. Build one per process (a Lambda's init, a server's
 /// start-up) and share it: it holds the parsed fonts, the font book, the
@@ -22,10 +22,16 @@ pub struct Renderer {
 
 impl Renderer {
     pub fn new() -> Self {
+        Self::with_template(template::SOURCE.to_owned())
+    }
+
+    /// A renderer for another version of `visa.typ`, for template designers
+    /// (`visa-pdf render --template`); production uses [`Renderer::new`].
+    pub fn with_template(source: String) -> Self {
         let standards = PdfStandards::new(&[PdfStandard::A_2b, PdfStandard::Ua_1])
             .expect("PDF/A-2b and PDF/UA-1 are compatible (both PDF 1.7)");
         Self {
-            assets: Assets::new(),
+            assets: Assets::new(source),
             standards,
         }
     }
@@ -43,7 +49,8 @@ impl Renderer {
     ) -> Result<(Vec<u8>, Vec<String>), RenderError> {
         let data = serde_json::to_vec(&View::of(doc))?;
         let qr_svg = qr::svg(&doc.qr_url)?;
-        let timestamp = Timestamp::new_utc(datetime(doc.issued_at).ok_or(RenderError::Date("issue time"))?);
+        let timestamp =
+            Timestamp::new_utc(datetime(doc.issued_at).ok_or(RenderError::Date("issue time"))?);
         let world = VisaWorld::new(&self.assets, data, qr_svg, doc.issued_at);
 
         // typst memoises every compile in a process-wide cache that grows by
@@ -51,10 +58,16 @@ impl Renderer {
         let _evict = EvictOnDrop;
 
         let warned = typst::compile::<PagedDocument>(&world);
-        let warnings = warned.warnings.iter().map(|w| w.message.to_string()).collect();
-        let document = warned.output.map_err(|e| RenderError::Compile(diagnostics(&e)))?;
-        if document.pages.len() != 1 {
-            return Err(RenderError::PageCount(document.pages.len()));
+        let warnings = warned
+            .warnings
+            .iter()
+            .map(|w| w.message.to_string())
+            .collect();
+        let document = warned
+            .output
+            .map_err(|e| RenderError::Compile(diagnostics(&e)))?;
+        if document.pages().len() != 1 {
+            return Err(RenderError::PageCount(document.pages().len()));
         }
         let options = PdfOptions {
             ident: Smart::Custom(doc.visa_number.clone()),
@@ -68,11 +81,6 @@ impl Renderer {
         let pdf = typst_pdf::pdf(&document, &options)
             .map_err(|e| RenderError::Export(diagnostics(&e)))?;
         Ok((pdf, warnings))
-    }
-
-    /// The shared assets, for tests that inspect fonts.
-    pub fn assets(&self) -> &Assets {
-        &self.assets
     }
 }
 
@@ -94,7 +102,11 @@ fn diagnostics(errors: &EcoVec<SourceDiagnostic>) -> String {
     errors
         .iter()
         .map(|e| {
-            let hints: String = e.hints.iter().map(|h| format!("\n  hint: {}", h.v)).collect();
+            let hints: String = e
+                .hints
+                .iter()
+                .map(|h| format!("\n  hint: {}", h.v))
+                .collect();
             format!("{:?}: {}{hints}", e.severity, e.message)
         })
         .collect::<Vec<_>>()
@@ -191,11 +203,13 @@ pub fn display_date(d: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    
+
     #[test]
     fn renders_one_page_without_warnings() {
         let renderer = Renderer::new();
-        let (pdf, warnings) = renderer.render_with_warnings(&VisaDocument::example()).unwrap();
+        let (pdf, warnings) = renderer
+            .render_with_warnings(&VisaDocument::example())
+            .unwrap();
         assert!(pdf.starts_with(b"%PDF-1.7"));
         assert!(warnings.is_empty(), "{warnings:?}");
     }
@@ -240,10 +254,32 @@ mod tests {
         let mut doc = VisaDocument::example();
         doc.surname = "Nilavadhanananda-Wattanasiriwong".into();
         doc.given_names = "Chayapa Dejthamrong Krasuang Somchai Phraya".into();
-        doc.inviter_name = "Товарищество с ограниченной ответственностью «Қазақ Туристік Компаниясы»".into();
+        doc.inviter_name =
+            "Товарищество с ограниченной ответственностью «Қазақ Туристік Компаниясы»".into();
         doc.qr_url = format!("{}{}", doc.qr_url, "x".repeat(300));
         let (_, warnings) = renderer.render_with_warnings(&doc).unwrap();
         assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn a_broken_template_is_a_compile_error() {
+        let broken = Renderer::with_template("#let d = json(\"/data.json\")\n#d.nope".into());
+        let err = broken.render(&VisaDocument::example()).unwrap_err();
+        assert!(
+            matches!(&err, RenderError::Compile(m) if m.contains("nope")),
+            "{err}"
+        );
+        // The same renderer still works afterwards for a good template.
+        assert!(Renderer::new().render(&VisaDocument::example()).is_ok());
+    }
+
+    #[test]
+    fn a_template_reading_other_files_fails_cleanly() {
+        let r = Renderer::with_template("#read(\"/etc/passwd\")".into());
+        assert!(matches!(
+            r.render(&VisaDocument::example()),
+            Err(RenderError::Compile(_))
+        ));
     }
 
     #[test]

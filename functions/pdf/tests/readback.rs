@@ -10,7 +10,9 @@ use visa_pdf::{Renderer, VisaDocument};
 
 fn tool(name: &str, args: &[&str], package: &str) -> String {
     let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run `{name}` ({e}): install Debian's {package} (apt-get install -y {package})")
+        panic!(
+            "cannot run `{name}` ({e}): install Debian's {package} (apt-get install -y {package})"
+        )
     });
     assert!(
         out.status.success(),
@@ -31,6 +33,27 @@ fn render_to(dir: &Path, doc: &VisaDocument) -> PathBuf {
 
 fn workdir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("readback-{name}-{}", std::process::id()))
+}
+
+/// The first word on the line below `label`, starting at its column.
+fn value_below(text: &str, label: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let (i, column) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| l.find(label).map(|byte| (i, l[..byte].chars().count())))
+        .unwrap_or_else(|| panic!("label {label:?} missing:\n{text}"));
+    let below: String = lines
+        .get(i + 1)
+        .unwrap_or(&"")
+        .chars()
+        .skip(column)
+        .collect();
+    below
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// ICAO Doc 9303 Part 3, 4.9, written again here on purpose so the crate's
@@ -63,9 +86,15 @@ fn mrv_b_line2_is_valid(line: &str) -> bool {
 fn the_independent_checker_agrees_with_the_icao_specimen() {
     // ICAO Doc 9303 Part 7 MRV-B specimen.
     assert!(mrv_b_line2_is_valid("L898902C<3UTO6908061F9406236ZE184226"));
-    assert!(!mrv_b_line2_is_valid("L898902C<4UTO6908061F9406236ZE184226"));
-    assert!(!mrv_b_line2_is_valid("L898902C<3UTO6908071F9406236ZE184226"));
-    assert!(!mrv_b_line2_is_valid("L898902C<3UTO6908061F9406246ZE184226"));
+    assert!(!mrv_b_line2_is_valid(
+        "L898902C<4UTO6908061F9406236ZE184226"
+    ));
+    assert!(!mrv_b_line2_is_valid(
+        "L898902C<3UTO6908071F9406236ZE184226"
+    ));
+    assert!(!mrv_b_line2_is_valid(
+        "L898902C<3UTO6908061F9406246ZE184226"
+    ));
     // Doc 9303 Part 3 worked example, and the TD3 specimen's fields.
     assert_eq!(icao_check("520727"), 3);
     assert_eq!(icao_check("L898902C3"), 6);
@@ -96,10 +125,19 @@ fn every_field_and_the_mrz_read_back_from_the_pdf() {
     let pdf = pdf.to_str().unwrap();
 
     let info = tool("pdfinfo", &[pdf], "poppler-utils");
-    assert!(info.contains("Pages:           1"), "{info}");
-    assert!(info.contains("Tagged:          yes"), "{info}");
-    assert!(info.contains("595.28 x 841.89 pts (A4)"), "{info}");
-    assert!(info.contains("PDF version:    1.7"), "{info}");
+    let info_field = |key: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':').map(str::trim))
+            .unwrap_or_else(|| panic!("pdfinfo has no {key}:\n{info}"))
+    };
+    assert_eq!(info_field("Pages"), "1");
+    assert_eq!(info_field("Tagged"), "yes");
+    assert_eq!(info_field("PDF version"), "1.7");
+    assert!(
+        info_field("Page size").ends_with("x 841.89 pts (A4)"),
+        "{info}"
+    );
+    assert!(info_field("Title").contains("KZ1234567"), "{info}");
 
     let text = tool("pdftotext", &["-layout", pdf, "-"], "poppler-utils");
     // -layout pads columns with runs of spaces: compare on single spaces.
@@ -127,9 +165,16 @@ fn every_field_and_the_mrz_read_back_from_the_pdf() {
         "invalid",
     ];
     for want in expected {
-        assert!(flat.contains(want), "{want:?} is missing from the PDF text:\n{text}");
+        assert!(
+            flat.contains(want),
+            "{want:?} is missing from the PDF text:\n{text}"
+        );
     }
-    assert!(flat.contains("SEX / ПОЛ F"), "sex is missing:\n{text}");
+    // Labelled values sit under their label in the -layout text.
+    assert_eq!(value_below(&text, "SEX / ПОЛ"), "F");
+    assert_eq!(value_below(&text, "DATE OF BIRTH"), "14.03.1988");
+    assert_eq!(value_below(&text, "PASSPORT NUMBER"), "C4J7K2L9X");
+    assert_eq!(value_below(&text, "VALID UNTIL"), "30.08.2026");
 
     // Both MRZ lines, each whole on one line of the extracted text.
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
@@ -160,11 +205,22 @@ fn the_qr_code_decodes_to_the_verification_url() {
     let prefix = dir.join("page");
     tool(
         "pdftoppm",
-        &["-r", "300", "-png", "-singlefile", pdf.to_str().unwrap(), prefix.to_str().unwrap()],
+        &[
+            "-r",
+            "300",
+            "-png",
+            "-singlefile",
+            pdf.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ],
         "poppler-utils",
     );
     let png = dir.join("page.png");
-    let decoded = tool("zbarimg", &["--raw", "-q", png.to_str().unwrap()], "zbar-tools");
+    let decoded = tool(
+        "zbarimg",
+        &["--raw", "-q", png.to_str().unwrap()],
+        "zbar-tools",
+    );
     assert_eq!(decoded.trim_end_matches('\n'), doc.qr_url);
     std::fs::remove_dir_all(&dir).ok();
 }

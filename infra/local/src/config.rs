@@ -16,8 +16,10 @@ pub struct Config {
     /// Signs the gateway's expiring download links.
     pub link_key: String,
     pub demo: bool,
-    /// Where the site is reached (checkout return links, QR codes).
+    /// Where the site is reached (checkout return links, QR codes); the
+    /// bound address when SITE_ORIGIN is unset (see `with_bound_addr`).
     pub site_origin: String,
+    site_origin_from_env: bool,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -78,8 +80,28 @@ impl Config {
         };
         let link_key = kept_secret(&data_dir, "link-key", "")?;
         let demo = env("VISA_DEMO").map(|v| v != "0" && v != "false").unwrap_or(true);
+        let site_origin_from_env = env("SITE_ORIGIN").is_some();
         let site_origin = env("SITE_ORIGIN").unwrap_or_else(|| format!("http://{addr}"));
-        Ok(Config { addr, data_dir, site_dir, admin_token, webhook_secret, link_key, demo, site_origin })
+        Ok(Config {
+            addr,
+            data_dir,
+            site_dir,
+            admin_token,
+            webhook_secret,
+            link_key,
+            demo,
+            site_origin: site_origin.trim_end_matches('/').to_owned(),
+            site_origin_from_env,
+        })
+    }
+
+    /// The address actually bound (VISA_ADDR may ask for port 0).
+    pub fn with_bound_addr(mut self, addr: SocketAddr) -> Config {
+        self.addr = addr;
+        if !self.site_origin_from_env {
+            self.site_origin = format!("http://{addr}");
+        }
+        self
     }
 }
 

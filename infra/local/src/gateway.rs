@@ -27,6 +27,7 @@ pub struct Gateway {
     pub register: visa_register::Deps,
     pub confirm: visa_confirm_invitation::Deps,
     pub webhook: visa_pay_webhook::Deps,
+    pub render: visa_render_visa::Deps,
 }
 
 /// Which function owns a path: the same split API Gateway makes in the cloud.
@@ -48,7 +49,9 @@ pub fn function_for(segments: &[String]) -> Function {
 }
 
 impl Gateway {
-    pub fn open(config: Config) -> std::io::Result<Arc<Gateway>> {
+    /// Opens the store and builds every function's dependencies; `wake`
+    /// receives the ids of applications as they are paid.
+    pub fn open(config: Config, wake: tokio::sync::mpsc::UnboundedSender<String>) -> std::io::Result<Arc<Gateway>> {
         let store = SqliteStore::open(&config.data_dir.join("visa.sqlite3")).map_err(std::io::Error::other)?;
         let blobs = FolderBlobs::new(config.data_dir.join("blobs"), config.link_key.clone(), config.site_origin.clone())?;
         let fees = match std::env::var("VISA_FEES") {
@@ -82,7 +85,26 @@ impl Gateway {
                 payments: shared.clone(),
                 clock: clock.clone(),
                 secrets: vec![config.webhook_secret.clone()],
-                on_paid: Box::new(|_| {}),
+                on_paid: Box::new(move |id| {
+                    // A closed channel only means shutdown; the sweep at start catches up.
+                    let _ = wake.send(id.to_owned());
+                }),
+            },
+            render: visa_render_visa::Deps {
+                applications: shared.clone(),
+                visas: shared.clone(),
+                accounts: shared.clone(),
+                sessions: shared.clone(),
+                blobs: Arc::new(blobs.clone()),
+                signer: Arc::new(crate::signer::LocalSigner::load_or_create(&config.data_dir.join("visa-signing-key.pem"))?),
+                notifier: Arc::new(crate::outbox::Outbox {
+                    dir: config.data_dir.join("outbox"),
+                    from: "e-visa@vmp.gov.kz".into(),
+                }),
+                renderer: Arc::new(visa_pdf::Renderer::new()),
+                clock: clock.clone(),
+                annexes: Annexes::builtin(),
+                site_origin: config.site_origin.clone(),
             },
             config,
             store,
@@ -136,7 +158,7 @@ async fn route(gw: &Gateway, req: http::Request<Body>) -> Resp {
             Function::Register => visa_register::handle(&gw.register, req).await,
             Function::ConfirmInvitation => visa_confirm_invitation::handle(&gw.confirm, req).await,
             Function::PayWebhook => visa_pay_webhook::handle(&gw.webhook, req).await,
-            Function::RenderVisa => problem(&Problem::not_found("no such route")),
+            Function::RenderVisa => visa_render_visa::handle(&gw.render, req).await,
         };
         return into_axum(res);
     }

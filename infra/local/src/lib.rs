@@ -4,14 +4,16 @@ pub mod blobs;
 pub mod config;
 pub mod demo;
 pub mod gateway;
+pub mod issuer;
+pub mod outbox;
 pub mod sandbox;
+pub mod signer;
 pub mod sqlite;
 
 use std::sync::Arc;
 
-/// Binds, prints the address, and serves until Ctrl-C or SIGTERM.
-pub async fn serve(gw: Arc<gateway::Gateway>) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(gw.config.addr).await?;
+/// Prints the address and serves until Ctrl-C or SIGTERM.
+pub async fn serve(listener: tokio::net::TcpListener, gw: Arc<gateway::Gateway>) -> std::io::Result<()> {
     let app = axum::Router::new().fallback(gateway::dispatch).with_state(gw);
     println!("visa-local listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await

@@ -9,7 +9,10 @@ async fn main() -> std::io::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let config = Config::from_env()?;
-    let gw = Gateway::open(config)?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let config = config.with_bound_addr(listener.local_addr()?);
+    let (wake, woken) = tokio::sync::mpsc::unbounded_channel();
+    let gw = Gateway::open(config, wake)?;
     println!("data dir: {}", gw.config.data_dir.display());
     println!("admin token: {}", gw.config.admin_token);
     if gw.config.demo {
@@ -29,5 +32,6 @@ async fn main() -> std::io::Result<()> {
             );
         }
     }
-    visa_local::serve(gw).await
+    visa_local::issuer::spawn(gw.clone(), woken);
+    visa_local::serve(listener, gw).await
 }

@@ -175,6 +175,16 @@ impl Accounts for SqliteStore {
         })
         .await
     }
+
+    async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| {
+            let doc: Option<String> =
+                c.query_row("SELECT doc FROM accounts WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(unavailable)?;
+            doc.map(|d| from_doc(&d)).transpose()
+        })
+        .await
+    }
 }
 
 #[async_trait]

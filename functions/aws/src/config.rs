@@ -1,0 +1,139 @@
+//! Configuration of a cold start: the environment the SAM template sets,
+//! one SdkConfig shared by every client, and the secrets a function needs,
+//! read once from Secrets Manager.
+//!
+//! The standard AWS variables are honoured (`AWS_REGION`,
+//! `AWS_ENDPOINT_URL`, credentials), so the same binary runs against moto.
+
+use crate::dynamo::DynamoStore;
+use crate::kms::KmsSigner;
+use crate::s3::{Encryption, S3Blobs};
+use crate::ses::SesNotifier;
+use crate::stripe::StripeCheckout;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+pub const TABLE_NAME: &str = "TABLE_NAME";
+pub const VISA_BUCKET: &str = "VISA_BUCKET";
+pub const SITE_ORIGIN: &str = "SITE_ORIGIN";
+pub const WEBHOOK_SECRET_ARN: &str = "WEBHOOK_SECRET_ARN";
+pub const STRIPE_SECRET_ARN: &str = "STRIPE_SECRET_ARN";
+pub const VISA_SIGNING_KEY_ID: &str = "VISA_SIGNING_KEY_ID";
+pub const MAIL_FROM: &str = "MAIL_FROM";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("secret {arn}: {detail}")]
+    Secret { arn: String, detail: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A non-empty environment variable.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+}
+
+/// What a cold start builds once and every request shares.
+#[derive(Clone)]
+pub struct Cloud {
+    pub sdk: SdkConfig,
+}
+
+impl Cloud {
+    /// The default chain: region, credentials and endpoint from the
+    /// environment (the Lambda role in AWS, test keys against moto).
+    pub async fn from_env() -> Cloud {
+        Cloud { sdk: aws_config::defaults(BehaviorVersion::latest()).load().await }
+    }
+
+    pub fn new(sdk: SdkConfig) -> Cloud {
+        Cloud { sdk }
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let mut config = aws_sdk_s3::config::Builder::from(&self.sdk);
+        // A custom endpoint (moto, LocalStack) has no per-bucket DNS names.
+        if self.sdk.endpoint_url().is_some() {
+            config = config.force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(config.build())
+    }
+
+    /// The store on the table `TABLE_NAME`.
+    pub fn store(&self) -> Result<DynamoStore, ConfigError> {
+        Ok(DynamoStore::new(self.dynamodb(), required(TABLE_NAME)?))
+    }
+
+    /// The visa bucket `VISA_BUCKET`, objects put with SSE-S3.
+    pub fn blobs(&self) -> Result<S3Blobs, ConfigError> {
+        Ok(S3Blobs::new(self.s3(), required(VISA_BUCKET)?, Encryption::S3Managed))
+    }
+
+    /// The KMS key `VISA_SIGNING_KEY_ID` (id, ARN or alias).
+    pub fn signer(&self) -> Result<KmsSigner, ConfigError> {
+        Ok(KmsSigner::new(aws_sdk_kms::Client::new(&self.sdk), required(VISA_SIGNING_KEY_ID)?))
+    }
+
+    /// SES from the verified identity `MAIL_FROM`.
+    pub fn notifier(&self) -> Result<SesNotifier, ConfigError> {
+        Ok(SesNotifier::new(aws_sdk_sesv2::Client::new(&self.sdk), required(MAIL_FROM)?))
+    }
+
+    /// The string secret whose ARN is in the environment variable `arn_var`.
+    pub async fn secret(&self, arn_var: &'static str) -> Result<String, ConfigError> {
+        self.secret_at(&required(arn_var)?).await
+    }
+
+    /// The string value of the secret `arn` (raw, trimmed).
+    pub async fn secret_at(&self, arn: &str) -> Result<String, ConfigError> {
+        let client = aws_sdk_secretsmanager::Client::new(&self.sdk);
+        let failed = |detail: String| ConfigError::Secret { arn: arn.to_owned(), detail };
+        let out = client
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+        out.secret_string
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| failed("no string value".into()))
+    }
+
+    /// The webhook signing secrets: one, or several separated by commas or
+    /// whitespace while rotating (Stripe signs with each active secret).
+    pub async fn webhook_secrets(&self) -> Result<Vec<String>, ConfigError> {
+        let secrets = split_secrets(&self.secret(WEBHOOK_SECRET_ARN).await?);
+        if secrets.is_empty() {
+            return Err(ConfigError::Invalid(format!("{WEBHOOK_SECRET_ARN}: the secret holds no signing secret")));
+        }
+        Ok(secrets)
+    }
+
+    /// Stripe Checkout with the secret key from `STRIPE_SECRET_ARN`.
+    pub async fn stripe(&self) -> Result<StripeCheckout, ConfigError> {
+        StripeCheckout::new(self.secret(STRIPE_SECRET_ARN).await?).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+}
+
+pub fn split_secrets(raw: &str) -> Vec<String> {
+    raw.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotating_webhook_secrets_split_on_commas_and_whitespace() {
+        assert_eq!(split_secrets("whsec_a"), ["whsec_a"]);
+        assert_eq!(split_secrets(" whsec_a,whsec_b\nwhsec_c "), ["whsec_a", "whsec_b", "whsec_c"]);
+        assert!(split_secrets(" , ").is_empty());
+    }
+}

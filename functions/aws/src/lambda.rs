@@ -1,0 +1,329 @@
+//! What every Lambda main shares: JSON logs carrying the request id, and
+//! the bridge between lambda_http and the handlers' plain `http` types.
+
+use base64::Engine;
+use bytes::Bytes;
+use lambda_http::{Body, RequestExt, service_fn};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::sync::Arc;
+
+pub use lambda_http::Error;
+
+/// JSON lines on stdout (CloudWatch's JSON log format). lambda_runtime
+/// opens a span per invocation carrying `requestId`; the span list puts it
+/// on every line logged while handling that request. The level comes from
+/// `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else INFO.
+pub fn init_tracing() {
+    let filter =
+        std::env::var("RUST_LOG").or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL")).unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter.to_lowercase()))
+        .with_current_span(false)
+        .with_span_list(true)
+        .flatten_event(true)
+        .with_target(false)
+        .with_ansi(false)
+        .init();
+}
+
+/// A cold start's set-up, logged if it failed: the error goes out as a
+/// JSON line before the process exits with it (Lambda then reports
+/// Runtime.ExitError and retries the cold start).
+pub fn started<T>(setup: Result<T, Error>) -> Result<T, Error> {
+    if let Err(e) = &setup {
+        tracing::error!(error = %e, "cold start failed");
+    }
+    setup
+}
+
+/// The request as the handlers take it: method, path and query, headers,
+/// and the body bytes exactly as received (webhook signatures are over the
+/// raw body; lambda_http has already undone API Gateway's base64).
+pub fn into_plain(req: lambda_http::Request) -> http::Request<Bytes> {
+    // The raw path: API Gateway's, without the stage lambda_http may add.
+    let raw_path = req.raw_http_path();
+    let path = if raw_path.is_empty() { req.uri().path().to_owned() } else { raw_path.to_owned() };
+    let path_and_query = match req.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let (mut parts, body) = req.into_parts();
+    parts.uri = path_and_query.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
+    let body = match body {
+        Body::Empty => Bytes::new(),
+        Body::Text(text) => Bytes::from(text),
+        Body::Binary(bytes) => Bytes::from(bytes),
+        // Body is non-exhaustive upstream.
+        #[allow(unreachable_patterns)]
+        other => Bytes::copy_from_slice(other.as_ref()),
+    };
+    http::Request::from_parts(parts, body)
+}
+
+fn is_text(res: &http::Response<Bytes>) -> bool {
+    let content_type = res.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    content_type.starts_with("text/") || content_type.contains("json") || content_type.contains("xml")
+}
+
+/// Text bodies go back as text, anything else (a PDF) as base64 binary.
+pub fn from_plain(res: http::Response<Bytes>) -> lambda_http::Response<Body> {
+    let text = is_text(&res);
+    let (parts, body) = res.into_parts();
+    let body = if body.is_empty() {
+        Body::Empty
+    } else if text {
+        match String::from_utf8(body.to_vec()) {
+            Ok(s) => Body::Text(s),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    } else {
+        Body::Binary(body.to_vec())
+    };
+    lambda_http::Response::from_parts(parts, body)
+}
+
+/// Serves HTTP API (payload v2) events with `handler` until the runtime
+/// stops. The handler never fails: errors are already problem responses.
+pub async fn run_http<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(http::Request<Bytes>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = http::Response<Bytes>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    lambda_http::run(service_fn(move |req: lambda_http::Request| {
+        let handler = handler.clone();
+        async move { Ok::<_, Error>(from_plain(handler(into_plain(req)).await)) }
+    }))
+    .await
+}
+
+/// An HTTP API (payload v2) response as JSON, for functions that take
+/// more than one kind of event and so cannot hand the answer to lambda_http.
+pub fn v2_response(res: http::Response<Bytes>) -> Value {
+    let text = is_text(&res);
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in res.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == http::header::SET_COOKIE {
+            cookies.push(Value::String(value));
+        } else if let Some(Value::String(joined)) = headers.get_mut(name.as_str()) {
+            joined.push_str(", ");
+            joined.push_str(&value);
+        } else {
+            headers.insert(name.as_str().to_owned(), Value::String(value));
+        }
+    }
+    let body = res.body();
+    let (body, base64) = match std::str::from_utf8(body) {
+        Ok(s) if text || body.is_empty() => (s.to_owned(), false),
+        _ => (base64::engine::general_purpose::STANDARD.encode(body), true),
+    };
+    json!({
+        "statusCode": res.status().as_u16(),
+        "headers": headers,
+        "cookies": cookies,
+        "body": body,
+        "isBase64Encoded": base64,
+    })
+}
+
+/// One event of a function that serves HTTP API requests AND DynamoDB
+/// Streams batches (render-visa). A batch's records are decoded from their
+/// `NewImage` into `T` and handed to `stream` one by one; the answer names
+/// the records that failed (`batchItemFailures`, by sequence number), so
+/// Lambda retries from the first failure rather than the whole batch. A
+/// record that does not decode fails too: retried, then sent to the
+/// mapping's on-failure destination.
+pub async fn dispatch<T, H, HF, S, SF>(event: Value, http: &H, stream: &S) -> Result<Value, Error>
+where
+    T: DeserializeOwned,
+    H: Fn(http::Request<Bytes>) -> HF,
+    HF: Future<Output = http::Response<Bytes>>,
+    S: Fn(T) -> SF,
+    SF: Future<Output = Result<(), String>>,
+{
+    let Some(records) = event.get("Records").and_then(Value::as_array) else {
+        let request = lambda_http::request::from_str(&event.to_string())?;
+        return Ok(v2_response(http(into_plain(request)).await));
+    };
+    let mut failures = Vec::new();
+    for record in records {
+        let change = &record["dynamodb"];
+        let sequence = change["SequenceNumber"].as_str().unwrap_or_default().to_owned();
+        let decoded = serde_json::from_value::<serde_dynamo::Item>(change["NewImage"].clone())
+            .map_err(|e| e.to_string())
+            .and_then(|image| serde_dynamo::from_item::<_, T>(image).map_err(|e| e.to_string()));
+        let outcome = match decoded {
+            Ok(item) => stream(item).await,
+            Err(e) => Err(format!("undecodable stream record: {e}")),
+        };
+        if let Err(e) = outcome {
+            tracing::error!(sequence = %sequence, error = %e, "stream record failed");
+            failures.push(json!({"itemIdentifier": sequence}));
+        }
+    }
+    Ok(json!({"batchItemFailures": failures}))
+}
+
+/// Serves both kinds of event with `dispatch` until the runtime stops.
+pub async fn run_http_and_stream<T, H, HF, S, SF>(http: H, stream: S) -> Result<(), Error>
+where
+    T: DeserializeOwned + Send + 'static,
+    H: Fn(http::Request<Bytes>) -> HF + Send + Sync + 'static,
+    HF: Future<Output = http::Response<Bytes>> + Send + 'static,
+    S: Fn(T) -> SF + Send + Sync + 'static,
+    SF: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let handlers = Arc::new((http, stream));
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<Value>| {
+        let handlers = handlers.clone();
+        async move { dispatch(event.payload, &handlers.0, &handlers.1).await }
+    }))
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(body: &str, base64: bool) -> lambda_http::Request {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "/api/webhooks/payment",
+            "rawQueryString": "a=1&b=%20x",
+            "headers": {"content-type": "application/json", "stripe-signature": "t=1,v1=ab", "host": "api.example"},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api", "domainName": "api.example", "domainPrefix": "api",
+                "http": {"method": "POST", "path": "/api/webhooks/payment", "protocol": "HTTP/1.1",
+                         "sourceIp": "192.0.2.1", "userAgent": "Stripe/1.0"},
+                "requestId": "req-1", "routeKey": "$default", "stage": "$default",
+                "time": "12/Mar/2020:19:03:58 +0000", "timeEpoch": 1583348638390u64
+            },
+            "body": body,
+            "isBase64Encoded": base64
+        });
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
+    #[test]
+    fn requests_keep_method_path_query_headers_and_raw_body() {
+        // Whitespace and key order matter to a signature: bytes must survive.
+        let raw = "{\"id\": \"evt_1\",  \"b\":1}";
+        let plain = into_plain(event(raw, false));
+        assert_eq!(plain.method(), http::Method::POST);
+        assert_eq!(plain.uri().to_string(), "/api/webhooks/payment?a=1&b=%20x");
+        assert_eq!(plain.headers()["stripe-signature"], "t=1,v1=ab");
+        assert_eq!(plain.body().as_ref(), raw.as_bytes());
+
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode([0u8, 159, 146, 150]);
+        let plain = into_plain(event(&encoded, true));
+        assert_eq!(plain.body().as_ref(), [0u8, 159, 146, 150]);
+    }
+
+    #[test]
+    fn responses_are_text_for_json_and_binary_for_pdf() {
+        let json = http::Response::builder()
+            .status(201)
+            .header("content-type", "application/problem+json")
+            .body(Bytes::from_static(b"{\"a\":1}"))
+            .unwrap();
+        let res = from_plain(json);
+        assert_eq!(res.status(), 201);
+        assert!(matches!(res.body(), Body::Text(t) if t == "{\"a\":1}"));
+        let pdf = http::Response::builder()
+            .header("content-type", "application/pdf")
+            .body(Bytes::from_static(b"%PDF\xff"))
+            .unwrap();
+        assert!(matches!(from_plain(pdf).body(), Body::Binary(b) if b == b"%PDF\xff"));
+        let empty = http::Response::builder().status(204).body(Bytes::new()).unwrap();
+        assert!(matches!(from_plain(empty).body(), Body::Empty));
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Paid {
+        id: String,
+        status: String,
+    }
+
+    fn stream_record(sequence: &str, image: Value) -> Value {
+        json!({
+            "eventID": format!("e{sequence}"), "eventName": "MODIFY", "eventSource": "aws:dynamodb",
+            "awsRegion": "eu-central-1",
+            "dynamodb": {"Keys": {"pk": {"S": "APP#x"}, "sk": {"S": "APP"}}, "NewImage": image,
+                         "SequenceNumber": sequence, "SizeBytes": 100, "StreamViewType": "NEW_IMAGE"},
+        })
+    }
+
+    #[tokio::test]
+    async fn stream_batches_report_the_records_that_failed() {
+        let batch = json!({"Records": [
+            stream_record("100", json!({"id": {"S": "app-1"}, "status": {"S": "paid"}})),
+            stream_record("200", json!({"id": {"S": "app-bad"}, "status": {"S": "paid"}})),
+            stream_record("300", json!({"status": {"S": "paid"}})),
+            stream_record("400", json!({"id": {"S": "app-4"}, "status": {"S": "paid"}, "extra": {"N": "1"}})),
+        ]});
+        let seen = std::sync::Mutex::new(Vec::new());
+        let http = |_: http::Request<Bytes>| async { http::Response::new(Bytes::from_static(b"not a stream")) };
+        let stream = |p: Paid| {
+            seen.lock().unwrap().push(format!("{}:{}", p.id, p.status));
+            async move { if p.id == "app-bad" { Err("render failed".to_owned()) } else { Ok(()) } }
+        };
+        let answer = dispatch(batch, &http, &stream).await.unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": "200"}, {"itemIdentifier": "300"}]}));
+        assert_eq!(*seen.lock().unwrap(), ["app-1:paid", "app-bad:paid", "app-4:paid"]);
+
+        let none = dispatch(json!({"Records": []}), &http, &stream).await.unwrap();
+        assert_eq!(none, json!({"batchItemFailures": []}));
+    }
+
+    #[tokio::test]
+    async fn http_events_get_http_api_responses() {
+        let event: Value = serde_json::from_str(
+            &serde_json::to_string(&json!({
+                "version": "2.0", "routeKey": "$default", "rawPath": "/api/applications/a1/visa", "rawQueryString": "",
+                "headers": {"authorization": "Bearer t"},
+                "requestContext": {"accountId": "1", "apiId": "api", "domainName": "api.example", "domainPrefix": "api",
+                    "http": {"method": "GET", "path": "/api/applications/a1/visa", "protocol": "HTTP/1.1",
+                             "sourceIp": "192.0.2.1", "userAgent": "t"},
+                    "requestId": "r", "routeKey": "$default", "stage": "$default",
+                    "time": "12/Mar/2020:19:03:58 +0000", "timeEpoch": 1583348638390u64},
+                "isBase64Encoded": false
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let http = |req: http::Request<Bytes>| async move {
+            assert_eq!(req.uri().path(), "/api/applications/a1/visa");
+            assert_eq!(req.headers()["authorization"], "Bearer t");
+            http::Response::builder()
+                .status(200)
+                .header("content-type", "application/pdf")
+                .header("set-cookie", "a=1")
+                .header("vary", "a")
+                .header("vary", "b")
+                .body(Bytes::from_static(b"%PDF\xff"))
+                .unwrap()
+        };
+        let stream = |_: Paid| async { Ok(()) };
+        let answer = dispatch(event, &http, &stream).await.unwrap();
+        assert_eq!(answer["statusCode"], 200);
+        assert_eq!(answer["isBase64Encoded"], true);
+        assert_eq!(answer["body"], base64::engine::general_purpose::STANDARD.encode(b"%PDF\xff"));
+        assert_eq!(answer["headers"]["vary"], "a, b");
+        assert_eq!(answer["cookies"], json!(["a=1"]));
+        let json_answer = v2_response(
+            http::Response::builder()
+                .status(404)
+                .header("content-type", "application/problem+json")
+                .body(Bytes::from("{}"))
+                .unwrap(),
+        );
+        assert_eq!((json_answer["body"].as_str(), json_answer["isBase64Encoded"].as_bool()), (Some("{}"), Some(false)));
+    }
+}

@@ -1,0 +1,43 @@
+//! The confirm-invitation Lambda: applications on DynamoDB, checkout on
+//! Stripe; officers are authorised by API Gateway (IAM) before this runs.
+
+use std::sync::Arc;
+use visa_aws::{Cloud, ConfigError, config, lambda};
+use visa_confirm_invitation::{AdminAuth, Deps};
+use visa_core::annex::Annexes;
+use visa_core::clock::{RandomIds, SystemClock};
+use visa_core::money::Fees;
+
+async fn deps() -> Result<Deps, lambda::Error> {
+    let cloud = Cloud::from_env().await;
+    let store = Arc::new(cloud.store()?);
+    let fees = match std::env::var("VISA_FEES") {
+        Ok(spec) => Fees::parse(&spec).map_err(ConfigError::Invalid)?,
+        Err(_) => Fees::default(),
+    };
+    let payments = Arc::new(cloud.stripe().await?);
+    store.warm().await?;
+    Ok(Deps {
+        invitations: store.clone(),
+        applications: store.clone(),
+        sessions: store,
+        payments,
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(RandomIds),
+        annexes: Annexes::builtin(),
+        fees,
+        site_origin: config::required(config::SITE_ORIGIN)?,
+        admin: AdminAuth::Iam,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let deps = Arc::new(lambda::started(deps().await)?);
+    lambda::run_http(move |req| {
+        let deps = deps.clone();
+        async move { visa_confirm_invitation::handle(&deps, req).await }
+    })
+    .await
+}

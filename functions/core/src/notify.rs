@@ -1,0 +1,24 @@
+//! The notifier port: the issued e-visa by email (the seed's portal also
+//! emails it). `.eml` files locally, Amazon SES in the cloud.
+
+use async_trait::async_trait;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VisaEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub attachment_name: String,
+    pub pdf: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("mail unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn send_visa(&self, email: &VisaEmail) -> Result<(), NotifyError>;
+}

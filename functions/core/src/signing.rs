@@ -1,0 +1,22 @@
+//! The visa-signing port: ES256 (ECDSA P-256, SHA-256) over the QR's JWS.
+//! A key file locally, an AWS KMS asymmetric key in the cloud.
+
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error("signing key unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait VisaSigner: Send + Sync {
+    /// The `kid` published in the JWKS and put in each JWS header.
+    fn key_id(&self) -> &str;
+    /// ES256 signature of `message` (the JWS signing input), as the raw
+    /// 64-byte `r || s` JWS uses (not DER).
+    async fn sign(&self, message: &[u8]) -> Result<[u8; 64], SignError>;
+    /// The public key as a JWK (`kty` EC, `crv` P-256, `x`, `y`, `kid`,
+    /// `alg` ES256, `use` sig).
+    async fn public_jwk(&self) -> Result<serde_json::Value, SignError>;
+}

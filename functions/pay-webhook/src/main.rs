@@ -1,0 +1,32 @@
+//! The pay-webhook Lambda: verified payment events recorded on DynamoDB.
+
+use std::sync::Arc;
+use visa_aws::{Cloud, lambda};
+use visa_core::clock::SystemClock;
+use visa_pay_webhook::Deps;
+
+async fn deps() -> Result<Deps, lambda::Error> {
+    let cloud = Cloud::from_env().await;
+    let store = Arc::new(cloud.store()?);
+    let secrets = cloud.webhook_secrets().await?;
+    store.warm().await?;
+    Ok(Deps {
+        applications: store.clone(),
+        payments: store,
+        clock: Arc::new(SystemClock),
+        secrets,
+        // The table stream starts render-visa once the status is `paid`.
+        on_paid: Box::new(|_| {}),
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let deps = Arc::new(lambda::started(deps().await)?);
+    lambda::run_http(move |req| {
+        let deps = deps.clone();
+        async move { visa_pay_webhook::handle(&deps, req).await }
+    })
+    .await
+}

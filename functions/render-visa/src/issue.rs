@@ -1,0 +1,184 @@
+//! Issuing: on `paid`, assign the visa number, sign the QR, render the PDF,
+//! store it, then move the application paid -> issued in one conditional
+//! write. Safe to run twice: the number derives from the application, the
+//! PDF already stored is reused, and the status write happens once.
+
+use crate::{Deps, jws};
+use sha2::{Digest, Sha256};
+use visa_core::Status;
+use visa_core::application::{Application, Visa};
+use visa_core::notify::VisaEmail;
+use visa_core::rules::ENTRY_POINTS;
+use visa_core::store::StoreError;
+use visa_pdf::VisaDocument;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error("no such application")]
+    NotFound,
+    #[error("the application is {0}, not paid")]
+    NotPaid(&'static str),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("blobs: {0}")]
+    Blob(#[from] visa_core::store::BlobError),
+    #[error("signing: {0}")]
+    Sign(#[from] visa_core::signing::SignError),
+    #[error("rendering: {0}")]
+    Render(String),
+}
+
+const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPRSTUVWXYZ0123456789";
+
+/// The visa number for an application: 9 characters A-Z0-9 (no I, O, Q, so
+/// it reads unambiguously), derived so a retry gets the same number; a
+/// collision moves to the next `attempt`.
+pub fn visa_number(application_id: &str, attempt: u32) -> String {
+    let digest = Sha256::digest(format!("{application_id}/{attempt}").as_bytes());
+    let mut n = u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"));
+    // Starts with a letter: an MRZ document number that is never all digits.
+    let mut out = vec![ALPHABET[(n % 23) as usize]];
+    n /= 23;
+    for _ in 0..8 {
+        out.push(ALPHABET[(n % ALPHABET.len() as u128) as usize]);
+        n /= ALPHABET.len() as u128;
+    }
+    String::from_utf8(out).expect("ASCII")
+}
+
+pub fn pdf_key(number: &str) -> String {
+    format!("visas/{number}.pdf")
+}
+
+/// Issues the visa of a paid application; returns it as issued.
+pub async fn issue(deps: &Deps, application_id: &str) -> Result<Application, IssueError> {
+    for attempt in 0..5 {
+        let app = deps.applications.application(application_id).await?.ok_or(IssueError::NotFound)?;
+        match app.status {
+            Status::Issued => return Ok(app),
+            Status::Paid => {}
+            other => return Err(IssueError::NotPaid(other.as_str())),
+        }
+        // Issue time = payment time: the same visa renders the same bytes on a retry.
+        let issued_at = app.payment.as_ref().and_then(|p| p.paid_at).unwrap_or(app.updated_at);
+        let visa = Visa {
+            number: visa_number(&app.id, attempt),
+            category: app.category,
+            entries: "single".into(),
+            valid_from: app.stay.valid_from,
+            valid_until: app.stay.valid_until,
+            entry_points: ENTRY_POINTS.iter().map(|s| s.to_string()).collect(),
+            issued_at,
+        };
+        let key = pdf_key(&visa.number);
+        if deps.blobs.get(&key).await?.is_none() {
+            let pdf = render(deps, &app, &visa).await?;
+            deps.blobs.put(&key, &pdf, "application/pdf").await?;
+        }
+        match deps.visas.issue_visa(&app.id, &visa, deps.clock.now()).await {
+            Ok(issued) => {
+                tracing::info!(application_id = %app.id, visa = %visa.number, "visa issued");
+                return Ok(issued);
+            }
+            Err(StoreError::VisaNumberTaken) => {
+                tracing::warn!(application_id = %app.id, attempt, "visa number taken, drawing the next");
+                continue;
+            }
+            // A concurrent run issued it: read it back on the next turn.
+            Err(StoreError::StatusConflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(IssueError::Store(StoreError::Unavailable("could not assign a free visa number".into())))
+}
+
+pub fn document(deps: &Deps, app: &Application, visa: &Visa, qr_url: String) -> VisaDocument {
+    let p = &app.passport;
+    VisaDocument {
+        visa_number: visa.number.clone(),
+        category: visa.category.as_str().into(),
+        entries: visa.entries.clone(),
+        valid_from: visa.valid_from,
+        valid_until: visa.valid_until,
+        issued_at: visa.issued_at,
+        surname: p.surname.clone(),
+        given_names: p.given_names.clone(),
+        nationality: p.nationality.clone(),
+        nationality_name: deps.annexes.country_name(&p.nationality).unwrap_or(&p.nationality).to_owned(),
+        date_of_birth: p.date_of_birth,
+        sex: format!("{:?}", p.sex),
+        passport_number: p.number.clone(),
+        inviter_name: app.inviter.name.clone(),
+        inviter_bin: app.inviter.bin.clone(),
+        entry_points: visa.entry_points.clone(),
+        qr_url,
+    }
+}
+
+pub fn claims(app: &Application, visa: &Visa) -> jws::Claims {
+    let p = &app.passport;
+    jws::Claims {
+        vn: visa.number.clone(),
+        sn: p.surname.clone(),
+        gn: p.given_names.clone(),
+        nat: p.nationality.clone(),
+        dob: p.date_of_birth.to_string(),
+        sex: format!("{:?}", p.sex),
+        pn: p.number.clone(),
+        cat: visa.category.as_str().into(),
+        vf: visa.valid_from.to_string(),
+        vu: visa.valid_until.to_string(),
+        iat: visa.issued_at.timestamp(),
+    }
+}
+
+async fn render(deps: &Deps, app: &Application, visa: &Visa) -> Result<Vec<u8>, IssueError> {
+    let token = jws::sign(deps.signer.as_ref(), &claims(app, visa)).await?;
+    let qr_url = format!("{}/verify#{token}", deps.site_origin.trim_end_matches('/'));
+    let doc = document(deps, app, visa, qr_url);
+    let renderer = deps.renderer.clone();
+    // typst is CPU-bound: keep it off the async workers.
+    tokio::task::spawn_blocking(move || renderer.render(&doc))
+        .await
+        .map_err(|e| IssueError::Render(e.to_string()))?
+        .map_err(|e| IssueError::Render(e.to_string()))
+}
+
+/// The email with the visa attached; its failure never undoes issuance.
+pub async fn email(deps: &Deps, app: &Application) -> Result<(), String> {
+    let visa = app.visa.as_ref().ok_or("not issued")?;
+    let account = deps.accounts.account(&app.account_id).await.map_err(|e| e.to_string())?.ok_or("no account")?;
+    let pdf = deps.blobs.get(&pdf_key(&visa.number)).await.map_err(|e| e.to_string())?.ok_or("no PDF")?;
+    let site = deps.site_origin.trim_end_matches('/');
+    let text = format!(
+        "Your electronic visa to the Republic of Kazakhstan has been issued.\r\n\r\n\
+         Visa number: {}\r\nValid from {} until {}, single entry, through Astana or Almaty international airport.\r\n\r\n\
+         Print the attached e-visa and carry it with the passport it was issued for ({}).\r\n\
+         Your personal cabinet: {site}/cabinet\r\n",
+        visa.number, visa.valid_from, visa.valid_until, app.passport.number
+    );
+    let message = VisaEmail {
+        to: account.email,
+        subject: format!("Your Kazakhstan e-visa {}", visa.number),
+        text,
+        attachment_name: format!("e-visa-{}.pdf", visa.number),
+        pdf,
+    };
+    deps.notifier.send_visa(&message).await.map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visa_numbers_are_stable_nine_characters_and_differ_per_attempt() {
+        let a = visa_number("01JD0000000000000000000000", 0);
+        assert_eq!(a, visa_number("01JD0000000000000000000000", 0));
+        assert_eq!(a.len(), 9);
+        assert!(a.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(a.as_bytes()[0].is_ascii_uppercase());
+        assert_ne!(a, visa_number("01JD0000000000000000000000", 1));
+        assert_ne!(a, visa_number("01JD0000000000000000000001", 0));
+    }
+}

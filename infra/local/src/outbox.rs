@@ -1,0 +1,41 @@
+//! The local notifier: each email is an `.eml` file in the data dir's
+//! outbox, a real MIME message with the PDF attached.
+
+use async_trait::async_trait;
+use base64::Engine;
+use std::path::PathBuf;
+use visa_core::notify::{Notifier, NotifyError, VisaEmail};
+
+pub struct Outbox {
+    pub dir: PathBuf,
+    pub from: String,
+}
+
+pub fn mime(from: &str, email: &VisaEmail) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&email.pdf);
+    let wrapped: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("base64")).collect();
+    let boundary = "=_visa_boundary_7f3a";
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
+         --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}\r\n\
+         --{boundary}\r\nContent-Type: application/pdf; name=\"{name}\"\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n\
+         --{boundary}--\r\n",
+        to = email.to,
+        subject = email.subject,
+        text = email.text,
+        name = email.attachment_name,
+        pdf = wrapped.join("\r\n"),
+    )
+}
+
+#[async_trait]
+impl Notifier for Outbox {
+    async fn send_visa(&self, email: &VisaEmail) -> Result<(), NotifyError> {
+        let fail = |e: std::io::Error| NotifyError::Unavailable(e.to_string());
+        tokio::fs::create_dir_all(&self.dir).await.map_err(fail)?;
+        let name = email.attachment_name.trim_end_matches(".pdf");
+        tokio::fs::write(self.dir.join(format!("{name}.eml")), mime(&self.from, email)).await.map_err(fail)
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Browser tests of the applicant site: installs what they need (Debian's
+# Chromium; poppler and zbar to read the visa's QR code; the npm packages
+# from the lock file) and runs them with node's test runner against the
+# local gateway binary (${CARGO_TARGET_DIR:-~/.cache/visa-target}/debug/visa-local,
+# or VISA_LOCAL_BIN). Screenshots land in target/screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+command -v zbarimg >/dev/null || missing+=(zbar-tools)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ]; then
+  npm ci --no-audit --no-fund
+fi
+
+bin="${VISA_LOCAL_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/visa-target}/debug/visa-local}"
+if [ -z "${VISA_BASE_URL:-}" ] && [ ! -x "$bin" ]; then
+  echo "visa-local not found at $bin: build it first (cargo build -p visa-local)" >&2
+  exit 1
+fi
+
+# One file at a time: each starts its own gateway and browser, and the
+# machine has two cores.
+exec node --test --test-concurrency=1 "$@" static.test.js unit.test.js verify.test.js journey.test.js
