@@ -6,8 +6,9 @@
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -31,7 +32,10 @@ pub struct Moto {
 static SHARED: Mutex<Weak<Moto>> = Mutex::new(Weak::new());
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port()
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
 }
 
 /// moto's own server app (what `moto_server` runs), with one change:
@@ -62,26 +66,37 @@ fn python() -> String {
         .args(["-c", "import sys; print(sys.executable)"])
         .output()
         .expect("python3 runs (moto is a Python program)");
-    String::from_utf8(out.stdout).expect("a path").trim().to_owned()
+    String::from_utf8(out.stdout)
+        .expect("a path")
+        .trim()
+        .to_owned()
 }
 
 /// Installs `moto[server]` with pip when it is missing; the interpreter.
 fn ensure_installed() -> String {
     let python = python();
     let check = "import moto.moto_server.werkzeug_app, flask, werkzeug";
-    let found = Command::new(&python).args(["-c", check]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let found = Command::new(&python)
+        .args(["-c", check])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     if found.is_ok_and(|s| s.success()) {
         return python;
     }
-    let status =
-        Command::new(&python).args(["-m", "pip", "install", "--quiet", "moto[server]"]).status().expect("pip runs");
+    let status = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "moto[server]"])
+        .status()
+        .expect("pip runs");
     assert!(status.success(), "pip install 'moto[server]' failed");
     python
 }
 
 /// True once moto answers HTTP on `port`.
 fn answers(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let request = "GET /moto-api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
     if stream.write_all(request.as_bytes()).is_err() {
@@ -112,7 +127,11 @@ impl Moto {
             let port = free_port();
             let log = std::env::temp_dir().join(format!("moto-{port}.log"));
             let mut shell = Command::new("sh")
-                .args(["-c", r#""$4" -c "$3" 127.0.0.1 "$1" >"$2" 2>&1 & m=$!; read _; kill $m; wait $m"#, "sh"])
+                .args([
+                    "-c",
+                    r#""$4" -c "$3" 127.0.0.1 "$1" >"$2" 2>&1 & m=$!; read _; kill $m; wait $m"#,
+                    "sh",
+                ])
                 .arg(port.to_string())
                 .arg(&log)
                 .arg(SERVER)
@@ -123,7 +142,12 @@ impl Moto {
                 .spawn()
                 .expect("sh starts");
             let stdin = shell.stdin.take();
-            let mut moto = Moto { shell, stdin, port, log: log.clone() };
+            let mut moto = Moto {
+                shell,
+                stdin,
+                port,
+                log: log.clone(),
+            };
             let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
                 if answers(port) {
@@ -190,9 +214,19 @@ pub fn unique_name(prefix: &str) -> String {
 /// (gsi1pk/gsi1sk, all attributes), on-demand, `ttl`, NEW_IMAGE stream.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
     let string = |n: &str| {
-        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
     };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
     client
         .create_table()
         .table_name(name)
@@ -208,7 +242,11 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
                 .index_name(visa_aws::dynamo::GSI1)
                 .key_schema(key("gsi1pk", KeyType::Hash))
                 .key_schema(key("gsi1sk", KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .unwrap(),
         )
@@ -226,7 +264,11 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .update_time_to_live()
         .table_name(name)
         .time_to_live_specification(
-            TimeToLiveSpecification::builder().attribute_name("ttl").enabled(true).build().unwrap(),
+            TimeToLiveSpecification::builder()
+                .attribute_name("ttl")
+                .enabled(true)
+                .build()
+                .unwrap(),
         )
         .send()
         .await
@@ -236,14 +278,17 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
 /// A private bucket with SSE-S3 by default, as the template's.
 pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) {
     use aws_sdk_s3::types::{
-        BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration, ServerSideEncryption,
-        ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+        BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration,
+        ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+        ServerSideEncryptionRule,
     };
     client
         .create_bucket()
         .bucket(name)
         .create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(REGION)).build(),
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(REGION))
+                .build(),
         )
         .send()
         .await
@@ -262,13 +307,20 @@ pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) {
         .send()
         .await
         .expect("block public access");
-    let sse = ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build().unwrap();
+    let sse = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::Aes256)
+        .build()
+        .unwrap();
     client
         .put_bucket_encryption()
         .bucket(name)
         .server_side_encryption_configuration(
             ServerSideEncryptionConfiguration::builder()
-                .rules(ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(sse).build())
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(sse)
+                        .build(),
+                )
                 .build()
                 .unwrap(),
         )

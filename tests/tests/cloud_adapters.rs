@@ -32,7 +32,11 @@ async fn kms_signs_es256_that_verifies_with_the_published_jwk() {
 
     let jwk = signer.public_jwk().await.unwrap();
     assert_eq!(
-        (jwk["kty"].as_str(), jwk["crv"].as_str(), jwk["alg"].as_str()),
+        (
+            jwk["kty"].as_str(),
+            jwk["crv"].as_str(),
+            jwk["alg"].as_str()
+        ),
         (Some("EC"), Some("P-256"), Some("ES256"))
     );
     assert_eq!(jwk["kid"], key.key_id());
@@ -45,7 +49,9 @@ async fn kms_signs_es256_that_verifies_with_the_published_jwk() {
     let message = b"eyJhbGciOiJFUzI1NiJ9.eyJ2aXNhIjoiSzAwMDAwMDAxIn0";
     let raw = signer.sign(message).await.unwrap();
     let signature = p256::ecdsa::Signature::from_slice(&raw).unwrap();
-    verifying.verify(message, &signature).expect("the JWS signature verifies");
+    verifying
+        .verify(message, &signature)
+        .expect("the JWS signature verifies");
     let mut altered = *message;
     altered[0] ^= 1;
     assert!(verifying.verify(&altered, &signature).is_err());
@@ -58,16 +64,26 @@ async fn kms_signs_es256_that_verifies_with_the_published_jwk() {
 
 /// moto's record of the messages SES accepted.
 async fn sent_raw_messages(moto: &Moto) -> Vec<serde_json::Value> {
-    let data: serde_json::Value =
-        reqwest::get(format!("{}/moto-api/data.json", moto.endpoint())).await.unwrap().json().await.unwrap();
-    data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default()
+    let data: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[tokio::test]
 async fn ses_sends_the_visa_with_the_pdf_attached_only_from_a_verified_identity() {
     let moto = Moto::shared();
     let cloud = moto.cloud().await;
-    let from = format!("visa-{}@evisa.example.kz", visa_tests::moto::unique_name("m"));
+    let from = format!(
+        "visa-{}@evisa.example.kz",
+        visa_tests::moto::unique_name("m")
+    );
     let email = VisaEmail {
         to: "priya@example.com".into(),
         subject: "Your e-visa K00000001".into(),
@@ -81,11 +97,18 @@ async fn ses_sends_the_visa_with_the_pdf_attached_only_from_a_verified_identity(
     assert!(refused.is_err(), "SES refuses an unverified sender");
 
     let ses = aws_sdk_sesv2::Client::new(&cloud.sdk);
-    ses.create_email_identity().email_identity(&from).send().await.unwrap();
+    ses.create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .unwrap();
     notifier.send_visa(&email).await.unwrap();
 
     let sent = sent_raw_messages(&moto).await;
-    let ours: Vec<_> = sent.iter().filter(|m| m["source"].as_str() == Some(from.as_str())).collect();
+    let ours: Vec<_> = sent
+        .iter()
+        .filter(|m| m["source"].as_str() == Some(from.as_str()))
+        .collect();
     assert_eq!(ours.len(), 1, "{sent:?}");
     let raw = ours[0]["raw_data"].as_str().unwrap();
     assert!(raw.contains("To: priya@example.com"));
@@ -99,11 +122,27 @@ async fn secrets_are_read_as_raw_strings() {
     let cloud = moto.cloud().await;
     let sm = aws_sdk_secretsmanager::Client::new(&cloud.sdk);
     let name = visa_tests::moto::unique_name("webhook");
-    let arn = sm.create_secret().name(&name).secret_string("whsec_old,whsec_new\n").send().await.unwrap().arn.unwrap();
+    let arn = sm
+        .create_secret()
+        .name(&name)
+        .secret_string("whsec_old,whsec_new\n")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
     let value = cloud.secret_at(&arn).await.unwrap();
     assert_eq!(value, "whsec_old,whsec_new");
-    assert_eq!(visa_aws::config::split_secrets(&value), ["whsec_old", "whsec_new"]);
+    assert_eq!(
+        visa_aws::config::split_secrets(&value),
+        ["whsec_old", "whsec_new"]
+    );
 
-    let missing = cloud.secret_at("arn:aws:secretsmanager:eu-central-1:123456789012:secret:nope").await;
-    assert!(matches!(missing, Err(ConfigError::Secret { .. })), "{missing:?}");
+    let missing = cloud
+        .secret_at("arn:aws:secretsmanager:eu-central-1:123456789012:secret:nope")
+        .await;
+    assert!(
+        matches!(missing, Err(ConfigError::Secret { .. })),
+        "{missing:?}"
+    );
 }

@@ -15,8 +15,8 @@ use visa_core::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
 use visa_core::money::Money;
 use visa_core::passport::{Declarations, Passport, Sex};
 use visa_core::store::{
-    Accounts, Applications, Blobs, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions, Store, StoreError,
-    Visas,
+    Accounts, Applications, Blobs, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
+    Store, StoreError, Visas,
 };
 use visa_local::blobs::FolderBlobs;
 use visa_local::sqlite::SqliteStore;
@@ -37,7 +37,9 @@ struct Sqlite {
 
 impl Sqlite {
     async fn new() -> Self {
-        Sqlite { dir: tempfile::tempdir().unwrap() }
+        Sqlite {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 }
 
@@ -57,7 +59,11 @@ impl Dynamo {
     async fn new() -> Self {
         let moto = Moto::shared();
         let table = moto::unique_name("visa");
-        moto::create_table(&aws_sdk_dynamodb::Client::new(&moto.sdk_config().await), &table).await;
+        moto::create_table(
+            &aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+            &table,
+        )
+        .await;
         Dynamo { moto, table }
     }
 }
@@ -132,7 +138,10 @@ fn invitation(number: &str) -> Invitation {
     Invitation {
         number: number.into(),
         category: Category::Business,
-        inviter: Inviter { name: "Astana Steel LLP".into(), bin: "123456789012".into() },
+        inviter: Inviter {
+            name: "Astana Steel LLP".into(),
+            bin: "123456789012".into(),
+        },
         invitee: Invitee {
             surname: "SHARMA".into(),
             given_names: "PRIYA".into(),
@@ -147,7 +156,12 @@ fn invitation(number: &str) -> Invitation {
     }
 }
 
-fn application(id: &str, account_id: &str, invitation_number: &str, created_at: DateTime<Utc>) -> Application {
+fn application(
+    id: &str,
+    account_id: &str,
+    invitation_number: &str,
+    created_at: DateTime<Utc>,
+) -> Application {
     Application {
         id: id.into(),
         account_id: account_id.into(),
@@ -164,9 +178,18 @@ fn application(id: &str, account_id: &str, invitation_number: &str, created_at: 
             issuing_state: "IND".into(),
             expiry_date: date(2031, 1, 1),
         },
-        declarations: Declarations { two_blank_pages: true, passport_undamaged: true },
-        inviter: Inviter { name: "Astana Steel LLP".into(), bin: "123456789012".into() },
-        stay: Stay { valid_from: date(2026, 5, 1), valid_until: date(2026, 5, 30) },
+        declarations: Declarations {
+            two_blank_pages: true,
+            passport_undamaged: true,
+        },
+        inviter: Inviter {
+            name: "Astana Steel LLP".into(),
+            bin: "123456789012".into(),
+        },
+        stay: Stay {
+            valid_from: date(2026, 5, 1),
+            valid_until: date(2026, 5, 30),
+        },
         fee: Money::new(6000, "USD"),
         details_confirmed_at: None,
         payment: None,
@@ -210,10 +233,21 @@ fn visa(number: &str) -> Visa {
 
 /// An application created from a fresh invitation, then moved to
 /// awaiting_payment with checkout session `session`.
-async fn awaiting_payment<S: Store>(store: &S, id: &str, number: &str, session: &str) -> Application {
+async fn awaiting_payment<S: Store>(
+    store: &S,
+    id: &str,
+    number: &str,
+    session: &str,
+) -> Application {
     store.create_invitation(&invitation(number)).await.unwrap();
-    store.create_application(&application(id, "acc-1", number, t0())).await.unwrap();
-    store.open_checkout(id, &payment(session), t0() + Duration::minutes(5)).await.unwrap()
+    store
+        .create_application(&application(id, "acc-1", number, t0()))
+        .await
+        .unwrap();
+    store
+        .open_checkout(id, &payment(session), t0() + Duration::minutes(5))
+        .await
+        .unwrap()
 }
 
 fn is<T: std::fmt::Debug>(result: Result<T, StoreError>, expected: fn(&StoreError) -> bool) {
@@ -230,31 +264,72 @@ async fn accounts_and_the_email_claim<B: Backend>(b: B) {
     let first = account("acc-1", "priya@example.com");
     store.create_account(&first).await.unwrap();
     assert_eq!(store.account("acc-1").await.unwrap(), Some(first.clone()));
-    assert_eq!(store.account_by_email("priya@example.com").await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.account_by_email("priya@example.com").await.unwrap(),
+        Some(first.clone())
+    );
 
     // The email is claimed: a second account with it writes nothing.
-    is(store.create_account(&account("acc-2", "priya@example.com")).await, |e| matches!(e, StoreError::EmailTaken));
+    is(
+        store
+            .create_account(&account("acc-2", "priya@example.com"))
+            .await,
+        |e| matches!(e, StoreError::EmailTaken),
+    );
     assert_eq!(store.account("acc-2").await.unwrap(), None);
-    assert_eq!(store.account_by_email("priya@example.com").await.unwrap(), Some(first));
+    assert_eq!(
+        store.account_by_email("priya@example.com").await.unwrap(),
+        Some(first)
+    );
 
     assert_eq!(store.account("nobody").await.unwrap(), None);
-    assert_eq!(store.account_by_email("nobody@example.com").await.unwrap(), None);
+    assert_eq!(
+        store.account_by_email("nobody@example.com").await.unwrap(),
+        None
+    );
 }
 
 async fn sessions_expire_by_their_own_clock<B: Backend>(b: B) {
     let store = b.open().await;
-    let session =
-        Session { token_hash: "ab".repeat(32), account_id: "acc-1".into(), expires_at: t0() + Duration::hours(12) };
+    let session = Session {
+        token_hash: "ab".repeat(32),
+        account_id: "acc-1".into(),
+        expires_at: t0() + Duration::hours(12),
+    };
     store.create_session(&session).await.unwrap();
-    assert_eq!(store.session(&session.token_hash, t0()).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store.session(&session.token_hash, t0()).await.unwrap(),
+        Some(session.clone())
+    );
     let last_second = session.expires_at - Duration::seconds(1);
-    assert_eq!(store.session(&session.token_hash, last_second).await.unwrap(), Some(session.clone()));
+    assert_eq!(
+        store
+            .session(&session.token_hash, last_second)
+            .await
+            .unwrap(),
+        Some(session.clone())
+    );
     // Expired: ignored even while the item is still stored (TTL is lazy).
-    assert_eq!(store.session(&session.token_hash, session.expires_at).await.unwrap(), None);
-    assert_eq!(store.session(&session.token_hash, t0() + Duration::days(3)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .session(&session.token_hash, session.expires_at)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .session(&session.token_hash, t0() + Duration::days(3))
+            .await
+            .unwrap(),
+        None
+    );
 
     store.delete_session(&session.token_hash).await.unwrap();
-    assert_eq!(store.session(&session.token_hash, t0()).await.unwrap(), None);
+    assert_eq!(
+        store.session(&session.token_hash, t0()).await.unwrap(),
+        None
+    );
     // Deleting what is gone is fine (signing out twice).
     store.delete_session(&session.token_hash).await.unwrap();
     assert_eq!(store.session("unknown", t0()).await.unwrap(), None);
@@ -267,60 +342,165 @@ async fn failed_sign_ins_count_in_a_window<B: Backend>(b: B) {
     assert_eq!(store.failed_sign_ins(email, t0()).await.unwrap(), 0);
     for (i, expected) in [1, 2, 3].into_iter().enumerate() {
         let at = t0() + Duration::minutes(i as i64);
-        assert_eq!(store.record_failed_sign_in(email, at, window).await.unwrap(), expected);
+        assert_eq!(
+            store
+                .record_failed_sign_in(email, at, window)
+                .await
+                .unwrap(),
+            expected
+        );
     }
-    assert_eq!(store.failed_sign_ins(email, t0() + Duration::minutes(14)).await.unwrap(), 3);
-    assert_eq!(store.failed_sign_ins("other@example.com", t0()).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .failed_sign_ins(email, t0() + Duration::minutes(14))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        store
+            .failed_sign_ins("other@example.com", t0())
+            .await
+            .unwrap(),
+        0
+    );
     // The window opened at t0 has closed 15 minutes later.
-    assert_eq!(store.failed_sign_ins(email, t0() + window).await.unwrap(), 0);
+    assert_eq!(
+        store.failed_sign_ins(email, t0() + window).await.unwrap(),
+        0
+    );
     let later = t0() + window + Duration::minutes(1);
-    assert_eq!(store.record_failed_sign_in(email, later, window).await.unwrap(), 1);
-    assert_eq!(store.record_failed_sign_in(email, later + Duration::seconds(1), window).await.unwrap(), 2);
-    assert_eq!(store.failed_sign_ins(email, later + Duration::minutes(1)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .record_failed_sign_in(email, later, window)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .record_failed_sign_in(email, later + Duration::seconds(1), window)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .failed_sign_ins(email, later + Duration::minutes(1))
+            .await
+            .unwrap(),
+        2
+    );
 }
 
 async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) {
     let store = b.open().await;
     let inv = invitation("100000000001");
     store.create_invitation(&inv).await.unwrap();
-    assert_eq!(store.invitation("100000000001").await.unwrap(), Some(inv.clone()));
+    assert_eq!(
+        store.invitation("100000000001").await.unwrap(),
+        Some(inv.clone())
+    );
     let mut other = invitation("100000000001");
     other.inviter.name = "Someone Else LLP".into();
-    is(store.create_invitation(&other).await, |e| matches!(e, StoreError::InvitationExists));
-    assert_eq!(store.invitation("100000000001").await.unwrap(), Some(inv.clone()));
+    is(store.create_invitation(&other).await, |e| {
+        matches!(e, StoreError::InvitationExists)
+    });
+    assert_eq!(
+        store.invitation("100000000001").await.unwrap(),
+        Some(inv.clone())
+    );
     assert_eq!(store.invitation("999999999999").await.unwrap(), None);
 
     let revoked = store.revoke_invitation("100000000001").await.unwrap();
-    assert_eq!(revoked, Invitation { status: InvitationStatus::Revoked, ..inv });
+    assert_eq!(
+        revoked,
+        Invitation {
+            status: InvitationStatus::Revoked,
+            ..inv
+        }
+    );
     // Revoking again is a no-op.
-    assert_eq!(store.revoke_invitation("100000000001").await.unwrap(), revoked);
-    assert_eq!(store.invitation("100000000001").await.unwrap(), Some(revoked));
-    is(store.revoke_invitation("999999999999").await, |e| matches!(e, StoreError::NotFound));
+    assert_eq!(
+        store.revoke_invitation("100000000001").await.unwrap(),
+        revoked
+    );
+    assert_eq!(
+        store.invitation("100000000001").await.unwrap(),
+        Some(revoked)
+    );
+    is(store.revoke_invitation("999999999999").await, |e| {
+        matches!(e, StoreError::NotFound)
+    });
 
     // A used invitation cannot be revoked.
-    store.create_invitation(&invitation("100000000002")).await.unwrap();
-    store.create_application(&application("app-1", "acc-1", "100000000002", t0())).await.unwrap();
-    is(store.revoke_invitation("100000000002").await, |e| matches!(e, StoreError::InvitationNotClaimable));
-    assert_eq!(store.invitation("100000000002").await.unwrap().unwrap().status, InvitationStatus::Used);
+    store
+        .create_invitation(&invitation("100000000002"))
+        .await
+        .unwrap();
+    store
+        .create_application(&application("app-1", "acc-1", "100000000002", t0()))
+        .await
+        .unwrap();
+    is(store.revoke_invitation("100000000002").await, |e| {
+        matches!(e, StoreError::InvitationNotClaimable)
+    });
+    assert_eq!(
+        store
+            .invitation("100000000002")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        InvitationStatus::Used
+    );
 }
 
 async fn an_invitation_is_claimed_once_with_its_application<B: Backend>(b: B) {
     let store = b.open().await;
-    store.create_invitation(&invitation("200000000001")).await.unwrap();
+    store
+        .create_invitation(&invitation("200000000001"))
+        .await
+        .unwrap();
     let app = application("app-1", "acc-1", "200000000001", t0());
     store.create_application(&app).await.unwrap();
     assert_eq!(store.application("app-1").await.unwrap(), Some(app));
-    assert_eq!(store.invitation("200000000001").await.unwrap().unwrap().status, InvitationStatus::Used);
+    assert_eq!(
+        store
+            .invitation("200000000001")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        InvitationStatus::Used
+    );
 
     // Used, revoked or unknown: not claimable, and nothing is written.
-    store.create_invitation(&invitation("200000000002")).await.unwrap();
+    store
+        .create_invitation(&invitation("200000000002"))
+        .await
+        .unwrap();
     store.revoke_invitation("200000000002").await.unwrap();
-    for (id, number) in [("app-2", "200000000001"), ("app-3", "200000000002"), ("app-4", "299999999999")] {
-        let result = store.create_application(&application(id, "acc-1", number, t0())).await;
+    for (id, number) in [
+        ("app-2", "200000000001"),
+        ("app-3", "200000000002"),
+        ("app-4", "299999999999"),
+    ] {
+        let result = store
+            .create_application(&application(id, "acc-1", number, t0()))
+            .await;
         is(result, |e| matches!(e, StoreError::InvitationNotClaimable));
         assert_eq!(store.application(id).await.unwrap(), None, "{id}");
     }
-    assert_eq!(store.invitation("200000000002").await.unwrap().unwrap().status, InvitationStatus::Revoked);
+    assert_eq!(
+        store
+            .invitation("200000000002")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        InvitationStatus::Revoked
+    );
     assert_eq!(store.invitation("299999999999").await.unwrap(), None);
     assert_eq!(store.applications_of("acc-1").await.unwrap().len(), 1);
     assert_eq!(store.application("missing").await.unwrap(), None);
@@ -328,11 +508,17 @@ async fn an_invitation_is_claimed_once_with_its_application<B: Backend>(b: B) {
 
 async fn checkout_opens_only_from_invitation_confirmed<B: Backend>(b: B) {
     let store = b.open().await;
-    store.create_invitation(&invitation("300000000001")).await.unwrap();
+    store
+        .create_invitation(&invitation("300000000001"))
+        .await
+        .unwrap();
     let app = application("app-1", "acc-1", "300000000001", t0());
     store.create_application(&app).await.unwrap();
     let at = t0() + Duration::minutes(5);
-    let opened = store.open_checkout("app-1", &payment("cs_1"), at).await.unwrap();
+    let opened = store
+        .open_checkout("app-1", &payment("cs_1"), at)
+        .await
+        .unwrap();
     let expected = Application {
         status: Status::AwaitingPayment,
         details_confirmed_at: Some(at),
@@ -341,12 +527,21 @@ async fn checkout_opens_only_from_invitation_confirmed<B: Backend>(b: B) {
         ..app
     };
     assert_eq!(opened, expected);
-    assert_eq!(store.application("app-1").await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        store.application("app-1").await.unwrap(),
+        Some(expected.clone())
+    );
 
     // A second confirmation changes nothing: the first session stands.
-    is(store.open_checkout("app-1", &payment("cs_2"), at).await, |e| matches!(e, StoreError::StatusConflict));
+    is(
+        store.open_checkout("app-1", &payment("cs_2"), at).await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
     assert_eq!(store.application("app-1").await.unwrap(), Some(expected));
-    is(store.open_checkout("missing", &payment("cs_3"), at).await, |e| matches!(e, StoreError::NotFound));
+    is(
+        store.open_checkout("missing", &payment("cs_3"), at).await,
+        |e| matches!(e, StoreError::NotFound),
+    );
     assert_eq!(store.application("missing").await.unwrap(), None);
 }
 
@@ -354,22 +549,40 @@ async fn an_accounts_applications_newest_first<B: Backend>(b: B) {
     let store = b.open().await;
     let mut created = Vec::new();
     // Created out of order, two at the same instant (ties: larger id first).
-    for (i, (id, minutes)) in [("app-b", 1), ("app-a", 0), ("app-d", 2), ("app-c", 2)].into_iter().enumerate() {
+    for (i, (id, minutes)) in [("app-b", 1), ("app-a", 0), ("app-d", 2), ("app-c", 2)]
+        .into_iter()
+        .enumerate()
+    {
         let number = format!("40000000000{i}");
         store.create_invitation(&invitation(&number)).await.unwrap();
         let app = application(id, "acc-1", &number, t0() + Duration::minutes(minutes));
         store.create_application(&app).await.unwrap();
         created.push(app);
     }
-    store.create_invitation(&invitation("400000000009")).await.unwrap();
-    store.create_application(&application("app-x", "acc-2", "400000000009", t0())).await.unwrap();
+    store
+        .create_invitation(&invitation("400000000009"))
+        .await
+        .unwrap();
+    store
+        .create_application(&application("app-x", "acc-2", "400000000009", t0()))
+        .await
+        .unwrap();
 
-    let ids: Vec<String> = store.applications_of("acc-1").await.unwrap().into_iter().map(|a| a.id).collect();
+    let ids: Vec<String> = store
+        .applications_of("acc-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
     assert_eq!(ids, ["app-d", "app-c", "app-b", "app-a"]);
     let listed = store.applications_of("acc-1").await.unwrap();
     assert_eq!(listed[2], created[0]);
     // The listing shows state changes too.
-    store.open_checkout("app-a", &payment("cs_a"), t0() + Duration::hours(1)).await.unwrap();
+    store
+        .open_checkout("app-a", &payment("cs_a"), t0() + Duration::hours(1))
+        .await
+        .unwrap();
     let listed = store.applications_of("acc-1").await.unwrap();
     assert_eq!(listed[3].status, Status::AwaitingPayment);
     assert_eq!(store.applications_of("acc-2").await.unwrap().len(), 1);
@@ -382,16 +595,42 @@ async fn payments_move_to_paid_once_per_event<B: Backend>(b: B) {
     let at = t0() + Duration::minutes(10);
 
     // Not this application's session, not awaiting payment, no such application.
-    is(store.record_payment(&event("evt_x", "app-1", "cs_other"), at).await, |e| {
-        matches!(e, StoreError::StatusConflict)
-    });
-    store.create_invitation(&invitation("500000000002")).await.unwrap();
-    store.create_application(&application("app-2", "acc-1", "500000000002", t0())).await.unwrap();
-    is(store.record_payment(&event("evt_y", "app-2", "cs_1"), at).await, |e| matches!(e, StoreError::StatusConflict));
-    is(store.record_payment(&event("evt_z", "missing", "cs_1"), at).await, |e| matches!(e, StoreError::NotFound));
-    assert_eq!(store.application("app-1").await.unwrap(), Some(awaiting.clone()));
+    is(
+        store
+            .record_payment(&event("evt_x", "app-1", "cs_other"), at)
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    store
+        .create_invitation(&invitation("500000000002"))
+        .await
+        .unwrap();
+    store
+        .create_application(&application("app-2", "acc-1", "500000000002", t0()))
+        .await
+        .unwrap();
+    is(
+        store
+            .record_payment(&event("evt_y", "app-2", "cs_1"), at)
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    is(
+        store
+            .record_payment(&event("evt_z", "missing", "cs_1"), at)
+            .await,
+        |e| matches!(e, StoreError::NotFound),
+    );
+    assert_eq!(
+        store.application("app-1").await.unwrap(),
+        Some(awaiting.clone())
+    );
 
-    let paid = match store.record_payment(&event("evt_1", "app-1", "cs_1"), at).await.unwrap() {
+    let paid = match store
+        .record_payment(&event("evt_1", "app-1", "cs_1"), at)
+        .await
+        .unwrap()
+    {
         PaymentRecorded::Paid(app) => *app,
         other => panic!("expected Paid, got {other:?}"),
     };
@@ -400,51 +639,91 @@ async fn payments_move_to_paid_once_per_event<B: Backend>(b: B) {
     expected.updated_at = at;
     expected.payment.as_mut().unwrap().paid_at = Some(at);
     assert_eq!(paid, expected);
-    assert_eq!(store.application("app-1").await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        store.application("app-1").await.unwrap(),
+        Some(expected.clone())
+    );
 
     // The same event again; another event for the paid session; that one again.
     let later = at + Duration::minutes(1);
     assert_eq!(
-        store.record_payment(&event("evt_1", "app-1", "cs_1"), later).await.unwrap(),
+        store
+            .record_payment(&event("evt_1", "app-1", "cs_1"), later)
+            .await
+            .unwrap(),
         PaymentRecorded::DuplicateEvent
     );
     assert_eq!(
-        store.record_payment(&event("evt_2", "app-1", "cs_1"), later).await.unwrap(),
+        store
+            .record_payment(&event("evt_2", "app-1", "cs_1"), later)
+            .await
+            .unwrap(),
         PaymentRecorded::AlreadyPaid
     );
     assert_eq!(
-        store.record_payment(&event("evt_2", "app-1", "cs_1"), later).await.unwrap(),
+        store
+            .record_payment(&event("evt_2", "app-1", "cs_1"), later)
+            .await
+            .unwrap(),
         PaymentRecorded::DuplicateEvent
     );
     assert_eq!(store.application("app-1").await.unwrap(), Some(expected));
 
     // Still "already paid" once issued.
-    store.issue_visa("app-1", &visa("K00000001"), later).await.unwrap();
+    store
+        .issue_visa("app-1", &visa("K00000001"), later)
+        .await
+        .unwrap();
     assert_eq!(
-        store.record_payment(&event("evt_3", "app-1", "cs_1"), later).await.unwrap(),
+        store
+            .record_payment(&event("evt_3", "app-1", "cs_1"), later)
+            .await
+            .unwrap(),
         PaymentRecorded::AlreadyPaid
     );
-    assert_eq!(store.application("app-1").await.unwrap().unwrap().status, Status::Issued);
+    assert_eq!(
+        store.application("app-1").await.unwrap().unwrap().status,
+        Status::Issued
+    );
 }
 
 async fn disputes_flag_once_per_event<B: Backend>(b: B) {
     let store = b.open().await;
     let paid_at = t0() + Duration::minutes(10);
     awaiting_payment(&store, "app-1", "600000000001", "cs_1").await;
-    store.record_payment(&event("evt_1", "app-1", "cs_1"), paid_at).await.unwrap();
+    store
+        .record_payment(&event("evt_1", "app-1", "cs_1"), paid_at)
+        .await
+        .unwrap();
 
     let at = t0() + Duration::days(2);
-    assert!(store.flag_for_review("evt_dispute", "app-1", at).await.unwrap());
+    assert!(
+        store
+            .flag_for_review("evt_dispute", "app-1", at)
+            .await
+            .unwrap()
+    );
     let flagged = store.application("app-1").await.unwrap().unwrap();
     assert!(flagged.under_review);
     assert_eq!(flagged.updated_at, at);
     assert_eq!(flagged.status, Status::Paid);
-    assert!(!store.flag_for_review("evt_dispute", "app-1", at + Duration::hours(1)).await.unwrap());
+    assert!(
+        !store
+            .flag_for_review("evt_dispute", "app-1", at + Duration::hours(1))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.application("app-1").await.unwrap(), Some(flagged));
-    is(store.flag_for_review("evt_other", "missing", at).await, |e| matches!(e, StoreError::NotFound));
+    is(
+        store.flag_for_review("evt_other", "missing", at).await,
+        |e| matches!(e, StoreError::NotFound),
+    );
     // A dispute event id is a payment event id: it never pays anything.
     assert_eq!(
-        store.record_payment(&event("evt_dispute", "app-1", "cs_1"), at).await.unwrap(),
+        store
+            .record_payment(&event("evt_dispute", "app-1", "cs_1"), at)
+            .await
+            .unwrap(),
         PaymentRecorded::DuplicateEvent
     );
 }
@@ -454,37 +733,80 @@ async fn visas_take_a_free_number_and_a_paid_application<B: Backend>(b: B) {
     let at = t0() + Duration::hours(1);
     awaiting_payment(&store, "app-1", "700000000001", "cs_1").await;
     // Not paid yet.
-    is(store.issue_visa("app-1", &visa("K00000001"), at).await, |e| matches!(e, StoreError::StatusConflict));
+    is(
+        store.issue_visa("app-1", &visa("K00000001"), at).await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
     assert_eq!(store.visa("K00000001").await.unwrap(), None);
 
-    store.record_payment(&event("evt_1", "app-1", "cs_1"), at).await.unwrap();
+    store
+        .record_payment(&event("evt_1", "app-1", "cs_1"), at)
+        .await
+        .unwrap();
     let paid = store.application("app-1").await.unwrap().unwrap();
-    let issued = store.issue_visa("app-1", &visa("K00000001"), at).await.unwrap();
-    let expected = Application { status: Status::Issued, visa: Some(visa("K00000001")), updated_at: at, ..paid };
+    let issued = store
+        .issue_visa("app-1", &visa("K00000001"), at)
+        .await
+        .unwrap();
+    let expected = Application {
+        status: Status::Issued,
+        visa: Some(visa("K00000001")),
+        updated_at: at,
+        ..paid
+    };
     assert_eq!(issued, expected);
     assert_eq!(store.application("app-1").await.unwrap(), Some(expected));
     let record = store.visa("K00000001").await.unwrap().unwrap();
-    assert_eq!((record.visa, record.application_id.as_str()), (visa("K00000001"), "app-1"));
+    assert_eq!(
+        (record.visa, record.application_id.as_str()),
+        (visa("K00000001"), "app-1")
+    );
     // Issued once.
-    is(store.issue_visa("app-1", &visa("K00000002"), at).await, |e| matches!(e, StoreError::StatusConflict));
+    is(
+        store.issue_visa("app-1", &visa("K00000002"), at).await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
     assert_eq!(store.visa("K00000002").await.unwrap(), None);
 
     // The number is taken: the second application stays paid.
     awaiting_payment(&store, "app-2", "700000000002", "cs_2").await;
-    store.record_payment(&event("evt_2", "app-2", "cs_2"), at).await.unwrap();
-    is(store.issue_visa("app-2", &visa("K00000001"), at).await, |e| matches!(e, StoreError::VisaNumberTaken));
+    store
+        .record_payment(&event("evt_2", "app-2", "cs_2"), at)
+        .await
+        .unwrap();
+    is(
+        store.issue_visa("app-2", &visa("K00000001"), at).await,
+        |e| matches!(e, StoreError::VisaNumberTaken),
+    );
     let app2 = store.application("app-2").await.unwrap().unwrap();
     assert_eq!((app2.status, app2.visa), (Status::Paid, None));
-    assert_eq!(store.visa("K00000001").await.unwrap().unwrap().application_id, "app-1");
-    store.issue_visa("app-2", &visa("K00000003"), at).await.unwrap();
+    assert_eq!(
+        store
+            .visa("K00000001")
+            .await
+            .unwrap()
+            .unwrap()
+            .application_id,
+        "app-1"
+    );
+    store
+        .issue_visa("app-2", &visa("K00000003"), at)
+        .await
+        .unwrap();
 
-    is(store.issue_visa("missing", &visa("K00000004"), at).await, |e| matches!(e, StoreError::NotFound));
+    is(
+        store.issue_visa("missing", &visa("K00000004"), at).await,
+        |e| matches!(e, StoreError::NotFound),
+    );
     assert_eq!(store.visa("K00000004").await.unwrap(), None);
 }
 
 async fn fifty_concurrent_claims_of_one_invitation_have_one_winner<B: Backend>(b: B) {
     let store = Arc::new(b.open().await);
-    store.create_invitation(&invitation("800000000001")).await.unwrap();
+    store
+        .create_invitation(&invitation("800000000001"))
+        .await
+        .unwrap();
     let claims: Vec<_> = (0..50)
         .map(|i| {
             let store = store.clone();
@@ -502,7 +824,15 @@ async fn fifty_concurrent_claims_of_one_invitation_have_one_winner<B: Backend>(b
     }
     assert_eq!(won, 1);
     assert_eq!(store.applications_of("acc-1").await.unwrap().len(), 1);
-    assert_eq!(store.invitation("800000000001").await.unwrap().unwrap().status, InvitationStatus::Used);
+    assert_eq!(
+        store
+            .invitation("800000000001")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        InvitationStatus::Used
+    );
 }
 
 async fn fifty_concurrent_deliveries_of_one_event_pay_once<B: Backend>(b: B) {
@@ -511,7 +841,11 @@ async fn fifty_concurrent_deliveries_of_one_event_pay_once<B: Backend>(b: B) {
     let deliveries: Vec<_> = (0..50)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.record_payment(&event("evt_1", "app-1", "cs_1"), t0()).await })
+            tokio::spawn(async move {
+                store
+                    .record_payment(&event("evt_1", "app-1", "cs_1"), t0())
+                    .await
+            })
         })
         .collect();
     let (mut paid, mut duplicates) = (0, 0);
@@ -523,7 +857,10 @@ async fn fifty_concurrent_deliveries_of_one_event_pay_once<B: Backend>(b: B) {
         }
     }
     assert_eq!((paid, duplicates), (1, 49));
-    assert_eq!(store.application("app-1").await.unwrap().unwrap().status, Status::Paid);
+    assert_eq!(
+        store.application("app-1").await.unwrap().unwrap().status,
+        Status::Paid
+    );
 }
 
 async fn fifty_different_events_for_one_session_pay_once<B: Backend>(b: B) {
@@ -547,20 +884,35 @@ async fn fifty_different_events_for_one_session_pay_once<B: Backend>(b: B) {
     assert_eq!((paid, already), (1, 49));
     // Every event was recorded: redelivering any is a duplicate.
     for i in [0, 17, 49] {
-        let again = store.record_payment(&event(&format!("evt_{i}"), "app-1", "cs_1"), t0()).await.unwrap();
+        let again = store
+            .record_payment(&event(&format!("evt_{i}"), "app-1", "cs_1"), t0())
+            .await
+            .unwrap();
         assert_eq!(again, PaymentRecorded::DuplicateEvent);
     }
 }
 
 async fn everything_reads_back_after_reconnecting<B: Backend>(b: B) {
     let first = b.open().await;
-    first.create_account(&account("acc-1", "priya@example.com")).await.unwrap();
-    let session =
-        Session { token_hash: "cd".repeat(32), account_id: "acc-1".into(), expires_at: t0() + Duration::hours(1) };
+    first
+        .create_account(&account("acc-1", "priya@example.com"))
+        .await
+        .unwrap();
+    let session = Session {
+        token_hash: "cd".repeat(32),
+        account_id: "acc-1".into(),
+        expires_at: t0() + Duration::hours(1),
+    };
     first.create_session(&session).await.unwrap();
     awaiting_payment(&first, "app-1", "950000000001", "cs_1").await;
-    first.record_payment(&event("evt_1", "app-1", "cs_1"), t0()).await.unwrap();
-    let issued = first.issue_visa("app-1", &visa("K00000009"), t0()).await.unwrap();
+    first
+        .record_payment(&event("evt_1", "app-1", "cs_1"), t0())
+        .await
+        .unwrap();
+    let issued = first
+        .issue_visa("app-1", &visa("K00000009"), t0())
+        .await
+        .unwrap();
     drop(first);
 
     let second = b.open().await;
@@ -568,16 +920,38 @@ async fn everything_reads_back_after_reconnecting<B: Backend>(b: B) {
         second.account_by_email("priya@example.com").await.unwrap(),
         Some(account("acc-1", "priya@example.com"))
     );
-    assert_eq!(second.session(&session.token_hash, t0()).await.unwrap(), Some(session));
-    assert_eq!(second.application("app-1").await.unwrap(), Some(issued.clone()));
-    assert_eq!(second.applications_of("acc-1").await.unwrap(), vec![issued]);
-    assert_eq!(second.visa("K00000009").await.unwrap().unwrap().application_id, "app-1");
     assert_eq!(
-        second.record_payment(&event("evt_1", "app-1", "cs_1"), t0()).await.unwrap(),
+        second.session(&session.token_hash, t0()).await.unwrap(),
+        Some(session)
+    );
+    assert_eq!(
+        second.application("app-1").await.unwrap(),
+        Some(issued.clone())
+    );
+    assert_eq!(second.applications_of("acc-1").await.unwrap(), vec![issued]);
+    assert_eq!(
+        second
+            .visa("K00000009")
+            .await
+            .unwrap()
+            .unwrap()
+            .application_id,
+        "app-1"
+    );
+    assert_eq!(
+        second
+            .record_payment(&event("evt_1", "app-1", "cs_1"), t0())
+            .await
+            .unwrap(),
         PaymentRecorded::DuplicateEvent
     );
     // Conditions still hold across the reconnect.
-    is(second.create_account(&account("acc-2", "priya@example.com")).await, |e| matches!(e, StoreError::EmailTaken));
+    is(
+        second
+            .create_account(&account("acc-2", "priya@example.com"))
+            .await,
+        |e| matches!(e, StoreError::EmailTaken),
+    );
 }
 
 // ------------------------------------------------------------------ DynamoDB's item shapes
@@ -590,34 +964,66 @@ async fn the_application_item_carries_the_status_the_stream_filters_on() {
     let backend = Dynamo::new().await;
     let store = backend.open().await;
     awaiting_payment(&store, "app-1", "960000000001", "cs_1").await;
-    store.record_payment(&event("evt_1", "app-1", "cs_1"), t0()).await.unwrap();
+    store
+        .record_payment(&event("evt_1", "app-1", "cs_1"), t0())
+        .await
+        .unwrap();
     let client = aws_sdk_dynamodb::Client::new(&backend.moto.sdk_config().await);
     use aws_sdk_dynamodb::types::AttributeValue;
     let key = |pk: &str, sk: &str| -> std::collections::HashMap<String, AttributeValue> {
-        [("pk".to_owned(), AttributeValue::S(pk.into())), ("sk".to_owned(), AttributeValue::S(sk.into()))].into()
+        [
+            ("pk".to_owned(), AttributeValue::S(pk.into())),
+            ("sk".to_owned(), AttributeValue::S(sk.into())),
+        ]
+        .into()
     };
-    let item =
-        client.get_item().table_name(&backend.table).set_key(Some(key("APP#app-1", "APP"))).send().await.unwrap();
+    let item = client
+        .get_item()
+        .table_name(&backend.table)
+        .set_key(Some(key("APP#app-1", "APP")))
+        .send()
+        .await
+        .unwrap();
     let item = item.item.unwrap();
     assert_eq!(item["status"].as_s().unwrap(), "paid");
     assert_eq!(item["gsi1pk"].as_s().unwrap(), "ACCOUNT#acc-1");
-    assert!(item["gsi1sk"].as_s().unwrap().starts_with("APP#2026-03-02T09:30:00.000000Z#"));
+    assert!(
+        item["gsi1sk"]
+            .as_s()
+            .unwrap()
+            .starts_with("APP#2026-03-02T09:30:00.000000Z#")
+    );
     let app: Application = serde_dynamo::aws_sdk_dynamodb_1::from_item(item).unwrap();
     assert_eq!(Some(app), store.application("app-1").await.unwrap());
 
     // Sessions and payment events carry `ttl` (epoch seconds) for expiry.
-    let session = Session { token_hash: "ef".repeat(32), account_id: "acc-1".into(), expires_at: t0() };
+    let session = Session {
+        token_hash: "ef".repeat(32),
+        account_id: "acc-1".into(),
+        expires_at: t0(),
+    };
     store.create_session(&session).await.unwrap();
     let item = client
         .get_item()
         .table_name(&backend.table)
-        .set_key(Some(key(&format!("SESSION#{}", session.token_hash), "SESSION")))
+        .set_key(Some(key(
+            &format!("SESSION#{}", session.token_hash),
+            "SESSION",
+        )))
         .send()
         .await
         .unwrap();
-    assert_eq!(item.item.unwrap()["ttl"].as_n().unwrap(), &t0().timestamp().to_string());
-    let item =
-        client.get_item().table_name(&backend.table).set_key(Some(key("PAYEVT#evt_1", "PAYEVT"))).send().await.unwrap();
+    assert_eq!(
+        item.item.unwrap()["ttl"].as_n().unwrap(),
+        &t0().timestamp().to_string()
+    );
+    let item = client
+        .get_item()
+        .table_name(&backend.table)
+        .set_key(Some(key("PAYEVT#evt_1", "PAYEVT")))
+        .send()
+        .await
+        .unwrap();
     let ttl: i64 = item.item.unwrap()["ttl"].as_n().unwrap().parse().unwrap();
     assert!(ttl > (t0() + Duration::days(30)).timestamp());
 }
@@ -627,11 +1033,21 @@ async fn the_application_item_carries_the_status_the_stream_filters_on() {
 async fn dynamodb_errors_other_than_conditions_are_unavailability() {
     let moto = Moto::shared();
     let store = DynamoStore::new(moto.cloud().await.dynamodb(), "no-such-table");
-    is(store.account("acc-1").await, |e| matches!(e, StoreError::Unavailable(_)));
-    is(store.create_account(&account("acc-1", "a@example.com")).await, |e| matches!(e, StoreError::Unavailable(_)));
-    is(store.create_application(&application("a", "acc", "1", t0())).await, |e| {
+    is(store.account("acc-1").await, |e| {
         matches!(e, StoreError::Unavailable(_))
     });
+    is(
+        store
+            .create_account(&account("acc-1", "a@example.com"))
+            .await,
+        |e| matches!(e, StoreError::Unavailable(_)),
+    );
+    is(
+        store
+            .create_application(&application("a", "acc", "1", t0()))
+            .await,
+        |e| matches!(e, StoreError::Unavailable(_)),
+    );
 }
 
 // ------------------------------------------------------------------ blobs
@@ -648,7 +1064,12 @@ struct Folder {
 impl BlobBackend for Folder {
     type B = FolderBlobs;
     async fn open(&self) -> FolderBlobs {
-        FolderBlobs::new(self.dir.path().join("blobs"), "link-key".into(), "http://127.0.0.1:8080".into()).unwrap()
+        FolderBlobs::new(
+            self.dir.path().join("blobs"),
+            "link-key".into(),
+            "http://127.0.0.1:8080".into(),
+        )
+        .unwrap()
     }
 }
 
@@ -669,7 +1090,11 @@ impl S3 {
 impl BlobBackend for S3 {
     type B = S3Blobs;
     async fn open(&self) -> S3Blobs {
-        S3Blobs::new(self.moto.cloud().await.s3(), self.bucket.clone(), Encryption::S3Managed)
+        S3Blobs::new(
+            self.moto.cloud().await.s3(),
+            self.bucket.clone(),
+            Encryption::S3Managed,
+        )
     }
 }
 
@@ -683,21 +1108,39 @@ fn pdf_bytes() -> Vec<u8> {
 async fn blobs_contract<B: BlobBackend>(b: B) {
     let blobs = b.open().await;
     assert_eq!(blobs.get("visas/K00000001.pdf").await.unwrap(), None);
-    blobs.put("visas/K00000001.pdf", &pdf_bytes(), "application/pdf").await.unwrap();
-    assert_eq!(blobs.get("visas/K00000001.pdf").await.unwrap(), Some(pdf_bytes()));
+    blobs
+        .put("visas/K00000001.pdf", &pdf_bytes(), "application/pdf")
+        .await
+        .unwrap();
+    assert_eq!(
+        blobs.get("visas/K00000001.pdf").await.unwrap(),
+        Some(pdf_bytes())
+    );
     // A re-render replaces the object whole.
-    blobs.put("visas/K00000001.pdf", b"%PDF-1.7 second", "application/pdf").await.unwrap();
-    assert_eq!(blobs.get("visas/K00000001.pdf").await.unwrap().unwrap(), b"%PDF-1.7 second");
+    blobs
+        .put("visas/K00000001.pdf", b"%PDF-1.7 second", "application/pdf")
+        .await
+        .unwrap();
+    assert_eq!(
+        blobs.get("visas/K00000001.pdf").await.unwrap().unwrap(),
+        b"%PDF-1.7 second"
+    );
     drop(blobs);
     // Reconnected (a new process or cold start): still there.
     let again = b.open().await;
-    assert_eq!(again.get("visas/K00000001.pdf").await.unwrap().unwrap(), b"%PDF-1.7 second");
+    assert_eq!(
+        again.get("visas/K00000001.pdf").await.unwrap().unwrap(),
+        b"%PDF-1.7 second"
+    );
     assert_eq!(again.get("visas/K00000002.pdf").await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn folder_blobs_keep_the_contract() {
-    blobs_contract(Folder { dir: tempfile::tempdir().unwrap() }).await;
+    blobs_contract(Folder {
+        dir: tempfile::tempdir().unwrap(),
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -707,18 +1150,36 @@ async fn s3_blobs_keep_the_contract() {
 
 fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
-    query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_owned))
 }
 
 #[tokio::test]
 async fn an_s3_link_fetches_the_bytes_over_http_for_at_most_300_seconds() {
     let s3 = S3::new().await;
     let blobs = s3.open().await;
-    blobs.put("visas/K00000001.pdf", &pdf_bytes(), "application/pdf").await.unwrap();
+    blobs
+        .put("visas/K00000001.pdf", &pdf_bytes(), "application/pdf")
+        .await
+        .unwrap();
 
-    let link = blobs.link("visas/K00000001.pdf", Utc::now() + Duration::seconds(120)).await.unwrap();
-    assert!(link.starts_with(&format!("{}/{}/visas/K00000001.pdf?", s3.moto.endpoint(), s3.bucket)), "{link}");
-    let expires: i64 = query_param(&link, "X-Amz-Expires").unwrap().parse().unwrap();
+    let link = blobs
+        .link("visas/K00000001.pdf", Utc::now() + Duration::seconds(120))
+        .await
+        .unwrap();
+    assert!(
+        link.starts_with(&format!(
+            "{}/{}/visas/K00000001.pdf?",
+            s3.moto.endpoint(),
+            s3.bucket
+        )),
+        "{link}"
+    );
+    let expires: i64 = query_param(&link, "X-Amz-Expires")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((118..=120).contains(&expires), "{expires}");
     let response = reqwest::get(&link).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -726,23 +1187,53 @@ async fn an_s3_link_fetches_the_bytes_over_http_for_at_most_300_seconds() {
     assert_eq!(response.bytes().await.unwrap().to_vec(), pdf_bytes());
 
     // Asked for an hour, given 300 s.
-    let link = blobs.link("visas/K00000001.pdf", Utc::now() + Duration::hours(1)).await.unwrap();
+    let link = blobs
+        .link("visas/K00000001.pdf", Utc::now() + Duration::hours(1))
+        .await
+        .unwrap();
     assert_eq!(query_param(&link, "X-Amz-Expires").as_deref(), Some("300"));
 
     // Stored encrypted (SSE-S3) as put.
-    let head =
-        s3.moto.cloud().await.s3().head_object().bucket(&s3.bucket).key("visas/K00000001.pdf").send().await.unwrap();
-    assert_eq!(head.server_side_encryption(), Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256));
+    let head = s3
+        .moto
+        .cloud()
+        .await
+        .s3()
+        .head_object()
+        .bucket(&s3.bucket)
+        .key("visas/K00000001.pdf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&aws_sdk_s3::types::ServerSideEncryption::Aes256)
+    );
 }
 
 #[tokio::test]
 async fn a_folder_link_is_refused_after_it_expires() {
-    let folder = Folder { dir: tempfile::tempdir().unwrap() };
+    let folder = Folder {
+        dir: tempfile::tempdir().unwrap(),
+    };
     let blobs = folder.open().await;
-    blobs.put("visas/K00000001.pdf", b"%PDF", "application/pdf").await.unwrap();
+    blobs
+        .put("visas/K00000001.pdf", b"%PDF", "application/pdf")
+        .await
+        .unwrap();
     let now = Utc::now();
-    let link = blobs.link("visas/K00000001.pdf", now + Duration::seconds(300)).await.unwrap();
-    let path = link.split_once("/files/").unwrap().1.split('?').next().unwrap().to_owned();
+    let link = blobs
+        .link("visas/K00000001.pdf", now + Duration::seconds(300))
+        .await
+        .unwrap();
+    let path = link
+        .split_once("/files/")
+        .unwrap()
+        .1
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
     let expires: i64 = query_param(&link, "expires").unwrap().parse().unwrap();
     let sig = query_param(&link, "sig").unwrap();
     assert_eq!(path, "visas/K00000001.pdf");

@@ -32,7 +32,10 @@ pub enum ConfigError {
 
 /// A non-empty environment variable.
 pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(name))
 }
 
 /// What a cold start builds once and every request shares.
@@ -45,7 +48,9 @@ impl Cloud {
     /// The default chain: region, credentials and endpoint from the
     /// environment (the Lambda role in AWS, test keys against moto).
     pub async fn from_env() -> Cloud {
-        Cloud { sdk: aws_config::defaults(BehaviorVersion::latest()).load().await }
+        Cloud {
+            sdk: aws_config::defaults(BehaviorVersion::latest()).load().await,
+        }
     }
 
     pub fn new(sdk: SdkConfig) -> Cloud {
@@ -72,17 +77,27 @@ impl Cloud {
 
     /// The visa bucket `VISA_BUCKET`, objects put with SSE-S3.
     pub fn blobs(&self) -> Result<S3Blobs, ConfigError> {
-        Ok(S3Blobs::new(self.s3(), required(VISA_BUCKET)?, Encryption::S3Managed))
+        Ok(S3Blobs::new(
+            self.s3(),
+            required(VISA_BUCKET)?,
+            Encryption::S3Managed,
+        ))
     }
 
     /// The KMS key `VISA_SIGNING_KEY_ID` (id, ARN or alias).
     pub fn signer(&self) -> Result<KmsSigner, ConfigError> {
-        Ok(KmsSigner::new(aws_sdk_kms::Client::new(&self.sdk), required(VISA_SIGNING_KEY_ID)?))
+        Ok(KmsSigner::new(
+            aws_sdk_kms::Client::new(&self.sdk),
+            required(VISA_SIGNING_KEY_ID)?,
+        ))
     }
 
     /// SES from the verified identity `MAIL_FROM`.
     pub fn notifier(&self) -> Result<SesNotifier, ConfigError> {
-        Ok(SesNotifier::new(aws_sdk_sesv2::Client::new(&self.sdk), required(MAIL_FROM)?))
+        Ok(SesNotifier::new(
+            aws_sdk_sesv2::Client::new(&self.sdk),
+            required(MAIL_FROM)?,
+        ))
     }
 
     /// The string secret whose ARN is in the environment variable `arn_var`.
@@ -93,13 +108,18 @@ impl Cloud {
     /// The string value of the secret `arn` (raw, trimmed).
     pub async fn secret_at(&self, arn: &str) -> Result<String, ConfigError> {
         let client = aws_sdk_secretsmanager::Client::new(&self.sdk);
-        let failed = |detail: String| ConfigError::Secret { arn: arn.to_owned(), detail };
+        let failed = |detail: String| ConfigError::Secret {
+            arn: arn.to_owned(),
+            detail,
+        };
         let out = client
             .get_secret_value()
             .secret_id(arn)
             .send()
             .await
-            .map_err(|e| failed(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
+            .map_err(|e| {
+                failed(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            })?;
         out.secret_string
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
@@ -111,19 +131,25 @@ impl Cloud {
     pub async fn webhook_secrets(&self) -> Result<Vec<String>, ConfigError> {
         let secrets = split_secrets(&self.secret(WEBHOOK_SECRET_ARN).await?);
         if secrets.is_empty() {
-            return Err(ConfigError::Invalid(format!("{WEBHOOK_SECRET_ARN}: the secret holds no signing secret")));
+            return Err(ConfigError::Invalid(format!(
+                "{WEBHOOK_SECRET_ARN}: the secret holds no signing secret"
+            )));
         }
         Ok(secrets)
     }
 
     /// Stripe Checkout with the secret key from `STRIPE_SECRET_ARN`.
     pub async fn stripe(&self) -> Result<StripeCheckout, ConfigError> {
-        StripeCheckout::new(self.secret(STRIPE_SECRET_ARN).await?).map_err(|e| ConfigError::Invalid(e.to_string()))
+        StripeCheckout::new(self.secret(STRIPE_SECRET_ARN).await?)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 }
 
 pub fn split_secrets(raw: &str) -> Vec<String> {
-    raw.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    raw.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]
@@ -133,7 +159,10 @@ mod tests {
     #[test]
     fn rotating_webhook_secrets_split_on_commas_and_whitespace() {
         assert_eq!(split_secrets("whsec_a"), ["whsec_a"]);
-        assert_eq!(split_secrets(" whsec_a,whsec_b\nwhsec_c "), ["whsec_a", "whsec_b", "whsec_c"]);
+        assert_eq!(
+            split_secrets(" whsec_a,whsec_b\nwhsec_c "),
+            ["whsec_a", "whsec_b", "whsec_c"]
+        );
         assert!(split_secrets(" , ").is_empty());
     }
 }

@@ -23,8 +23,8 @@ use visa_core::account::{Account, SIGN_IN_WINDOW_MINUTES, Session};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::store::{
-    Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions, StoreError, VisaRecord,
-    Visas,
+    Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
+    StoreError, VisaRecord, Visas,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -156,7 +156,12 @@ fn visa_pk(number: &str) -> String {
 /// Sorts an account's applications by creation time (RFC 3339 in UTC with
 /// a fixed number of digits sorts as text), ties broken by id as SQLite does.
 fn gsi1sk(app: &Application) -> String {
-    format!("APP#{}#{}", app.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true), app.id)
+    format!(
+        "APP#{}#{}",
+        app.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        app.id
+    )
 }
 
 /// A condition-guarded write on one item, for a transaction.
@@ -167,13 +172,19 @@ struct Write {
 
 impl Write {
     fn into_item(self) -> TransactWriteItem {
-        TransactWriteItem::builder().set_put(self.put).set_update(self.update).build()
+        TransactWriteItem::builder()
+            .set_put(self.put)
+            .set_update(self.update)
+            .build()
     }
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -201,7 +212,11 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    async fn get_record<T: DeserializeOwned>(&self, pk: String, sk: &str) -> Result<Option<T>, StoreError> {
+    async fn get_record<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
         self.get(key(pk, sk)).await?.map(record).transpose()
     }
 
@@ -231,7 +246,10 @@ impl DynamoStore {
             .set_expression_attribute_names(names(&["#pk"]))
             .build()
             .map_err(corrupt)?;
-        Ok(Write { put: Some(put), update: None })
+        Ok(Write {
+            put: Some(put),
+            update: None,
+        })
     }
 
     fn update_write(
@@ -247,10 +265,15 @@ impl DynamoStore {
             .update_expression(update)
             .condition_expression(condition)
             .set_expression_attribute_names(names(&[update, condition]))
-            .set_expression_attribute_values(Some(values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+            .set_expression_attribute_values(Some(
+                values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            ))
             .build()
             .map_err(corrupt)?;
-        Ok(Write { put: None, update: Some(update) })
+        Ok(Write {
+            put: None,
+            update: Some(update),
+        })
     }
 
     /// Runs one transaction. `Ok(None)` when it committed; `Ok(Some(codes))`
@@ -261,14 +284,22 @@ impl DynamoStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let err = match self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await {
+            let err = match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+            {
                 Ok(_) => return Ok(None),
                 Err(e) => e,
             };
             let codes: Vec<String> = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                    c.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
-                }
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .collect(),
                 _ => return Err(unavailable(err)),
             };
             if codes.iter().any(|c| c == CONDITION_FAILED) {
@@ -276,10 +307,16 @@ impl DynamoStore {
             }
             // Another transaction held an item: no condition was decided,
             // so trying again is what settles it. Jittered backoff.
-            let retryable =
-                codes.iter().all(|c| matches!(c.as_str(), "None" | "TransactionConflict" | "ThrottlingError"));
+            let retryable = codes.iter().all(|c| {
+                matches!(
+                    c.as_str(),
+                    "None" | "TransactionConflict" | "ThrottlingError"
+                )
+            });
             if !retryable || attempt >= TRANSACTION_ATTEMPTS {
-                return Err(StoreError::Unavailable(format!("transaction cancelled: {codes:?}")));
+                return Err(StoreError::Unavailable(format!(
+                    "transaction cancelled: {codes:?}"
+                )));
             }
             let base = 5u64 << attempt.min(6);
             tokio::time::sleep(Duration::from_millis(base + rand::random::<u64>() % base)).await;
@@ -292,8 +329,20 @@ impl DynamoStore {
 
     /// Records a payment event for an application already paid: the event
     /// id is still claimed once, so a redelivery reads as a duplicate.
-    async fn record_late_event(&self, event: &PaymentEvent, at: DateTime<Utc>) -> Result<PaymentRecorded, StoreError> {
-        if self.put_new(self.event_item(&event.event_id, &event.application_id, &event.event_type, at)?).await? {
+    async fn record_late_event(
+        &self,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError> {
+        if self
+            .put_new(self.event_item(
+                &event.event_id,
+                &event.application_id,
+                &event.event_type,
+                at,
+            )?)
+            .await?
+        {
             Ok(PaymentRecorded::AlreadyPaid)
         } else {
             Ok(PaymentRecorded::DuplicateEvent)
@@ -311,7 +360,10 @@ impl DynamoStore {
         item.insert("application_id".into(), s(application_id));
         item.insert("kind".into(), s(kind));
         item.insert("recorded_at".into(), attribute(&at)?);
-        item.insert("ttl".into(), n((at + chrono::Duration::days(PAYMENT_EVENT_DAYS)).timestamp()));
+        item.insert(
+            "ttl".into(),
+            n((at + chrono::Duration::days(PAYMENT_EVENT_DAYS)).timestamp()),
+        );
         Ok(item)
     }
 }
@@ -348,12 +400,20 @@ impl Sessions for DynamoStore {
         if self.put_new(item).await? {
             Ok(())
         } else {
-            Err(StoreError::Unavailable("a session with this token hash exists".into()))
+            Err(StoreError::Unavailable(
+                "a session with this token hash exists".into(),
+            ))
         }
     }
 
-    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
-        let Some(item) = self.get(key(session_pk(token_hash), "SESSION")).await? else { return Ok(None) };
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError> {
+        let Some(item) = self.get(key(session_pk(token_hash), "SESSION")).await? else {
+            return Ok(None);
+        };
         // TTL deletion runs up to days late: the expiry is ours to enforce.
         let expires = number(&item, "ttl")?;
         if expires < now.timestamp() {
@@ -362,7 +422,8 @@ impl Sessions for DynamoStore {
         Ok(Some(Session {
             token_hash: token_hash.to_owned(),
             account_id: text(&item, "account_id")?.to_owned(),
-            expires_at: DateTime::from_timestamp(expires, 0).ok_or_else(|| corrupt("ttl out of range"))?,
+            expires_at: DateTime::from_timestamp(expires, 0)
+                .ok_or_else(|| corrupt("ttl out of range"))?,
         }))
     }
 
@@ -379,7 +440,9 @@ impl Sessions for DynamoStore {
 
     async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError> {
         let since = (now - chrono::Duration::minutes(SIGN_IN_WINDOW_MINUTES)).timestamp();
-        let Some(item) = self.get(key(throttle_pk(email), "THROTTLE")).await? else { return Ok(0) };
+        let Some(item) = self.get(key(throttle_pk(email), "THROTTLE")).await? else {
+            return Ok(0);
+        };
         if number(&item, "window_start")? > since {
             u32::try_from(number(&item, "failures")?).map_err(corrupt)
         } else {
@@ -438,14 +501,23 @@ impl Sessions for DynamoStore {
                 Err(e) => return Err(unavailable(e)),
             }
         }
-        Err(StoreError::Unavailable("sign-in throttle under contention".into()))
+        Err(StoreError::Unavailable(
+            "sign-in throttle under contention".into(),
+        ))
     }
 }
 
 #[async_trait]
 impl Invitations for DynamoStore {
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError> {
-        if self.put_new(record_item(invitation_pk(&invitation.number), "INVITATION", invitation)?).await? {
+        if self
+            .put_new(record_item(
+                invitation_pk(&invitation.number),
+                "INVITATION",
+                invitation,
+            )?)
+            .await?
+        {
             Ok(())
         } else {
             Err(StoreError::InvitationExists)
@@ -477,7 +549,9 @@ impl Invitations for DynamoStore {
                 let inv: Invitation = self.invitation(number).await?.ok_or(StoreError::NotFound)?;
                 match inv.status {
                     InvitationStatus::Revoked => Ok(inv),
-                    InvitationStatus::Used | InvitationStatus::Approved => Err(StoreError::InvitationNotClaimable),
+                    InvitationStatus::Used | InvitationStatus::Approved => {
+                        Err(StoreError::InvitationNotClaimable)
+                    }
                 }
             }
             Err(e) => Err(unavailable(e)),
@@ -506,7 +580,10 @@ impl Applications for DynamoStore {
         match self.transact(writes).await? {
             None => Ok(()),
             Some(codes) if failed(&codes, 0) => Err(StoreError::InvitationNotClaimable),
-            Some(_) => Err(StoreError::Unavailable(format!("application {} exists", application.id))),
+            Some(_) => Err(StoreError::Unavailable(format!(
+                "application {} exists",
+                application.id
+            ))),
         }
     }
 
@@ -540,15 +617,27 @@ impl Applications for DynamoStore {
         }
     }
 
-    async fn open_checkout(&self, id: &str, payment: &Payment, at: DateTime<Utc>) -> Result<Application, StoreError> {
+    async fn open_checkout(
+        &self,
+        id: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
         let updated = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(app_pk(id), "APP")))
-            .update_expression("SET #status = :to, #confirmed = :at, #payment = :payment, #updated = :at")
+            .update_expression(
+                "SET #status = :to, #confirmed = :at, #payment = :payment, #updated = :at",
+            )
             .condition_expression("#status = :from")
-            .set_expression_attribute_names(names(&["#status", "#confirmed", "#payment", "#updated"]))
+            .set_expression_attribute_names(names(&[
+                "#status",
+                "#confirmed",
+                "#payment",
+                "#updated",
+            ]))
             .expression_attribute_values(":to", s(Status::AwaitingPayment.as_str()))
             .expression_attribute_values(":from", s(Status::InvitationConfirmed.as_str()))
             .expression_attribute_values(":at", attribute(&at)?)
@@ -569,9 +658,19 @@ impl Applications for DynamoStore {
 
 #[async_trait]
 impl Payments for DynamoStore {
-    async fn record_payment(&self, event: &PaymentEvent, at: DateTime<Utc>) -> Result<PaymentRecorded, StoreError> {
-        let app = self.load_application(&event.application_id).await?.ok_or(StoreError::NotFound)?;
-        let session_matches = app.payment.as_ref().is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
+    async fn record_payment(
+        &self,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError> {
+        let app = self
+            .load_application(&event.application_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let session_matches = app
+            .payment
+            .as_ref()
+            .is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
         if !session_matches {
             return Err(StoreError::StatusConflict);
         }
@@ -587,7 +686,21 @@ impl Payments for DynamoStore {
             p.paid_at = Some(at);
         }
         let writes = vec![
-            Write { put: Some(Put::builder().table_name(&self.table).set_item(Some(self.event_item(&event.event_id, &event.application_id, &event.event_type, at)?)).build().unwrap()), update: None },
+            Write {
+                put: Some(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(self.event_item(
+                            &event.event_id,
+                            &event.application_id,
+                            &event.event_type,
+                            at,
+                        )?))
+                        .build()
+                        .unwrap(),
+                ),
+                update: None,
+            },
             self.update_write(
                 key(app_pk(&paid.id), "APP"),
                 "SET #status = :paid, #payment = :payment, #updated = :at",
@@ -609,11 +722,18 @@ impl Payments for DynamoStore {
             // The application moved since the read (another event paid it):
             // decide again on what is stored now.
             Some(_) => {
-                let now = self.load_application(&event.application_id).await?.ok_or(StoreError::NotFound)?;
-                let same_session =
-                    now.payment.as_ref().is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
+                let now = self
+                    .load_application(&event.application_id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let same_session = now
+                    .payment
+                    .as_ref()
+                    .is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
                 match now.status {
-                    Status::Paid | Status::Issued if same_session => self.record_late_event(event, at).await,
+                    Status::Paid | Status::Issued if same_session => {
+                        self.record_late_event(event, at).await
+                    }
                     _ => Err(StoreError::StatusConflict),
                 }
             }
@@ -632,7 +752,10 @@ impl Payments for DynamoStore {
                 key(app_pk(application_id), "APP"),
                 "SET #review = :yes, #updated = :at",
                 "attribute_exists(#pk)",
-                vec![(":yes", AttributeValue::Bool(true)), (":at", attribute(&at)?)],
+                vec![
+                    (":yes", AttributeValue::Bool(true)),
+                    (":at", attribute(&at)?),
+                ],
             )?,
         ];
         match self.transact(writes).await? {
@@ -651,7 +774,10 @@ impl Visas for DynamoStore {
         visa: &Visa,
         at: DateTime<Utc>,
     ) -> Result<Application, StoreError> {
-        let mut app = self.load_application(application_id).await?.ok_or(StoreError::NotFound)?;
+        let mut app = self
+            .load_application(application_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if app.status != Status::Paid {
             return Err(StoreError::StatusConflict);
         }
@@ -685,8 +811,13 @@ impl Visas for DynamoStore {
     }
 
     async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError> {
-        let Some(item) = self.get(key(visa_pk(number), "VISA")).await? else { return Ok(None) };
+        let Some(item) = self.get(key(visa_pk(number), "VISA")).await? else {
+            return Ok(None);
+        };
         let application_id = text(&item, "application_id")?.to_owned();
-        Ok(Some(VisaRecord { visa: record(item)?, application_id }))
+        Ok(Some(VisaRecord {
+            visa: record(item)?,
+            application_id,
+        }))
     }
 }

@@ -29,21 +29,27 @@ impl KmsSigner {
     pub fn new(client: Client, key: impl Into<String>) -> Self {
         let key = key.into();
         let kid = key.rsplit('/').next().unwrap_or(&key).to_owned();
-        KmsSigner { client, key, kid, jwk: OnceCell::new() }
+        KmsSigner {
+            client,
+            key,
+            kid,
+            jwk: OnceCell::new(),
+        }
     }
 }
 
 /// KMS's DER `ECDSA-Sig-Value` as the 64-byte `r || s` of RFC 7518 §3.4.
 pub fn der_to_raw(der: &[u8]) -> Result<[u8; 64], SignError> {
-    let signature = p256::ecdsa::Signature::from_der(der).map_err(|e| unavailable(format!("KMS signature: {e}")))?;
+    let signature = p256::ecdsa::Signature::from_der(der)
+        .map_err(|e| unavailable(format!("KMS signature: {e}")))?;
     Ok(signature.to_bytes().into())
 }
 
 /// A SubjectPublicKeyInfo (DER) P-256 key as a JWK (RFC 7517/7518).
 pub fn spki_to_jwk(spki_der: &[u8], kid: &str) -> Result<serde_json::Value, SignError> {
     use p256::elliptic_curve::sec1::ToEncodedPoint;
-    let key =
-        p256::PublicKey::from_public_key_der(spki_der).map_err(|e| unavailable(format!("KMS public key: {e}")))?;
+    let key = p256::PublicKey::from_public_key_der(spki_der)
+        .map_err(|e| unavailable(format!("KMS public key: {e}")))?;
     let point = key.to_encoded_point(false);
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
         return Err(unavailable("KMS public key: not an uncompressed point"));
@@ -77,7 +83,9 @@ impl VisaSigner for KmsSigner {
             .send()
             .await
             .map_err(|e| unavailable(DisplayErrorContext(e)))?;
-        let der = out.signature.ok_or_else(|| unavailable("KMS returned no signature"))?;
+        let der = out
+            .signature
+            .ok_or_else(|| unavailable("KMS returned no signature"))?;
         der_to_raw(der.as_ref())
     }
 
@@ -93,7 +101,9 @@ impl VisaSigner for KmsSigner {
                     .send()
                     .await
                     .map_err(|e| unavailable(DisplayErrorContext(e)))?;
-                let der = out.public_key.ok_or_else(|| unavailable("KMS returned no public key"))?;
+                let der = out
+                    .public_key
+                    .ok_or_else(|| unavailable("KMS returned no public key"))?;
                 spki_to_jwk(der.as_ref(), &self.kid)
             })
             .await?;

@@ -16,8 +16,9 @@ pub use lambda_http::Error;
 /// on every line logged while handling that request. The level comes from
 /// `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else INFO.
 pub fn init_tracing() {
-    let filter =
-        std::env::var("RUST_LOG").or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL")).unwrap_or_else(|_| "info".into());
+    let filter = std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
+        .unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter.to_lowercase()))
@@ -45,13 +46,19 @@ pub fn started<T>(setup: Result<T, Error>) -> Result<T, Error> {
 pub fn into_plain(req: lambda_http::Request) -> http::Request<Bytes> {
     // The raw path: API Gateway's, without the stage lambda_http may add.
     let raw_path = req.raw_http_path();
-    let path = if raw_path.is_empty() { req.uri().path().to_owned() } else { raw_path.to_owned() };
+    let path = if raw_path.is_empty() {
+        req.uri().path().to_owned()
+    } else {
+        raw_path.to_owned()
+    };
     let path_and_query = match req.uri().query() {
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
     let (mut parts, body) = req.into_parts();
-    parts.uri = path_and_query.parse().unwrap_or_else(|_| http::Uri::from_static("/"));
+    parts.uri = path_and_query
+        .parse()
+        .unwrap_or_else(|_| http::Uri::from_static("/"));
     let body = match body {
         Body::Empty => Bytes::new(),
         Body::Text(text) => Bytes::from(text),
@@ -64,8 +71,14 @@ pub fn into_plain(req: lambda_http::Request) -> http::Request<Bytes> {
 }
 
 fn is_text(res: &http::Response<Bytes>) -> bool {
-    let content_type = res.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    content_type.starts_with("text/") || content_type.contains("json") || content_type.contains("xml")
+    let content_type = res
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    content_type.starts_with("text/")
+        || content_type.contains("json")
+        || content_type.contains("xml")
 }
 
 /// Text bodies go back as text, anything else (a PDF) as base64 binary.
@@ -153,7 +166,10 @@ where
     let mut failures = Vec::new();
     for record in records {
         let change = &record["dynamodb"];
-        let sequence = change["SequenceNumber"].as_str().unwrap_or_default().to_owned();
+        let sequence = change["SequenceNumber"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let decoded = serde_json::from_value::<serde_dynamo::Item>(change["NewImage"].clone())
             .map_err(|e| e.to_string())
             .and_then(|image| serde_dynamo::from_item::<_, T>(image).map_err(|e| e.to_string()));
@@ -179,10 +195,12 @@ where
     SF: Future<Output = Result<(), String>> + Send + 'static,
 {
     let handlers = Arc::new((http, stream));
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<Value>| {
-        let handlers = handlers.clone();
-        async move { dispatch(event.payload, &handlers.0, &handlers.1).await }
-    }))
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let handlers = handlers.clone();
+            async move { dispatch(event.payload, &handlers.0, &handlers.1).await }
+        },
+    ))
     .await
 }
 
@@ -241,7 +259,10 @@ mod tests {
             .body(Bytes::from_static(b"%PDF\xff"))
             .unwrap();
         assert!(matches!(from_plain(pdf).body(), Body::Binary(b) if b == b"%PDF\xff"));
-        let empty = http::Response::builder().status(204).body(Bytes::new()).unwrap();
+        let empty = http::Response::builder()
+            .status(204)
+            .body(Bytes::new())
+            .unwrap();
         assert!(matches!(from_plain(empty).body(), Body::Empty));
     }
 
@@ -269,16 +290,32 @@ mod tests {
             stream_record("400", json!({"id": {"S": "app-4"}, "status": {"S": "paid"}, "extra": {"N": "1"}})),
         ]});
         let seen = std::sync::Mutex::new(Vec::new());
-        let http = |_: http::Request<Bytes>| async { http::Response::new(Bytes::from_static(b"not a stream")) };
+        let http = |_: http::Request<Bytes>| async {
+            http::Response::new(Bytes::from_static(b"not a stream"))
+        };
         let stream = |p: Paid| {
             seen.lock().unwrap().push(format!("{}:{}", p.id, p.status));
-            async move { if p.id == "app-bad" { Err("render failed".to_owned()) } else { Ok(()) } }
+            async move {
+                if p.id == "app-bad" {
+                    Err("render failed".to_owned())
+                } else {
+                    Ok(())
+                }
+            }
         };
         let answer = dispatch(batch, &http, &stream).await.unwrap();
-        assert_eq!(answer, json!({"batchItemFailures": [{"itemIdentifier": "200"}, {"itemIdentifier": "300"}]}));
-        assert_eq!(*seen.lock().unwrap(), ["app-1:paid", "app-bad:paid", "app-4:paid"]);
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": "200"}, {"itemIdentifier": "300"}]})
+        );
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["app-1:paid", "app-bad:paid", "app-4:paid"]
+        );
 
-        let none = dispatch(json!({"Records": []}), &http, &stream).await.unwrap();
+        let none = dispatch(json!({"Records": []}), &http, &stream)
+            .await
+            .unwrap();
         assert_eq!(none, json!({"batchItemFailures": []}));
     }
 
@@ -314,7 +351,10 @@ mod tests {
         let answer = dispatch(event, &http, &stream).await.unwrap();
         assert_eq!(answer["statusCode"], 200);
         assert_eq!(answer["isBase64Encoded"], true);
-        assert_eq!(answer["body"], base64::engine::general_purpose::STANDARD.encode(b"%PDF\xff"));
+        assert_eq!(
+            answer["body"],
+            base64::engine::general_purpose::STANDARD.encode(b"%PDF\xff")
+        );
         assert_eq!(answer["headers"]["vary"], "a, b");
         assert_eq!(answer["cookies"], json!(["a=1"]));
         let json_answer = v2_response(
@@ -324,6 +364,12 @@ mod tests {
                 .body(Bytes::from("{}"))
                 .unwrap(),
         );
-        assert_eq!((json_answer["body"].as_str(), json_answer["isBase64Encoded"].as_bool()), (Some("{}"), Some(false)));
+        assert_eq!(
+            (
+                json_answer["body"].as_str(),
+                json_answer["isBase64Encoded"].as_bool()
+            ),
+            (Some("{}"), Some(false))
+        );
     }
 }

@@ -36,7 +36,11 @@ fn unavailable(e: impl std::error::Error) -> BlobError {
 
 impl S3Blobs {
     pub fn new(client: Client, bucket: impl Into<String>, encryption: Encryption) -> Self {
-        S3Blobs { client, bucket: bucket.into(), encryption }
+        S3Blobs {
+            client,
+            bucket: bucket.into(),
+            encryption,
+        }
     }
 
     pub fn bucket(&self) -> &str {
@@ -62,18 +66,29 @@ impl Blobs for S3Blobs {
             .body(ByteStream::from(bytes.to_vec()));
         let put = match &self.encryption {
             Encryption::S3Managed => put.server_side_encryption(ServerSideEncryption::Aes256),
-            Encryption::Kms(key_id) => {
-                put.server_side_encryption(ServerSideEncryption::AwsKms).set_ssekms_key_id(key_id.clone())
-            }
+            Encryption::Kms(key_id) => put
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .set_ssekms_key_id(key_id.clone()),
         };
         put.send().await.map_err(unavailable)?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
-        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => {
-                let body = out.body.collect().await.map_err(|e| BlobError::Unavailable(e.to_string()))?;
+                let body = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| BlobError::Unavailable(e.to_string()))?;
                 Ok(Some(body.into_bytes().to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
@@ -85,8 +100,14 @@ impl Blobs for S3Blobs {
         let seconds = link_seconds(expires_at, Utc::now());
         let config = PresigningConfig::expires_in(Duration::from_secs(seconds))
             .map_err(|e| BlobError::Unavailable(e.to_string()))?;
-        let presigned =
-            self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(unavailable)?;
+        let presigned = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(unavailable)?;
         Ok(presigned.uri().to_owned())
     }
 }

@@ -18,7 +18,10 @@ pub struct SesNotifier {
 impl SesNotifier {
     /// `from` must be an identity SES has verified.
     pub fn new(client: Client, from: impl Into<String>) -> Self {
-        SesNotifier { client, from: from.into() }
+        SesNotifier {
+            client,
+            from: from.into(),
+        }
     }
 }
 
@@ -36,7 +39,9 @@ fn base64_lines(bytes: &[u8]) -> String {
 /// A header value that cannot start another header.
 fn header_safe(value: &str) -> Result<&str, NotifyError> {
     if value.contains(['\r', '\n']) {
-        Err(NotifyError::Unavailable(format!("line break in a mail header: {value:?}")))
+        Err(NotifyError::Unavailable(format!(
+            "line break in a mail header: {value:?}"
+        )))
     } else {
         Ok(value)
     }
@@ -49,7 +54,13 @@ pub fn mime_message(from: &str, email: &VisaEmail) -> Result<Vec<u8>, NotifyErro
     let filename: String = email
         .attachment_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let subject = format!("=?UTF-8?B?{}?=", STANDARD.encode(email.subject.as_bytes()));
     let message = format!(
@@ -102,9 +113,13 @@ mod tests {
 
     #[test]
     fn the_pdf_is_attached_and_headers_cannot_be_injected() {
-        let raw = String::from_utf8(mime_message("visa@example.gov.kz", &email()).unwrap()).unwrap();
+        let raw =
+            String::from_utf8(mime_message("visa@example.gov.kz", &email()).unwrap()).unwrap();
         assert!(raw.contains("To: priya@example.com\r\n"));
-        assert!(raw.contains(&format!("Subject: =?UTF-8?B?{}?=\r\n", STANDARD.encode("Your e-visa / Ваша виза"))));
+        assert!(raw.contains(&format!(
+            "Subject: =?UTF-8?B?{}?=\r\n",
+            STANDARD.encode("Your e-visa / Ваша виза")
+        )));
         assert!(raw.contains("filename=\"e-visa_K1234567.pdf\""));
         assert!(raw.contains(&STANDARD.encode(b"%PDF-1.7 fake")));
         assert!(raw.ends_with("--=_visa_part_=--\r\n"));

@@ -40,13 +40,21 @@ impl StripeCheckout {
     }
 
     /// Against another base URL (a local stub in tests).
-    pub fn with_base_url(secret_key: String, base_url: String, timeout: Duration) -> Result<Self, PaymentError> {
+    pub fn with_base_url(
+        secret_key: String,
+        base_url: String,
+        timeout: Duration,
+    ) -> Result<Self, PaymentError> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(3)))
             .build()
             .map_err(|e| PaymentError::Unavailable(format!("http client: {e}")))?;
-        Ok(StripeCheckout { http, base_url: base_url.trim_end_matches('/').to_owned(), secret_key })
+        Ok(StripeCheckout {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            secret_key,
+        })
     }
 }
 
@@ -57,9 +65,18 @@ pub fn checkout_form(request: &CheckoutRequest) -> Vec<(&'static str, String)> {
         ("mode", "payment".to_owned()),
         ("client_reference_id", id.clone()),
         // Stripe wants ISO 4217 in lower case.
-        ("line_items[0][price_data][currency]", request.amount.currency.to_ascii_lowercase()),
-        ("line_items[0][price_data][unit_amount]", request.amount.amount_minor.to_string()),
-        ("line_items[0][price_data][product_data][name]", request.description.clone()),
+        (
+            "line_items[0][price_data][currency]",
+            request.amount.currency.to_ascii_lowercase(),
+        ),
+        (
+            "line_items[0][price_data][unit_amount]",
+            request.amount.amount_minor.to_string(),
+        ),
+        (
+            "line_items[0][price_data][product_data][name]",
+            request.description.clone(),
+        ),
         ("line_items[0][quantity]", "1".to_owned()),
         ("success_url", request.success_url.clone()),
         ("cancel_url", request.cancel_url.clone()),
@@ -83,17 +100,27 @@ impl PaymentProvider for StripeCheckout {
             .bearer_auth(&self.secret_key)
             // Stripe answers a retry with the same key with the first
             // response: one session per application, never a second charge.
-            .header("Idempotency-Key", format!("checkout-{}", request.application_id))
+            .header(
+                "Idempotency-Key",
+                format!("checkout-{}", request.application_id),
+            )
             .form(&checkout_form(request))
             .send()
             .await
             .map_err(|e| PaymentError::Unavailable(format!("stripe: {e}")))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| PaymentError::Unavailable(format!("stripe: {e}")))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| PaymentError::Unavailable(format!("stripe: {e}")))?;
         if status.is_success() {
-            let created: SessionCreated = serde_json::from_slice(&body)
-                .map_err(|e| PaymentError::Unavailable(format!("stripe: unexpected response: {e}")))?;
-            return Ok(Checkout { session_id: created.id, url: created.url });
+            let created: SessionCreated = serde_json::from_slice(&body).map_err(|e| {
+                PaymentError::Unavailable(format!("stripe: unexpected response: {e}"))
+            })?;
+            return Ok(Checkout {
+                session_id: created.id,
+                url: created.url,
+            });
         }
         let detail = match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(b) => format!("{status} {}: {}", b.error.r#type, b.error.message),
@@ -130,32 +157,57 @@ mod tests {
     /// Answers like Stripe: a session for a well-formed request, Stripe's
     /// error shape otherwise; `unit_amount=500` fails as Stripe's 500 would,
     /// `unit_amount=999` hangs past the client's timeout.
-    async fn stripe(State(seen): State<Shared>, headers: HeaderMap, body: String) -> (StatusCode, String) {
+    async fn stripe(
+        State(seen): State<Shared>,
+        headers: HeaderMap,
+        body: String,
+    ) -> (StatusCode, String) {
         let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap();
-        seen.lock().unwrap().requests.push((headers.clone(), form.clone()));
+        seen.lock()
+            .unwrap()
+            .requests
+            .push((headers.clone(), form.clone()));
         let map: HashMap<_, _> = form.into_iter().collect();
-        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer sk_test_123") {
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer sk_test_123")
+        {
             let e = r#"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided"}}"#;
             return (StatusCode::UNAUTHORIZED, e.into());
         }
-        match map.get("line_items[0][price_data][unit_amount]").map(String::as_str) {
-            Some("500") => return (StatusCode::INTERNAL_SERVER_ERROR, r#"{"error":{"type":"api_error"}}"#.into()),
+        match map
+            .get("line_items[0][price_data][unit_amount]")
+            .map(String::as_str)
+        {
+            Some("500") => {
+                return (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    r#"{"error":{"type":"api_error"}}"#.into(),
+                );
+            }
             Some("999") => tokio::time::sleep(Duration::from_secs(5)).await,
             _ => {}
         }
-        if map.get("line_items[0][price_data][currency]").map(String::as_str) != Some("usd") {
+        if map
+            .get("line_items[0][price_data][currency]")
+            .map(String::as_str)
+            != Some("usd")
+        {
             let e = r#"{"error":{"type":"invalid_request_error","message":"Invalid currency"}}"#;
             return (StatusCode::BAD_REQUEST, e.into());
         }
         let key = headers["idempotency-key"].to_str().unwrap();
         let id = format!("cs_test_{}", key.trim_start_matches("checkout-"));
         let url = format!("https://checkout.stripe.com/c/pay/{id}");
-        (StatusCode::OK, serde_json::json!({"id": id, "object": "checkout.session", "url": url}).to_string())
+        (
+            StatusCode::OK,
+            serde_json::json!({"id": id, "object": "checkout.session", "url": url}).to_string(),
+        )
     }
 
     async fn stub() -> (String, Shared) {
         let seen = Shared::default();
-        let app = Router::new().route("/v1/checkout/sessions", post(stripe)).with_state(seen.clone());
+        let app = Router::new()
+            .route("/v1/checkout/sessions", post(stripe))
+            .with_state(seen.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -180,9 +232,15 @@ mod tests {
     #[tokio::test]
     async fn opens_a_session_with_the_exact_form_stripe_expects() {
         let (base, seen) = stub().await;
-        let checkout = client(&base, "sk_test_123").open_checkout(&request(6000, "USD")).await.unwrap();
+        let checkout = client(&base, "sk_test_123")
+            .open_checkout(&request(6000, "USD"))
+            .await
+            .unwrap();
         assert_eq!(checkout.session_id, "cs_test_01JAPP");
-        assert_eq!(checkout.url, "https://checkout.stripe.com/c/pay/cs_test_01JAPP");
+        assert_eq!(
+            checkout.url,
+            "https://checkout.stripe.com/c/pay/cs_test_01JAPP"
+        );
 
         let seen = seen.lock().unwrap();
         let (headers, form) = &seen.requests[0];
@@ -194,10 +252,19 @@ mod tests {
             ("client_reference_id", "01JAPP"),
             ("line_items[0][price_data][currency]", "usd"),
             ("line_items[0][price_data][unit_amount]", "6000"),
-            ("line_items[0][price_data][product_data][name]", "Kazakhstan e-visa (tourist), consular fee"),
+            (
+                "line_items[0][price_data][product_data][name]",
+                "Kazakhstan e-visa (tourist), consular fee",
+            ),
             ("line_items[0][quantity]", "1"),
-            ("success_url", "https://visa.example/payment-return?application=01JAPP"),
-            ("cancel_url", "https://visa.example/check?application=01JAPP&cancelled=1"),
+            (
+                "success_url",
+                "https://visa.example/payment-return?application=01JAPP",
+            ),
+            (
+                "cancel_url",
+                "https://visa.example/check?application=01JAPP&cancelled=1",
+            ),
             ("payment_intent_data[metadata][application_id]", "01JAPP"),
             ("metadata[application_id]", "01JAPP"),
             ("customer_email", "priya@example.com"),
@@ -217,23 +284,52 @@ mod tests {
         assert_eq!(first, second);
         let seen = seen.lock().unwrap();
         assert_eq!(seen.requests.len(), 2);
-        assert!(seen.requests.iter().all(|(h, _)| h["idempotency-key"] == "checkout-01JAPP"));
-        assert!(seen.requests[0].1.iter().all(|(k, _)| k != "customer_email"));
+        assert!(
+            seen.requests
+                .iter()
+                .all(|(h, _)| h["idempotency-key"] == "checkout-01JAPP")
+        );
+        assert!(
+            seen.requests[0]
+                .1
+                .iter()
+                .all(|(k, _)| k != "customer_email")
+        );
     }
 
     #[tokio::test]
     async fn client_errors_are_refusals_and_server_errors_or_timeouts_are_unavailability() {
         let (base, _) = stub().await;
-        let refused = client(&base, "sk_wrong").open_checkout(&request(6000, "USD")).await.unwrap_err();
-        assert!(matches!(&refused, PaymentError::Refused(m) if m.contains("Invalid API Key")), "{refused}");
-        let refused = client(&base, "sk_test_123").open_checkout(&request(6000, "XXX")).await.unwrap_err();
-        assert!(matches!(&refused, PaymentError::Refused(m) if m.contains("Invalid currency")), "{refused}");
-        let down = client(&base, "sk_test_123").open_checkout(&request(500, "USD")).await.unwrap_err();
+        let refused = client(&base, "sk_wrong")
+            .open_checkout(&request(6000, "USD"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, PaymentError::Refused(m) if m.contains("Invalid API Key")),
+            "{refused}"
+        );
+        let refused = client(&base, "sk_test_123")
+            .open_checkout(&request(6000, "XXX"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, PaymentError::Refused(m) if m.contains("Invalid currency")),
+            "{refused}"
+        );
+        let down = client(&base, "sk_test_123")
+            .open_checkout(&request(500, "USD"))
+            .await
+            .unwrap_err();
         assert!(matches!(down, PaymentError::Unavailable(_)), "{down}");
-        let slow = client(&base, "sk_test_123").open_checkout(&request(999, "USD")).await.unwrap_err();
+        let slow = client(&base, "sk_test_123")
+            .open_checkout(&request(999, "USD"))
+            .await
+            .unwrap_err();
         assert!(matches!(slow, PaymentError::Unavailable(_)), "{slow}");
         // Nothing listens here: connection refused.
-        let closed = client("http://127.0.0.1:9", "sk_test_123").open_checkout(&request(6000, "USD")).await;
+        let closed = client("http://127.0.0.1:9", "sk_test_123")
+            .open_checkout(&request(6000, "USD"))
+            .await;
         assert!(matches!(closed, Err(PaymentError::Unavailable(_))));
     }
 }

@@ -31,7 +31,11 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     for _ in 0..5 {
         let invitation = new
             .clone()
-            .into_invitation(deps.ids.invitation_number(), deps.clock.today(), deps.clock.now())
+            .into_invitation(
+                deps.ids.invitation_number(),
+                deps.clock.today(),
+                deps.clock.now(),
+            )
             .map_err(Problem::invalid_fields)?;
         match deps.invitations.create_invitation(&invitation).await {
             Ok(()) => {
@@ -39,14 +43,19 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
                 return Ok(json(StatusCode::CREATED, &invitation));
             }
             Err(StoreError::InvitationExists) if chosen => {
-                return Err(Problem::invitation_exists(format!("invitation {} exists", invitation.number))
-                    .with_field("number", "already exists"));
+                return Err(Problem::invitation_exists(format!(
+                    "invitation {} exists",
+                    invitation.number
+                ))
+                .with_field("number", "already exists"));
             }
             Err(StoreError::InvitationExists) => continue,
             Err(e) => return Err(store_problem(e)),
         }
     }
-    Err(Problem::unavailable("could not draw a free invitation number"))
+    Err(Problem::unavailable(
+        "could not draw a free invitation number",
+    ))
 }
 
 pub async fn revoke(deps: &Deps, req: &Request, number: &str) -> Result<Response, Problem> {
@@ -60,9 +69,9 @@ pub async fn revoke(deps: &Deps, req: &Request, number: &str) -> Result<Response
             Ok(no_content())
         }
         Err(StoreError::NotFound) => Err(Problem::not_found("no such invitation")),
-        Err(StoreError::InvitationNotClaimable) => {
-            Err(Problem::invitation_already_used("an application was made on this invitation"))
-        }
+        Err(StoreError::InvitationNotClaimable) => Err(Problem::invitation_already_used(
+            "an application was made on this invitation",
+        )),
         Err(e) => Err(store_problem(e)),
     }
 }

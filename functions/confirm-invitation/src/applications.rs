@@ -30,14 +30,24 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     }
     let missing = rules::missing_declarations(&new.declarations);
     if !missing.is_empty() {
-        return Err(Problem::declarations_missing("confirm both statements about the passport").with_errors(missing));
+        return Err(
+            Problem::declarations_missing("confirm both statements about the passport")
+                .with_errors(missing),
+        );
     }
 
     let not_found = || {
-        Problem::invitation_not_found("no approved invitation has this number")
-            .with_field("invitation_number", "no approved invitation has this number")
+        Problem::invitation_not_found("no approved invitation has this number").with_field(
+            "invitation_number",
+            "no approved invitation has this number",
+        )
     };
-    let invitation = deps.invitations.invitation(&number).await.map_err(store_problem)?.ok_or_else(not_found)?;
+    let invitation = deps
+        .invitations
+        .invitation(&number)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(not_found)?;
     match invitation.status {
         InvitationStatus::Approved if invitation.valid_until >= today => {}
         InvitationStatus::Used => return Err(already_used()),
@@ -45,7 +55,10 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     }
     let mismatches = rules::invitation_mismatches(&invitation, &passport);
     if !mismatches.is_empty() {
-        return Err(Problem::invitation_mismatch("the passport details differ from the invitation").with_errors(mismatches));
+        return Err(Problem::invitation_mismatch(
+            "the passport details differ from the invitation",
+        )
+        .with_errors(mismatches));
     }
     if !rules::eligible(deps.annexes, invitation.category, &passport.nationality) {
         return Err(not_eligible(invitation.category, &passport.nationality));
@@ -69,7 +82,10 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         passport,
         declarations: new.declarations,
         inviter: invitation.inviter.clone(),
-        stay: Stay { valid_from: invitation.valid_from, valid_until: invitation.valid_until },
+        stay: Stay {
+            valid_from: invitation.valid_from,
+            valid_until: invitation.valid_until,
+        },
         fee: deps.fees.for_category(invitation.category).clone(),
         details_confirmed_at: None,
         payment: None,
@@ -85,7 +101,12 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         }
         // Lost the race for the invitation, or it was revoked meanwhile.
         Err(StoreError::InvitationNotClaimable) => {
-            match deps.invitations.invitation(&number).await.map_err(store_problem)? {
+            match deps
+                .invitations
+                .invitation(&number)
+                .await
+                .map_err(store_problem)?
+            {
                 Some(i) if i.status == InvitationStatus::Used => Err(already_used()),
                 _ => Err(not_found()),
             }
@@ -100,13 +121,23 @@ fn already_used() -> Problem {
 }
 
 fn not_eligible(category: Category, nationality: &str) -> Problem {
-    Problem::not_eligible(format!("citizens of {nationality} cannot get the {category} e-visa"))
-        .with_field("passport.nationality", "not on the list for this visa category")
+    Problem::not_eligible(format!(
+        "citizens of {nationality} cannot get the {category} e-visa"
+    ))
+    .with_field(
+        "passport.nationality",
+        "not on the list for this visa category",
+    )
 }
 
 /// The caller's own application, or 404 (never 403: API.md).
 async fn owned(deps: &Deps, account_id: &str, id: &str) -> Result<Application, Problem> {
-    match deps.applications.application(id).await.map_err(store_problem)? {
+    match deps
+        .applications
+        .application(id)
+        .await
+        .map_err(store_problem)?
+    {
         Some(app) if app.account_id == account_id => Ok(app),
         _ => Err(Problem::not_found("no such application")),
     }
@@ -114,7 +145,11 @@ async fn owned(deps: &Deps, account_id: &str, id: &str) -> Result<Application, P
 
 pub async fn list(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
-    let apps = deps.applications.applications_of(&account_id).await.map_err(store_problem)?;
+    let apps = deps
+        .applications
+        .applications_of(&account_id)
+        .await
+        .map_err(store_problem)?;
     let items: Vec<_> = apps.iter().map(Application::view).collect();
     Ok(json(StatusCode::OK, &json!({ "items": items })))
 }
@@ -160,8 +195,16 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
         })
         .await
         .map_err(|e| Problem::payment_provider_unavailable(e.to_string()))?;
-    let payment = Payment { checkout_session_id: checkout.session_id, checkout_url: checkout.url, paid_at: None };
-    match deps.applications.open_checkout(&app.id, &payment, deps.clock.now()).await {
+    let payment = Payment {
+        checkout_session_id: checkout.session_id,
+        checkout_url: checkout.url,
+        paid_at: None,
+    };
+    match deps
+        .applications
+        .open_checkout(&app.id, &payment, deps.clock.now())
+        .await
+    {
         Ok(updated) => {
             tracing::info!(application_id = %app.id, session = %payment.checkout_session_id, "checkout opened");
             Ok(json(StatusCode::OK, &updated.view()))

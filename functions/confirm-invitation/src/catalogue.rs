@@ -36,14 +36,20 @@ pub fn requirements(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let nationality = match nationality {
         Some(n) if is_alpha3(&n) => Some(n),
         _ => {
-            errors.push(FieldError::new("nationality", "an ISO 3166-1 alpha-3 code such as IND"));
+            errors.push(FieldError::new(
+                "nationality",
+                "an ISO 3166-1 alpha-3 code such as IND",
+            ));
             None
         }
     };
     let category = match category.as_deref().and_then(Category::parse) {
         Some(c) => Some(c),
         None => {
-            errors.push(FieldError::new("category", "one of tourist, business, medical"));
+            errors.push(FieldError::new(
+                "category",
+                "one of tourist, business, medical",
+            ));
             None
         }
     };

@@ -50,7 +50,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         ["applications"] if m == Method::POST => respond(applications::create(deps, &req).await),
         ["applications"] if m == Method::GET => respond(applications::list(deps, &req).await),
         ["applications"] => method_not_allowed("GET, POST"),
-        ["applications", id] if m == Method::GET => respond(applications::get(deps, &req, id).await),
+        ["applications", id] if m == Method::GET => {
+            respond(applications::get(deps, &req, id).await)
+        }
         ["applications", _] => method_not_allowed("GET"),
         ["applications", id, "confirmation"] if m == Method::POST => {
             respond(applications::confirm(deps, &req, id).await)
@@ -58,7 +60,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         ["applications", _, "confirmation"] => method_not_allowed("POST"),
         ["admin", "invitations"] if m == Method::POST => respond(admin::create(deps, &req).await),
         ["admin", "invitations"] => method_not_allowed("POST"),
-        ["admin", "invitations", number] if m == Method::DELETE => respond(admin::revoke(deps, &req, number).await),
+        ["admin", "invitations", number] if m == Method::DELETE => {
+            respond(admin::revoke(deps, &req, number).await)
+        }
         ["admin", "invitations", _] => method_not_allowed("DELETE"),
         _ => respond(Err(Problem::not_found("no such route"))),
     }

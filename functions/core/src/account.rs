@@ -52,8 +52,12 @@ pub fn normalise_email(raw: &str) -> Option<String> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
-        && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     ok.then_some(email)
 }
 
@@ -70,22 +74,34 @@ pub fn password_problem(password: &str) -> Option<&'static str> {
 /// Argon2id with the OWASP Password Storage Cheat Sheet's parameters
 /// (m = 19 MiB, t = 2, p = 1).
 fn argon2() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).expect("params"))
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("params"),
+    )
 }
 
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    argon2().hash_password(password.as_bytes(), &salt).expect("argon2 hashes").to_string()
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashes")
+        .to_string()
 }
 
 /// A hash to verify against when the email is unknown, so that the answer
 /// takes as long as for a known email (no account enumeration by timing).
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash_password("not a real password, never matches"));
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password("not a real password, never matches"));
 
 pub fn verify_password(password: &str, phc: Option<&str>) -> bool {
     let phc = phc.unwrap_or(&DUMMY_HASH);
-    let Ok(parsed) = PasswordHash::new(phc) else { return false };
-    argon2().verify_password(password.as_bytes(), &parsed).is_ok()
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    argon2()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 /// A fresh 256-bit bearer token (base64url) and its stored hash.
@@ -109,8 +125,20 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalise_email("  Priya.Sharma@Example.COM "), Some("priya.sharma@example.com".into()));
-        for bad in ["", "no-at", "@example.com", "a@b", "a@.com", "a b@example.com", "a@example..com", "a@exa_mple.com"] {
+        assert_eq!(
+            normalise_email("  Priya.Sharma@Example.COM "),
+            Some("priya.sharma@example.com".into())
+        );
+        for bad in [
+            "",
+            "no-at",
+            "@example.com",
+            "a@b",
+            "a@.com",
+            "a b@example.com",
+            "a@example..com",
+            "a@exa_mple.com",
+        ] {
             assert_eq!(normalise_email(bad), None, "{bad}");
         }
     }

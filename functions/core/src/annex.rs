@@ -50,9 +50,15 @@ impl Annex {
                 return Err(format!("line {}: expected 3 columns", i + 1));
             };
             if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
-                return Err(format!("line {}: bad ISO 3166-1 alpha-3 code {code:?}", i + 1));
+                return Err(format!(
+                    "line {}: bad ISO 3166-1 alpha-3 code {code:?}",
+                    i + 1
+                ));
             }
-            countries.push(Country { code: code.to_owned(), name: name.to_owned() });
+            countries.push(Country {
+                code: code.to_owned(),
+                name: name.to_owned(),
+            });
         }
         countries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(Annex {
@@ -113,7 +119,9 @@ mod tests {
     fn builtin_annexes_hold_what_the_seed_names() {
         let a = Annexes::builtin();
         // Annex 1 starts with these nine (the press copy of the seed).
-        for code in ["DZA", "AND", "AGO", "ATG", "ABW", "BHS", "BHR", "BGD", "BRB"] {
+        for code in [
+            "DZA", "AND", "AGO", "ATG", "ABW", "BHS", "BHR", "BGD", "BRB",
+        ] {
             assert!(a.eligible(Category::Tourist, code), "{code}");
         }
         assert!(a.eligible(Category::Tourist, "IND"));
@@ -133,7 +141,15 @@ mod tests {
     fn rejects_malformed_data() {
         assert!(Annex::parse("number\tname\tiso3\n1\tX\tind\n").is_err());
         assert!(Annex::parse("# version: 1\nnumber\tname\tiso3\n1\tX\tIND\n").is_err());
-        let ok = Annex::parse("# version: 2\n# effective_date: 2030-01-01\nn\tname\tiso3\n1\tIndia\tIND\n");
-        assert_eq!(ok.unwrap().countries, vec![Country { code: "IND".into(), name: "India".into() }]);
+        let ok = Annex::parse(
+            "# version: 2\n# effective_date: 2030-01-01\nn\tname\tiso3\n1\tIndia\tIND\n",
+        );
+        assert_eq!(
+            ok.unwrap().countries,
+            vec![Country {
+                code: "IND".into(),
+                name: "India".into()
+            }]
+        );
     }
 }

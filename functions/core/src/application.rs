@@ -28,9 +28,14 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Status> {
-        [Status::InvitationConfirmed, Status::AwaitingPayment, Status::Paid, Status::Issued]
-            .into_iter()
-            .find(|st| st.as_str() == s)
+        [
+            Status::InvitationConfirmed,
+            Status::AwaitingPayment,
+            Status::Paid,
+            Status::Issued,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
     }
 
     /// The one status this one may move to.

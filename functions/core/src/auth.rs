@@ -7,11 +7,21 @@ use crate::store::{Sessions, StoreError};
 use chrono::{DateTime, Utc};
 
 /// The signed-in applicant's account id, or 401 `unauthenticated`.
-pub async fn applicant(sessions: &dyn Sessions, req: &Request, now: DateTime<Utc>) -> Result<String, Problem> {
+pub async fn applicant(
+    sessions: &dyn Sessions,
+    req: &Request,
+    now: DateTime<Utc>,
+) -> Result<String, Problem> {
     let token = bearer(req).ok_or_else(|| Problem::unauthenticated("missing bearer token"))?;
-    match sessions.session(&token_hash(token), now).await.map_err(store_problem)? {
+    match sessions
+        .session(&token_hash(token), now)
+        .await
+        .map_err(store_problem)?
+    {
         Some(session) => Ok(session.account_id),
-        None => Err(Problem::unauthenticated("the session is unknown or has expired")),
+        None => Err(Problem::unauthenticated(
+            "the session is unknown or has expired",
+        )),
     }
 }
 

@@ -37,6 +37,9 @@ impl Ids for RandomIds {
 
     fn invitation_number(&self) -> String {
         let mut rng = rand::thread_rng();
-        format!("{:012}", rng.gen_range(100_000_000_000u64..1_000_000_000_000))
+        format!(
+            "{:012}",
+            rng.gen_range(100_000_000_000u64..1_000_000_000_000)
+        )
     }
 }

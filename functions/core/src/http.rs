@@ -17,8 +17,12 @@ pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).expect("response serialises");
     let mut res = http::Response::new(Bytes::from(bytes));
     *res.status_mut() = status;
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -31,8 +35,12 @@ pub fn no_content() -> Response {
 pub fn problem(p: &Problem) -> Response {
     let mut res = http::Response::new(Bytes::from(p.to_json()));
     *res.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -56,14 +64,20 @@ pub fn read_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Problem::malformed_body(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
-        return Err(Problem::invalid_fields(vec![FieldError::new("", "the body must be a JSON object")]));
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "",
+            "the body must be a JSON object",
+        )]));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { String::new() } else { path };
         let message = e.inner().to_string();
         // "missing field `x`" is reported at the parent: name the field itself.
-        let field = match message.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+        let field = match message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next())
+        {
             Some(missing) if field.is_empty() => missing.to_owned(),
             Some(missing) => format!("{field}.{missing}"),
             None => field,
@@ -101,7 +115,10 @@ fn urlencoding_decode(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+            && let Ok(b) = u8::from_str_radix(
+                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                16,
+            )
         {
             out.push(b);
             i += 3;
@@ -125,7 +142,8 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
 /// 405 with the methods the resource does allow.
 pub fn method_not_allowed(allow: &'static str) -> Response {
     let mut res = problem(&Problem::method_not_allowed(format!("allowed: {allow}")));
-    res.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    res.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     res
 }
 
@@ -147,8 +165,12 @@ mod tests {
 
     #[test]
     fn malformed_json_is_400_and_bad_shapes_name_the_field() {
-        assert_eq!(read_json::<Body>(b"{\"passport\":").unwrap_err().slug, "malformed-body");
-        let p = read_json::<Body>(br#"{"passport":{"expiry_date":"31/01/2031","number":"X"}}"#).unwrap_err();
+        assert_eq!(
+            read_json::<Body>(b"{\"passport\":").unwrap_err().slug,
+            "malformed-body"
+        );
+        let p = read_json::<Body>(br#"{"passport":{"expiry_date":"31/01/2031","number":"X"}}"#)
+            .unwrap_err();
         assert_eq!((p.status, p.slug), (422, "validation"));
         assert_eq!(p.errors[0].field, "passport.expiry_date");
         let p = read_json::<Body>(br#"{"passport":{"expiry_date":"2031-01-31"}}"#).unwrap_err();
@@ -159,11 +181,19 @@ mod tests {
 
     #[test]
     fn splits_and_decodes_api_paths() {
-        assert_eq!(api_segments("/api/visas/AB%20C/verification").unwrap(), ["visas", "AB C", "verification"]);
+        assert_eq!(
+            api_segments("/api/visas/AB%20C/verification").unwrap(),
+            ["visas", "AB C", "verification"]
+        );
         assert_eq!(api_segments("/api").unwrap(), Vec::<String>::new());
         assert!(api_segments("/apix").is_none());
-        let req = http::Request::get("/api/x?a=1&passport_number=Z%2012").body(Bytes::new()).unwrap();
-        assert_eq!(query_param(&req, "passport_number").as_deref(), Some("Z 12"));
+        let req = http::Request::get("/api/x?a=1&passport_number=Z%2012")
+            .body(Bytes::new())
+            .unwrap();
+        assert_eq!(
+            query_param(&req, "passport_number").as_deref(),
+            Some("Z 12")
+        );
         assert_eq!(query_param(&req, "b"), None);
     }
 }

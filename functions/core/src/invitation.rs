@@ -86,7 +86,10 @@ impl NewInvitation {
         if !is_invitation_number(&number) {
             errors.push(FieldError::new("number", "12 digits"));
         }
-        let inviter = Inviter { name: self.inviter.name.trim().to_owned(), bin: self.inviter.bin.trim().to_owned() };
+        let inviter = Inviter {
+            name: self.inviter.name.trim().to_owned(),
+            bin: self.inviter.bin.trim().to_owned(),
+        };
         if inviter.name.is_empty() || inviter.name.chars().count() > 200 {
             errors.push(FieldError::new("inviter.name", "1 to 200 characters"));
         }
@@ -104,18 +107,34 @@ impl NewInvitation {
             errors.push(FieldError::new("invitee.surname", "1 to 60 characters"));
         }
         if invitee.given_names.chars().count() > 60 {
-            errors.push(FieldError::new("invitee.given_names", "at most 60 characters"));
+            errors.push(FieldError::new(
+                "invitee.given_names",
+                "at most 60 characters",
+            ));
         }
         if !is_alpha3(&invitee.nationality) {
-            errors.push(FieldError::new("invitee.nationality", "an ISO 3166-1 alpha-3 code such as IND"));
+            errors.push(FieldError::new(
+                "invitee.nationality",
+                "an ISO 3166-1 alpha-3 code such as IND",
+            ));
         }
         if invitee.date_of_birth >= today {
-            errors.push(FieldError::new("invitee.date_of_birth", "a date in the past"));
+            errors.push(FieldError::new(
+                "invitee.date_of_birth",
+                "a date in the past",
+            ));
         }
         if !is_passport_number(&invitee.passport_number) {
-            errors.push(FieldError::new("invitee.passport_number", "5 to 12 letters A-Z and digits"));
+            errors.push(FieldError::new(
+                "invitee.passport_number",
+                "5 to 12 letters A-Z and digits",
+            ));
         }
-        errors.extend(rules::stay_window_errors(self.valid_from, self.valid_until, today));
+        errors.extend(rules::stay_window_errors(
+            self.valid_from,
+            self.valid_until,
+            today,
+        ));
         if !errors.is_empty() {
             return Err(errors);
         }

@@ -12,7 +12,10 @@ pub struct Money {
 
 impl Money {
     pub fn new(amount_minor: i64, currency: &str) -> Self {
-        Money { amount_minor, currency: currency.to_ascii_uppercase() }
+        Money {
+            amount_minor,
+            currency: currency.to_ascii_uppercase(),
+        }
     }
 }
 
@@ -28,7 +31,11 @@ pub struct Fees {
 impl Default for Fees {
     fn default() -> Self {
         let usd60 = Money::new(6000, "USD");
-        Fees { tourist: usd60.clone(), business: usd60.clone(), medical: usd60 }
+        Fees {
+            tourist: usd60.clone(),
+            business: usd60.clone(),
+            medical: usd60,
+        }
     }
 }
 
@@ -46,12 +53,22 @@ impl Fees {
     pub fn parse(spec: &str) -> Result<Self, String> {
         let mut fees = Fees::default();
         for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (cat, money) = part.split_once('=').ok_or_else(|| format!("bad fee entry {part:?}"))?;
-            let cat = Category::parse(cat.trim()).ok_or_else(|| format!("unknown category {cat:?}"))?;
-            let (amount, currency) =
-                money.trim().split_once(' ').ok_or_else(|| format!("bad amount {money:?}"))?;
-            let amount: i64 = amount.parse().map_err(|_| format!("bad amount {amount:?}"))?;
-            if amount <= 0 || currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+            let (cat, money) = part
+                .split_once('=')
+                .ok_or_else(|| format!("bad fee entry {part:?}"))?;
+            let cat =
+                Category::parse(cat.trim()).ok_or_else(|| format!("unknown category {cat:?}"))?;
+            let (amount, currency) = money
+                .trim()
+                .split_once(' ')
+                .ok_or_else(|| format!("bad amount {money:?}"))?;
+            let amount: i64 = amount
+                .parse()
+                .map_err(|_| format!("bad amount {amount:?}"))?;
+            if amount <= 0
+                || currency.len() != 3
+                || !currency.chars().all(|c| c.is_ascii_alphabetic())
+            {
                 return Err(format!("bad fee {money:?}"));
             }
             let m = Money::new(amount, currency);

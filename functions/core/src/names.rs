@@ -4,7 +4,10 @@
 /// Upper case, trimmed, inner whitespace collapsed to one space. Keeps
 /// diacritics: this is how the data is stored and printed.
 pub fn normalise(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase()
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
 }
 
 /// The matching key: `normalise` with diacritics and ligatures folded to
@@ -12,7 +15,13 @@ pub fn normalise(s: &str) -> String {
 pub fn fold(s: &str) -> String {
     let folded: String = s
         .chars()
-        .map(|c| if c.is_ascii() { c.to_string() } else { deunicode::deunicode_char(c).unwrap_or("").to_string() })
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                deunicode::deunicode_char(c).unwrap_or("").to_string()
+            }
+        })
         .collect();
     normalise(&folded)
 }

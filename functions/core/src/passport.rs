@@ -38,11 +38,14 @@ pub fn is_alpha3(s: &str) -> bool {
 
 /// Letters (any script), spaces, hyphens and apostrophes.
 fn is_name(s: &str) -> bool {
-    s.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == '’')
+    s.chars()
+        .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == '’')
 }
 
 pub fn is_passport_number(s: &str) -> bool {
-    (5..=12).contains(&s.len()) && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    (5..=12).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 impl Passport {
@@ -67,7 +70,10 @@ impl Passport {
             bad("surname", "1 to 60 letters, spaces, hyphens or apostrophes");
         }
         if self.given_names.chars().count() > 60 || !is_name(&self.given_names) {
-            bad("given_names", "at most 60 letters, spaces, hyphens or apostrophes");
+            bad(
+                "given_names",
+                "at most 60 letters, spaces, hyphens or apostrophes",
+            );
         }
         if !is_alpha3(&self.nationality) {
             bad("nationality", "an ISO 3166-1 alpha-3 code such as IND");
@@ -103,9 +109,19 @@ mod tests {
     #[test]
     fn normalises_to_upper_case() {
         let p = passport().normalised();
-        assert_eq!((p.number.as_str(), p.surname.as_str(), p.given_names.as_str()), ("Z1234567", "SHARMA", "PRIYA ANIL"));
+        assert_eq!(
+            (
+                p.number.as_str(),
+                p.surname.as_str(),
+                p.given_names.as_str()
+            ),
+            ("Z1234567", "SHARMA", "PRIYA ANIL")
+        );
         assert_eq!(p.nationality, "IND");
-        assert!(p.field_errors("passport", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()).is_empty());
+        assert!(
+            p.field_errors("passport", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap())
+                .is_empty()
+        );
     }
 
     #[test]
@@ -120,6 +136,14 @@ mod tests {
             .into_iter()
             .map(|e| e.field)
             .collect();
-        assert_eq!(fields, ["passport.number", "passport.surname", "passport.nationality", "passport.date_of_birth"]);
+        assert_eq!(
+            fields,
+            [
+                "passport.number",
+                "passport.surname",
+                "passport.nationality",
+                "passport.date_of_birth"
+            ]
+        );
     }
 }

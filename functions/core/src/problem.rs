@@ -11,7 +11,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -101,7 +104,11 @@ impl Problem {
 
     /// A 422 `validation` problem listing the fields at fault.
     pub fn invalid_fields(errors: Vec<FieldError>) -> Problem {
-        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
         Problem::validation(detail).with_errors(errors)
     }
 
@@ -127,13 +134,17 @@ mod tests {
 
     #[test]
     fn renders_rfc9457_shape() {
-        let p = Problem::invalid_fields(vec![FieldError::new("passport.expiry_date", "must be a date")]);
+        let p = Problem::invalid_fields(vec![FieldError::new(
+            "passport.expiry_date",
+            "must be a date",
+        )]);
         let v: serde_json::Value = serde_json::from_slice(&p.to_json()).unwrap();
         assert_eq!(v["type"], "/problems/validation");
         assert_eq!(v["status"], 422);
         assert_eq!(v["title"], "Some fields are not valid");
         assert_eq!(v["errors"][0]["field"], "passport.expiry_date");
-        let plain: serde_json::Value = serde_json::from_slice(&Problem::not_found("x").to_json()).unwrap();
+        let plain: serde_json::Value =
+            serde_json::from_slice(&Problem::not_found("x").to_json()).unwrap();
         assert!(plain.get("errors").is_none());
     }
 

@@ -10,7 +10,10 @@ use chrono::{Months, NaiveDate};
 
 /// Seed: entry and exit only through the international airports of the
 /// capital (Nur-Sultan in the seed, Astana again since 2022) and Almaty.
-pub const ENTRY_POINTS: [&str; 2] = ["Astana International Airport (NQZ)", "Almaty International Airport (ALA)"];
+pub const ENTRY_POINTS: [&str; 2] = [
+    "Astana International Airport (NQZ)",
+    "Almaty International Airport (ALA)",
+];
 
 /// Longest stay an e-visa covers, in days, first and last day included.
 pub const MAX_STAY_DAYS: i64 = 30;
@@ -36,22 +39,34 @@ pub fn eligible(annexes: &Annexes, category: Category, nationality: &str) -> boo
 
 /// Stay window of an invitation: starts today or later, ends on or after
 /// its start, and spans at most 30 days.
-pub fn stay_window_errors(valid_from: NaiveDate, valid_until: NaiveDate, today: NaiveDate) -> Vec<FieldError> {
+pub fn stay_window_errors(
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    today: NaiveDate,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if valid_from < today {
         errors.push(FieldError::new("valid_from", "may not be in the past"));
     }
     if valid_until < valid_from {
-        errors.push(FieldError::new("valid_until", "must be on or after valid_from"));
+        errors.push(FieldError::new(
+            "valid_until",
+            "must be on or after valid_from",
+        ));
     } else if (valid_until - valid_from).num_days() + 1 > MAX_STAY_DAYS {
-        errors.push(FieldError::new("valid_until", "the stay may be at most 30 days"));
+        errors.push(FieldError::new(
+            "valid_until",
+            "the stay may be at most 30 days",
+        ));
     }
     errors
 }
 
 /// The earliest passport expiry date acceptable for a visa ending on `visa_last_day`.
 pub fn earliest_passport_expiry(visa_last_day: NaiveDate) -> NaiveDate {
-    visa_last_day.checked_add_months(Months::new(PASSPORT_MARGIN_MONTHS)).unwrap_or(NaiveDate::MAX)
+    visa_last_day
+        .checked_add_months(Months::new(PASSPORT_MARGIN_MONTHS))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 pub fn passport_valid_long_enough(passport_expiry: NaiveDate, visa_last_day: NaiveDate) -> bool {
@@ -65,7 +80,10 @@ pub fn missing_declarations(d: &Declarations) -> Vec<FieldError> {
         errors.push(FieldError::new("declarations.two_blank_pages", "required"));
     }
     if !d.passport_undamaged {
-        errors.push(FieldError::new("declarations.passport_undamaged", "required"));
+        errors.push(FieldError::new(
+            "declarations.passport_undamaged",
+            "required",
+        ));
     }
     errors
 }
@@ -76,14 +94,23 @@ pub fn invitation_mismatches(invitation: &Invitation, passport: &Passport) -> Ve
     let mut errors = Vec::new();
     let mut check = |ok: bool, field: &str| {
         if !ok {
-            errors.push(FieldError::new(format!("passport.{field}"), "does not match the invitation"));
+            errors.push(FieldError::new(
+                format!("passport.{field}"),
+                "does not match the invitation",
+            ));
         }
     };
     check(names::same(&i.surname, &passport.surname), "surname");
-    check(names::same(&i.given_names, &passport.given_names), "given_names");
+    check(
+        names::same(&i.given_names, &passport.given_names),
+        "given_names",
+    );
     check(i.date_of_birth == passport.date_of_birth, "date_of_birth");
     check(i.nationality == passport.nationality, "nationality");
-    check(names::fold(&i.passport_number).replace(' ', "") == passport.number, "number");
+    check(
+        names::fold(&i.passport_number).replace(' ', "") == passport.number,
+        "number",
+    );
     errors
 }
 
@@ -102,24 +129,42 @@ mod tests {
         let today = d("2026-11-25");
         assert!(stay_window_errors(d("2026-12-01"), d("2026-12-30"), today).is_empty());
         assert!(stay_window_errors(d("2026-11-25"), d("2026-11-25"), today).is_empty());
-        assert_eq!(stay_window_errors(d("2026-12-01"), d("2026-12-31"), today)[0].field, "valid_until");
-        assert_eq!(stay_window_errors(d("2026-11-24"), d("2026-11-30"), today)[0].field, "valid_from");
-        assert_eq!(stay_window_errors(d("2026-12-02"), d("2026-12-01"), today)[0].field, "valid_until");
+        assert_eq!(
+            stay_window_errors(d("2026-12-01"), d("2026-12-31"), today)[0].field,
+            "valid_until"
+        );
+        assert_eq!(
+            stay_window_errors(d("2026-11-24"), d("2026-11-30"), today)[0].field,
+            "valid_from"
+        );
+        assert_eq!(
+            stay_window_errors(d("2026-12-02"), d("2026-12-01"), today)[0].field,
+            "valid_until"
+        );
     }
 
     #[test]
     fn passport_must_outlast_the_visa_by_three_months() {
         assert!(passport_valid_long_enough(d("2027-03-30"), d("2026-12-30")));
-        assert!(!passport_valid_long_enough(d("2027-03-29"), d("2026-12-30")));
+        assert!(!passport_valid_long_enough(
+            d("2027-03-29"),
+            d("2026-12-30")
+        ));
         // Month-end arithmetic: 30 Nov + 3 months is 28 Feb (chrono clamps).
         assert_eq!(earliest_passport_expiry(d("2026-11-30")), d("2027-02-28"));
     }
 
     #[test]
     fn both_declarations_are_required() {
-        let all = Declarations { two_blank_pages: true, passport_undamaged: true };
+        let all = Declarations {
+            two_blank_pages: true,
+            passport_undamaged: true,
+        };
         assert!(missing_declarations(&all).is_empty());
-        let none = Declarations { two_blank_pages: false, passport_undamaged: false };
+        let none = Declarations {
+            two_blank_pages: false,
+            passport_undamaged: false,
+        };
         assert_eq!(missing_declarations(&none).len(), 2);
     }
 
@@ -127,7 +172,10 @@ mod tests {
         Invitation {
             number: "250000123456".into(),
             category: Category::Tourist,
-            inviter: Inviter { name: "Kazakh Tourism JSC".into(), bin: "123456789012".into() },
+            inviter: Inviter {
+                name: "Kazakh Tourism JSC".into(),
+                bin: "123456789012".into(),
+            },
             invitee: Invitee {
                 surname: "MÜLLER".into(),
                 given_names: "JOSÉ  ANTONIO".into(),
@@ -161,7 +209,10 @@ mod tests {
         let mut p = passport();
         p.date_of_birth = d("1990-04-13");
         p.number = "Z1234568".into();
-        let fields: Vec<_> = invitation_mismatches(&invitation(), &p).into_iter().map(|e| e.field).collect();
+        let fields: Vec<_> = invitation_mismatches(&invitation(), &p)
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
         assert_eq!(fields, ["passport.date_of_birth", "passport.number"]);
     }
 

@@ -41,7 +41,11 @@ pub trait Accounts: Send + Sync {
 pub trait Sessions: Send + Sync {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     /// The session, if it exists and has not expired at `now`.
-    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>, StoreError>;
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
     /// Failed sign-ins for `email` in the window that is open at `now`.
     async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError>;
@@ -110,10 +114,19 @@ pub trait Payments: Send + Sync {
     /// application awaiting_payment -> paid if its checkout session is the
     /// event's. `StatusConflict` if it is not awaiting payment at all;
     /// `NotFound` if there is no such application.
-    async fn record_payment(&self, event: &PaymentEvent, at: DateTime<Utc>) -> Result<PaymentRecorded, StoreError>;
+    async fn record_payment(
+        &self,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError>;
     /// Marks an application for officers' review (a payment dispute);
     /// once per event id. Returns whether this call changed anything.
-    async fn flag_for_review(&self, event_id: &str, application_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn flag_for_review(
+        &self,
+        event_id: &str,
+        application_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,7 +140,12 @@ pub trait Visas: Send + Sync {
     /// Reserves the visa number and moves the application paid -> issued
     /// with it, in one transaction. `VisaNumberTaken` if another
     /// application holds the number; `StatusConflict` if not `paid`.
-    async fn issue_visa(&self, application_id: &str, visa: &Visa, at: DateTime<Utc>) -> Result<Application, StoreError>;
+    async fn issue_visa(
+        &self,
+        application_id: &str,
+        visa: &Visa,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError>;
     async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError>;
 }
 

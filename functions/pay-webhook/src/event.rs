@@ -43,9 +43,15 @@ pub fn action(event: &Event) -> Result<Action, serde_json::Error> {
         "checkout.session.completed" => {
             let session = CheckoutSession::deserialize(object)?;
             // Delayed methods complete "unpaid" and pay later (async_payment_succeeded).
-            if session.payment_status.as_deref() == Some("paid") { Action::Paid(session) } else { Action::Ignore }
+            if session.payment_status.as_deref() == Some("paid") {
+                Action::Paid(session)
+            } else {
+                Action::Ignore
+            }
         }
-        "checkout.session.async_payment_succeeded" => Action::Paid(CheckoutSession::deserialize(object)?),
+        "checkout.session.async_payment_succeeded" => {
+            Action::Paid(CheckoutSession::deserialize(object)?)
+        }
         "charge.dispute.created" => Action::Disputed {
             application_id: object
                 .pointer("/metadata/application_id")

@@ -32,7 +32,14 @@ pub struct Deps {
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     let segments = api_segments(req.uri().path()).unwrap_or_default();
-    match (segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice(), req.method()) {
+    match (
+        segments
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice(),
+        req.method(),
+    ) {
         (["webhooks", "payment"], &Method::POST) => respond(receive(deps, &req).await),
         (["webhooks", "payment"], _) => method_not_allowed("POST"),
         _ => respond(Err(Problem::not_found("no such route"))),
@@ -44,16 +51,26 @@ fn received() -> Response {
 }
 
 async fn receive(deps: &Deps, req: &Request) -> Result<Response, Problem> {
-    let header = req.headers().get("stripe-signature").and_then(|v| v.to_str().ok());
-    signature::verify(header, req.body(), &deps.secrets, deps.clock.now().timestamp()).map_err(|e| {
+    let header = req
+        .headers()
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    signature::verify(
+        header,
+        req.body(),
+        &deps.secrets,
+        deps.clock.now().timestamp(),
+    )
+    .map_err(|e| {
         tracing::warn!(anomaly = true, error = %e, "webhook refused: bad signature");
         Problem::bad_signature(e.to_string())
     })?;
     // Signed, so from the provider: a shape we cannot read is its error, not an attack.
     let event: Event = serde_json::from_slice(req.body())
         .map_err(|e| Problem::malformed_body(format!("not a payment event: {e}")))?;
-    let action = event::action(&event)
-        .map_err(|e| Problem::malformed_body(format!("event {} has an unexpected shape: {e}", event.id)))?;
+    let action = event::action(&event).map_err(|e| {
+        Problem::malformed_body(format!("event {} has an unexpected shape: {e}", event.id))
+    })?;
     match action {
         Action::Ignore => {
             tracing::info!(event_id = %event.id, kind = %event.kind, "event ignored");
@@ -69,7 +86,10 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
         tracing::warn!(anomaly = true, event_id = %event.id, session = %session.id, why, "payment does not match");
         Problem::payment_mismatch(format!("event {}: {why}", event.id))
     };
-    let application_id = session.client_reference_id.as_deref().ok_or_else(|| mismatch("no client_reference_id"))?;
+    let application_id = session
+        .client_reference_id
+        .as_deref()
+        .ok_or_else(|| mismatch("no client_reference_id"))?;
     let app = deps
         .applications
         .application(application_id)
@@ -83,7 +103,13 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
     if session.amount_total != Some(app.fee.amount_minor) {
         return Err(mismatch("amount differs from the fee"));
     }
-    if session.currency.as_deref().map(str::to_ascii_uppercase).as_deref() != Some(app.fee.currency.as_str()) {
+    if session
+        .currency
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+        != Some(app.fee.currency.as_str())
+    {
         return Err(mismatch("currency differs from the fee"));
     }
     let record = PaymentEvent {
@@ -94,7 +120,11 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
         currency: app.fee.currency.clone(),
         event_type: event.kind.clone(),
     };
-    match deps.payments.record_payment(&record, deps.clock.now()).await {
+    match deps
+        .payments
+        .record_payment(&record, deps.clock.now())
+        .await
+    {
         Ok(PaymentRecorded::Paid(app)) => {
             tracing::info!(application_id = %app.id, event_id = %event.id, "application paid");
             (deps.on_paid)(&app.id);
@@ -108,18 +138,28 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
             tracing::info!(event_id = %event.id, application_id = %app.id, "already paid by another event");
             Ok(received())
         }
-        Err(StoreError::StatusConflict | StoreError::NotFound) => Err(mismatch("application is not awaiting payment")),
+        Err(StoreError::StatusConflict | StoreError::NotFound) => {
+            Err(mismatch("application is not awaiting payment"))
+        }
         Err(e) => Err(store_problem(e)),
     }
 }
 
-async fn disputed(deps: &Deps, event: &Event, application_id: Option<String>) -> Result<Response, Problem> {
+async fn disputed(
+    deps: &Deps,
+    event: &Event,
+    application_id: Option<String>,
+) -> Result<Response, Problem> {
     // Fees are not refundable (seed): a dispute only flags the application.
     let Some(application_id) = application_id else {
         tracing::warn!(anomaly = true, event_id = %event.id, "dispute without an application id");
         return Ok(received());
     };
-    match deps.payments.flag_for_review(&event.id, &application_id, deps.clock.now()).await {
+    match deps
+        .payments
+        .flag_for_review(&event.id, &application_id, deps.clock.now())
+        .await
+    {
         Ok(changed) => {
             tracing::warn!(anomaly = true, %application_id, changed, "payment disputed: flagged for review");
             Ok(received())

@@ -35,20 +35,31 @@ pub fn parse(header: &str) -> Result<SignatureHeader, SignatureError> {
     let mut timestamp = None;
     let mut v1 = Vec::new();
     for item in header.split(',') {
-        let (key, value) = item.trim().split_once('=').ok_or(SignatureError::Malformed("item without '='"))?;
+        let (key, value) = item
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed("item without '='"))?;
         match key {
             "t" => {
                 if timestamp.is_some() {
                     return Err(SignatureError::Malformed("more than one t"));
                 }
-                if value.is_empty() || value.len() > 12 || !value.bytes().all(|b| b.is_ascii_digit()) {
+                if value.is_empty()
+                    || value.len() > 12
+                    || !value.bytes().all(|b| b.is_ascii_digit())
+                {
                     return Err(SignatureError::Malformed("t is not a unix time"));
                 }
-                timestamp = Some(value.parse().map_err(|_| SignatureError::Malformed("t is not a unix time"))?);
+                timestamp = Some(
+                    value
+                        .parse()
+                        .map_err(|_| SignatureError::Malformed("t is not a unix time"))?,
+                );
             }
             "v1" => {
                 let mut sig = [0u8; 32];
-                hex::decode_to_slice(value, &mut sig).map_err(|_| SignatureError::Malformed("v1 is not 64 hex digits"))?;
+                hex::decode_to_slice(value, &mut sig)
+                    .map_err(|_| SignatureError::Malformed("v1 is not 64 hex digits"))?;
                 v1.push(sig);
             }
             _ => {}
@@ -70,7 +81,12 @@ fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
 }
 
 /// Verifies `header` over the raw `body` against any of `secrets`, at `now` (unix seconds).
-pub fn verify(header: Option<&str>, body: &[u8], secrets: &[String], now: i64) -> Result<(), SignatureError> {
+pub fn verify(
+    header: Option<&str>,
+    body: &[u8],
+    secrets: &[String],
+    now: i64,
+) -> Result<(), SignatureError> {
     let parsed = parse(header.ok_or(SignatureError::Missing)?)?;
     if (now - parsed.timestamp).abs() > TOLERANCE_SECS {
         return Err(SignatureError::Stale);
@@ -78,7 +94,10 @@ pub fn verify(header: Option<&str>, body: &[u8], secrets: &[String], now: i64) -
     for secret in secrets {
         for candidate in &parsed.v1 {
             // verify_slice compares in constant time.
-            if mac(secret.as_bytes(), parsed.timestamp, body).verify_slice(candidate).is_ok() {
+            if mac(secret.as_bytes(), parsed.timestamp, body)
+                .verify_slice(candidate)
+                .is_ok()
+            {
                 return Ok(());
             }
         }
@@ -88,7 +107,9 @@ pub fn verify(header: Option<&str>, body: &[u8], secrets: &[String], now: i64) -
 
 /// The header a provider would send: used by the sandbox and by tests.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let sig = mac(secret.as_bytes(), timestamp, body).finalize().into_bytes();
+    let sig = mac(secret.as_bytes(), timestamp, body)
+        .finalize()
+        .into_bytes();
     format!("t={timestamp},v1={}", hex::encode(sig))
 }
 
@@ -103,12 +124,23 @@ mod tests {
     fn accepts_a_fresh_signature_and_any_of_several_v1() {
         let body = br#"{"id":"evt_1"}"#;
         let good = sign("whsec_a", NOW, body);
-        assert_eq!(verify(Some(&good), body, &["whsec_a".into()], NOW + 10), Ok(()));
+        assert_eq!(
+            verify(Some(&good), body, &["whsec_a".into()], NOW + 10),
+            Ok(())
+        );
         let other = sign("whsec_old", NOW, body);
         let both = format!("{},{}", other, good.split(',').nth(1).unwrap());
         assert_eq!(verify(Some(&both), body, &["whsec_a".into()], NOW), Ok(()));
         // Rotation on our side: either configured secret will do.
-        assert_eq!(verify(Some(&other), body, &["whsec_a".into(), "whsec_old".into()], NOW), Ok(()));
+        assert_eq!(
+            verify(
+                Some(&other),
+                body,
+                &["whsec_a".into(), "whsec_old".into()],
+                NOW
+            ),
+            Ok(())
+        );
     }
 
     #[test]
@@ -116,13 +148,42 @@ mod tests {
         let body = br#"{"id":"evt_1"}"#;
         let good = sign("whsec_a", NOW, body);
         let secrets = ["whsec_a".to_string()];
-        assert_eq!(verify(Some(&sign("whsec_b", NOW, body)), body, &secrets, NOW), Err(SignatureError::Mismatch));
-        assert_eq!(verify(Some(&good), br#"{"id":"evt_2"}"#, &secrets, NOW), Err(SignatureError::Mismatch));
-        assert_eq!(verify(Some(&good), body, &secrets, NOW + 3600), Err(SignatureError::Stale));
-        assert_eq!(verify(Some(&good), body, &secrets, NOW - 301), Err(SignatureError::Stale));
-        assert_eq!(verify(None, body, &secrets, NOW), Err(SignatureError::Missing));
-        for bad in ["", "t=1", "v1=00", "t=x,v1=00", "t=1,t=2,v1=00", "garbage", "t=1,v1=zz"] {
-            assert!(matches!(verify(Some(bad), body, &secrets, NOW), Err(SignatureError::Malformed(_))), "{bad}");
+        assert_eq!(
+            verify(Some(&sign("whsec_b", NOW, body)), body, &secrets, NOW),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(Some(&good), br#"{"id":"evt_2"}"#, &secrets, NOW),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(Some(&good), body, &secrets, NOW + 3600),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(Some(&good), body, &secrets, NOW - 301),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(None, body, &secrets, NOW),
+            Err(SignatureError::Missing)
+        );
+        for bad in [
+            "",
+            "t=1",
+            "v1=00",
+            "t=x,v1=00",
+            "t=1,t=2,v1=00",
+            "garbage",
+            "t=1,v1=zz",
+        ] {
+            assert!(
+                matches!(
+                    verify(Some(bad), body, &secrets, NOW),
+                    Err(SignatureError::Malformed(_))
+                ),
+                "{bad}"
+            );
         }
     }
 

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use visa_core::account::{self, Account, Credentials, Session};
 use visa_core::auth::store_problem;
 use visa_core::clock::{Clock, Ids};
-use visa_core::http::{Request, Response, api_segments, bearer, json, method_not_allowed, no_content, read_json, respond};
+use visa_core::http::{
+    Request, Response, api_segments, bearer, json, method_not_allowed, no_content, read_json,
+    respond,
+};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::store::{Accounts, Sessions, StoreError};
 
@@ -37,7 +40,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
 
 /// Argon2id takes tens of milliseconds of CPU: keep it off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Problem::internal(format!("hashing task failed: {e}")))
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Problem::internal(format!("hashing task failed: {e}")))
 }
 
 async fn create_account(deps: &Deps, req: &Request) -> Result<Response, Problem> {
@@ -55,14 +60,23 @@ async fn create_account(deps: &Deps, req: &Request) -> Result<Response, Problem>
     };
     let password = creds.password;
     let password_hash = blocking(move || account::hash_password(&password)).await?;
-    let account = Account { id: deps.ids.new_id(), email, password_hash, created_at: deps.clock.now() };
+    let account = Account {
+        id: deps.ids.new_id(),
+        email,
+        password_hash,
+        created_at: deps.clock.now(),
+    };
     match deps.accounts.create_account(&account).await {
         Ok(()) => {
             tracing::info!(account_id = %account.id, "account created");
-            Ok(json(StatusCode::CREATED, &json!({"account_id": account.id, "email": account.email})))
+            Ok(json(
+                StatusCode::CREATED,
+                &json!({"account_id": account.id, "email": account.email}),
+            ))
         }
         Err(StoreError::EmailTaken) => {
-            Err(Problem::email_taken("an account with this email exists").with_field("email", "already registered"))
+            Err(Problem::email_taken("an account with this email exists")
+                .with_field("email", "already registered"))
         }
         Err(e) => Err(store_problem(e)),
     }
@@ -74,7 +88,11 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let Some(email) = account::normalise_email(&creds.email) else {
         return Err(Problem::invalid_credentials("email or password is wrong"));
     };
-    let failures = deps.sessions.failed_sign_ins(&email, now).await.map_err(store_problem)?;
+    let failures = deps
+        .sessions
+        .failed_sign_ins(&email, now)
+        .await
+        .map_err(store_problem)?;
     if failures >= account::MAX_FAILED_SIGN_INS {
         return Err(Problem::too_many_attempts(format!(
             "more than {} failed sign-ins in {} minutes: try again later",
@@ -82,7 +100,11 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
             account::SIGN_IN_WINDOW_MINUTES
         )));
     }
-    let found = deps.accounts.account_by_email(&email).await.map_err(store_problem)?;
+    let found = deps
+        .accounts
+        .account_by_email(&email)
+        .await
+        .map_err(store_problem)?;
     let phc = found.as_ref().map(|a| a.password_hash.clone());
     let password = creds.password;
     let ok = password.len() <= account::MAX_PASSWORD_BYTES
@@ -91,21 +113,37 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         (true, Some(account)) => account,
         _ => {
             let window = Duration::minutes(account::SIGN_IN_WINDOW_MINUTES);
-            deps.sessions.record_failed_sign_in(&email, now, window).await.map_err(store_problem)?;
+            deps.sessions
+                .record_failed_sign_in(&email, now, window)
+                .await
+                .map_err(store_problem)?;
             return Err(Problem::invalid_credentials("email or password is wrong"));
         }
     };
     let (token, token_hash) = account::new_session_token();
-    let session =
-        Session { token_hash, account_id: account.id, expires_at: now + Duration::hours(account::SESSION_HOURS) };
-    deps.sessions.create_session(&session).await.map_err(store_problem)?;
-    Ok(json(StatusCode::CREATED, &json!({"token": token, "expires_at": session.expires_at})))
+    let session = Session {
+        token_hash,
+        account_id: account.id,
+        expires_at: now + Duration::hours(account::SESSION_HOURS),
+    };
+    deps.sessions
+        .create_session(&session)
+        .await
+        .map_err(store_problem)?;
+    Ok(json(
+        StatusCode::CREATED,
+        &json!({"token": token, "expires_at": session.expires_at}),
+    ))
 }
 
 async fn sign_out(deps: &Deps, req: &Request) -> Result<Response, Problem> {
-    let account_id = visa_core::auth::applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let account_id =
+        visa_core::auth::applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
     let token = bearer(req).expect("authenticated requests carry a token");
-    deps.sessions.delete_session(&account::token_hash(token)).await.map_err(store_problem)?;
+    deps.sessions
+        .delete_session(&account::token_hash(token))
+        .await
+        .map_err(store_problem)?;
     tracing::info!(%account_id, "signed out");
     Ok(no_content())
 }

@@ -9,7 +9,12 @@ async fn deps() -> Result<Deps, lambda::Error> {
     let cloud = Cloud::from_env().await;
     let store = Arc::new(cloud.store()?);
     store.warm().await?;
-    Ok(Deps { accounts: store.clone(), sessions: store, clock: Arc::new(SystemClock), ids: Arc::new(RandomIds) })
+    Ok(Deps {
+        accounts: store.clone(),
+        sessions: store,
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(RandomIds),
+    })
 }
 
 #[tokio::main]

@@ -53,14 +53,22 @@ pub fn pdf_key(number: &str) -> String {
 /// Issues the visa of a paid application; returns it as issued.
 pub async fn issue(deps: &Deps, application_id: &str) -> Result<Application, IssueError> {
     for attempt in 0..5 {
-        let app = deps.applications.application(application_id).await?.ok_or(IssueError::NotFound)?;
+        let app = deps
+            .applications
+            .application(application_id)
+            .await?
+            .ok_or(IssueError::NotFound)?;
         match app.status {
             Status::Issued => return Ok(app),
             Status::Paid => {}
             other => return Err(IssueError::NotPaid(other.as_str())),
         }
         // Issue time = payment time: the same visa renders the same bytes on a retry.
-        let issued_at = app.payment.as_ref().and_then(|p| p.paid_at).unwrap_or(app.updated_at);
+        let issued_at = app
+            .payment
+            .as_ref()
+            .and_then(|p| p.paid_at)
+            .unwrap_or(app.updated_at);
         let visa = Visa {
             number: visa_number(&app.id, attempt),
             category: app.category,
@@ -75,7 +83,11 @@ pub async fn issue(deps: &Deps, application_id: &str) -> Result<Application, Iss
             let pdf = render(deps, &app, &visa).await?;
             deps.blobs.put(&key, &pdf, "application/pdf").await?;
         }
-        match deps.visas.issue_visa(&app.id, &visa, deps.clock.now()).await {
+        match deps
+            .visas
+            .issue_visa(&app.id, &visa, deps.clock.now())
+            .await
+        {
             Ok(issued) => {
                 tracing::info!(application_id = %app.id, visa = %visa.number, "visa issued");
                 return Ok(issued);
@@ -89,7 +101,9 @@ pub async fn issue(deps: &Deps, application_id: &str) -> Result<Application, Iss
             Err(e) => return Err(e.into()),
         }
     }
-    Err(IssueError::Store(StoreError::Unavailable("could not assign a free visa number".into())))
+    Err(IssueError::Store(StoreError::Unavailable(
+        "could not assign a free visa number".into(),
+    )))
 }
 
 pub fn document(deps: &Deps, app: &Application, visa: &Visa, qr_url: String) -> VisaDocument {
@@ -104,7 +118,11 @@ pub fn document(deps: &Deps, app: &Application, visa: &Visa, qr_url: String) -> 
         surname: p.surname.clone(),
         given_names: p.given_names.clone(),
         nationality: p.nationality.clone(),
-        nationality_name: deps.annexes.country_name(&p.nationality).unwrap_or(&p.nationality).to_owned(),
+        nationality_name: deps
+            .annexes
+            .country_name(&p.nationality)
+            .unwrap_or(&p.nationality)
+            .to_owned(),
         date_of_birth: p.date_of_birth,
         sex: format!("{:?}", p.sex),
         passport_number: p.number.clone(),
@@ -147,8 +165,18 @@ async fn render(deps: &Deps, app: &Application, visa: &Visa) -> Result<Vec<u8>, 
 /// The email with the visa attached; its failure never undoes issuance.
 pub async fn email(deps: &Deps, app: &Application) -> Result<(), String> {
     let visa = app.visa.as_ref().ok_or("not issued")?;
-    let account = deps.accounts.account(&app.account_id).await.map_err(|e| e.to_string())?.ok_or("no account")?;
-    let pdf = deps.blobs.get(&pdf_key(&visa.number)).await.map_err(|e| e.to_string())?.ok_or("no PDF")?;
+    let account = deps
+        .accounts
+        .account(&app.account_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no account")?;
+    let pdf = deps
+        .blobs
+        .get(&pdf_key(&visa.number))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no PDF")?;
     let site = deps.site_origin.trim_end_matches('/');
     let text = format!(
         "Your electronic visa to the Republic of Kazakhstan has been issued.\r\n\r\n\
@@ -164,7 +192,10 @@ pub async fn email(deps: &Deps, app: &Application) -> Result<(), String> {
         attachment_name: format!("e-visa-{}.pdf", visa.number),
         pdf,
     };
-    deps.notifier.send_visa(&message).await.map_err(|e| e.to_string())
+    deps.notifier
+        .send_visa(&message)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -176,7 +207,10 @@ mod tests {
         let a = visa_number("01JD0000000000000000000000", 0);
         assert_eq!(a, visa_number("01JD0000000000000000000000", 0));
         assert_eq!(a.len(), 9);
-        assert!(a.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(
+            a.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        );
         assert!(a.as_bytes()[0].is_ascii_uppercase());
         assert_ne!(a, visa_number("01JD0000000000000000000000", 1));
         assert_ne!(a, visa_number("01JD0000000000000000000001", 0));

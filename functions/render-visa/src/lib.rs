@@ -13,7 +13,9 @@ use visa_core::Status;
 use visa_core::annex::Annexes;
 use visa_core::auth::{applicant, store_problem};
 use visa_core::clock::Clock;
-use visa_core::http::{Request, Response, api_segments, json, method_not_allowed, query_param, respond};
+use visa_core::http::{
+    Request, Response, api_segments, json, method_not_allowed, query_param, respond,
+};
 use visa_core::notify::Notifier;
 use visa_core::problem::{FieldError, Problem};
 use visa_core::signing::VisaSigner;
@@ -45,9 +47,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         ["applications", id, "visa"] if get => respond(visa_link(deps, &req, id).await),
         ["visas", number, "verification"] if get => respond(verify(deps, &req, number).await),
         [".well-known", "jwks.json"] if get => respond(jwks(deps).await),
-        ["applications", _, "visa"] | ["visas", _, "verification"] | [".well-known", "jwks.json"] => {
-            method_not_allowed("GET")
-        }
+        ["applications", _, "visa"]
+        | ["visas", _, "verification"]
+        | [".well-known", "jwks.json"] => method_not_allowed("GET"),
         _ => respond(Err(Problem::not_found("no such route"))),
     }
 }
@@ -55,12 +57,20 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
 async fn visa_link(deps: &Deps, req: &Request, id: &str) -> Result<Response, Problem> {
     let now = deps.clock.now();
     let account_id = applicant(deps.sessions.as_ref(), req, now).await?;
-    let app = match deps.applications.application(id).await.map_err(store_problem)? {
+    let app = match deps
+        .applications
+        .application(id)
+        .await
+        .map_err(store_problem)?
+    {
         Some(app) if app.account_id == account_id => app,
         _ => return Err(Problem::not_found("no such application")),
     };
     let (Status::Issued, Some(visa)) = (app.status, app.visa.as_ref()) else {
-        return Err(Problem::visa_not_ready(format!("the application is {}", app.status.as_str())));
+        return Err(Problem::visa_not_ready(format!(
+            "the application is {}",
+            app.status.as_str()
+        )));
     };
     let expires_at = now + Duration::seconds(LINK_SECONDS);
     let url = deps
@@ -68,18 +78,35 @@ async fn visa_link(deps: &Deps, req: &Request, id: &str) -> Result<Response, Pro
         .link(&issue::pdf_key(&visa.number), expires_at)
         .await
         .map_err(|e| Problem::unavailable(e.to_string()))?;
-    Ok(json(StatusCode::OK, &json!({"visa_number": visa.number, "url": url, "expires_at": expires_at})))
+    Ok(json(
+        StatusCode::OK,
+        &json!({"visa_number": visa.number, "url": url, "expires_at": expires_at}),
+    ))
 }
 
 async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Problem> {
-    let passport_number = query_param(req, "passport_number").map(|p| p.trim().to_ascii_uppercase().replace(' ', ""));
+    let passport_number =
+        query_param(req, "passport_number").map(|p| p.trim().to_ascii_uppercase().replace(' ', ""));
     let Some(passport_number) = passport_number.filter(|p| !p.is_empty()) else {
-        return Err(Problem::invalid_fields(vec![FieldError::new("passport_number", "required")]));
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "passport_number",
+            "required",
+        )]));
     };
     let not_found = || Problem::not_found("no visa with this number for this passport");
     let number = number.trim().to_ascii_uppercase();
-    let record = deps.visas.visa(&number).await.map_err(store_problem)?.ok_or_else(not_found)?;
-    let app = deps.applications.application(&record.application_id).await.map_err(store_problem)?.ok_or_else(not_found)?;
+    let record = deps
+        .visas
+        .visa(&number)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(not_found)?;
+    let app = deps
+        .applications
+        .application(&record.application_id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(not_found)?;
     // Seed: valid only with the passport it was issued for.
     if app.passport.number != passport_number {
         return Err(not_found());
@@ -101,8 +128,15 @@ async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Pr
 }
 
 async fn jwks(deps: &Deps) -> Result<Response, Problem> {
-    let key = deps.signer.public_jwk().await.map_err(|e| Problem::unavailable(e.to_string()))?;
+    let key = deps
+        .signer
+        .public_jwk()
+        .await
+        .map_err(|e| Problem::unavailable(e.to_string()))?;
     let mut res = json(StatusCode::OK, &json!({"keys": [key]}));
-    res.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("public, max-age=300"));
+    res.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=300"),
+    );
     Ok(res)
 }

@@ -23,8 +23,12 @@ fn unavailable(e: std::io::Error) -> BlobError {
 /// leave the folder.
 fn safe_key(key: &str) -> bool {
     !key.is_empty()
-        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
+        && key
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
 }
 
 impl FolderBlobs {
@@ -41,7 +45,9 @@ impl FolderBlobs {
 
     /// Checks a link's signature and expiry; the key it grants.
     pub fn check_link(&self, key: &str, expires: i64, sig: &str, now: DateTime<Utc>) -> bool {
-        let Ok(given) = hex::decode(sig) else { return false };
+        let Ok(given) = hex::decode(sig) else {
+            return false;
+        };
         let mut mac = Hmac::<Sha256>::new_from_slice(self.key.as_bytes()).expect("any key length");
         mac.update(format!("{key}\n{expires}").as_bytes());
         safe_key(key) && expires >= now.timestamp() && mac.verify_slice(&given).is_ok()
@@ -56,12 +62,19 @@ impl Blobs for FolderBlobs {
         }
         let path = self.dir.join(key);
         if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(unavailable)?;
         }
         // Write then rename: a crash never leaves half a PDF under the key.
         let tmp = path.with_extension(format!("tmp{}", rand::random::<u32>()));
         tokio::fs::write(&tmp, bytes).await.map_err(unavailable)?;
-        tokio::fs::File::open(&tmp).await.map_err(unavailable)?.sync_all().await.map_err(unavailable)?;
+        tokio::fs::File::open(&tmp)
+            .await
+            .map_err(unavailable)?
+            .sync_all()
+            .await
+            .map_err(unavailable)?;
         tokio::fs::rename(&tmp, &path).await.map_err(unavailable)
     }
 
@@ -78,7 +91,11 @@ impl Blobs for FolderBlobs {
 
     async fn link(&self, key: &str, expires_at: DateTime<Utc>) -> Result<String, BlobError> {
         let expires = expires_at.timestamp();
-        Ok(format!("{}/files/{key}?expires={expires}&sig={}", self.origin, self.signature(key, expires)))
+        Ok(format!(
+            "{}/files/{key}?expires={expires}&sig={}",
+            self.origin,
+            self.signature(key, expires)
+        ))
     }
 }
 
@@ -90,7 +107,10 @@ mod tests {
     async fn links_expire_and_cannot_be_altered() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = FolderBlobs::new(dir.path().into(), "k".into(), "http://x".into()).unwrap();
-        blobs.put("visas/A.pdf", b"%PDF", "application/pdf").await.unwrap();
+        blobs
+            .put("visas/A.pdf", b"%PDF", "application/pdf")
+            .await
+            .unwrap();
         assert_eq!(blobs.get("visas/A.pdf").await.unwrap().unwrap(), b"%PDF");
         assert_eq!(blobs.get("../etc/passwd").await.unwrap(), None);
         let now = Utc::now();
@@ -99,6 +119,11 @@ mod tests {
         assert!(blobs.check_link("visas/A.pdf", exp, &sig, now));
         assert!(!blobs.check_link("visas/B.pdf", exp, &sig, now));
         assert!(!blobs.check_link("visas/A.pdf", exp + 1, &sig, now));
-        assert!(!blobs.check_link("visas/A.pdf", exp, &sig, now + chrono::Duration::seconds(301)));
+        assert!(!blobs.check_link(
+            "visas/A.pdf",
+            exp,
+            &sig,
+            now + chrono::Duration::seconds(301)
+        ));
     }
 }

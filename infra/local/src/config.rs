@@ -69,7 +69,9 @@ impl Config {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("VISA_ADDR: {e}")))?;
         let data_dir = PathBuf::from(env("VISA_DATA_DIR").unwrap_or_else(|| ".visa-local".into()));
         std::fs::create_dir_all(&data_dir)?;
-        let site_dir = env("VISA_SITE_DIR").map(PathBuf::from).unwrap_or_else(default_site_dir);
+        let site_dir = env("VISA_SITE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(default_site_dir);
         let admin_token = match env("VISA_ADMIN_TOKEN") {
             Some(t) => t,
             None => kept_secret(&data_dir, "admin-token", "adm_")?,
@@ -79,7 +81,9 @@ impl Config {
             None => kept_secret(&data_dir, "webhook-secret", "whsec_")?,
         };
         let link_key = kept_secret(&data_dir, "link-key", "")?;
-        let demo = env("VISA_DEMO").map(|v| v != "0" && v != "false").unwrap_or(true);
+        let demo = env("VISA_DEMO")
+            .map(|v| v != "0" && v != "false")
+            .unwrap_or(true);
         let site_origin_from_env = env("SITE_ORIGIN").is_some();
         let site_origin = env("SITE_ORIGIN").unwrap_or_else(|| format!("http://{addr}"));
         Ok(Config {

@@ -14,10 +14,16 @@ pub async fn seed(gw: &Gateway) -> Result<Vec<Invitation>, StoreError> {
     let today = visa_core::clock::Clock::today(gw.clock.as_ref());
     let now = gw.clock.now();
     let date = |s: &str| s.parse().expect("demo date");
-    let make = |number: &str, category, inviter: (&str, &str), invitee: (&str, &str, &str, &str, &str)| Invitation {
+    let make = |number: &str,
+                category,
+                inviter: (&str, &str),
+                invitee: (&str, &str, &str, &str, &str)| Invitation {
         number: number.into(),
         category,
-        inviter: Inviter { name: inviter.0.into(), bin: inviter.1.into() },
+        inviter: Inviter {
+            name: inviter.0.into(),
+            bin: inviter.1.into(),
+        },
         invitee: Invitee {
             surname: invitee.0.into(),
             given_names: invitee.1.into(),
@@ -31,9 +37,24 @@ pub async fn seed(gw: &Gateway) -> Result<Vec<Invitation>, StoreError> {
         created_at: now,
     };
     let demo = vec![
-        make("250000000001", Category::Tourist, ("Kazakh Tourism JSC", "123456789012"), ("SHARMA", "PRIYA ANIL", "IND", "1990-04-12", "Z1234567")),
-        make("250000000002", Category::Business, ("Astana Hub LLP", "210240012345"), ("JOVANOVIĆ", "MARKO", "SRB", "1985-09-30", "012345678")),
-        make("250000000003", Category::Medical, ("Almaty Cardiology Center", "990140001234"), ("NGUYỄN", "THỊ LAN", "VNM", "1972-02-05", "C1234567")),
+        make(
+            "250000000001",
+            Category::Tourist,
+            ("Kazakh Tourism JSC", "123456789012"),
+            ("SHARMA", "PRIYA ANIL", "IND", "1990-04-12", "Z1234567"),
+        ),
+        make(
+            "250000000002",
+            Category::Business,
+            ("Astana Hub LLP", "210240012345"),
+            ("JOVANOVIĆ", "MARKO", "SRB", "1985-09-30", "012345678"),
+        ),
+        make(
+            "250000000003",
+            Category::Medical,
+            ("Almaty Cardiology Center", "990140001234"),
+            ("NGUYỄN", "THỊ LAN", "VNM", "1972-02-05", "C1234567"),
+        ),
     ];
     for invitation in &demo {
         gw.store.create_invitation(invitation).await?;

@@ -40,10 +40,17 @@ pub enum Function {
 }
 
 pub fn function_for(segments: &[String]) -> Function {
-    match segments.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match segments
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["accounts", ..] | ["sessions", ..] => Function::Register,
         ["webhooks", ..] => Function::PayWebhook,
-        ["applications", _, "visa", ..] | ["visas", ..] | [".well-known", ..] => Function::RenderVisa,
+        ["applications", _, "visa", ..] | ["visas", ..] | [".well-known", ..] => {
+            Function::RenderVisa
+        }
         _ => Function::ConfirmInvitation,
     }
 }
@@ -51,16 +58,28 @@ pub fn function_for(segments: &[String]) -> Function {
 impl Gateway {
     /// Opens the store and builds every function's dependencies; `wake`
     /// receives the ids of applications as they are paid.
-    pub fn open(config: Config, wake: tokio::sync::mpsc::UnboundedSender<String>) -> std::io::Result<Arc<Gateway>> {
-        let store = SqliteStore::open(&config.data_dir.join("visa.sqlite3")).map_err(std::io::Error::other)?;
-        let blobs = FolderBlobs::new(config.data_dir.join("blobs"), config.link_key.clone(), config.site_origin.clone())?;
+    pub fn open(
+        config: Config,
+        wake: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> std::io::Result<Arc<Gateway>> {
+        let store = SqliteStore::open(&config.data_dir.join("visa.sqlite3"))
+            .map_err(std::io::Error::other)?;
+        let blobs = FolderBlobs::new(
+            config.data_dir.join("blobs"),
+            config.link_key.clone(),
+            config.site_origin.clone(),
+        )?;
         let fees = match std::env::var("VISA_FEES") {
-            Ok(spec) => Fees::parse(&spec).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+            Ok(spec) => Fees::parse(&spec)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
             Err(_) => Fees::default(),
         };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let shared = Arc::new(store.clone());
-        let payments = Arc::new(SandboxPayments { store: store.clone(), origin: config.site_origin.clone() });
+        let payments = Arc::new(SandboxPayments {
+            store: store.clone(),
+            origin: config.site_origin.clone(),
+        });
         Ok(Arc::new(Gateway {
             register: visa_register::Deps {
                 accounts: shared.clone(),
@@ -96,7 +115,9 @@ impl Gateway {
                 accounts: shared.clone(),
                 sessions: shared.clone(),
                 blobs: Arc::new(blobs.clone()),
-                signer: Arc::new(crate::signer::LocalSigner::load_or_create(&config.data_dir.join("visa-signing-key.pem"))?),
+                signer: Arc::new(crate::signer::LocalSigner::load_or_create(
+                    &config.data_dir.join("visa-signing-key.pem"),
+                )?),
                 notifier: Arc::new(crate::outbox::Outbox {
                     dir: config.data_dir.join("outbox"),
                     from: "e-visa@vmp.gov.kz".into(),
@@ -136,8 +157,14 @@ pub async fn dispatch(State(gw): State<Arc<Gateway>>, req: http::Request<Body>) 
             "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
@@ -148,10 +175,17 @@ async fn route(gw: &Gateway, req: http::Request<Body>) -> Resp {
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
                 return problem_response(Problem::body_too_large("bodies may be at most 64 KiB"));
             }
-            Err(e) => return problem_response(Problem::bad_request(format!("could not read the body: {e}"))),
+            Err(e) => {
+                return problem_response(Problem::bad_request(format!(
+                    "could not read the body: {e}"
+                )));
+            }
         };
         let req = http::Request::from_parts(parts, body);
         let res = match function_for(&segments) {
@@ -164,31 +198,52 @@ async fn route(gw: &Gateway, req: http::Request<Body>) -> Resp {
     }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (req.method(), segments.as_slice()) {
-        (&Method::GET, ["sandbox", "sandbox.css"]) => text(StatusCode::OK, "text/css; charset=utf-8", sandbox::STYLE.into()),
+        (&Method::GET, ["sandbox", "sandbox.css"]) => text(
+            StatusCode::OK,
+            "text/css; charset=utf-8",
+            sandbox::STYLE.into(),
+        ),
         (&Method::GET, ["sandbox", "checkout", id]) => sandbox_page(gw, id).await,
         (&Method::POST, ["sandbox", "checkout", id, "pay"]) => sandbox_pay(gw, id).await,
         (&Method::GET, ["files", ..]) => download(gw, req.uri().clone()).await,
         (&Method::GET | &Method::HEAD, _) => static_file(&gw.config.site_dir, &path).await,
-        _ => text(StatusCode::METHOD_NOT_ALLOWED, "text/plain; charset=utf-8", "method not allowed".into()),
+        _ => text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain; charset=utf-8",
+            "method not allowed".into(),
+        ),
     }
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Resp {
     let mut res = http::Response::new(Body::from(body));
     *res.status_mut() = status;
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
 }
 
 fn not_found_page() -> Resp {
-    text(StatusCode::NOT_FOUND, "text/plain; charset=utf-8", "404 page not found".into())
+    text(
+        StatusCode::NOT_FOUND,
+        "text/plain; charset=utf-8",
+        "404 page not found".into(),
+    )
 }
 
 async fn sandbox_page(gw: &Gateway, id: &str) -> Resp {
     match gw.store.sandbox_session(id).await {
-        Ok(Some(session)) => text(StatusCode::OK, "text/html; charset=utf-8", sandbox::checkout_page(&session)),
+        Ok(Some(session)) => text(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            sandbox::checkout_page(&session),
+        ),
         Ok(None) => not_found_page(),
-        Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", e.to_string()),
+        Err(e) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain; charset=utf-8",
+            e.to_string(),
+        ),
     }
 }
 
@@ -196,11 +251,18 @@ async fn sandbox_pay(gw: &Gateway, id: &str) -> Resp {
     let session = match gw.store.sandbox_session(id).await {
         Ok(Some(s)) => s,
         Ok(None) => return not_found_page(),
-        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", e.to_string()),
+        Err(e) => {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain; charset=utf-8",
+                e.to_string(),
+            );
+        }
     };
     let now = gw.clock.now().timestamp();
     let event_id = format!("evt_sandbox_{}", &crate::config::random_secret()[..24]);
-    let body = serde_json::to_vec(&sandbox::completed_event(&session, &event_id, now)).expect("event serialises");
+    let body = serde_json::to_vec(&sandbox::completed_event(&session, &event_id, now))
+        .expect("event serialises");
     let signature = visa_pay_webhook::signature::sign(&gw.config.webhook_secret, now, &body);
     // Delivered as Stripe delivers: raw body, signature header, same handler.
     let webhook = http::Request::post("/api/webhooks/payment")
@@ -211,7 +273,11 @@ async fn sandbox_pay(gw: &Gateway, id: &str) -> Resp {
     let res = visa_pay_webhook::handle(&gw.webhook, webhook).await;
     if res.status() != StatusCode::OK {
         let detail = String::from_utf8_lossy(res.body()).into_owned();
-        return text(StatusCode::BAD_GATEWAY, "text/plain; charset=utf-8", format!("the webhook refused the payment: {detail}"));
+        return text(
+            StatusCode::BAD_GATEWAY,
+            "text/plain; charset=utf-8",
+            format!("the webhook refused the payment: {detail}"),
+        );
     }
     let mut redirect = http::Response::new(Body::empty());
     *redirect.status_mut() = StatusCode::SEE_OTHER;
@@ -224,20 +290,36 @@ async fn sandbox_pay(gw: &Gateway, id: &str) -> Resp {
 async fn download(gw: &Gateway, uri: http::Uri) -> Resp {
     let key = uri.path().trim_start_matches("/files/").to_owned();
     let query = |name: &str| {
-        uri.query().unwrap_or("").split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('=')).map(str::to_owned)
+        uri.query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+            .map(str::to_owned)
     };
-    let expires = query("expires").and_then(|e| e.parse::<i64>().ok()).unwrap_or(0);
+    let expires = query("expires")
+        .and_then(|e| e.parse::<i64>().ok())
+        .unwrap_or(0);
     let sig = query("sig").unwrap_or_default();
     if !gw.blobs.check_link(&key, expires, &sig, gw.clock.now()) {
-        return text(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", "this link is not valid or has expired".into());
+        return text(
+            StatusCode::FORBIDDEN,
+            "text/plain; charset=utf-8",
+            "this link is not valid or has expired".into(),
+        );
     }
     use visa_core::store::Blobs;
     match gw.blobs.get(&key).await {
         Ok(Some(bytes)) => {
             let mut res = http::Response::new(Body::from(bytes));
             let h = res.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            );
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
             if let Ok(v) = HeaderValue::from_str(&format!(
                 "attachment; filename=\"{}\"",
                 key.rsplit('/').next().unwrap_or("visa.pdf")
@@ -247,7 +329,11 @@ async fn download(gw: &Gateway, uri: http::Uri) -> Resp {
             res
         }
         Ok(None) => not_found_page(),
-        Err(e) => text(StatusCode::SERVICE_UNAVAILABLE, "text/plain; charset=utf-8", e.to_string()),
+        Err(e) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain; charset=utf-8",
+            e.to_string(),
+        ),
     }
 }
 
@@ -269,7 +355,10 @@ fn content_type(path: &Path) -> &'static str {
 /// Files of `site/` at their paths; `/x` serves `x.html`, `/` `index.html`.
 async fn static_file(site: &Path, path: &str) -> Resp {
     let relative = Path::new(path.trim_start_matches('/'));
-    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_)))
+    {
         return not_found_page();
     }
     let mut candidates = vec![site.join(relative)];
@@ -281,11 +370,14 @@ async fn static_file(site: &Path, path: &str) -> Resp {
     for file in candidates {
         if let Ok(bytes) = tokio::fs::read(&file).await {
             let mut res = http::Response::new(Body::from(bytes));
-            res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file)));
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(&file)),
+            );
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             return res;
         }
     }
     not_found_page()
 }
-

@@ -37,7 +37,9 @@ async fn issue_one(gw: &Arc<Gateway>, id: &str) {
                 for attempt in 0..5u32 {
                     match visa_render_visa::issue::email(&gw.render, &app).await {
                         Ok(()) => return,
-                        Err(e) => tracing::warn!(application_id = %app.id, attempt, error = %e, "visa email failed"),
+                        Err(e) => {
+                            tracing::warn!(application_id = %app.id, attempt, error = %e, "visa email failed")
+                        }
                     }
                     tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
                 }

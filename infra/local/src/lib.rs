@@ -13,17 +13,25 @@ pub mod sqlite;
 use std::sync::Arc;
 
 /// Prints the address and serves until Ctrl-C or SIGTERM.
-pub async fn serve(listener: tokio::net::TcpListener, gw: Arc<gateway::Gateway>) -> std::io::Result<()> {
-    let app = axum::Router::new().fallback(gateway::dispatch).with_state(gw);
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gw: Arc<gateway::Gateway>,
+) -> std::io::Result<()> {
+    let app = axum::Router::new()
+        .fallback(gateway::dispatch)
+        .with_state(gw);
     println!("visa-local listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await
 }
 
 async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

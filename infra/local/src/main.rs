@@ -4,7 +4,8 @@ use visa_local::{config::Config, demo, gateway::Gateway};
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower=warn,hyper=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower=warn,hyper=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

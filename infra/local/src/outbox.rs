@@ -13,7 +13,11 @@ pub struct Outbox {
 
 pub fn mime(from: &str, email: &VisaEmail) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(&email.pdf);
-    let wrapped: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("base64")).collect();
+    let wrapped: Vec<&str> = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).expect("base64"))
+        .collect();
     let boundary = "=_visa_boundary_7f3a";
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
@@ -36,6 +40,11 @@ impl Notifier for Outbox {
         let fail = |e: std::io::Error| NotifyError::Unavailable(e.to_string());
         tokio::fs::create_dir_all(&self.dir).await.map_err(fail)?;
         let name = email.attachment_name.trim_end_matches(".pdf");
-        tokio::fs::write(self.dir.join(format!("{name}.eml")), mime(&self.from, email)).await.map_err(fail)
+        tokio::fs::write(
+            self.dir.join(format!("{name}.eml")),
+            mime(&self.from, email),
+        )
+        .await
+        .map_err(fail)
     }
 }

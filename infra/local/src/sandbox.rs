@@ -36,14 +36,24 @@ impl PaymentProvider for SandboxPayments {
             success_url: request.success_url.clone(),
             cancel_url: request.cancel_url.clone(),
         };
-        let session =
-            self.store.sandbox_session_for(&fresh).await.map_err(|e| PaymentError::Unavailable(e.to_string()))?;
-        Ok(Checkout { url: format!("{}/sandbox/checkout/{}", self.origin, session.id), session_id: session.id })
+        let session = self
+            .store
+            .sandbox_session_for(&fresh)
+            .await
+            .map_err(|e| PaymentError::Unavailable(e.to_string()))?;
+        Ok(Checkout {
+            url: format!("{}/sandbox/checkout/{}", self.origin, session.id),
+            session_id: session.id,
+        })
     }
 }
 
 /// The event Stripe would send for a paid session.
-pub fn completed_event(session: &SandboxSession, event_id: &str, created: i64) -> serde_json::Value {
+pub fn completed_event(
+    session: &SandboxSession,
+    event_id: &str,
+    created: i64,
+) -> serde_json::Value {
     serde_json::json!({
         "id": event_id,
         "object": "event",
@@ -65,11 +75,20 @@ pub fn completed_event(session: &SandboxSession, event_id: &str, created: i64) -
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn format_amount(m: &Money) -> String {
-    format!("{}.{:02} {}", m.amount_minor / 100, m.amount_minor % 100, m.currency)
+    format!(
+        "{}.{:02} {}",
+        m.amount_minor / 100,
+        m.amount_minor % 100,
+        m.currency
+    )
 }
 
 /// The checkout page: amount, Pay and Cancel. No script, so it passes the CSP.

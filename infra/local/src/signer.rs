@@ -19,10 +19,13 @@ pub struct LocalSigner {
 impl LocalSigner {
     pub fn load_or_create(path: &Path) -> std::io::Result<LocalSigner> {
         let key = match std::fs::read_to_string(path) {
-            Ok(pem) => SigningKey::from_pkcs8_pem(&pem).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?,
+            Ok(pem) => SigningKey::from_pkcs8_pem(&pem)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SigningKey::random(&mut rand::rngs::OsRng);
-                let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(std::io::Error::other)?;
+                let pem = key
+                    .to_pkcs8_pem(LineEnding::LF)
+                    .map_err(std::io::Error::other)?;
                 crate::config::write_private(path, pem.as_bytes())?;
                 key
             }
@@ -30,7 +33,10 @@ impl LocalSigner {
         };
         let point = key.verifying_key().to_encoded_point(false);
         // kid: RFC 7638-style fingerprint, shortened.
-        let kid = format!("kz-evisa-{}", &hex::encode(Sha256::digest(point.as_bytes()))[..16]);
+        let kid = format!(
+            "kz-evisa-{}",
+            &hex::encode(Sha256::digest(point.as_bytes()))[..16]
+        );
         Ok(LocalSigner { key, kid })
     }
 }
@@ -48,7 +54,14 @@ impl VisaSigner for LocalSigner {
 
     async fn public_jwk(&self) -> Result<serde_json::Value, SignError> {
         let point = self.key.verifying_key().to_encoded_point(false);
-        let (x, y) = (point.x().ok_or_else(|| SignError::Unavailable("no x".into()))?, point.y().ok_or_else(|| SignError::Unavailable("no y".into()))?);
+        let (x, y) = (
+            point
+                .x()
+                .ok_or_else(|| SignError::Unavailable("no x".into()))?,
+            point
+                .y()
+                .ok_or_else(|| SignError::Unavailable("no y".into()))?,
+        );
         Ok(serde_json::json!({
             "kty": "EC", "crv": "P-256", "x": B64.encode(x), "y": B64.encode(y),
             "kid": self.kid, "alg": "ES256", "use": "sig",

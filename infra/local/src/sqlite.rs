@@ -10,14 +10,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use visa_core::Status;
 use visa_core::account::{Account, Session};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::store::{
-    Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions, StoreError, VisaRecord,
-    Visas,
+    Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
+    StoreError, VisaRecord, Visas,
 };
-use visa_core::Status;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -56,11 +56,16 @@ impl SqliteStore {
         let conn = Connection::open(path).map_err(unavailable)?;
         // WAL: readers never block the writer; NORMAL sync is durable
         // against a process crash (kill -9), the failure we design for.
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        )
+        .map_err(unavailable)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(unavailable)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` on the connection off the async workers.
@@ -81,8 +86,9 @@ impl SqliteStore {
     /// table stream, swept at start and after each payment.
     pub async fn paid_application_ids(&self) -> Result<Vec<String>, StoreError> {
         self.with(|c| {
-            let mut stmt =
-                c.prepare("SELECT id FROM applications WHERE status = 'paid' ORDER BY created_at").map_err(unavailable)?;
+            let mut stmt = c
+                .prepare("SELECT id FROM applications WHERE status = 'paid' ORDER BY created_at")
+                .map_err(unavailable)?;
             let ids = stmt.query_map([], |r| r.get(0)).map_err(unavailable)?;
             ids.collect::<Result<Vec<String>, _>>().map_err(unavailable)
         })
@@ -91,7 +97,10 @@ impl SqliteStore {
 
     /// The sandbox provider's checkout session for an application: the
     /// existing one if there is one (like Stripe's idempotency keys).
-    pub async fn sandbox_session_for(&self, session: &crate::sandbox::SandboxSession) -> Result<crate::sandbox::SandboxSession, StoreError> {
+    pub async fn sandbox_session_for(
+        &self,
+        session: &crate::sandbox::SandboxSession,
+    ) -> Result<crate::sandbox::SandboxSession, StoreError> {
         let session = session.clone();
         self.with(move |c| {
             c.execute(
@@ -107,11 +116,18 @@ impl SqliteStore {
         .await
     }
 
-    pub async fn sandbox_session(&self, id: &str) -> Result<Option<crate::sandbox::SandboxSession>, StoreError> {
+    pub async fn sandbox_session(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::sandbox::SandboxSession>, StoreError> {
         let id = id.to_owned();
         self.with(move |c| {
             let doc: Option<String> = c
-                .query_row("SELECT doc FROM sandbox_sessions WHERE id = ?1", [id], |r| r.get(0))
+                .query_row(
+                    "SELECT doc FROM sandbox_sessions WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(unavailable)?;
             doc.map(|d| from_doc(&d)).transpose()
@@ -122,9 +138,11 @@ impl SqliteStore {
     /// Row counts per table, for audits.
     pub async fn count(&self, table: &'static str) -> Result<u64, StoreError> {
         self.with(move |c| {
-            c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(unavailable)
+            c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(unavailable)
         })
         .await
     }
@@ -132,13 +150,19 @@ impl SqliteStore {
 
 fn load_application(c: &Connection, id: &str) -> Result<Option<Application>, StoreError> {
     let doc: Option<String> = c
-        .query_row("SELECT doc FROM applications WHERE id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT doc FROM applications WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(unavailable)?;
     doc.map(|d| from_doc(&d)).transpose()
 }
 
-fn save_application(c: &Connection, app: &Application, expected: Status) -> Result<bool, StoreError> {
+fn save_application(
+    c: &Connection,
+    app: &Application,
+    expected: Status,
+) -> Result<bool, StoreError> {
     let n = c
         .execute(
             "UPDATE applications SET status = ?2, doc = ?3 WHERE id = ?1 AND status = ?4",
@@ -168,7 +192,9 @@ impl Accounts for SqliteStore {
         let email = email.to_owned();
         self.with(move |c| {
             let doc: Option<String> = c
-                .query_row("SELECT doc FROM accounts WHERE email = ?1", [email], |r| r.get(0))
+                .query_row("SELECT doc FROM accounts WHERE email = ?1", [email], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .map_err(unavailable)?;
             doc.map(|d| from_doc(&d)).transpose()
@@ -179,8 +205,10 @@ impl Accounts for SqliteStore {
     async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
         let id = id.to_owned();
         self.with(move |c| {
-            let doc: Option<String> =
-                c.query_row("SELECT doc FROM accounts WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(unavailable)?;
+            let doc: Option<String> = c
+                .query_row("SELECT doc FROM accounts WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(unavailable)?;
             doc.map(|d| from_doc(&d)).transpose()
         })
         .await
@@ -202,7 +230,11 @@ impl Sessions for SqliteStore {
         .await
     }
 
-    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError> {
         let token_hash = token_hash.to_owned();
         self.with(move |c| {
             let row: Option<(String, i64)> = c
@@ -225,7 +257,8 @@ impl Sessions for SqliteStore {
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         let token_hash = token_hash.to_owned();
         self.with(move |c| {
-            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash]).map_err(unavailable)?;
+            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+                .map_err(unavailable)?;
             Ok(())
         })
         .await
@@ -233,7 +266,8 @@ impl Sessions for SqliteStore {
 
     async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError> {
         let email = email.to_owned();
-        let since = (now - chrono::Duration::minutes(visa_core::account::SIGN_IN_WINDOW_MINUTES)).timestamp();
+        let since = (now - chrono::Duration::minutes(visa_core::account::SIGN_IN_WINDOW_MINUTES))
+            .timestamp();
         self.with(move |c| {
             let n: Option<u32> = c
                 .query_row(
@@ -292,7 +326,11 @@ impl Invitations for SqliteStore {
         let number = number.to_owned();
         self.with(move |c| {
             let doc: Option<String> = c
-                .query_row("SELECT doc FROM invitations WHERE number = ?1", [number], |r| r.get(0))
+                .query_row(
+                    "SELECT doc FROM invitations WHERE number = ?1",
+                    [number],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(unavailable)?;
             doc.map(|d| from_doc(&d)).transpose()
@@ -383,10 +421,17 @@ impl Applications for SqliteStore {
         .await
     }
 
-    async fn open_checkout(&self, id: &str, payment: &Payment, at: DateTime<Utc>) -> Result<Application, StoreError> {
+    async fn open_checkout(
+        &self,
+        id: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
         let (id, payment) = (id.to_owned(), payment.clone());
         self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
             let mut app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
             if app.status != Status::InvitationConfirmed {
                 return Err(StoreError::StatusConflict);
@@ -407,7 +452,11 @@ impl Applications for SqliteStore {
 
 #[async_trait]
 impl Payments for SqliteStore {
-    async fn record_payment(&self, event: &PaymentEvent, at: DateTime<Utc>) -> Result<PaymentRecorded, StoreError> {
+    async fn record_payment(
+        &self,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError> {
         let event = event.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
@@ -445,7 +494,12 @@ impl Payments for SqliteStore {
         .await
     }
 
-    async fn flag_for_review(&self, event_id: &str, application_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn flag_for_review(
+        &self,
+        event_id: &str,
+        application_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let (event_id, application_id) = (event_id.to_owned(), application_id.to_owned());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
@@ -474,7 +528,12 @@ impl Payments for SqliteStore {
 
 #[async_trait]
 impl Visas for SqliteStore {
-    async fn issue_visa(&self, application_id: &str, visa: &Visa, at: DateTime<Utc>) -> Result<Application, StoreError> {
+    async fn issue_visa(
+        &self,
+        application_id: &str,
+        visa: &Visa,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
         let (application_id, visa) = (application_id.to_owned(), visa.clone());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
@@ -507,12 +566,20 @@ impl Visas for SqliteStore {
         let number = number.to_owned();
         self.with(move |c| {
             let row: Option<(String, String)> = c
-                .query_row("SELECT doc, application_id FROM visas WHERE number = ?1", [number], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_row(
+                    "SELECT doc, application_id FROM visas WHERE number = ?1",
+                    [number],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()
                 .map_err(unavailable)?;
-            row.map(|(doc, application_id)| Ok(VisaRecord { visa: from_doc(&doc)?, application_id })).transpose()
+            row.map(|(doc, application_id)| {
+                Ok(VisaRecord {
+                    visa: from_doc(&doc)?,
+                    application_id,
+                })
+            })
+            .transpose()
         })
         .await
     }

@@ -12,17 +12,50 @@ async fn invitation_to_application_walk() {
     let (status, _, health) = gw.send("GET", "/api/health", None, None).await;
     assert_eq!((status, health), (200, json!({"status": "ok"})));
     let (_, _, countries) = gw.send("GET", "/api/countries", None, None).await;
-    assert!(countries["tourist"].as_array().unwrap().iter().any(|c| c["code"] == "IND"));
-    assert!(countries["business"].as_array().unwrap().iter().any(|c| c["code"] == "SRB"));
-    let (_, _, req) = gw.send("GET", "/api/requirements?nationality=IND&category=tourist", None, None).await;
+    assert!(
+        countries["tourist"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "IND")
+    );
+    assert!(
+        countries["business"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "SRB")
+    );
+    let (_, _, req) = gw
+        .send(
+            "GET",
+            "/api/requirements?nationality=IND&category=tourist",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(req["eligible"], true);
     assert_eq!(req["fee"], json!({"amount_minor": 6000, "currency": "USD"}));
-    let (_, _, req) = gw.send("GET", "/api/requirements?nationality=IND&category=business", None, None).await;
+    let (_, _, req) = gw
+        .send(
+            "GET",
+            "/api/requirements?nationality=IND&category=business",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(req["eligible"], false);
 
     let inv = gw.create_invitation(invitation("tourist", "IND")).await;
     let token = gw.applicant("priya@example.com").await;
-    let (status, _, app) = gw.send("POST", "/api/applications", Some(&token), Some(application(&inv))).await;
+    let (status, _, app) = gw
+        .send(
+            "POST",
+            "/api/applications",
+            Some(&token),
+            Some(application(&inv)),
+        )
+        .await;
     assert_eq!(status, 201, "{app}");
     assert_eq!(app["status"], "invitation_confirmed");
     assert_eq!(app["passport"]["surname"], "MULLER");
@@ -33,18 +66,41 @@ async fn invitation_to_application_walk() {
     assert!(app.get("account_id").is_none());
 
     let id = app["id"].as_str().unwrap();
-    let (_, _, list) = gw.send("GET", "/api/applications", Some(&token), None).await;
+    let (_, _, list) = gw
+        .send("GET", "/api/applications", Some(&token), None)
+        .await;
     assert_eq!(list["items"][0]["id"], id);
-    let (status, _, one) = gw.send("GET", &format!("/api/applications/{id}"), Some(&token), None).await;
+    let (status, _, one) = gw
+        .send(
+            "GET",
+            &format!("/api/applications/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
     assert_eq!((status, &one), (200, &app));
 
     // Confirmation opens one checkout; asking again returns the same one.
     let path = format!("/api/applications/{id}/confirmation");
-    let (status, _, first) = gw.send("POST", &path, Some(&token), Some(json!({"details_match_passport": true}))).await;
+    let (status, _, first) = gw
+        .send(
+            "POST",
+            &path,
+            Some(&token),
+            Some(json!({"details_match_passport": true})),
+        )
+        .await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["status"], "awaiting_payment");
     assert!(first["details_confirmed_at"].is_string());
-    let (_, _, second) = gw.send("POST", &path, Some(&token), Some(json!({"details_match_passport": true}))).await;
+    let (_, _, second) = gw
+        .send(
+            "POST",
+            &path,
+            Some(&token),
+            Some(json!({"details_match_passport": true})),
+        )
+        .await;
     assert_eq!(second["payment"], first["payment"]);
     assert_eq!(gw.count("sandbox_sessions"), 1);
 }
@@ -60,11 +116,17 @@ async fn fifty_concurrent_applications_on_one_invitation_create_one() {
     let body = application(&inv);
     let results = futures::future::join_all((0..50).map(|i| {
         let (gw, token, body) = (&gw, tokens[i % 5].clone(), body.clone());
-        async move { gw.send("POST", "/api/applications", Some(&token), Some(body)).await }
+        async move {
+            gw.send("POST", "/api/applications", Some(&token), Some(body))
+                .await
+        }
     }))
     .await;
     let created = results.iter().filter(|r| r.0 == 201).count();
-    let conflicts = results.iter().filter(|r| r.0 == 409 && r.2["type"] == "/problems/invitation-already-used").count();
+    let conflicts = results
+        .iter()
+        .filter(|r| r.0 == 409 && r.2["type"] == "/problems/invitation-already-used")
+        .count();
     assert_eq!((created, conflicts), (1, 49));
     assert_eq!(gw.count("applications"), 1);
 }
@@ -75,19 +137,44 @@ async fn everything_survives_kill_and_restart() {
     let mut gw = Gateway::start_in(dir.path());
     let inv = gw.create_invitation(invitation("medical", "VNM")).await;
     let token = gw.applicant("lan@example.com").await;
-    let (status, _, app) = gw.send("POST", "/api/applications", Some(&token), Some(application(&inv))).await;
+    let (status, _, app) = gw
+        .send(
+            "POST",
+            "/api/applications",
+            Some(&token),
+            Some(application(&inv)),
+        )
+        .await;
     assert_eq!(status, 201);
     let admin = gw.admin_token.clone();
     gw.kill();
 
     let gw = Gateway::start_in(dir.path());
     assert_eq!(gw.admin_token, admin, "the generated admin token is kept");
-    let (status, _, again) = gw.send("GET", &format!("/api/applications/{}", app["id"].as_str().unwrap()), Some(&token), None).await;
+    let (status, _, again) = gw
+        .send(
+            "GET",
+            &format!("/api/applications/{}", app["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "the session survived");
     assert_eq!(again, app);
     let creds = json!({"email": "lan@example.com", "password": "correct horse battery"});
-    assert_eq!(gw.send("POST", "/api/sessions", None, Some(creds)).await.0, 201, "the account survived");
-    let got = gw.send("POST", "/api/applications", Some(&token), Some(application(&inv))).await;
+    assert_eq!(
+        gw.send("POST", "/api/sessions", None, Some(creds)).await.0,
+        201,
+        "the account survived"
+    );
+    let got = gw
+        .send(
+            "POST",
+            "/api/applications",
+            Some(&token),
+            Some(application(&inv)),
+        )
+        .await;
     assert_problem(&got, 409, "invitation-already-used");
 }
 
@@ -96,9 +183,19 @@ async fn serves_the_site_with_security_headers() {
     let gw = Gateway::start();
     let res = gw.http.get(gw.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'self'"));
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let res = gw.http.get(gw.url("/../Cargo.toml")).send().await.unwrap();
     assert_eq!(res.status(), 404);
     let res = gw.http.get(gw.url("/api/health")).send().await.unwrap();

@@ -13,21 +13,67 @@ async fn account_problems_change_nothing() {
     gw.applicant("taken@example.com").await;
     let before = gw.snapshot();
 
-    let got = gw.send("POST", "/api/accounts", None, Some(json!({"email": "a@example.com", "password": "short"}))).await;
+    let got = gw
+        .send(
+            "POST",
+            "/api/accounts",
+            None,
+            Some(json!({"email": "a@example.com", "password": "short"})),
+        )
+        .await;
     assert_problem(&got, 422, "validation");
     assert_eq!(got.2["errors"][0]["field"], "password");
-    let got = gw.send("POST", "/api/accounts", None, Some(json!({"email": "not-an-email", "password": "long enough pw"}))).await;
+    let got = gw
+        .send(
+            "POST",
+            "/api/accounts",
+            None,
+            Some(json!({"email": "not-an-email", "password": "long enough pw"})),
+        )
+        .await;
     assert_problem(&got, 422, "validation");
     assert_eq!(got.2["errors"][0]["field"], "email");
-    let got = gw.send("POST", "/api/accounts", None, Some(json!({"email": "a@example.com"}))).await;
+    let got = gw
+        .send(
+            "POST",
+            "/api/accounts",
+            None,
+            Some(json!({"email": "a@example.com"})),
+        )
+        .await;
     assert_problem(&got, 422, "validation");
     assert_eq!(got.2["errors"][0]["field"], "password");
-    let got = gw.send("POST", "/api/accounts", None, Some(json!({"email": " TAKEN@example.com", "password": "long enough pw"}))).await;
+    let got = gw
+        .send(
+            "POST",
+            "/api/accounts",
+            None,
+            Some(json!({"email": " TAKEN@example.com", "password": "long enough pw"})),
+        )
+        .await;
     assert_problem(&got, 409, "email-taken");
-    assert_problem(&gw.send_raw("POST", "/api/accounts", None, b"{\"email\":".to_vec()).await, 400, "malformed-body");
-    assert_problem(&gw.send_raw("POST", "/api/accounts", None, vec![b' '; 70 * 1024]).await, 413, "body-too-large");
-    assert_problem(&gw.send("GET", "/api/no-such-route", None, None).await, 404, "not-found");
-    assert_problem(&gw.send("PUT", "/api/accounts", None, None).await, 405, "method-not-allowed");
+    assert_problem(
+        &gw.send_raw("POST", "/api/accounts", None, b"{\"email\":".to_vec())
+            .await,
+        400,
+        "malformed-body",
+    );
+    assert_problem(
+        &gw.send_raw("POST", "/api/accounts", None, vec![b' '; 70 * 1024])
+            .await,
+        413,
+        "body-too-large",
+    );
+    assert_problem(
+        &gw.send("GET", "/api/no-such-route", None, None).await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &gw.send("PUT", "/api/accounts", None, None).await,
+        405,
+        "method-not-allowed",
+    );
 
     assert_eq!(gw.snapshot(), before);
 }
@@ -39,25 +85,66 @@ async fn sign_in_problems_and_throttling() {
     let before = gw.snapshot_without(&["sign_in_failures"]);
 
     let wrong = json!({"email": "priya@example.com", "password": "wrong password!"});
-    assert_problem(&gw.send("POST", "/api/sessions", None, Some(wrong.clone())).await, 401, "invalid-credentials");
+    assert_problem(
+        &gw.send("POST", "/api/sessions", None, Some(wrong.clone()))
+            .await,
+        401,
+        "invalid-credentials",
+    );
     let nobody = json!({"email": "nobody@example.com", "password": "wrong password!"});
-    assert_problem(&gw.send("POST", "/api/sessions", None, Some(nobody)).await, 401, "invalid-credentials");
-    assert_problem(&gw.send("DELETE", "/api/sessions/current", None, None).await, 401, "unauthenticated");
-    assert_problem(&gw.send("DELETE", "/api/sessions/current", Some("forged"), None).await, 401, "unauthenticated");
-    assert_eq!(gw.snapshot_without(&["sign_in_failures"]), before, "only failures are counted");
+    assert_problem(
+        &gw.send("POST", "/api/sessions", None, Some(nobody)).await,
+        401,
+        "invalid-credentials",
+    );
+    assert_problem(
+        &gw.send("DELETE", "/api/sessions/current", None, None).await,
+        401,
+        "unauthenticated",
+    );
+    assert_problem(
+        &gw.send("DELETE", "/api/sessions/current", Some("forged"), None)
+            .await,
+        401,
+        "unauthenticated",
+    );
+    assert_eq!(
+        gw.snapshot_without(&["sign_in_failures"]),
+        before,
+        "only failures are counted"
+    );
 
     // 1 failure above, 9 more reach the limit of 10; the 11th try is refused
     // even with the right password.
     for _ in 0..9 {
-        assert_problem(&gw.send("POST", "/api/sessions", None, Some(wrong.clone())).await, 401, "invalid-credentials");
+        assert_problem(
+            &gw.send("POST", "/api/sessions", None, Some(wrong.clone()))
+                .await,
+            401,
+            "invalid-credentials",
+        );
     }
     let right = json!({"email": "Priya@Example.com", "password": "correct horse battery"});
-    assert_problem(&gw.send("POST", "/api/sessions", None, Some(right)).await, 429, "too-many-attempts");
+    assert_problem(
+        &gw.send("POST", "/api/sessions", None, Some(right)).await,
+        429,
+        "too-many-attempts",
+    );
     assert_eq!(gw.snapshot_without(&["sign_in_failures"]), before);
 
     // Signing out ends the session.
-    assert_eq!(gw.send("DELETE", "/api/sessions/current", Some(&token), None).await.0, 204);
-    assert_problem(&gw.send("GET", "/api/applications", Some(&token), None).await, 401, "unauthenticated");
+    assert_eq!(
+        gw.send("DELETE", "/api/sessions/current", Some(&token), None)
+            .await
+            .0,
+        204
+    );
+    assert_problem(
+        &gw.send("GET", "/api/applications", Some(&token), None)
+            .await,
+        401,
+        "unauthenticated",
+    );
 }
 
 #[tokio::test]
@@ -70,8 +157,18 @@ async fn application_problems_change_nothing() {
     let before = gw.snapshot();
 
     let post = |body| gw.send("POST", "/api/applications", Some(&token), Some(body));
-    assert_problem(&gw.send("POST", "/api/applications", None, Some(good.clone())).await, 401, "unauthenticated");
-    assert_problem(&gw.send("GET", "/api/applications", Some("nope"), None).await, 401, "unauthenticated");
+    assert_problem(
+        &gw.send("POST", "/api/applications", None, Some(good.clone()))
+            .await,
+        401,
+        "unauthenticated",
+    );
+    assert_problem(
+        &gw.send("GET", "/api/applications", Some("nope"), None)
+            .await,
+        401,
+        "unauthenticated",
+    );
 
     let mut b = good.clone();
     b["invitation_number"] = json!("999999999999");
@@ -120,9 +217,33 @@ async fn application_problems_change_nothing() {
     assert_problem(&got, 422, "validation");
     assert_eq!(got.2["errors"][0]["field"], "passport.sex");
 
-    assert_problem(&gw.send_raw("POST", "/api/applications", Some(&token), b"{not json".to_vec()).await, 400, "malformed-body");
-    assert_problem(&gw.send("GET", "/api/requirements?nationality=IND&category=space", None, None).await, 422, "validation");
-    assert_problem(&gw.send("GET", "/api/requirements", None, None).await, 422, "validation");
+    assert_problem(
+        &gw.send_raw(
+            "POST",
+            "/api/applications",
+            Some(&token),
+            b"{not json".to_vec(),
+        )
+        .await,
+        400,
+        "malformed-body",
+    );
+    assert_problem(
+        &gw.send(
+            "GET",
+            "/api/requirements?nationality=IND&category=space",
+            None,
+            None,
+        )
+        .await,
+        422,
+        "validation",
+    );
+    assert_problem(
+        &gw.send("GET", "/api/requirements", None, None).await,
+        422,
+        "validation",
+    );
     assert_eq!(gw.snapshot(), before, "refused applications wrote nothing");
 
     // Used invitations, others' applications, state errors.
@@ -133,20 +254,47 @@ async fn application_problems_change_nothing() {
     assert_problem(&got, 409, "invitation-already-used");
     let other = gw.applicant("other@example.com").await;
     let id = app["id"].as_str().unwrap();
-    assert_problem(&gw.send("GET", &format!("/api/applications/{id}"), Some(&other), None).await, 404, "not-found");
-    let confirm = format!("/api/applications/{id}/confirmation");
     assert_problem(
-        &gw.send("POST", &confirm, Some(&other), Some(json!({"details_match_passport": true}))).await,
+        &gw.send(
+            "GET",
+            &format!("/api/applications/{id}"),
+            Some(&other),
+            None,
+        )
+        .await,
         404,
         "not-found",
     );
-    let got = gw.send("POST", &confirm, Some(&token), Some(json!({"details_match_passport": false}))).await;
+    let confirm = format!("/api/applications/{id}/confirmation");
+    assert_problem(
+        &gw.send(
+            "POST",
+            &confirm,
+            Some(&other),
+            Some(json!({"details_match_passport": true})),
+        )
+        .await,
+        404,
+        "not-found",
+    );
+    let got = gw
+        .send(
+            "POST",
+            &confirm,
+            Some(&token),
+            Some(json!({"details_match_passport": false})),
+        )
+        .await;
     assert_problem(&got, 422, "validation");
     assert_eq!(got.2["errors"][0]["field"], "details_match_passport");
-    let (_, _, others) = gw.send("GET", "/api/applications", Some(&other), None).await;
+    let (_, _, others) = gw
+        .send("GET", "/api/applications", Some(&other), None)
+        .await;
     assert_eq!(others["items"], json!([]));
     assert_eq!(gw.snapshot_without(&["accounts", "sessions"]), {
-        let c = after_create.iter().filter(|r| !r.starts_with("accounts:") && !r.starts_with("sessions:"));
+        let c = after_create
+            .iter()
+            .filter(|r| !r.starts_with("accounts:") && !r.starts_with("sessions:"));
         c.cloned().collect::<Vec<_>>()
     });
 }
@@ -162,10 +310,26 @@ async fn officer_problems_change_nothing() {
     let post = |body, token: Option<&str>| {
         let token = token.map(str::to_owned);
         let gw = &gw;
-        async move { gw.send("POST", "/api/admin/invitations", token.as_deref(), Some(body)).await }
+        async move {
+            gw.send(
+                "POST",
+                "/api/admin/invitations",
+                token.as_deref(),
+                Some(body),
+            )
+            .await
+        }
     };
-    assert_problem(&post(invitation("tourist", "IND"), None).await, 401, "unauthenticated");
-    assert_problem(&post(invitation("tourist", "IND"), Some("adm_wrong")).await, 401, "unauthenticated");
+    assert_problem(
+        &post(invitation("tourist", "IND"), None).await,
+        401,
+        "unauthenticated",
+    );
+    assert_problem(
+        &post(invitation("tourist", "IND"), Some("adm_wrong")).await,
+        401,
+        "unauthenticated",
+    );
     let mut dup = invitation("tourist", "IND");
     dup["number"] = inv["number"].clone();
     assert_problem(&post(dup, Some(&admin)).await, 409, "invitation-exists");
@@ -182,14 +346,46 @@ async fn officer_problems_change_nothing() {
     let got = post(bad, Some(&admin)).await;
     assert_problem(&got, 422, "validation");
     assert_eq!(got.2["errors"][0]["field"], "category");
-    assert_problem(&gw.send("DELETE", "/api/admin/invitations/123456789012", Some(&admin), None).await, 404, "not-found");
-    assert_problem(&gw.send("DELETE", "/api/admin/invitations/123456789012", None, None).await, 401, "unauthenticated");
+    assert_problem(
+        &gw.send(
+            "DELETE",
+            "/api/admin/invitations/123456789012",
+            Some(&admin),
+            None,
+        )
+        .await,
+        404,
+        "not-found",
+    );
+    assert_problem(
+        &gw.send("DELETE", "/api/admin/invitations/123456789012", None, None)
+            .await,
+        401,
+        "unauthenticated",
+    );
     assert_eq!(gw.snapshot(), before);
 
     // Revoked invitations cannot be used.
     let number = inv["number"].as_str().unwrap();
-    assert_eq!(gw.send("DELETE", &format!("/api/admin/invitations/{number}"), Some(&admin), None).await.0, 204);
+    assert_eq!(
+        gw.send(
+            "DELETE",
+            &format!("/api/admin/invitations/{number}"),
+            Some(&admin),
+            None
+        )
+        .await
+        .0,
+        204
+    );
     let token = gw.applicant("marko@example.com").await;
-    let got = gw.send("POST", "/api/applications", Some(&token), Some(application(&inv))).await;
+    let got = gw
+        .send(
+            "POST",
+            "/api/applications",
+            Some(&token),
+            Some(application(&inv)),
+        )
+        .await;
     assert_problem(&got, 404, "invitation-not-found");
 }

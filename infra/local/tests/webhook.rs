@@ -23,13 +23,21 @@ fn now() -> i64 {
 }
 
 async fn deliver(gw: &Gateway, body: &[u8], signature: Option<String>) -> (u16, String, Value) {
-    let mut req = gw.http.post(gw.url("/api/webhooks/payment")).header("content-type", "application/json").body(body.to_vec());
+    let mut req = gw
+        .http
+        .post(gw.url("/api/webhooks/payment"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
     if let Some(s) = signature {
         req = req.header("stripe-signature", s);
     }
     let res = req.send().await.unwrap();
     let status = res.status().as_u16();
-    let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     (status, ct, res.json().await.unwrap_or(Value::Null))
 }
 
@@ -39,7 +47,14 @@ async fn deliver_signed(gw: &Gateway, body: &Value) -> (u16, String, Value) {
 }
 
 async fn status_of(gw: &Gateway, token: &str, app: &Value) -> Value {
-    gw.send("GET", &format!("/api/applications/{}", app["id"].as_str().unwrap()), Some(token), None).await.2
+    gw.send(
+        "GET",
+        &format!("/api/applications/{}", app["id"].as_str().unwrap()),
+        Some(token),
+        None,
+    )
+    .await
+    .2
 }
 
 #[tokio::test]
@@ -51,18 +66,38 @@ async fn forged_stale_altered_and_mismatched_deliveries_change_nothing() {
 
     // Signature problems: 400 bad-signature.
     let cases: Vec<(&str, Vec<u8>, Option<String>)> = vec![
-        ("wrong secret", good.clone(), Some(sign("whsec_wrong", now(), &good))),
-        ("an hour old", good.clone(), Some(sign(WEBHOOK_SECRET, now() - 3600, &good))),
-        ("from the future", good.clone(), Some(sign(WEBHOOK_SECRET, now() + 3600, &good))),
-        ("malformed header", good.clone(), Some("t=abc,v1=xyz".into())),
+        (
+            "wrong secret",
+            good.clone(),
+            Some(sign("whsec_wrong", now(), &good)),
+        ),
+        (
+            "an hour old",
+            good.clone(),
+            Some(sign(WEBHOOK_SECRET, now() - 3600, &good)),
+        ),
+        (
+            "from the future",
+            good.clone(),
+            Some(sign(WEBHOOK_SECRET, now() + 3600, &good)),
+        ),
+        (
+            "malformed header",
+            good.clone(),
+            Some("t=abc,v1=xyz".into()),
+        ),
         ("no v1", good.clone(), Some(format!("t={}", now()))),
         ("no header", good.clone(), None),
-        ("body altered after signing", {
-            let mut b = good.clone();
-            let at = b.windows(4).position(|w| w == b"6000").unwrap();
-            b[at] = b'1';
-            b
-        }, Some(sign(WEBHOOK_SECRET, now(), &good))),
+        (
+            "body altered after signing",
+            {
+                let mut b = good.clone();
+                let at = b.windows(4).position(|w| w == b"6000").unwrap();
+                b[at] = b'1';
+                b
+            },
+            Some(sign(WEBHOOK_SECRET, now(), &good)),
+        ),
     ];
     for (why, body, header) in cases {
         let got = deliver(&gw, &body, header).await;
@@ -106,8 +141,14 @@ async fn hundred_concurrent_deliveries_pay_once() {
     let (token, app) = gw.awaiting_payment("priya@example.com").await;
     let body = serde_json::to_vec(&event("evt_race", "checkout.session.completed", &app)).unwrap();
     let header = sign(WEBHOOK_SECRET, now(), &body);
-    let results = futures::future::join_all((0..100).map(|_| deliver(&gw, &body, Some(header.clone())))).await;
-    assert!(results.iter().all(|r| r.0 == 200), "{:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
+    let results =
+        futures::future::join_all((0..100).map(|_| deliver(&gw, &body, Some(header.clone()))))
+            .await;
+    assert!(
+        results.iter().all(|r| r.0 == 200),
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
     assert_eq!(gw.count("payment_events"), 1);
     let paid = status_of(&gw, &token, &app).await;
     assert_eq!(paid["status"], "paid");
@@ -115,13 +156,29 @@ async fn hundred_concurrent_deliveries_pay_once() {
     assert!(paid_at.is_string());
 
     // A different event for the same, already paid session: 200, no effect.
-    let got = deliver_signed(&gw, &event("evt_async", "checkout.session.async_payment_succeeded", &app)).await;
+    let got = deliver_signed(
+        &gw,
+        &event(
+            "evt_async",
+            "checkout.session.async_payment_succeeded",
+            &app,
+        ),
+    )
+    .await;
     assert_eq!(got.0, 200);
     let again = status_of(&gw, &token, &app).await;
     assert_eq!(again, paid, "the application did not change");
     // The same event again, much later: still one payment.
-    assert_eq!(deliver(&gw, &body, Some(sign(WEBHOOK_SECRET, now(), &body))).await.0, 200);
-    assert_eq!(status_of(&gw, &token, &app).await["payment"]["paid_at"], paid_at);
+    assert_eq!(
+        deliver(&gw, &body, Some(sign(WEBHOOK_SECRET, now(), &body)))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        status_of(&gw, &token, &app).await["payment"]["paid_at"],
+        paid_at
+    );
 }
 
 #[tokio::test]
@@ -130,18 +187,46 @@ async fn sandbox_pay_button_pays_through_the_webhook() {
     let (token, app) = gw.awaiting_payment("priya@example.com").await;
     let url = app["payment"]["checkout_url"].as_str().unwrap();
     let page = gw.http.get(url).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("60.00 USD") && page.contains(">Pay<") && page.contains("Cancel"), "{page}");
-    let action = page.split("action=\"").nth(1).unwrap().split('"').next().unwrap();
+    assert!(
+        page.contains("60.00 USD") && page.contains(">Pay<") && page.contains("Cancel"),
+        "{page}"
+    );
+    let action = page
+        .split("action=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     let res = gw.http.post(gw.url(action)).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let location = res.headers()["location"].to_str().unwrap();
-    assert!(location.ends_with(&format!("/payment-return?application={}", app["id"].as_str().unwrap())), "{location}");
+    assert!(
+        location.ends_with(&format!(
+            "/payment-return?application={}",
+            app["id"].as_str().unwrap()
+        )),
+        "{location}"
+    );
     let now = status_of(&gw, &token, &app).await;
-    assert!(matches!(now["status"].as_str(), Some("paid" | "issued")), "{now}");
+    assert!(
+        matches!(now["status"].as_str(), Some("paid" | "issued")),
+        "{now}"
+    );
     assert_eq!(gw.count("payment_events"), 1);
     // Paying again is refused by the state machine, not charged twice.
-    let path = format!("/api/applications/{}/confirmation", app["id"].as_str().unwrap());
-    let got = gw.send("POST", &path, Some(&token), Some(json!({"details_match_passport": true}))).await;
+    let path = format!(
+        "/api/applications/{}/confirmation",
+        app["id"].as_str().unwrap()
+    );
+    let got = gw
+        .send(
+            "POST",
+            &path,
+            Some(&token),
+            Some(json!({"details_match_passport": true})),
+        )
+        .await;
     assert_problem(&got, 409, "invalid-state");
 }
 
@@ -149,12 +234,20 @@ async fn sandbox_pay_button_pays_through_the_webhook() {
 async fn a_dispute_flags_the_application_for_review_only() {
     let gw = Gateway::start();
     let (token, app) = gw.awaiting_payment("priya@example.com").await;
-    assert_eq!(deliver_signed(&gw, &event("evt_pay", "checkout.session.completed", &app)).await.0, 200);
+    assert_eq!(
+        deliver_signed(&gw, &event("evt_pay", "checkout.session.completed", &app))
+            .await
+            .0,
+        200
+    );
     let dispute = json!({"id": "evt_dispute", "type": "charge.dispute.created",
         "data": {"object": {"id": "dp_1", "object": "dispute", "metadata": {"application_id": app["id"]}}}});
     assert_eq!(deliver_signed(&gw, &dispute).await.0, 200);
     assert_eq!(deliver_signed(&gw, &dispute).await.0, 200);
     let flagged = status_of(&gw, &token, &app).await;
     assert_eq!(flagged["under_review"], true);
-    assert!(matches!(flagged["status"].as_str(), Some("paid" | "issued")));
+    assert!(matches!(
+        flagged["status"].as_str(),
+        Some("paid" | "issued")
+    ));
 }

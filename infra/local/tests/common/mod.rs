@@ -43,7 +43,10 @@ impl Gateway {
         let mut lines = BufReader::new(stdout).lines();
         let (mut base, mut admin_token) = (None, None);
         while base.is_none() {
-            let line = lines.next().expect("visa-local printed its address").expect("readable stdout");
+            let line = lines
+                .next()
+                .expect("visa-local printed its address")
+                .expect("readable stdout");
             if let Some(t) = line.strip_prefix("admin token: ") {
                 admin_token = Some(t.to_owned());
             }
@@ -59,7 +62,10 @@ impl Gateway {
             admin_token: admin_token.expect("admin token printed"),
             data_dir: data_dir.to_owned(),
             _dir: None,
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
         }
     }
 
@@ -73,19 +79,36 @@ impl Gateway {
         format!("{}{path}", self.base)
     }
 
-    pub async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, String, Value) {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, String, Value) {
         let mut req = self.http.request(method.parse().unwrap(), self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
         if let Some(b) = body {
-            req = req.header("content-type", "application/json").body(b.to_string());
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         read(req.send().await.expect("request sent")).await
     }
 
-    pub async fn send_raw(&self, method: &str, path: &str, token: Option<&str>, body: Vec<u8>) -> (u16, String, Value) {
-        let mut req = self.http.request(method.parse().unwrap(), self.url(path)).body(body);
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, String, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), self.url(path))
+            .body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -94,7 +117,14 @@ impl Gateway {
 
     pub async fn create_invitation(&self, invitation: Value) -> Value {
         let admin = self.admin_token.clone();
-        let (status, _, body) = self.send("POST", "/api/admin/invitations", Some(&admin), Some(invitation)).await;
+        let (status, _, body) = self
+            .send(
+                "POST",
+                "/api/admin/invitations",
+                Some(&admin),
+                Some(invitation),
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
         body
     }
@@ -102,7 +132,9 @@ impl Gateway {
     /// A new account and its session token.
     pub async fn applicant(&self, email: &str) -> String {
         let creds = json!({"email": email, "password": "correct horse battery"});
-        let (status, _, body) = self.send("POST", "/api/accounts", None, Some(creds.clone())).await;
+        let (status, _, body) = self
+            .send("POST", "/api/accounts", None, Some(creds.clone()))
+            .await;
         assert_eq!(status, 201, "{body}");
         let (status, _, body) = self.send("POST", "/api/sessions", None, Some(creds)).await;
         assert_eq!(status, 201, "{body}");
@@ -113,11 +145,27 @@ impl Gateway {
     pub async fn awaiting_payment(&self, email: &str) -> (String, Value) {
         let inv = self.create_invitation(invitation("tourist", "IND")).await;
         let token = self.applicant(email).await;
-        let (status, _, app) =
-            self.send("POST", "/api/applications", Some(&token), Some(application(&inv))).await;
+        let (status, _, app) = self
+            .send(
+                "POST",
+                "/api/applications",
+                Some(&token),
+                Some(application(&inv)),
+            )
+            .await;
         assert_eq!(status, 201, "{app}");
-        let path = format!("/api/applications/{}/confirmation", app["id"].as_str().unwrap());
-        let (status, _, app) = self.send("POST", &path, Some(&token), Some(json!({"details_match_passport": true}))).await;
+        let path = format!(
+            "/api/applications/{}/confirmation",
+            app["id"].as_str().unwrap()
+        );
+        let (status, _, app) = self
+            .send(
+                "POST",
+                &path,
+                Some(&token),
+                Some(json!({"details_match_passport": true})),
+            )
+            .await;
         assert_eq!(status, 200, "{app}");
         (token, app)
     }
@@ -133,7 +181,8 @@ impl Gateway {
 
     pub fn count(&self, table: &str) -> i64 {
         let c = rusqlite::Connection::open(self.data_dir.join("visa.sqlite3")).unwrap();
-        c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+        c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
     }
 }
 
@@ -145,7 +194,12 @@ impl Drop for Gateway {
 
 async fn read(res: reqwest::Response) -> (u16, String, Value) {
     let status = res.status().as_u16();
-    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let bytes = res.bytes().await.unwrap();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     (status, ct, body)
@@ -167,7 +221,9 @@ fn snapshot(db: &Path, skip: &[&str]) -> Vec<String> {
         let n = stmt.column_count();
         let mut q = stmt.query([]).unwrap();
         while let Some(row) = q.next().unwrap() {
-            let cols: Vec<String> = (0..n).map(|i| format!("{:?}", row.get_ref(i).unwrap())).collect();
+            let cols: Vec<String> = (0..n)
+                .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                .collect();
             rows.push(format!("{t}: {}", cols.join(" | ")));
         }
     }
@@ -176,7 +232,9 @@ fn snapshot(db: &Path, skip: &[&str]) -> Vec<String> {
 }
 
 pub fn date_in(days: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::days(days)).date_naive().to_string()
+    (chrono::Utc::now() + chrono::Duration::days(days))
+        .date_naive()
+        .to_string()
 }
 
 pub fn invitation(category: &str, nationality: &str) -> Value {
@@ -211,5 +269,8 @@ pub fn assert_problem(got: &(u16, String, Value), status: u16, slug: &str) {
     assert_eq!(ct, "application/problem+json", "content type for {slug}");
     assert_eq!(body["type"], format!("/problems/{slug}"), "{body}");
     assert_eq!(body["status"], status);
-    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    assert!(
+        body["title"].is_string() && body["detail"].is_string(),
+        "{body}"
+    );
 }
