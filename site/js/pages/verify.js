@@ -51,8 +51,11 @@ function panel(valid, titleKey, bodyKey, vars) {
 function renderToken() {
   const host = document.getElementById('token-result');
   host.replaceChildren();
+  delete host.dataset.signature;
   if (!tokenResult) return;
   const { status, claims, validity, keysFrom } = tokenResult;
+  // Genuine (signature checks out) is separate from in force (today within validity).
+  host.dataset.signature = status === 'valid' ? 'valid' : 'invalid';
   if (status !== 'valid') {
     host.append(panel(false, 'verify.invalid_title', `verify.reason.${status}`));
     return;
