@@ -103,7 +103,7 @@ pub fn api_segments(path: &str) -> Option<Vec<String>> {
     Some(
         rest.split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| urlencoding_decode(s))
+            .map(urlencoding_decode)
             .collect(),
     )
 }
