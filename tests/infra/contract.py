@@ -61,7 +61,10 @@ SLUGS = {
     ("POST", "/api/admin/invitations"): {
         "invitation-exists", "validation", "unauthenticated", "malformed-body", "body-too-large",
     },
-    ("DELETE", "/api/admin/invitations/{number}"): {"not-found", "unauthenticated", "body-too-large"},
+    # invitation-already-used (revoking a claimed invitation): API.md is silent; the gateway answers 409.
+    ("DELETE", "/api/admin/invitations/{number}"): {
+        "not-found", "invitation-already-used", "unauthenticated", "body-too-large",
+    },
 }
 
 FUNCTION_BINARIES = {"register", "confirm-invitation", "pay-webhook", "render-visa"}

@@ -1,0 +1,434 @@
+"""infra/openapi.yaml equals what the gateway serves.
+
+Starts the real visa-local binary, drives every route of API.md through its
+success and problem cases, and validates each real response against
+openapi.yaml: the status must be documented for the operation, the content
+type must be one the status documents, the body must match its schema with
+no undocumented property (every object schema is made closed for this
+check), and a problem's slug must be one the status documents. Then:
+
+- every documented (operation, status) pair must have been seen, except
+  403 (API Gateway's IAM refusal, cloud only);
+- the gateway's route table (the match arms of functions/*/src/lib.rs) must
+  equal the spec's operations;
+- every spec path answers every other method with 405 method-not-allowed
+  and an Allow header naming exactly the documented methods;
+- near-miss paths answer 404 not-found.
+"""
+
+import copy
+import re
+import time
+import uuid
+
+import jsonschema
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+
+from conftest import REPO
+from gateway import ADMIN_TOKEN, Gateway, application, date_in, invitation, paid_event
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+# Statuses a local run cannot produce.
+CLOUD_ONLY = {"403"}
+
+
+# --- the spec ---------------------------------------------------------------
+
+
+def closed(node):
+    """Every object schema that lists its properties admits no others."""
+    if isinstance(node, dict):
+        if "properties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            closed(value)
+    elif isinstance(node, list):
+        for value in node:
+            closed(value)
+    return node
+
+
+def resolve(spec, node):
+    while isinstance(node, dict) and "$ref" in node:
+        target = spec
+        for part in node["$ref"][2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+
+def template_regex(path):
+    return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", re.escape(path).replace(r"\{", "{").replace(r"\}", "}")) + "$")
+
+
+class Spec:
+    def __init__(self, raw):
+        self.raw = raw
+        self.strict = closed(copy.deepcopy(raw))
+        self.operations = {}
+        for path, item in raw["paths"].items():
+            for method, op in item.items():
+                if method in HTTP_METHODS:
+                    self.operations[(method.upper(), path)] = op
+        self.paths = {path: template_regex(path) for path in raw["paths"]}
+
+    def template_of(self, path):
+        path = path.split("?", 1)[0]
+        found = [t for t, rx in self.paths.items() if rx.match(path)]
+        # A literal segment beats a parameter (none overlap today, but be exact).
+        found.sort(key=lambda t: t.count("{"))
+        return found[0] if found else None
+
+    def validator(self, schema):
+        # The schema inside the whole (closed) document, so #/components refs resolve.
+        root = {**{k: v for k, v in self.strict.items() if k != "paths"}, **schema}
+        return Draft202012Validator(root, format_checker=FormatChecker())
+
+
+# --- the checker --------------------------------------------------------------
+
+
+class Checker:
+    """Validates every response against the spec and records what was seen."""
+
+    def __init__(self, gw, spec):
+        self.gw, self.spec = gw, spec
+        self.seen = set()  # (method, template, status)
+        self.slugs = set()  # (method, template, slug)
+
+    def call(self, method, path, expect, slug=None, **kw):
+        res = self.gw.request(method, path, **kw)
+        assert res.status == expect, f"{method} {path}: expected {expect}, got {res!r}"
+        self.check(method, path, res)
+        if slug is not None:
+            assert res.json()["type"] == f"/problems/{slug}", f"{method} {path}: {res!r}"
+        return res
+
+    def check(self, method, path, res):
+        template = self.spec.template_of(path)
+        assert template is not None, f"{method} {path}: path not in openapi.yaml ({res!r})"
+        where = f"{method} {path} -> {res.status}"
+        op = self.spec.operations.get((method, template))
+        if op is None:
+            # A method the path does not serve: the shared 405 response.
+            assert res.status == 405, f"{where}: undocumented method answered {res!r}"
+            response = self.spec.raw["components"]["responses"]["MethodNotAllowed"]
+        else:
+            response = op["responses"].get(str(res.status))
+            assert response is not None, (
+                f"{where}: status not documented (documented: {sorted(op['responses'])}); body {res.body[:300]!r}"
+            )
+            self.seen.add((method, template, str(res.status)))
+        response = resolve(self.spec.raw, response)
+        content = response.get("content") or {}
+        if not content:
+            assert res.body == b"", f"{where}: documented without a body, got {res.body[:200]!r}"
+            return
+        media = res.content_type.split(";")[0].strip()
+        assert media in content, f"{where}: content type {res.content_type!r}, documented {sorted(content)}"
+        body = res.json()
+        errors = sorted(
+            self.spec.validator(content[media]["schema"]).iter_errors(body), key=lambda e: list(e.path)
+        )
+        assert not errors, f"{where}: body does not match the schema:\n" + "\n".join(
+            f"  at {'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors[:10]
+        ) + f"\nbody: {str(body)[:600]}"
+        for name, header in (response.get("headers") or {}).items():
+            if header.get("required") or name == "Allow":
+                assert name.lower() in res.headers, f"{where}: header {name} missing"
+        if media == "application/problem+json":
+            documented = set()
+            for example in (content[media].get("examples") or {}).values():
+                documented.add(resolve(self.spec.raw, example)["value"]["type"])
+            assert body["type"] in documented, f"{where}: slug {body['type']} not documented ({sorted(documented)})"
+            assert body["status"] == res.status, f"{where}: problem status {body['status']}"
+            if op is not None:
+                self.slugs.add((method, template, body["type"].rsplit("/", 1)[1]))
+
+
+# --- fixtures -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gw():
+    gateway = Gateway()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def spec(openapi):
+    return Spec(openapi)
+
+
+@pytest.fixture(scope="module")
+def checker(gw, spec):
+    return Checker(gw, spec)
+
+
+def unique_email(tag):
+    return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def passport_number():
+    return "P" + uuid.uuid4().hex[:8].upper()
+
+
+def applicant(c, tag):
+    creds = {"email": unique_email(tag), "password": "correct horse battery"}
+    c.call("POST", "/api/accounts", 201, body=creds)
+    return c.call("POST", "/api/sessions", 201, body=creds).json()["token"]
+
+
+def new_invitation(c, **kw):
+    kw.setdefault("passport", passport_number())
+    return c.call("POST", "/api/admin/invitations", 201, token=ADMIN_TOKEN, body=invitation(**kw)).json()
+
+
+def wait_issued(c, token, app_id):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        app = c.call("GET", f"/api/applications/{app_id}", 200, token=token).json()
+        if app["status"] == "issued":
+            return app
+        time.sleep(0.2)
+    pytest.fail(f"application {app_id} not issued within 60 s")
+
+
+BIG = b'{"x":"' + b"a" * (65 * 1024) + b'"}'
+
+
+# --- the walk -----------------------------------------------------------------
+
+
+def test_every_route_success_and_problems_conform(gw, checker):
+    c = checker
+    # Public catalogue.
+    c.call("GET", "/api/health", 200)
+    c.call("GET", "/api/countries", 200)
+    c.call("GET", "/api/requirements?nationality=IND&category=tourist", 200)
+    c.call("GET", "/api/requirements?nationality=USA&category=medical", 200)
+    c.call("GET", "/api/requirements", 422, "validation")
+    c.call("GET", "/api/requirements?nationality=india&category=holiday", 422, "validation")
+    c.call("GET", "/api/.well-known/jwks.json", 200)
+
+    # Accounts and sessions.
+    creds = {"email": unique_email("priya"), "password": "correct horse battery"}
+    c.call("POST", "/api/accounts", 201, body=creds)
+    c.call("POST", "/api/accounts", 409, "email-taken", body=creds)
+    c.call("POST", "/api/accounts", 422, "validation", body={"email": "not-an-email", "password": "short"})
+    c.call("POST", "/api/accounts", 422, "validation", body={"email": unique_email("x")})
+    c.call("POST", "/api/accounts", 400, "malformed-body", raw=b'{"email":')
+    token = c.call("POST", "/api/sessions", 201, body=creds).json()["token"]
+    c.call("POST", "/api/sessions", 401, "invalid-credentials", body={**creds, "password": "wrong password!"})
+    c.call("POST", "/api/sessions", 401, "invalid-credentials", body={"email": unique_email("nobody"), "password": "whatever12345"})
+    c.call("POST", "/api/sessions", 422, "validation", body={"email": creds["email"]})
+    c.call("POST", "/api/sessions", 400, "malformed-body", raw=b"not json")
+
+    # Invitations (officer).
+    c.call("POST", "/api/admin/invitations", 401, "unauthenticated", body=invitation())
+    c.call("POST", "/api/admin/invitations", 401, "unauthenticated", token="wrong", body=invitation())
+    chosen = invitation(passport=passport_number())
+    chosen["number"] = "25" + str(uuid.uuid4().int)[:10]
+    c.call("POST", "/api/admin/invitations", 201, token=ADMIN_TOKEN, body=chosen)
+    c.call("POST", "/api/admin/invitations", 409, "invitation-exists", token=ADMIN_TOKEN, body=chosen)
+    too_long = {**invitation(), "valid_until": date_in(80)}
+    c.call("POST", "/api/admin/invitations", 422, "validation", token=ADMIN_TOKEN, body=too_long)
+    c.call("POST", "/api/admin/invitations", 422, "validation", token=ADMIN_TOKEN, body={"category": "tourist"})
+    c.call("POST", "/api/admin/invitations", 400, "malformed-body", token=ADMIN_TOKEN, raw=b"{,}")
+    c.call("DELETE", f"/api/admin/invitations/{chosen['number']}", 401, "unauthenticated")
+    c.call("DELETE", f"/api/admin/invitations/{chosen['number']}", 204, token=ADMIN_TOKEN)
+    c.call("DELETE", "/api/admin/invitations/999999999999", 404, "not-found", token=ADMIN_TOKEN)
+    c.call("DELETE", "/api/admin/invitations/not-a-number", 404, "not-found", token=ADMIN_TOKEN)
+
+    # Applications: every problem of POST /api/applications.
+    inv = new_invitation(c)
+    body = application(inv)
+    c.call("POST", "/api/applications", 401, "unauthenticated", body=body)
+    c.call("POST", "/api/applications", 401, "unauthenticated", token="bogus-token", body=body)
+    c.call("POST", "/api/applications", 400, "malformed-body", token=token, raw=b"[1,")
+    c.call("POST", "/api/applications", 422, "validation", token=token, body={"invitation_number": inv["number"]})
+    c.call("POST", "/api/applications", 422, "validation", token=token,
+           body=application(inv, expiry_date="31/01/2031"))
+    c.call("POST", "/api/applications", 404, "invitation-not-found", token=token,
+           body={**body, "invitation_number": "999999999999"})
+    c.call("POST", "/api/applications", 404, "invitation-not-found", token=token,
+           body={**body, "invitation_number": chosen["number"]})  # revoked above
+    c.call("POST", "/api/applications", 422, "invitation-mismatch", token=token,
+           body=application(inv, surname="SOMEONE ELSE"))
+    c.call("POST", "/api/applications", 422, "passport-expires-too-soon", token=token,
+           body=application(inv, expiry_date=date_in(60)))
+    c.call("POST", "/api/applications", 422, "declarations-missing", token=token,
+           body={**body, "declarations": {"two_blank_pages": True, "passport_undamaged": False}})
+    # USA is on neither annex (2019 lists): not eligible for business.
+    ineligible = new_invitation(c, nationality="USA", category="business")
+    c.call("POST", "/api/applications", 422, "not-eligible", token=token, body=application(ineligible))
+    app = c.call("POST", "/api/applications", 201, token=token, body=body).json()
+    assert app["status"] == "invitation_confirmed"
+    c.call("POST", "/api/applications", 409, "invitation-already-used", token=token, body=body)
+    # API.md is silent on revoking a used invitation; the gateway refuses with 409.
+    c.call("DELETE", f"/api/admin/invitations/{inv['number']}", 409, "invitation-already-used", token=ADMIN_TOKEN)
+
+    # Reading.
+    c.call("GET", "/api/applications", 200, token=token)
+    c.call("GET", "/api/applications", 401, "unauthenticated")
+    app_path = f"/api/applications/{app['id']}"
+    c.call("GET", app_path, 200, token=token)
+    c.call("GET", app_path, 401, "unauthenticated")
+    c.call("GET", "/api/applications/01JD0000000000000000000000", 404, "not-found", token=token)
+    other = applicant(c, "other")
+    c.call("GET", app_path, 404, "not-found", token=other)
+
+    # Visa link before issue.
+    c.call("GET", f"{app_path}/visa", 409, "visa-not-ready", token=token)
+    c.call("GET", f"{app_path}/visa", 401, "unauthenticated")
+    c.call("GET", f"{app_path}/visa", 404, "not-found", token=other)
+
+    # Confirmation.
+    confirm = f"{app_path}/confirmation"
+    yes = {"details_match_passport": True}
+    c.call("POST", confirm, 401, "unauthenticated", body=yes)
+    c.call("POST", confirm, 404, "not-found", token=other, body=yes)
+    c.call("POST", confirm, 400, "malformed-body", token=token, raw=b"tru")
+    c.call("POST", confirm, 422, "validation", token=token, body={"details_match_passport": False})
+    c.call("POST", confirm, 422, "validation", token=token, body={})
+    app = c.call("POST", confirm, 200, token=token, body=yes).json()
+    assert app["status"] == "awaiting_payment" and app["payment"]
+    c.call("POST", confirm, 200, token=token, body=yes)  # idempotent while unpaid
+
+    # Webhook.
+    event = paid_event(app, "evt_" + uuid.uuid4().hex)
+    c.call("POST", "/api/webhooks/payment", 400, "bad-signature", body=event)
+    res = gw.signed_webhook(event, secret="whsec_wrong")
+    assert res.status == 400
+    c.check("POST", "/api/webhooks/payment", res)
+    res = gw.signed_webhook(event, timestamp=int(time.time()) - 3600)
+    assert res.status == 400 and res.json()["type"] == "/problems/bad-signature"
+    c.check("POST", "/api/webhooks/payment", res)
+    res = gw.signed_webhook(None, raw=b"{not json")
+    assert res.status == 400 and res.json()["type"] == "/problems/malformed-body", res
+    c.check("POST", "/api/webhooks/payment", res)
+    res = gw.signed_webhook(paid_event(app, "evt_" + uuid.uuid4().hex, amount=1))
+    assert res.status == 422 and res.json()["type"] == "/problems/payment-mismatch", res
+    c.check("POST", "/api/webhooks/payment", res)
+    res = gw.signed_webhook({"id": "evt_" + uuid.uuid4().hex, "type": "customer.created", "data": {"object": {}}})
+    assert res.status == 200, res
+    c.check("POST", "/api/webhooks/payment", res)
+    for _ in range(2):  # a redelivery is a no-op 200
+        res = gw.signed_webhook(event)
+        assert res.status == 200, res
+        c.check("POST", "/api/webhooks/payment", res)
+
+    # Issued.
+    issued = wait_issued(c, token, app["id"])
+    assert issued["visa"]["number"]
+    c.call("POST", confirm, 409, "invalid-state", token=token, body=yes)
+    link = c.call("GET", f"{app_path}/visa", 200, token=token).json()
+    assert link["visa_number"] == issued["visa"]["number"]
+    number = issued["visa"]["number"]
+    verify = f"/api/visas/{number}/verification"
+    c.call("GET", f"{verify}?passport_number={inv['invitee']['passport_number'].lower()}", 200)
+    c.call("GET", f"{verify}?passport_number=X0000000", 404, "not-found")
+    c.call("GET", "/api/visas/ZZZZZZZZZ/verification?passport_number=X0000000", 404, "not-found")
+    c.call("GET", verify, 422, "validation")
+
+    # Sign-out, then the token is dead.
+    c.call("DELETE", "/api/sessions/current", 401, "unauthenticated")
+    c.call("DELETE", "/api/sessions/current", 204, token=other)
+    c.call("DELETE", "/api/sessions/current", 401, "unauthenticated", token=other)
+
+    # Sign-in throttling: failures up to the limit, then 429 even for the right password.
+    victim = {"email": unique_email("victim"), "password": "correct horse battery"}
+    c.call("POST", "/api/accounts", 201, body=victim)
+    for _ in range(10):
+        res = gw.request("POST", "/api/sessions", body={**victim, "password": "wrong password!"})
+        c.check("POST", "/api/sessions", res)
+        if res.status == 429:
+            break
+        assert res.status == 401, res
+    c.call("POST", "/api/sessions", 429, "too-many-attempts", body=victim)
+
+    # Bodies over 64 KiB, on every operation.
+    for (method, template) in checker.spec.operations:
+        path = (template.replace("{id}", app["id"]).replace("{visa_number}", number)
+                .replace("{number}", "999999999999"))
+        c.call(method, path, 413, "body-too-large", raw=BIG, token=token)
+
+
+def test_every_documented_status_and_slug_was_seen(checker, spec):
+    # Runs after the walk (pytest keeps file order).
+    assert checker.seen, "the walk did not run"
+    missing = []
+    for (method, template), op in spec.operations.items():
+        for status, response in op["responses"].items():
+            if status in CLOUD_ONLY:
+                continue
+            if (method, template, status) not in checker.seen:
+                missing.append(f"{method} {template} {status}")
+                continue
+            content = resolve(spec.raw, response).get("content") or {}
+            problem = content.get("application/problem+json")
+            for example in ((problem or {}).get("examples") or {}).values():
+                slug = resolve(spec.raw, example)["value"]["type"].rsplit("/", 1)[1]
+                if (method, template, slug) not in checker.slugs:
+                    missing.append(f"{method} {template} {status} {slug}")
+    assert not missing, "documented but never produced by the gateway:\n  " + "\n  ".join(missing)
+
+
+def gateway_routes():
+    """(METHOD, /api/...) from the match arms of the four handlers."""
+    routes = set()
+    arm = re.compile(r"^\s*\(?\[([^\]]*)\](?:,\s*&Method::(\w+)\))?(?:\s+if\s+(.+?))?\s*=>(.*)$")
+    for lib in sorted((REPO / "functions").glob("*/src/lib.rs")):
+        for line in lib.read_text(encoding="utf-8").splitlines():
+            m = arm.match(line)
+            if not m or "method_not_allowed" in m.group(4) or "not_found" in m.group(4):
+                continue
+            parts = [p.strip() for p in m.group(1).split(",") if p.strip()]
+            if not parts:
+                continue
+            method = m.group(2)
+            guard = m.group(3) or ""
+            if method is None:
+                g = re.search(r"Method::(\w+)", guard)
+                method = g.group(1) if g else ("GET" if guard.strip() == "get" else None)
+            assert method, f"{lib}: cannot read the method of: {line.strip()}"
+            segments = [p.strip('"') if p.startswith('"') else "{" + p + "}" for p in parts]
+            routes.add((method, "/api/" + "/".join(segments)))
+    return routes
+
+
+def test_gateway_route_table_equals_the_spec(spec):
+    names = lambda path: re.sub(r"\{[^}]+\}", "{}", path)
+    gateway = {(m, names(p)) for m, p in gateway_routes()}
+    documented = {(m, names(p)) for m, p in spec.operations}
+    assert len(gateway) >= 16, f"route table not recognised: {sorted(gateway)}"
+    assert gateway == documented, (
+        f"served but not in openapi.yaml: {sorted(gateway - documented)}; "
+        f"in openapi.yaml but not served: {sorted(documented - gateway)}"
+    )
+
+
+def test_other_methods_get_405_and_unknown_paths_404(gw, checker, spec):
+    for template in spec.raw["paths"]:
+        path = (template.replace("{id}", "01JD0000000000000000000000").replace("{visa_number}", "ZZZZZZZZZ")
+                .replace("{number}", "999999999999"))
+        served = {m for (m, t) in spec.operations if t == template}
+        for method in METHODS:
+            res = gw.request(method, path)
+            if method in served:
+                assert res.status != 405, f"{method} {path}: documented but answered 405"
+                continue
+            assert res.status == 405, f"{method} {path}: not documented but answered {res!r}"
+            checker.check(method, path, res)
+            allow = {m.strip() for m in res.headers.get("allow", "").split(",")}
+            assert allow == served, f"{method} {path}: Allow {allow}, documented {served}"
+    for path in ["/api", "/api/nope", "/api/accounts/x", "/api/sessions/other", "/api/applications/a/b",
+                 "/api/applications/a/visa/pdf", "/api/visas/X", "/api/admin", "/api/admin/invitations/1/2",
+                 "/api/.well-known/other.json", "/api/webhooks/other"]:
+        res = gw.request("GET", path)
+        assert res.status == 404, f"GET {path}: {res!r}"
+        assert res.content_type == "application/problem+json" and res.json()["type"] == "/problems/not-found"
+        jsonschema.validate(res.json(), spec.raw["components"]["schemas"]["Problem"])
