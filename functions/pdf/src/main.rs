@@ -1,16 +1,23 @@
 //! `visa-pdf render --data visa.json --out visa.pdf [--repeat N]`: renders a
 //! visa for template designers; with `--repeat` it is the render benchmark.
+//! `visa-pdf view --data visa.json` prints what the template is given (the
+//! formatted fields, the MRZ and the QR code's SVG) as JSON, so the Chromium
+//! comparison (compare-chromium.sh) lays out exactly the same visa.
 //! Arguments are parsed by hand to keep the build light.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use visa_pdf::render::View;
 use visa_pdf::{Renderer, VisaDocument};
 
-const USAGE: &str =
-    "usage: visa-pdf render --data visa.json --out visa.pdf [--repeat N] [--template visa.typ]";
+const USAGE: &str = concat!(
+    "usage: visa-pdf render --data visa.json --out visa.pdf [--repeat N] [--template visa.typ]\n",
+    "       visa-pdf view --data visa.json"
+);
 
 struct Args {
+    command: Command,
     data: String,
     out: String,
     repeat: usize,
@@ -18,10 +25,18 @@ struct Args {
     template: Option<String>,
 }
 
+#[derive(Debug, PartialEq)]
+enum Command {
+    Render,
+    View,
+}
+
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    if args.next().as_deref() != Some("render") {
-        return Err(USAGE.into());
-    }
+    let command = match args.next().as_deref() {
+        Some("render") => Command::Render,
+        Some("view") => Command::View,
+        _ => return Err(USAGE.into()),
+    };
     let (mut data, mut out, mut repeat, mut template) = (None, None, 1, None);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -43,7 +58,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
+    if command == Command::View {
+        // view prints to stdout and renders nothing.
+        if out.is_some() || repeat != 1 || template.is_some() {
+            return Err(format!("view takes only --data\n{USAGE}"));
+        }
+        out = Some(String::new());
+    }
     Ok(Args {
+        command,
         data: data.ok_or(USAGE)?,
         out: out.ok_or(USAGE)?,
         repeat,
@@ -66,6 +89,12 @@ fn run() -> Result<(), String> {
     let json = std::fs::read_to_string(&args.data).map_err(|e| format!("{}: {e}", args.data))?;
     let doc: VisaDocument =
         serde_json::from_str(&json).map_err(|e| format!("{}: {e}", args.data))?;
+    if args.command == Command::View {
+        let qr_svg = visa_pdf::qr::svg(&doc.qr_url).map_err(|e| e.to_string())?;
+        let view = serde_json::json!({"view": View::of(&doc), "qr_svg": qr_svg});
+        println!("{view}");
+        return Ok(());
+    }
 
     let template = match &args.template {
         Some(path) => Some(std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?),
@@ -168,6 +197,8 @@ mod tests {
             (a.data.as_str(), a.out.as_str(), a.repeat),
             ("v.json", "v.pdf", 5)
         );
+        assert_eq!(a.command, Command::Render);
+        assert_eq!(args("view --data v.json").unwrap().command, Command::View);
     }
 
     #[test]
@@ -176,5 +207,7 @@ mod tests {
         assert!(args("render --data v.json").is_err());
         assert!(args("render --data v.json --out v.pdf --repeat 0").is_err());
         assert!(args("render --data v.json --out v.pdf --bogus").is_err());
+        assert!(args("view --data v.json --out v.pdf").is_err());
+        assert!(args("draw --data v.json").is_err());
     }
 }
