@@ -34,20 +34,37 @@ fi
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-# The cloud adapters (visa-aws) and their moto suites (visa-tests) are still
-# being finished (issue 5): they build and run on their own with
-#   cargo test -p visa-aws -p visa-tests
-# and join this command once they pass.
-EXCLUDE=(--exclude visa-aws --exclude visa-tests)
+# One build of everything (tests, binaries, the Lambda entry points) in
+# the one dev profile; every later step reuses it. Always the same package
+# and feature selection, so cargo's feature unification never rebuilds.
+ALL=(--workspace --all-features)
+
+step "cargo build (workspace, every target)"
+cargo build "${ALL[@]}" --all-targets
 
 step "cargo clippy"
-cargo clippy --workspace "${EXCLUDE[@]}" --all-targets -- -D warnings
+cargo clippy "${ALL[@]}" --all-targets -- -D warnings
 
 step "cargo test (workspace)"
-cargo test --workspace "${EXCLUDE[@]}"
+# The Lambda-binary flow runs next, on its own, so its figures print.
+cargo test "${ALL[@]}" -- --skip through_the_lambda_binaries
+
+step "Lambda binaries under the Runtime API emulator (figures)"
+cargo test "${ALL[@]}" --test lambda_flow -- --nocapture
+
+export VISA_LOCAL_BIN="$CARGO_TARGET_DIR/debug/visa-local"
 
 step "infrastructure checks"
 bash tests/infra/run.sh
+
+step "schemathesis against infra/openapi.yaml"
+bash tests/infra/schemathesis.sh
+
+step "load, faults and crash (CI size)"
+bash tests/load/ci.sh
+
+step "fuzzing (short)"
+bash fuzz/run.sh "${FUZZ_SECONDS:-15}"
 
 step "browser tests"
 bash tests/browser/run.sh

@@ -38,7 +38,7 @@ field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$chromium_line"; }
 chromium_median="$(field median_ms)"
 chromium_pdf_only="$(field pdf_only_median_ms)"
 chromium_first="$(field first_ms)"
-typst_median="$(sed -n 's/^warm renders: .* median \([0-9.]*\) ms.*/\1/p' "$out/typst.log")"
+typst_median="$(sed -n 's/^warm renders.* median \([0-9.]*\) ms.*/\1/p' "$out/typst.log")"
 typst_cpu="$(sed -n 's/^warm renders: mean on-CPU time \([0-9.]*\) ms/\1/p' "$out/typst.log")"
 typst_first="$(sed -n 's/^first render: \([0-9.]*\) ms/\1/p' "$out/typst.log")"
 

@@ -2,5 +2,10 @@
 //!
 //! - `moto`: moto's server started (and installed) on demand, tables and
 //!   buckets shaped like infra/template.yaml's.
+//! - `runtime_api`: a Lambda Runtime API emulator that runs the built
+//!   function binaries as Lambda would, and times their init.
+//! - `counting_proxy`: counts the DynamoDB calls a flow makes.
 
+pub mod counting_proxy;
 pub mod moto;
+pub mod runtime_api;

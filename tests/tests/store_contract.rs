@@ -205,6 +205,7 @@ fn payment(session: &str) -> Payment {
         checkout_session_id: session.into(),
         checkout_url: format!("https://checkout.stripe.com/c/pay/{session}"),
         paid_at: None,
+        payment_intent: None,
     }
 }
 
@@ -216,6 +217,7 @@ fn event(event_id: &str, application_id: &str, session: &str) -> PaymentEvent {
         amount_minor: 6000,
         currency: "USD".into(),
         event_type: "checkout.session.completed".into(),
+        payment_intent: Some(format!("pi_{session}")),
     }
 }
 
@@ -638,7 +640,14 @@ async fn payments_move_to_paid_once_per_event<B: Backend>(b: B) {
     expected.status = Status::Paid;
     expected.updated_at = at;
     expected.payment.as_mut().unwrap().paid_at = Some(at);
+    expected.payment.as_mut().unwrap().payment_intent = Some("pi_cs_1".into());
     assert_eq!(paid, expected);
+    // A dispute names only the payment: it leads back to the application.
+    assert_eq!(
+        store.application_paid_by("pi_cs_1").await.unwrap(),
+        Some("app-1".to_owned())
+    );
+    assert_eq!(store.application_paid_by("pi_other").await.unwrap(), None);
     assert_eq!(
         store.application("app-1").await.unwrap(),
         Some(expected.clone())

@@ -19,6 +19,7 @@ pub const WEBHOOK_SECRET_ARN: &str = "WEBHOOK_SECRET_ARN";
 pub const STRIPE_SECRET_ARN: &str = "STRIPE_SECRET_ARN";
 pub const VISA_SIGNING_KEY_ID: &str = "VISA_SIGNING_KEY_ID";
 pub const MAIL_FROM: &str = "MAIL_FROM";
+pub const STRIPE_API_BASE: &str = "STRIPE_API_BASE";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -138,10 +139,18 @@ impl Cloud {
         Ok(secrets)
     }
 
-    /// Stripe Checkout with the secret key from `STRIPE_SECRET_ARN`.
+    /// Stripe Checkout with the secret key from `STRIPE_SECRET_ARN`, at
+    /// `STRIPE_API_BASE` if set (a stub in tests, as AWS_ENDPOINT_URL is
+    /// for AWS), else api.stripe.com.
     pub async fn stripe(&self) -> Result<StripeCheckout, ConfigError> {
-        StripeCheckout::new(self.secret(STRIPE_SECRET_ARN).await?)
-            .map_err(|e| ConfigError::Invalid(e.to_string()))
+        let key = self.secret(STRIPE_SECRET_ARN).await?;
+        let checkout = match std::env::var(STRIPE_API_BASE) {
+            Ok(base) if !base.trim().is_empty() => {
+                StripeCheckout::with_base_url(key, base, std::time::Duration::from_secs(10))
+            }
+            _ => StripeCheckout::new(key),
+        };
+        checkout.map_err(|e| ConfigError::Invalid(e.to_string()))
     }
 }
 

@@ -149,6 +149,9 @@ fn app_pk(id: &str) -> String {
 fn event_pk(event_id: &str) -> String {
     format!("PAYEVT#{event_id}")
 }
+fn payment_intent_pk(payment_intent: &str) -> String {
+    format!("PI#{payment_intent}")
+}
 fn visa_pk(number: &str) -> String {
     format!("VISA#{number}")
 }
@@ -416,7 +419,7 @@ impl Sessions for DynamoStore {
         };
         // TTL deletion runs up to days late: the expiry is ours to enforce.
         let expires = number(&item, "ttl")?;
-        if expires < now.timestamp() {
+        if expires <= now.timestamp() {
             return Ok(None);
         }
         Ok(Some(Session {
@@ -602,7 +605,7 @@ impl Applications for DynamoStore {
                 .index_name(GSI1)
                 .key_condition_expression("gsi1pk = :pk")
                 .expression_attribute_values(":pk", s(account_pk(account_id)))
-                .scan_index_forward(true)
+                .scan_index_forward(false)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -684,23 +687,15 @@ impl Payments for DynamoStore {
         paid.updated_at = at;
         if let Some(p) = paid.payment.as_mut() {
             p.paid_at = Some(at);
+            p.payment_intent = event.payment_intent.clone();
         }
-        let writes = vec![
-            Write {
-                put: Some(
-                    Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(self.event_item(
-                            &event.event_id,
-                            &event.application_id,
-                            &event.event_type,
-                            at,
-                        )?))
-                        .build()
-                        .unwrap(),
-                ),
-                update: None,
-            },
+        let mut writes = vec![
+            self.put_new_write(self.event_item(
+                &event.event_id,
+                &event.application_id,
+                &event.event_type,
+                at,
+            )?)?,
             self.update_write(
                 key(app_pk(&paid.id), "APP"),
                 "SET #status = :paid, #payment = :payment, #updated = :at",
@@ -714,6 +709,12 @@ impl Payments for DynamoStore {
                 ],
             )?,
         ];
+        // The way back from a dispute, which names only the provider's payment.
+        if let Some(pi) = &event.payment_intent {
+            let mut item = key(payment_intent_pk(pi), "PI");
+            item.insert("application_id".into(), s(&paid.id));
+            writes.push(self.put_new_write(item)?);
+        }
         match self.transact(writes).await? {
             // The read above is what the condition held: the result is
             // exact without reading again.
@@ -738,6 +739,19 @@ impl Payments for DynamoStore {
                 }
             }
         }
+    }
+
+    async fn application_paid_by(
+        &self,
+        payment_intent: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(item) = self
+            .get(key(payment_intent_pk(payment_intent), "PI"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(text(&item, "application_id")?.to_owned()))
     }
 
     async fn flag_for_review(

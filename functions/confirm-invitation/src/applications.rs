@@ -196,6 +196,7 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
         .await
         .map_err(|e| Problem::payment_provider_unavailable(e.to_string()))?;
     let payment = Payment {
+        payment_intent: None,
         checkout_session_id: checkout.session_id,
         checkout_url: checkout.url,
         paid_at: None,

@@ -64,6 +64,10 @@ pub struct Payment {
     pub checkout_session_id: String,
     pub checkout_url: String,
     pub paid_at: Option<DateTime<Utc>>,
+    /// The provider's payment (Stripe's PaymentIntent id), known once paid:
+    /// a dispute names only this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -96,6 +96,8 @@ pub struct PaymentEvent {
     pub amount_minor: i64,
     pub currency: String,
     pub event_type: String,
+    /// The provider's payment id, kept so a later dispute finds the application.
+    pub payment_intent: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +121,10 @@ pub trait Payments: Send + Sync {
         event: &PaymentEvent,
         at: DateTime<Utc>,
     ) -> Result<PaymentRecorded, StoreError>;
+    /// The application a provider's payment id paid, if any (what a
+    /// dispute event names).
+    async fn application_paid_by(&self, payment_intent: &str)
+    -> Result<Option<String>, StoreError>;
     /// Marks an application for officers' review (a payment dispute);
     /// once per event id. Returns whether this call changed anything.
     async fn flag_for_review(

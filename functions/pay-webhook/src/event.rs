@@ -24,6 +24,8 @@ pub struct CheckoutSession {
     pub amount_total: Option<i64>,
     pub currency: Option<String>,
     pub payment_status: Option<String>,
+    /// The PaymentIntent a later dispute will name.
+    pub payment_intent: Option<String>,
 }
 
 /// What an event asks of us.
@@ -31,8 +33,13 @@ pub struct CheckoutSession {
 pub enum Action {
     /// The checkout was paid.
     Paid(CheckoutSession),
-    /// A charge was disputed: officers review the application.
-    Disputed { application_id: Option<String> },
+    /// A charge was disputed: officers review the application. Stripe's
+    /// Dispute names the PaymentIntent; our metadata, when present, the
+    /// application.
+    Disputed {
+        application_id: Option<String>,
+        payment_intent: Option<String>,
+    },
     /// Anything else: acknowledged, ignored.
     Ignore,
 }
@@ -52,12 +59,19 @@ pub fn action(event: &Event) -> Result<Action, serde_json::Error> {
         "checkout.session.async_payment_succeeded" => {
             Action::Paid(CheckoutSession::deserialize(object)?)
         }
-        "charge.dispute.created" => Action::Disputed {
-            application_id: object
-                .pointer("/metadata/application_id")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned),
-        },
+        "charge.dispute.created" => {
+            let text = |pointer: &str| {
+                object
+                    .pointer(pointer)
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            Action::Disputed {
+                application_id: text("/metadata/application_id"),
+                payment_intent: text("/payment_intent"),
+            }
+        }
         _ => Action::Ignore,
     })
 }

@@ -76,7 +76,10 @@ async fn receive(deps: &Deps, req: &Request) -> Result<Response, Problem> {
             tracing::info!(event_id = %event.id, kind = %event.kind, "event ignored");
             Ok(received())
         }
-        Action::Disputed { application_id } => disputed(deps, &event, application_id).await,
+        Action::Disputed {
+            application_id,
+            payment_intent,
+        } => disputed(deps, &event, application_id, payment_intent).await,
         Action::Paid(session) => paid(deps, &event, session).await,
     }
 }
@@ -119,6 +122,7 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
         amount_minor: app.fee.amount_minor,
         currency: app.fee.currency.clone(),
         event_type: event.kind.clone(),
+        payment_intent: session.payment_intent.clone(),
     };
     match deps
         .payments
@@ -149,11 +153,27 @@ async fn disputed(
     deps: &Deps,
     event: &Event,
     application_id: Option<String>,
+    payment_intent: Option<String>,
 ) -> Result<Response, Problem> {
     // Fees are not refundable (seed): a dispute only flags the application.
-    let Some(application_id) = application_id else {
-        tracing::warn!(anomaly = true, event_id = %event.id, "dispute without an application id");
-        return Ok(received());
+    let application_id = match (application_id, payment_intent) {
+        (Some(id), _) => id,
+        (None, Some(pi)) => match deps
+            .payments
+            .application_paid_by(&pi)
+            .await
+            .map_err(store_problem)?
+        {
+            Some(id) => id,
+            None => {
+                tracing::warn!(anomaly = true, event_id = %event.id, payment_intent = %pi, "dispute for a payment we never recorded");
+                return Ok(received());
+            }
+        },
+        (None, None) => {
+            tracing::warn!(anomaly = true, event_id = %event.id, "dispute naming no payment");
+            return Ok(received());
+        }
     };
     match deps
         .payments

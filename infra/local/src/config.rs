@@ -16,6 +16,8 @@ pub struct Config {
     /// Signs the gateway's expiring download links.
     pub link_key: String,
     pub demo: bool,
+    /// Injected store and blob faults (`VISA_FAULTS`), for load runs only.
+    pub faults: Option<crate::faults::Faults>,
     /// Where the site is reached (checkout return links, QR codes); the
     /// bound address when SITE_ORIGIN is unset (see `with_bound_addr`).
     pub site_origin: String,
@@ -84,6 +86,8 @@ impl Config {
         let demo = env("VISA_DEMO")
             .map(|v| v != "0" && v != "false")
             .unwrap_or(true);
+        let faults = crate::faults::Faults::from_env()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let site_origin_from_env = env("SITE_ORIGIN").is_some();
         let site_origin = env("SITE_ORIGIN").unwrap_or_else(|| format!("http://{addr}"));
         Ok(Config {
@@ -94,6 +98,7 @@ impl Config {
             webhook_secret,
             link_key,
             demo,
+            faults,
             site_origin: site_origin.trim_end_matches('/').to_owned(),
             site_origin_from_env,
         })

@@ -75,7 +75,7 @@ impl Gateway {
             Err(_) => Fees::default(),
         };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let shared = Arc::new(store.clone());
+        let shared = crate::faults::store(store.clone(), config.faults);
         let payments = Arc::new(SandboxPayments {
             store: store.clone(),
             origin: config.site_origin.clone(),
@@ -114,7 +114,7 @@ impl Gateway {
                 visas: shared.clone(),
                 accounts: shared.clone(),
                 sessions: shared.clone(),
-                blobs: Arc::new(blobs.clone()),
+                blobs: crate::faults::blobs(blobs.clone(), config.faults),
                 signer: Arc::new(crate::signer::LocalSigner::load_or_create(
                     &config.data_dir.join("visa-signing-key.pem"),
                 )?),

@@ -9,43 +9,58 @@ use tokio::sync::mpsc;
 
 pub fn spawn(gw: Arc<Gateway>, mut wake: mpsc::UnboundedReceiver<String>) {
     tokio::spawn(async move {
+        // Failed runs, tried again on the next sweep even if the failure hid
+        // that the visa was issued (a lost reply): it still needs its email.
+        let mut failed = std::collections::BTreeSet::new();
         loop {
-            let ids = match gw.store.paid_application_ids().await {
+            let mut ids = match gw.store.paid_application_ids().await {
                 Ok(ids) => ids,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot list paid applications");
                     Vec::new()
                 }
             };
+            ids.retain(|id| !failed.contains(id));
+            ids.extend(std::mem::take(&mut failed));
             for id in ids {
-                issue_one(&gw, &id).await;
+                if !issue_one(&gw, &id).await {
+                    failed.insert(id);
+                }
             }
-            // Sleep until woken, or sweep again after a while.
-            if let Ok(Some(id)) = tokio::time::timeout(Duration::from_secs(5), wake.recv()).await {
-                issue_one(&gw, &id).await;
+            // Sleep until woken, or sweep again after a while. A woken id is
+            // picked up by the sweep: issuing it here as well could email twice.
+            let wait = if failed.is_empty() { 5 } else { 1 };
+            if let Ok(Some(_)) = tokio::time::timeout(Duration::from_secs(wait), wake.recv()).await
+            {
+                while wake.try_recv().is_ok() {}
             }
         }
     });
 }
 
-async fn issue_one(gw: &Arc<Gateway>, id: &str) {
+/// Issues and emails one application; false if it should be tried again.
+async fn issue_one(gw: &Arc<Gateway>, id: &str) -> bool {
     match visa_render_visa::issue::issue(&gw.render, id).await {
         Ok(app) => {
             let gw = gw.clone();
             // Email retried in the background: it never blocks or undoes issuance.
             tokio::spawn(async move {
-                for attempt in 0..5u32 {
+                for attempt in 0..10u32 {
                     match visa_render_visa::issue::email(&gw.render, &app).await {
                         Ok(()) => return,
                         Err(e) => {
                             tracing::warn!(application_id = %app.id, attempt, error = %e, "visa email failed")
                         }
                     }
-                    tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
+                    tokio::time::sleep(Duration::from_secs(2u64.pow(attempt).min(30))).await;
                 }
             });
         }
         Err(visa_render_visa::issue::IssueError::NotPaid(_)) => {}
-        Err(e) => tracing::error!(application_id = %id, error = %e, "issuing failed; will retry"),
+        Err(e) => {
+            tracing::error!(application_id = %id, error = %e, "issuing failed; will retry");
+            return false;
+        }
     }
+    true
 }

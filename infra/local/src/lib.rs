@@ -3,6 +3,7 @@
 pub mod blobs;
 pub mod config;
 pub mod demo;
+pub mod faults;
 pub mod gateway;
 pub mod issuer;
 pub mod outbox;

@@ -16,6 +16,12 @@ async fn main() -> std::io::Result<()> {
     let gw = Gateway::open(config, wake)?;
     println!("data dir: {}", gw.config.data_dir.display());
     println!("admin token: {}", gw.config.admin_token);
+    if let Some(f) = gw.config.faults {
+        println!(
+            "faults: failing {:.0}% of store and blob calls (VISA_FAULTS)",
+            f.share * 100.0
+        );
+    }
     if gw.config.demo {
         let created = demo::seed(&gw).await.map_err(std::io::Error::other)?;
         for i in &created {

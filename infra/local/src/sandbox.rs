@@ -70,6 +70,8 @@ pub fn completed_event(
             "payment_status": "paid",
             "status": "complete",
             "mode": "payment",
+            // One PaymentIntent per session, as in Stripe: a dispute names it.
+            "payment_intent": format!("pi_{}", session.id.trim_start_matches("cs_")),
         }},
     })
 }

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS applications (
 CREATE INDEX IF NOT EXISTS applications_by_account ON applications (account_id, created_at);
 CREATE INDEX IF NOT EXISTS applications_by_status ON applications (status);
 CREATE TABLE IF NOT EXISTS payment_events (event_id TEXT PRIMARY KEY, application_id TEXT NOT NULL, kind TEXT NOT NULL, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payment_intents (payment_intent TEXT PRIMARY KEY, application_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS visas (number TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sandbox_sessions (id TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 ";
@@ -484,12 +485,37 @@ impl Payments for SqliteStore {
             app.updated_at = at;
             if let Some(p) = app.payment.as_mut() {
                 p.paid_at = Some(at);
+                p.payment_intent = event.payment_intent.clone();
             }
             if !save_application(&tx, &app, Status::AwaitingPayment)? {
                 return Err(StoreError::StatusConflict);
             }
+            if let Some(pi) = &event.payment_intent {
+                tx.execute(
+                    "INSERT INTO payment_intents (payment_intent, application_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                    params![pi, app.id],
+                )
+                .map_err(unavailable)?;
+            }
             tx.commit().map_err(unavailable)?;
             Ok(PaymentRecorded::Paid(Box::new(app)))
+        })
+        .await
+    }
+
+    async fn application_paid_by(
+        &self,
+        payment_intent: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let payment_intent = payment_intent.to_owned();
+        self.with(move |c| {
+            c.query_row(
+                "SELECT application_id FROM payment_intents WHERE payment_intent = ?1",
+                params![payment_intent],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(unavailable)
         })
         .await
     }

@@ -14,6 +14,7 @@ fn event(id: &str, kind: &str, app: &Value) -> Value {
             "id": app["payment"]["checkout_session_id"], "object": "checkout.session",
             "client_reference_id": app["id"], "amount_total": 6000, "currency": "usd",
             "payment_status": "paid",
+            "payment_intent": format!("pi_{}", app["id"].as_str().unwrap()),
         }}
     })
 }
@@ -250,4 +251,49 @@ async fn a_dispute_flags_the_application_for_review_only() {
         flagged["status"].as_str(),
         Some("paid" | "issued")
     ));
+}
+
+#[tokio::test]
+async fn a_dispute_naming_only_the_payment_intent_finds_its_application() {
+    let gw = Gateway::start();
+    let (token, app) = gw.awaiting_payment("priya@example.com").await;
+    let (_other_token, other) = gw.awaiting_payment("marko@example.com").await;
+    assert_eq!(
+        deliver_signed(&gw, &event("evt_pay", "checkout.session.completed", &app))
+            .await
+            .0,
+        200
+    );
+    // What Stripe sends: a Dispute object with the PaymentIntent, no metadata of ours.
+    let unknown = json!({"id": "evt_dispute_unknown", "type": "charge.dispute.created",
+        "data": {"object": {"id": "dp_0", "object": "dispute", "metadata": {},
+                            "payment_intent": "pi_never_seen", "charge": "ch_0"}}});
+    // Let the background issuer finish, so the snapshot holds still.
+    for _ in 0..100 {
+        if status_of(&gw, &token, &app).await["status"] == "issued" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let before = gw.snapshot();
+    assert_eq!(deliver_signed(&gw, &unknown).await.0, 200);
+    assert_eq!(gw.snapshot(), before, "an unknown payment changes nothing");
+
+    let pi = format!("pi_{}", app["id"].as_str().unwrap());
+    let dispute = json!({"id": "evt_dispute", "type": "charge.dispute.created",
+        "data": {"object": {"id": "dp_1", "object": "dispute", "metadata": {},
+                            "payment_intent": pi, "charge": "ch_1"}}});
+    assert_eq!(deliver_signed(&gw, &dispute).await.0, 200);
+    let flagged = status_of(&gw, &token, &app).await;
+    assert_eq!(flagged["under_review"], true);
+    let untouched = gw
+        .send(
+            "GET",
+            &format!("/api/applications/{}", other["id"].as_str().unwrap()),
+            Some(&_other_token),
+            None,
+        )
+        .await
+        .2;
+    assert_ne!(untouched["under_review"], true);
 }

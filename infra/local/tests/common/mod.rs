@@ -274,3 +274,99 @@ pub fn assert_problem(got: &(u16, String, Value), status: u16, slug: &str) {
         "{body}"
     );
 }
+
+/// Everything visa-local writes to stdout and stderr, collected as it runs.
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn collect(&self, stream: impl std::io::Read + Send + 'static) {
+        let logs = self.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let mut all = logs.0.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+    }
+}
+
+impl Gateway {
+    /// Like `start`, at `RUST_LOG=debug`, with stdout and stderr captured.
+    pub fn start_logged() -> (Gateway, Logs) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_visa-local"))
+            .env("VISA_ADDR", "127.0.0.1:0")
+            .env("VISA_DATA_DIR", dir.path())
+            .env("PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("VISA_DEMO", "0")
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("visa-local starts");
+        let logs = Logs::default();
+        logs.collect(child.stderr.take().expect("stderr"));
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let (mut base, mut admin_token) = (None, None);
+        while base.is_none() {
+            let line = lines
+                .next()
+                .expect("visa-local printed its address")
+                .expect("readable stdout");
+            logs.0.lock().unwrap().push_str(&format!("{line}\n"));
+            if let Some(t) = line.strip_prefix("admin token: ") {
+                admin_token = Some(t.to_owned());
+            }
+            if let Some(addr) = line.strip_prefix("visa-local listening on ") {
+                base = Some(addr.to_owned());
+            }
+        }
+        let rest = logs.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                rest.0.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let gw = Gateway {
+            child,
+            base: base.unwrap(),
+            admin_token: admin_token.expect("admin token printed"),
+            data_dir: dir.path().to_owned(),
+            _dir: Some(dir),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        };
+        (gw, logs)
+    }
+
+    /// Pays `app` through the sandbox checkout's Pay button (a signed
+    /// webhook) and waits until the background issuer has issued the visa.
+    pub async fn pay_and_wait_issued(&self, token: &str, app: &Value) -> Value {
+        let url = app["payment"]["checkout_url"]
+            .as_str()
+            .expect("checkout url");
+        let res = self.http.post(format!("{url}/pay")).send().await.unwrap();
+        assert_eq!(res.status(), 303, "sandbox pay");
+        let path = format!("/api/applications/{}", app["id"].as_str().unwrap());
+        let start = std::time::Instant::now();
+        loop {
+            let (_, _, app) = self.send("GET", &path, Some(token), None).await;
+            if app["status"] == "issued" {
+                return app;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "not issued: {app}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}

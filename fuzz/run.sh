@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Short fuzzing run of every cargo-fuzz target (libFuzzer), for CI:
+#   fuzz/run.sh [seconds per target, default 30]
+# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`);
+# without them it says so and exits 0, since a CI machine with only stable
+# still runs everything else. A crash fails the run and leaves its input in
+# fuzz/artifacts/<target>/ (replay: cargo +nightly fuzz run <target> <file>).
+# The corpus grows in fuzz/corpus/<target>/ (git-ignored) across runs.
+set -uo pipefail
+cd "$(dirname "$0")"
+SECONDS_PER_TARGET="${1:-30}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/fuzz-target}"
+
+if ! command -v rustup >/dev/null || ! rustup toolchain list | grep -q '^nightly'; then
+  echo "fuzz: SKIPPED - no nightly toolchain (rustup toolchain install nightly)"
+  exit 0
+fi
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: SKIPPED - cargo-fuzz is not installed (cargo install cargo-fuzz)"
+  exit 0
+fi
+
+targets=(webhook_signature webhook_event mrz request_validation)
+echo "== cargo +nightly fuzz build"
+cargo +nightly fuzz build || exit 1
+status=0
+for t in "${targets[@]}"; do
+  echo "== $t (${SECONDS_PER_TARGET} s)"
+  mkdir -p "corpus/$t" "artifacts/$t"
+  log=$(mktemp)
+  cargo +nightly fuzz run "$t" "corpus/$t" -- \
+    -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 >"$log" 2>&1
+  rc=$?
+  # libFuzzer's last status line and final stats: executions and coverage.
+  grep -E '^#[0-9]+.*(DONE|cov:)' "$log" | tail -1
+  grep -E '^stat::(number_of_executed_units|peak_rss_mb)' "$log"
+  if ((rc != 0)); then
+    echo "fuzz: $t FAILED (exit $rc)"
+    grep -E 'panicked|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" | head -10
+    status=1
+  fi
+  rm -f "$log"
+done
+((status == 0)) && echo "fuzz: every target ran ${SECONDS_PER_TARGET} s without a crash"
+exit "$status"

@@ -1,0 +1,645 @@
+//! The four Lambda binaries themselves, run as Lambda runs them (a Runtime
+//! API emulator per process) on DynamoDB, S3, KMS, SES and Secrets Manager
+//! in moto, with a stub of Stripe's API: account to issued visa through
+//! HTTP API (payload v2) events and a DynamoDB Streams batch. Prints each
+//! function's init time beside a hello-world lambda_runtime binary's, and
+//! the DynamoDB calls one issued visa costs.
+//!
+//! The binaries are built with the `lambda` features (tests/run.sh does
+//! it; the test builds them itself when they are missing).
+
+use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+use axum::Router;
+use axum::routing::post;
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use visa_local::gateway::{Function as Route, function_for};
+use visa_pay_webhook::signature::sign;
+use visa_tests::counting_proxy::CountingProxy;
+use visa_tests::moto::{Moto, REGION, create_bucket, create_table, unique_name};
+use visa_tests::runtime_api::Function;
+
+const SITE: &str = "https://visa.example";
+const FUNCTIONS: [(&str, &str); 4] = [
+    ("register", "visa-register"),
+    ("confirm-invitation", "visa-confirm-invitation"),
+    ("pay-webhook", "visa-pay-webhook"),
+    ("render-visa", "visa-render-visa"),
+];
+
+/// target/<profile>/, where cargo put this test's own binaries.
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test path");
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// The function binaries, built if missing (same profile as this test;
+/// cargo released its lock before running tests, so a nested build works).
+fn function_binaries() -> PathBuf {
+    let dir = bin_dir();
+    if FUNCTIONS.iter().all(|(bin, _)| dir.join(bin).exists()) {
+        return dir;
+    }
+    // The CI invocation's feature set, so nothing already built is rebuilt.
+    let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
+    cargo.args(["build", "--workspace", "--all-features", "--bins"]);
+    let status = cargo.status().expect("cargo runs");
+    assert!(status.success(), "building the Lambda binaries failed");
+    dir
+}
+
+/// An HTTP API (payload v2) event, as API Gateway sends it.
+fn http_event(
+    method: &str,
+    path_and_query: &str,
+    token: Option<&str>,
+    body: Option<&[u8]>,
+    extra: &[(&str, &str)],
+) -> Value {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut headers = serde_json::Map::new();
+    headers.insert("host".into(), "visa.example".into());
+    headers.insert("user-agent".into(), "lambda-flow-test".into());
+    if body.is_some() {
+        headers.insert("content-type".into(), "application/json".into());
+    }
+    if let Some(t) = token {
+        headers.insert("authorization".into(), format!("Bearer {t}").into());
+    }
+    for (k, v) in extra {
+        headers.insert((*k).into(), (*v).into());
+    }
+    let now = chrono::Utc::now();
+    let mut event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "visaapi", "domainName": "visa.example",
+            "domainPrefix": "visa", "requestId": ulid::Ulid::new().to_string(),
+            "routeKey": "$default", "stage": "$default",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.10", "userAgent": "lambda-flow-test"},
+            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "isBase64Encoded": false,
+    });
+    if let Some(b) = body {
+        event["body"] = Value::String(String::from_utf8(b.to_vec()).expect("JSON body"));
+    }
+    event
+}
+
+struct Portal {
+    functions: BTreeMap<&'static str, Function>,
+}
+
+struct Answer {
+    status: u16,
+    headers: Value,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+impl Portal {
+    /// What API Gateway does: route by path (the same split as the
+    /// template's and visa-local's), invoke, turn the answer into HTTP.
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
+        self.call_raw(method, path, token, bytes.as_deref(), extra)
+            .await
+    }
+
+    async fn call_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&[u8]>,
+        extra: &[(&str, &str)],
+    ) -> Answer {
+        let segments =
+            visa_core::http::api_segments(path.split('?').next().unwrap()).expect("an /api path");
+        let name = match function_for(&segments) {
+            Route::Register => "register",
+            Route::ConfirmInvitation => "confirm-invitation",
+            Route::PayWebhook => "pay-webhook",
+            Route::RenderVisa => "render-visa",
+        };
+        let answer = self.functions[name]
+            .invoke(http_event(method, path, token, body, extra))
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path} on {name}: {e}"));
+        let raw = answer["body"].as_str().unwrap_or("");
+        let body = if answer["isBase64Encoded"] == true {
+            base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .expect("base64 body")
+        } else {
+            raw.as_bytes().to_vec()
+        };
+        Answer {
+            status: answer["statusCode"].as_u64().expect("statusCode") as u16,
+            headers: answer["headers"].clone(),
+            body,
+        }
+    }
+}
+
+/// A stub of Stripe's `POST /v1/checkout/sessions`.
+async fn stripe_stub() -> String {
+    let app = Router::new().route(
+        "/v1/checkout/sessions",
+        post(|body: String| async move {
+            let form: BTreeMap<String, String> = serde_urlencoded_pairs(&body);
+            let app = form.get("client_reference_id").cloned().unwrap_or_default();
+            axum::Json(
+                json!({"id": format!("cs_test_{app}"), "object": "checkout.session",
+                              "url": format!("https://checkout.stripe.com/c/pay/cs_test_{app}")}),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+fn serde_urlencoded_pairs(body: &str) -> BTreeMap<String, String> {
+    reqwest::Url::parse(&format!("http://x/?{body}"))
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn date_in(days: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::days(days))
+        .date_naive()
+        .to_string()
+}
+
+fn stream_record(sequence: &str, image: Value) -> Value {
+    json!({
+        "eventID": format!("ev-{sequence}"), "eventName": "MODIFY", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": REGION,
+        "dynamodb": {"Keys": {"pk": image["pk"].clone(), "sk": image["sk"].clone()},
+                     "NewImage": image, "SequenceNumber": sequence, "SizeBytes": 512,
+                     "StreamViewType": "NEW_IMAGE"},
+        "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:123456789012:table/visa/stream/2026-01-01T00:00:00.000"),
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn total(counts: &BTreeMap<String, u64>) -> u64 {
+    counts.values().sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn account_to_issued_visa_through_the_lambda_binaries() {
+    let bins = function_binaries();
+    let moto = Moto::shared();
+    let cloud = moto.cloud().await;
+
+    // The stack's resources, as the template makes them.
+    let table = unique_name("visa");
+    let bucket = unique_name("visas");
+    create_table(&aws_sdk_dynamodb::Client::new(&cloud.sdk), &table).await;
+    create_bucket(&cloud.s3(), &bucket).await;
+    let kms = aws_sdk_kms::Client::new(&cloud.sdk);
+    let key = kms
+        .create_key()
+        .key_usage(KeyUsageType::SignVerify)
+        .key_spec(KeySpec::EccNistP256)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let secrets = aws_sdk_secretsmanager::Client::new(&cloud.sdk);
+    let webhook_secret = format!("whsec_{}", ulid::Ulid::new());
+    let secret_arn = |name: String, value: String| {
+        let secrets = secrets.clone();
+        async move {
+            secrets
+                .create_secret()
+                .name(name)
+                .secret_string(value)
+                .send()
+                .await
+                .unwrap()
+                .arn
+                .unwrap()
+        }
+    };
+    let webhook_arn = secret_arn(unique_name("webhook"), webhook_secret.clone()).await;
+    let stripe_arn = secret_arn(unique_name("stripe"), "sk_test_flow".into()).await;
+    let from = format!("e-visa@{}.example", unique_name("mail"));
+    aws_sdk_sesv2::Client::new(&cloud.sdk)
+        .create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .unwrap();
+    let stripe = stripe_stub().await;
+    let dynamodb = CountingProxy::start(&moto.endpoint()).await;
+
+    let env: Vec<(String, String)> = [
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_ENDPOINT_URL", moto.endpoint()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", dynamodb.endpoint.clone()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("TABLE_NAME", table.clone()),
+        ("VISA_BUCKET", bucket.clone()),
+        ("SITE_ORIGIN", SITE.into()),
+        ("WEBHOOK_SECRET_ARN", webhook_arn),
+        ("STRIPE_SECRET_ARN", stripe_arn),
+        ("STRIPE_API_BASE", stripe),
+        ("VISA_SIGNING_KEY_ID", key.key_id().to_owned()),
+        ("MAIL_FROM", from),
+        ("RUST_LOG", "info".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+
+    // Cold starts, one function at a time (a fair clock on 2 cores), and
+    // the yardstick binary in the same way.
+    let logs = tempfile::tempdir().unwrap();
+    let hello_bin = PathBuf::from(env!("CARGO_BIN_EXE_hello-lambda"));
+    let mut hello =
+        Function::spawn("hello", &hello_bin, &env, &logs.path().join("hello.log")).await;
+    let hello_init = hello.init_time(Duration::from_secs(30)).await.unwrap();
+    assert_eq!(
+        hello.invoke(json!({"ping": 1})).await.unwrap(),
+        json!({"ping": 1})
+    );
+    let mut functions = BTreeMap::new();
+    let mut inits = Vec::new();
+    for (name, _) in FUNCTIONS {
+        let log = logs.path().join(format!("{name}.log"));
+        let mut f = Function::spawn(name, &bins.join(name), &env, &log).await;
+        let init = f
+            .init_time(Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            });
+        inits.push((name, init));
+        functions.insert(name, f);
+    }
+    let init_calls = dynamodb.take();
+    let portal = Portal { functions };
+
+    // Account, session, invitation (IAM-authorised in the cloud), application.
+    let email = format!("{}@example.com", unique_name("priya"));
+    let created = portal
+        .call(
+            "POST",
+            "/api/accounts",
+            None,
+            Some(json!({"email": email, "password": "correct horse battery"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
+    let signed_in = portal
+        .call(
+            "POST",
+            "/api/sessions",
+            None,
+            Some(json!({"email": email, "password": "correct horse battery"})),
+            &[],
+        )
+        .await;
+    assert_eq!(signed_in.status, 201);
+    let token = signed_in.json()["token"].as_str().unwrap().to_owned();
+    let t = Some(token.as_str());
+    let invitation = portal
+        .call(
+            "POST",
+            "/api/admin/invitations",
+            None,
+            Some(json!({
+                "category": "tourist",
+                "inviter": {"name": "Kazakh Tourism JSC", "bin": "123456789012"},
+                "invitee": {"surname": "SHARMA", "given_names": "PRIYA ANIL", "nationality": "IND",
+                            "date_of_birth": "1990-04-12", "passport_number": "Z1234567"},
+                "valid_from": date_in(10), "valid_until": date_in(39),
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        invitation.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&invitation.body)
+    );
+    let number = invitation.json()["number"].as_str().unwrap().to_owned();
+    let applied = portal
+        .call(
+            "POST",
+            "/api/applications",
+            t,
+            Some(json!({
+                "invitation_number": number,
+                "passport": {"number": "Z1234567", "surname": "Sharma", "given_names": "Priya Anil",
+                             "nationality": "IND", "sex": "F", "date_of_birth": "1990-04-12",
+                             "issuing_state": "IND", "expiry_date": date_in(3000)},
+                "declarations": {"two_blank_pages": true, "passport_undamaged": true},
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        applied.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&applied.body)
+    );
+    let id = applied.json()["id"].as_str().unwrap().to_owned();
+    let problem = portal
+        .call("GET", "/api/applications/nope", t, None, &[])
+        .await;
+    assert_eq!(
+        (problem.status, problem.headers["content-type"].as_str()),
+        (404, Some("application/problem+json"))
+    );
+
+    // Confirmation opens the checkout on (stub) Stripe; a second call, the same one.
+    let confirm = format!("/api/applications/{id}/confirmation");
+    let confirmed = portal
+        .call(
+            "POST",
+            &confirm,
+            t,
+            Some(json!({"details_match_passport": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        confirmed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&confirmed.body)
+    );
+    let session = confirmed.json()["payment"]["checkout_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(session, format!("cs_test_{id}"));
+    let again = portal
+        .call(
+            "POST",
+            &confirm,
+            t,
+            Some(json!({"details_match_passport": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        again.json()["payment"]["checkout_session_id"],
+        session.as_str()
+    );
+    let before_payment = dynamodb.take();
+
+    // Stripe's event, signed with the secret from Secrets Manager.
+    let event = serde_json::to_vec(&json!({
+        "id": format!("evt_{}", ulid::Ulid::new()), "object": "event", "type": "checkout.session.completed",
+        "data": {"object": {"id": session, "object": "checkout.session", "client_reference_id": id,
+                            "amount_total": 6000, "currency": "usd", "payment_status": "paid",
+                            "payment_intent": format!("pi_{id}")}},
+    })).unwrap();
+    let signature = sign(&webhook_secret, chrono::Utc::now().timestamp(), &event);
+    let forged = sign("whsec_forged", chrono::Utc::now().timestamp(), &event);
+    let refused = portal
+        .call_raw(
+            "POST",
+            "/api/webhooks/payment",
+            None,
+            Some(&event),
+            &[("stripe-signature", &forged)],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    let paid = portal
+        .call_raw(
+            "POST",
+            "/api/webhooks/payment",
+            None,
+            Some(&event),
+            &[("stripe-signature", &signature)],
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{}", String::from_utf8_lossy(&paid.body));
+    let webhook_calls = dynamodb.take();
+
+    // The table stream's batch: the paid image (twice: streams deliver at
+    // least once) and a record that cannot be read, which alone fails.
+    let ddb = aws_sdk_dynamodb::Client::new(&cloud.sdk);
+    let item = ddb
+        .get_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let image = serde_json::to_value(serde_dynamo::Item::from(item)).unwrap();
+    assert_eq!(image["status"], json!({"S": "paid"}));
+    let one = portal.functions["render-visa"]
+        .invoke(json!({"Records": [stream_record("100", image.clone())]}))
+        .await
+        .unwrap();
+    assert_eq!(one, json!({"batchItemFailures": []}));
+    let issue_calls = dynamodb.take();
+    let batch = json!({"Records": [
+        stream_record("200", image.clone()),
+        stream_record("300", json!({"pk": {"S": "APP#x"}, "sk": {"S": "APP"}, "status": {"S": "paid"}})),
+        stream_record("400", image),
+    ]});
+    let answer = portal.functions["render-visa"].invoke(batch).await.unwrap();
+    assert_eq!(
+        answer,
+        json!({"batchItemFailures": [{"itemIdentifier": "300"}]})
+    );
+
+    // Issued: the cabinet, the presigned link to S3, border control, JWKS.
+    let app = portal
+        .call("GET", &format!("/api/applications/{id}"), t, None, &[])
+        .await
+        .json();
+    assert_eq!(app["status"], "issued");
+    let visa_number = app["visa"]["number"].as_str().unwrap().to_owned();
+    let link = portal
+        .call("GET", &format!("/api/applications/{id}/visa"), t, None, &[])
+        .await;
+    assert_eq!(link.status, 200, "{}", String::from_utf8_lossy(&link.body));
+    let url = link.json()["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.contains("X-Amz-Expires=") && url.contains(&bucket),
+        "{url}"
+    );
+    let pdf = reqwest::get(&url).await.unwrap();
+    assert_eq!(pdf.status(), 200);
+    let pdf = pdf.bytes().await.unwrap();
+    assert!(
+        pdf.starts_with(b"%PDF-"),
+        "a PDF through the presigned link"
+    );
+    let other = portal
+        .call(
+            "POST",
+            "/api/accounts",
+            None,
+            Some(json!({"email": format!("x{email}"), "password": "correct horse battery"})),
+            &[],
+        )
+        .await;
+    assert_eq!(other.status, 201);
+    let other_token = portal
+        .call(
+            "POST",
+            "/api/sessions",
+            None,
+            Some(json!({"email": format!("x{email}"), "password": "correct horse battery"})),
+            &[],
+        )
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let theirs = portal
+        .call(
+            "GET",
+            &format!("/api/applications/{id}/visa"),
+            Some(&other_token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(theirs.status, 404, "another applicant's visa is not found");
+    let verified = portal
+        .call(
+            "GET",
+            &format!("/api/visas/{visa_number}/verification?passport_number=Z1234567"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (verified.status, verified.json()["valid"].clone()),
+        (200, json!(true))
+    );
+    let wrong = portal
+        .call(
+            "GET",
+            &format!("/api/visas/{visa_number}/verification?passport_number=Z7654321"),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(wrong.status, 404);
+    let jwks = portal
+        .call("GET", "/api/.well-known/jwks.json", None, None, &[])
+        .await
+        .json();
+    assert_eq!(jwks["keys"][0]["kid"], key.key_id());
+
+    // The email went out through SES with the PDF (at least once).
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mails = data["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let ours = mails
+        .iter()
+        .filter(|m| m.to_string().contains(&visa_number))
+        .count();
+    assert!(ours >= 1, "the visa was emailed: {mails:?}");
+
+    // Figures.
+    let hello_ms = ms(hello_init);
+    println!("\nLambda init under the Runtime API emulator (process start to first /next):");
+    println!("  {:<20} {:>8.1} ms", "hello-world", hello_ms);
+    for (name, init) in &inits {
+        let target = if *name == "render-visa" { 3.0 } else { 2.0 };
+        println!(
+            "  {:<20} {:>8.1} ms  {:>5.1}x hello (target <= {target}x)",
+            name,
+            ms(*init),
+            ms(*init) / hello_ms
+        );
+    }
+    println!(
+        "DynamoDB calls: init (warm-up) {}: {init_calls:?}",
+        total(&init_calls)
+    );
+    println!(
+        "  account to checkout {}: {before_payment:?}",
+        total(&before_payment)
+    );
+    println!(
+        "  payment webhook {}: {webhook_calls:?}",
+        total(&webhook_calls)
+    );
+    println!(
+        "  issuing from the stream {}: {issue_calls:?}",
+        total(&issue_calls)
+    );
+    println!(
+        "  per issued visa (webhook + issuing): {}",
+        total(&webhook_calls) + total(&issue_calls)
+    );
+    assert!(
+        total(&webhook_calls) > 0 && total(&issue_calls) > 0,
+        "the proxy saw the calls"
+    );
+}
