@@ -287,7 +287,7 @@ async fn visa_links_expire_and_refuse_any_alteration() {
     // Correctly signed, but expired a second ago.
     let past = now - 1;
     assert_eq!(
-        fetch(&key, past.to_string(), link_signature(&gw, &key, past)).await,
+        fetch(&key, past.to_string(), link_signature(gw, &key, past)).await,
         403,
         "an expired link is refused"
     );

@@ -230,7 +230,7 @@ pub async fn run(ctx: &Ctx, ledger: &mut Ledger) -> Result<(), String> {
         }},
     })
     .to_string();
-    let twice = ctx.duplicate_every > 0 && ledger.index % ctx.duplicate_every == 0;
+    let twice = ctx.duplicate_every > 0 && ledger.index.is_multiple_of(ctx.duplicate_every);
     let answers = if twice {
         let (a, b) = tokio::join!(deliver(ctx, &event), deliver(ctx, &event));
         vec![a, b]

@@ -370,93 +370,95 @@ async fn run(opts: Options) -> Result<bool, String> {
     }
     let audit = audit::run(&data_dir, &ledgers, &ctx.client).await?;
 
-    let stats = ctx.client.stats.lock().expect("stats");
-    println!(
-        "\n{:<44} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8}  target",
-        "route (latency in ms)", "count", "err", "p50", "p95", "p99", "max"
-    );
-    let mut order: Vec<&str> = ROUTES.iter().map(|(r, _)| *r).collect();
-    let others: Vec<&str> = stats
-        .routes
-        .keys()
-        .map(|r| r.as_ref())
-        .filter(|r| !order.contains(r))
-        .collect();
-    order.extend(others);
-    let mut over = 0;
-    for route in order {
-        let Some(s) = stats.routes.get(route) else {
-            continue;
-        };
-        let h = &s.latency_us;
-        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-        let password = ROUTES.iter().any(|(r, p)| *r == route && *p);
-        let target = if password {
-            "Argon2id-bound".to_owned()
-        } else if ms(0.99) <= TARGET_P99_MS {
-            format!("ok (p99 <= {TARGET_P99_MS} ms)")
-        } else {
-            over += 1;
-            format!("OVER {TARGET_P99_MS} ms")
-        };
+    // The report, in a block so the stats lock is released before the awaits below.
+    let ok = {
+        let stats = ctx.client.stats.lock().expect("stats");
         println!(
-            "{route:<44} {:>6} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1}  {target}",
-            h.len(),
-            s.errors,
-            ms(0.5),
-            ms(0.95),
-            ms(0.99),
-            h.max() as f64 / 1000.0
+            "\n{:<44} {:>6} {:>5} {:>8} {:>8} {:>8} {:>8}  target",
+            "route (latency in ms)", "count", "err", "p50", "p95", "p99", "max"
         );
-    }
-    println!(
-        "non-password routes over the p99 target: {over}; client retries: {}",
-        stats.retries
-    );
-    println!("\nproblems and transport errors by slug (every attempt, retries included):");
-    if stats.slugs.is_empty() {
-        println!("  (none)");
-    }
-    for (slug, n) in &stats.slugs {
-        println!("  {slug:<40} {n}");
-    }
-    println!(
-        "5xx answers without an application/problem+json body: {}",
-        stats.bad_5xx.len()
-    );
-    for b in stats.bad_5xx.iter().take(5) {
-        println!("  {b}");
-    }
-    if !failures.is_empty() {
-        println!("\nfailed flows: {}", failures.len());
-        for (i, e) in failures.iter().take(10) {
-            println!("  flow {i}: {e}");
+        let mut order: Vec<&str> = ROUTES.iter().map(|(r, _)| *r).collect();
+        let others: Vec<&str> = stats
+            .routes
+            .keys()
+            .map(|r| r.as_ref())
+            .filter(|r| !order.contains(r))
+            .collect();
+        order.extend(others);
+        let mut over = 0;
+        for route in order {
+            let Some(s) = stats.routes.get(route) else {
+                continue;
+            };
+            let h = &s.latency_us;
+            let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+            let password = ROUTES.iter().any(|(r, p)| *r == route && *p);
+            let target = if password {
+                "Argon2id-bound".to_owned()
+            } else if ms(0.99) <= TARGET_P99_MS {
+                format!("ok (p99 <= {TARGET_P99_MS} ms)")
+            } else {
+                over += 1;
+                format!("OVER {TARGET_P99_MS} ms")
+            };
+            println!(
+                "{route:<44} {:>6} {:>5} {:>8.1} {:>8.1} {:>8.1} {:>8.1}  {target}",
+                h.len(),
+                s.errors,
+                ms(0.5),
+                ms(0.95),
+                ms(0.99),
+                h.max() as f64 / 1000.0
+            );
         }
-    }
-    audit.print();
+        println!(
+            "non-password routes over the p99 target: {over}; client retries: {}",
+            stats.retries
+        );
+        println!("\nproblems and transport errors by slug (every attempt, retries included):");
+        if stats.slugs.is_empty() {
+            println!("  (none)");
+        }
+        for (slug, n) in &stats.slugs {
+            println!("  {slug:<40} {n}");
+        }
+        println!(
+            "5xx answers without an application/problem+json body: {}",
+            stats.bad_5xx.len()
+        );
+        for b in stats.bad_5xx.iter().take(5) {
+            println!("  {b}");
+        }
+        if !failures.is_empty() {
+            println!("\nfailed flows: {}", failures.len());
+            for (i, e) in failures.iter().take(10) {
+                println!("  flow {i}: {e}");
+            }
+        }
+        audit.print();
 
-    let out = opts.out.clone().unwrap_or_else(|| {
-        own_dir()
-            .parent()
-            .map(|t| t.join("load"))
-            .unwrap_or_else(|| PathBuf::from("target/load"))
-    });
-    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let svg = out.join(format!("latency-{label}.svg"));
-    chart::write(
-        &svg,
-        &format!(
-            "visa-load {label}: {} flows, C={}, {:.1} flows/s",
-            opts.n,
-            opts.c,
-            done as f64 / elapsed.as_secs_f64()
-        ),
-        &stats.routes,
-    )?;
-    println!("\nlatency chart: {}", svg.display());
+        let out = opts.out.clone().unwrap_or_else(|| {
+            own_dir()
+                .parent()
+                .map(|t| t.join("load"))
+                .unwrap_or_else(|| PathBuf::from("target/load"))
+        });
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let svg = out.join(format!("latency-{label}.svg"));
+        chart::write(
+            &svg,
+            &format!(
+                "visa-load {label}: {} flows, C={}, {:.1} flows/s",
+                opts.n,
+                opts.c,
+                done as f64 / elapsed.as_secs_f64()
+            ),
+            &stats.routes,
+        )?;
+        println!("\nlatency chart: {}", svg.display());
 
-    let ok = failures.is_empty() && stats.bad_5xx.is_empty() && audit.clean() && done == opts.n;
-    drop(stats);
+        failures.is_empty() && stats.bad_5xx.is_empty() && audit.clean() && done == opts.n
+    };
     if let Some(mut s) = server {
         s.kill9().await;
         if !ok {
