@@ -1,7 +1,8 @@
-//! A pass-through proxy in front of moto that counts DynamoDB calls by
-//! operation (the `X-Amz-Target` header), so a test can say how many
-//! calls one issued visa costs. Point a process at it with
-//! `AWS_ENDPOINT_URL_DYNAMODB`.
+//! A pass-through proxy in front of moto that counts AWS calls by service
+//! and operation (`dynamodb:GetItem`, `secretsmanager:GetSecretValue`,
+//! `s3:PUT`...) and adds up the time spent waiting for moto, so a test can
+//! say how many calls one issued visa costs and how much of a cold start
+//! was the network. Point a process at it with `AWS_ENDPOINT_URL`.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,26 +11,45 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Calls per `service:operation`, and the time they spent upstream.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub calls: BTreeMap<String, u64>,
+    pub upstream: Duration,
+}
+
+impl Tally {
+    /// Calls to one service (`dynamodb`), by operation.
+    pub fn of(&self, service: &str) -> BTreeMap<String, u64> {
+        let prefix = format!("{service}:");
+        self.calls
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|op| (op.to_owned(), *v)))
+            .collect()
+    }
+}
 
 #[derive(Clone)]
 pub struct CountingProxy {
     pub endpoint: String,
-    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    tally: Arc<Mutex<Tally>>,
 }
 
 struct Upstream {
     base: String,
     http: reqwest::Client,
-    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    tally: Arc<Mutex<Tally>>,
 }
 
 impl CountingProxy {
     pub async fn start(upstream: &str) -> CountingProxy {
-        let counts = Arc::new(Mutex::new(BTreeMap::new()));
+        let tally = Arc::new(Mutex::new(Tally::default()));
         let state = Arc::new(Upstream {
             base: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
-            counts: counts.clone(),
+            tally: tally.clone(),
         });
         let app = Router::new().fallback(forward).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -39,14 +59,34 @@ impl CountingProxy {
         tokio::spawn(async move { axum::serve(listener, app).await.expect("proxy serves") });
         CountingProxy {
             endpoint: format!("http://{addr}"),
-            counts,
+            tally,
         }
     }
 
-    /// Calls per operation since the last `take`, which starts a new count.
-    pub fn take(&self) -> BTreeMap<String, u64> {
-        std::mem::take(&mut *self.counts.lock().expect("counts"))
+    /// What was seen since the last `take`, which starts a new tally.
+    pub fn take(&self) -> Tally {
+        std::mem::take(&mut *self.tally.lock().expect("tally"))
     }
+}
+
+/// `service:operation`: JSON protocols name it in `X-Amz-Target`
+/// (`DynamoDB_20120810.GetItem`, `TrentService.Sign`); the REST ones
+/// (S3, SES v2) by method and path.
+fn operation(method: &Method, uri: &Uri, headers: &HeaderMap) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let (service, op) = target.split_once('.').unwrap_or(("", target));
+        let service = match service {
+            s if s.starts_with("DynamoDB") => "dynamodb",
+            "TrentService" => "kms",
+            "secretsmanager" => "secretsmanager",
+            other => other,
+        };
+        return format!("{service}:{op}");
+    }
+    if uri.path().starts_with("/v2/email/") {
+        return "ses:SendEmail".into();
+    }
+    format!("s3:{method}")
 }
 
 async fn forward(
@@ -56,16 +96,7 @@ async fn forward(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let operation = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned())
-        .unwrap_or_else(|| format!("{method} {}", uri.path()));
-    *up.counts
-        .lock()
-        .expect("counts")
-        .entry(operation)
-        .or_default() += 1;
+    let op = operation(&method, &uri, &headers);
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = up.http.request(method, format!("{}{path}", up.base));
     for (name, value) in &headers {
@@ -73,7 +104,8 @@ async fn forward(
             request = request.header(name, value);
         }
     }
-    match request.body(body).send().await {
+    let started = Instant::now();
+    let response = match request.body(body).send().await {
         Ok(res) => {
             let status = res.status();
             let mut out = HeaderMap::new();
@@ -86,5 +118,9 @@ async fn forward(
             (status, out, bytes).into_response()
         }
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
-    }
+    };
+    let mut tally = up.tally.lock().expect("tally");
+    *tally.calls.entry(op).or_default() += 1;
+    tally.upstream += started.elapsed();
+    response
 }

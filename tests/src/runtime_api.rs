@@ -100,7 +100,13 @@ impl Function {
             .open(log)
             .expect("log file");
         let mut command = Command::new(binary);
+        // Lambda's environment, not this shell's (SSL_CERT_DIR, say, would
+        // make the TLS stack read hundreds of files at init).
         command
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("LANG", "en_US.UTF-8")
+            .env("TZ", ":UTC")
             .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

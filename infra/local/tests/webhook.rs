@@ -153,7 +153,10 @@ async fn hundred_concurrent_deliveries_pay_once() {
     assert_eq!(gw.count("payment_events"), 1);
     let paid = status_of(&gw, &token, &app).await;
     // The issuer may already have moved it on.
-    assert!(paid["status"] == "paid" || paid["status"] == "issued", "{paid}");
+    assert!(
+        paid["status"] == "paid" || paid["status"] == "issued",
+        "{paid}"
+    );
     let paid_at = paid["payment"]["paid_at"].clone();
     assert!(paid_at.is_string());
 
@@ -169,7 +172,10 @@ async fn hundred_concurrent_deliveries_pay_once() {
     .await;
     assert_eq!(got.0, 200);
     let again = status_of(&gw, &token, &app).await;
-    assert_eq!(again["payment"], paid["payment"], "the payment did not change");
+    assert_eq!(
+        again["payment"], paid["payment"],
+        "the payment did not change"
+    );
     // The same event again, much later: still one payment.
     assert_eq!(
         deliver(&gw, &body, Some(sign(WEBHOOK_SECRET, now(), &body)))
