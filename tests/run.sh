@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Every test of the portal, on a fresh machine: installs what the tests
-# need (Debian: poppler-utils, zbar-tools, chromium, fonts; PyPI:
-# moto[server], cfn-lint, openapi-spec-validator, pytest; npm: the browser
-# test packages from their lock file), then runs lint, the Rust workspace's
-# tests (unit, store contract on SQLite and on DynamoDB/S3 in moto, whole
-# flows through the real visa-local binary), the infrastructure checks and
-# the browser tests in Debian's Chromium.
+# need (Debian: poppler-utils, zbar-tools, chromium; PyPI: moto[server],
+# cfn-lint, openapi-spec-validator, pytest, schemathesis; npm: the browser
+# test packages from their lock file; crates.io: cargo-fuzz when nightly is
+# there), then runs, in order: fmt; one build of every target; clippy; the
+# Rust workspace's tests (unit, store contract on SQLite and on
+# DynamoDB/S3 in moto, cloud adapters, whole flows through the real
+# visa-local binary, security, QR read-back); the four Lambda binaries
+# under a Runtime API emulator (prints init and DynamoDB figures); the
+# infrastructure checks; schemathesis against infra/openapi.yaml; the load,
+# fault-injection and kill -9 runs at CI size; a short fuzzing run; the
+# browser tests in Debian's Chromium. About 35 minutes from cold on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/visa-target}"

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/../.."
 n="${1:-10000}"
 profile_flag=""; profile_dir="debug"
 if [[ "${2:-}" == "--release" ]]; then profile_flag="--release"; profile_dir="release"; fi
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-cargo build -j2 -q -p visa-pdf --bin visa-pdf $profile_flag
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/visa-target}"
+# The same selection as tests/run.sh, so nothing is rebuilt.
+cargo build -q --workspace --all-features --bin visa-pdf $profile_flag
 bin="$CARGO_TARGET_DIR/$profile_dir/visa-pdf"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
