@@ -20,7 +20,8 @@ done
 [[ -f tests/browser/node_modules/playwright-core/index.mjs || -n "${PLAYWRIGHT_CORE:-}" ]] ||
   { echo "compare-chromium: run npm ci in tests/browser first" >&2; exit 1; }
 
-cargo build -q --release -p visa-pdf --bin visa-pdf
+# The same selection as tests/lambda-figures.sh and bench.sh: one release build.
+cargo build -q --release --workspace --all-features --bin visa-pdf
 bin="$CARGO_TARGET_DIR/release/visa-pdf"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
