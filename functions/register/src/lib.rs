@@ -38,8 +38,22 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
     }
 }
 
+/// Hashes running at once: one per core. Unbounded, a burst of sign-ups
+/// runs dozens of Argon2id threads that crowd the async workers off the
+/// CPU, and every other route's latency goes with them; queued here, the
+/// burst waits its turn and the rest of the portal stays fast. (In Lambda
+/// an instance serves one request at a time, so this never waits there.)
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tokio::sync::Semaphore::new(cores)
+});
+
 /// Argon2id takes tens of milliseconds of CPU: keep it off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Problem> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|e| Problem::internal(format!("hashing queue closed: {e}")))?;
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Problem::internal(format!("hashing task failed: {e}")))
