@@ -39,6 +39,40 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
         .ok_or(ConfigError::Missing(name))
 }
 
+/// The roots AWS's endpoints chain to (Amazon Trust Services: Amazon Root
+/// CA 1-4 and the Starfield Services G2 cross-sign), as published at
+/// https://www.amazontrust.com/repository/ and shipped in Debian's
+/// ca-certificates.
+const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
+
+/// The SDK's HTTPS client set on `loader`, trusting only the roots AWS's endpoints use:
+/// the default one parses every certificate the system offers at each
+/// cold start (~3 ms, a third of a function's own init: PERFORMANCE.md),
+/// and nothing but AWS is called through it (Stripe has its own client).
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` set (a TLS-inspecting proxy, say)
+/// brings back the system's roots, which honour them.
+fn with_https_client(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let system = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    let trust = if system {
+        TrustStore::default()
+    } else {
+        TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES)
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a trust store is a valid TLS context");
+    loader.http_client(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_context(context)
+            .build_https(),
+    )
+}
+
 /// What a cold start builds once and every request shares.
 #[derive(Clone)]
 pub struct Cloud {
@@ -50,7 +84,9 @@ impl Cloud {
     /// environment (the Lambda role in AWS, test keys against moto).
     pub async fn from_env() -> Cloud {
         Cloud {
-            sdk: aws_config::defaults(BehaviorVersion::latest()).load().await,
+            sdk: with_https_client(aws_config::defaults(BehaviorVersion::latest()))
+                .load()
+                .await,
         }
     }
 
@@ -173,5 +209,45 @@ mod tests {
             ["whsec_a", "whsec_b", "whsec_c"]
         );
         assert!(split_secrets(" , ").is_empty());
+    }
+
+    #[test]
+    fn the_trust_store_holds_the_five_amazon_roots_as_der() {
+        use base64::Engine;
+        let pem = std::str::from_utf8(AMAZON_TRUST_SERVICES).unwrap();
+        let blocks: Vec<Vec<u8>> = pem
+            .split("-----BEGIN CERTIFICATE-----")
+            .skip(1)
+            .map(|b| {
+                let body: String = b
+                    .split("-----END CERTIFICATE-----")
+                    .next()
+                    .unwrap()
+                    .split_whitespace()
+                    .collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .expect("base64")
+            })
+            .collect();
+        assert_eq!(blocks.len(), 5);
+        for der in &blocks {
+            // An X.509 certificate: a DER SEQUENCE with a two-byte length.
+            assert_eq!(&der[..2], &[0x30, 0x82]);
+            assert_eq!(
+                usize::from(der[2]) << 8 | usize::from(der[3]),
+                der.len() - 4
+            );
+        }
+        for name in [
+            "Amazon Root CA 1",
+            "Amazon Root CA 4",
+            "Starfield Services Root",
+        ] {
+            let found = blocks
+                .iter()
+                .any(|der| der.windows(name.len()).any(|w| w == name.as_bytes()));
+            assert!(found, "{name}");
+        }
     }
 }
