@@ -51,6 +51,8 @@ pub struct Function {
     child: Child,
     spawned: Instant,
     next_id: Mutex<u64>,
+    /// Invocations answered and the time they took, event sent to answer.
+    busy: Mutex<(u32, Duration)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +132,7 @@ impl Function {
             child,
             spawned,
             next_id: Mutex::new(0),
+            busy: Mutex::new((0, Duration::ZERO)),
         }
     }
 
@@ -158,6 +161,11 @@ impl Function {
     }
 
     /// One invocation with `event`; its answer.
+    /// Invocations so far and their total duration (what Lambda bills).
+    pub fn busy(&self) -> (u32, Duration) {
+        *self.busy.lock().expect("busy")
+    }
+
     pub async fn invoke(&self, event: Value) -> Result<Value, InvokeError> {
         let request_id = {
             let mut n = self.next_id.lock().expect("ids");
@@ -174,7 +182,14 @@ impl Function {
             .await
             .map_err(|_| InvokeError::Gone)?;
         let limit = Duration::from_secs(60);
-        match tokio::time::timeout(limit, answered).await {
+        let started = Instant::now();
+        let answered = tokio::time::timeout(limit, answered).await;
+        {
+            let mut busy = self.busy.lock().expect("busy");
+            busy.0 += 1;
+            busy.1 += started.elapsed();
+        }
+        match answered {
             Err(_) => Err(InvokeError::Timeout(limit)),
             Ok(Err(_)) => Err(InvokeError::Gone),
             Ok(Ok(Ok(value))) => Ok(value),

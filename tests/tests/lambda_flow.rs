@@ -686,6 +686,18 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         "  per issued visa (webhook + issuing): {}",
         total(&webhook_calls) + total(&issue_calls)
     );
+    // What Lambda bills: invocations and their durations over this flow
+    // (two applicants, the refused and repeated calls included; AWS is
+    // moto on loopback, so real durations are higher by the round trips).
+    println!("Invocations over the flow (event sent to answer):");
+    for (name, f) in &portal.functions {
+        let (n, busy) = f.busy();
+        println!(
+            "  {name:<20} {n:>3} invocations  {:>8.1} ms in all  {:>6.1} ms mean",
+            ms(busy),
+            ms(busy) / f64::from(n.max(1))
+        );
+    }
     assert!(
         total(&webhook_calls) > 0 && total(&issue_calls) > 0,
         "the proxy saw the calls"
