@@ -10,7 +10,8 @@
 # under a Runtime API emulator (prints init and DynamoDB figures); the
 # infrastructure checks; schemathesis against infra/openapi.yaml; the load,
 # fault-injection and kill -9 runs at CI size; a short fuzzing run; the
-# browser tests in Debian's Chromium. About 35 minutes from cold on 2 cores.
+# browser tests in Debian's Chromium. About 25-30 minutes from cold on 2
+# cores (measured: PERFORMANCE.md), about 6 with a warm target dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/visa-target}"
