@@ -101,6 +101,7 @@ contract!(
     accounts_and_the_email_claim,
     sessions_expire_by_their_own_clock,
     failed_sign_ins_count_in_a_window,
+    a_forgiven_sign_in_attempt_is_taken_back_never_below_zero,
     invitations_are_created_once_and_revoked_only_unused,
     an_invitation_is_claimed_once_with_its_application,
     checkout_opens_only_from_invitation_confirmed,
@@ -335,6 +336,35 @@ async fn sessions_expire_by_their_own_clock<B: Backend>(b: B) {
     // Deleting what is gone is fine (signing out twice).
     store.delete_session(&session.token_hash).await.unwrap();
     assert_eq!(store.session("unknown", t0()).await.unwrap(), None);
+}
+
+async fn a_forgiven_sign_in_attempt_is_taken_back_never_below_zero<B: Backend>(b: B) {
+    let store = b.open().await;
+    let window = Duration::minutes(SIGN_IN_WINDOW_MINUTES);
+    let email = "forgiven@example.com";
+    // Nothing counted yet: nothing to take back, and no error.
+    store.forgive_failed_sign_in(email).await.unwrap();
+    assert_eq!(store.failed_sign_ins(email, t0()).await.unwrap(), 0);
+    for _ in 0..2 {
+        store
+            .record_failed_sign_in(email, t0(), window)
+            .await
+            .unwrap();
+    }
+    store.forgive_failed_sign_in(email).await.unwrap();
+    assert_eq!(store.failed_sign_ins(email, t0()).await.unwrap(), 1);
+    for _ in 0..3 {
+        store.forgive_failed_sign_in(email).await.unwrap();
+    }
+    assert_eq!(store.failed_sign_ins(email, t0()).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .record_failed_sign_in(email, t0(), window)
+            .await
+            .unwrap(),
+        1,
+        "counting starts again from zero, not below"
+    );
 }
 
 async fn failed_sign_ins_count_in_a_window<B: Backend>(b: B) {

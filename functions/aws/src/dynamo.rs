@@ -508,6 +508,27 @@ impl Sessions for DynamoStore {
             "sign-in throttle under contention".into(),
         ))
     }
+
+    async fn forgive_failed_sign_in(&self, email: &str) -> Result<(), StoreError> {
+        let forgiven = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(throttle_pk(email), "THROTTLE")))
+            .update_expression("SET #failures = #failures - :one")
+            .condition_expression("#failures > :zero")
+            .set_expression_attribute_names(names(&["#failures"]))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match forgiven {
+            Ok(_) => Ok(()),
+            // No counted failure (or no item): nothing to take back.
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
 }
 
 #[async_trait]

@@ -50,12 +50,16 @@ pub trait Sessions: Send + Sync {
     /// Failed sign-ins for `email` in the window that is open at `now`.
     async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError>;
     /// Counts one failure; a window older than `window` starts again at 1.
+    /// Returns the count after it: concurrent callers each see their own.
     async fn record_failed_sign_in(
         &self,
         email: &str,
         now: DateTime<Utc>,
         window: chrono::Duration,
     ) -> Result<u32, StoreError>;
+    /// Takes back one counted failure (an attempt counted before its
+    /// password was checked, which then turned out right); never below 0.
+    async fn forgive_failed_sign_in(&self, email: &str) -> Result<(), StoreError>;
 }
 
 #[async_trait]

@@ -102,12 +102,16 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let Some(email) = account::normalise_email(&creds.email) else {
         return Err(Problem::invalid_credentials("email or password is wrong"));
     };
-    let failures = deps
+    // Counted before the password is checked, atomically: of a burst of
+    // concurrent attempts only the first MAX_FAILED_SIGN_INS get a hash
+    // checked; a right password takes its count back.
+    let window = Duration::minutes(account::SIGN_IN_WINDOW_MINUTES);
+    let attempts = deps
         .sessions
-        .failed_sign_ins(&email, now)
+        .record_failed_sign_in(&email, now, window)
         .await
         .map_err(store_problem)?;
-    if failures >= account::MAX_FAILED_SIGN_INS {
+    if attempts > account::MAX_FAILED_SIGN_INS {
         return Err(Problem::too_many_attempts(format!(
             "more than {} failed sign-ins in {} minutes: try again later",
             account::MAX_FAILED_SIGN_INS,
@@ -125,15 +129,12 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         && blocking(move || account::verify_password(&password, phc.as_deref())).await?;
     let account = match (ok, found) {
         (true, Some(account)) => account,
-        _ => {
-            let window = Duration::minutes(account::SIGN_IN_WINDOW_MINUTES);
-            deps.sessions
-                .record_failed_sign_in(&email, now, window)
-                .await
-                .map_err(store_problem)?;
-            return Err(Problem::invalid_credentials("email or password is wrong"));
-        }
+        _ => return Err(Problem::invalid_credentials("email or password is wrong")),
     };
+    // Not taking the count back only costs one attempt of the window.
+    if let Err(e) = deps.sessions.forgive_failed_sign_in(&email).await {
+        tracing::warn!(error = %e, "could not take back a sign-in attempt's count");
+    }
     let (token, token_hash) = account::new_session_token();
     let session = Session {
         token_hash,

@@ -171,6 +171,12 @@ impl<S: Store> Sessions for FaultyStore<S> {
         let call = self.inner.failed_sign_ins(email, now);
         self.faults.around("failed_sign_ins", call, STORE).await
     }
+    async fn forgive_failed_sign_in(&self, email: &str) -> Result<(), StoreError> {
+        let call = self.inner.forgive_failed_sign_in(email);
+        self.faults
+            .around("forgive_failed_sign_in", call, STORE)
+            .await
+    }
     async fn record_failed_sign_in(
         &self,
         email: &str,

@@ -305,6 +305,27 @@ impl Sessions for SqliteStore {
         })
         .await
     }
+
+    async fn forgive_failed_sign_in(&self, email: &str) -> Result<(), StoreError> {
+        let email = email.to_owned();
+        // Down to zero, the row goes: a right password leaves no trace.
+        self.with(move |c| {
+            c.execute(
+                "DELETE FROM sign_in_failures WHERE email = ?1 AND failures <= 1",
+                params![email],
+            )
+            .and_then(|_| {
+                c.execute(
+                    "UPDATE sign_in_failures SET failures = failures - 1
+                     WHERE email = ?1 AND failures > 1",
+                    params![email],
+                )
+            })
+            .map(|_| ())
+            .map_err(unavailable)
+        })
+        .await
+    }
 }
 
 #[async_trait]

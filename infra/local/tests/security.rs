@@ -114,6 +114,39 @@ async fn sign_in_is_throttled_per_email_after_ten_failures() {
     assert_eq!(status, 201, "{body}");
 }
 
+#[tokio::test]
+async fn a_burst_of_wrong_passwords_gets_ten_checked_and_right_ones_are_not_counted() {
+    let gw = Gateway::start();
+    gw.applicant("burst@example.com").await;
+    // Twelve right sign-ins in a row: each takes its count back.
+    let right = json!({"email": "burst@example.com", "password": "correct horse battery"});
+    for _ in 0..12 {
+        let (status, _, body) = gw
+            .send("POST", "/api/sessions", None, Some(right.clone()))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Thirty wrong ones at once: counted before any hash is checked, so
+    // exactly ten are checked (401) and the rest refused outright (429).
+    let wrong = json!({"email": "burst@example.com", "password": "guess number n"});
+    let answers = futures::future::join_all(
+        (0..30).map(|_| gw.send("POST", "/api/sessions", None, Some(wrong.clone()))),
+    )
+    .await;
+    let count = |code: u16| answers.iter().filter(|a| a.0 == code).count();
+    assert_eq!(
+        (count(401), count(429)),
+        (10, 20),
+        "{:?}",
+        answers.iter().map(|a| a.0).collect::<Vec<_>>()
+    );
+    assert_problem(
+        &gw.send("POST", "/api/sessions", None, Some(right)).await,
+        429,
+        "too-many-attempts",
+    );
+}
+
 #[track_caller]
 fn assert_security_headers(what: &str, res: &reqwest::Response) {
     let h = res.headers();
