@@ -276,6 +276,19 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
 }
 
 /// A private bucket with SSE-S3 by default, as the template's.
+/// A KMS key as the template makes it: ECC_NIST_P256, sign and verify.
+pub async fn create_signing_key(kms: &aws_sdk_kms::Client) -> aws_sdk_kms::types::KeyMetadata {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    kms.create_key()
+        .key_usage(KeyUsageType::SignVerify)
+        .key_spec(KeySpec::EccNistP256)
+        .send()
+        .await
+        .expect("create key")
+        .key_metadata
+        .expect("key metadata")
+}
+
 pub async fn create_bucket(client: &aws_sdk_s3::Client, name: &str) {
     use aws_sdk_s3::types::{
         BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration,

@@ -3,29 +3,20 @@
 //!
 //! `cargo test -p visa-tests --test cloud_adapters`
 
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use p256::ecdsa::signature::Verifier;
 use visa_aws::{ConfigError, KmsSigner, SesNotifier};
 use visa_core::notify::{Notifier, VisaEmail};
 use visa_core::signing::VisaSigner;
-use visa_tests::moto::Moto;
+use visa_tests::moto::{Moto, create_signing_key};
 
 #[tokio::test]
 async fn kms_signs_es256_that_verifies_with_the_published_jwk() {
     let moto = Moto::shared();
     let cloud = moto.cloud().await;
     let kms = aws_sdk_kms::Client::new(&cloud.sdk);
-    let key = kms
-        .create_key()
-        .key_usage(KeyUsageType::SignVerify)
-        .key_spec(KeySpec::EccNistP256)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let key = create_signing_key(&kms).await;
     let signer = KmsSigner::new(kms.clone(), key.arn().unwrap());
     // The kid is the key id, without the account in the ARN.
     assert_eq!(signer.key_id(), key.key_id());

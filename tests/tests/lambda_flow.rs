@@ -8,7 +8,6 @@
 //! The binaries are built with the `lambda` features (tests/run.sh does
 //! it; the test builds them itself when they are missing).
 
-use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use axum::Router;
 use axum::routing::post;
 use base64::Engine;
@@ -19,15 +18,17 @@ use std::time::Duration;
 use visa_local::gateway::{Function as Route, function_for};
 use visa_pay_webhook::signature::sign;
 use visa_tests::counting_proxy::CountingProxy;
-use visa_tests::moto::{Moto, REGION, create_bucket, create_table, unique_name};
+use visa_tests::moto::{
+    Moto, REGION, create_bucket, create_signing_key, create_table, unique_name,
+};
 use visa_tests::runtime_api::Function;
 
 const SITE: &str = "https://visa.example";
-const FUNCTIONS: [(&str, &str); 4] = [
-    ("register", "visa-register"),
-    ("confirm-invitation", "visa-confirm-invitation"),
-    ("pay-webhook", "visa-pay-webhook"),
-    ("render-visa", "visa-render-visa"),
+const FUNCTIONS: [&str; 4] = [
+    "register",
+    "confirm-invitation",
+    "pay-webhook",
+    "render-visa",
 ];
 
 /// target/<profile>/, where cargo put this test's own binaries.
@@ -47,7 +48,7 @@ fn function_binaries() -> PathBuf {
         return PathBuf::from(dir);
     }
     let dir = bin_dir();
-    if FUNCTIONS.iter().all(|(bin, _)| dir.join(bin).exists()) {
+    if FUNCTIONS.iter().all(|bin| dir.join(bin).exists()) {
         return dir;
     }
     // The CI invocation's feature set, so nothing already built is rebuilt.
@@ -248,15 +249,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     create_table(&aws_sdk_dynamodb::Client::new(&cloud.sdk), &table).await;
     create_bucket(&cloud.s3(), &bucket).await;
     let kms = aws_sdk_kms::Client::new(&cloud.sdk);
-    let key = kms
-        .create_key()
-        .key_usage(KeyUsageType::SignVerify)
-        .key_spec(KeySpec::EccNistP256)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
+    let key = create_signing_key(&kms).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&cloud.sdk);
     let webhook_secret = format!("whsec_{}", ulid::Ulid::new());
     let secret_arn = |name: String, value: String| {
@@ -326,7 +319,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     let mut functions = BTreeMap::new();
     let mut inits = Vec::new();
     aws.take();
-    for (name, _) in FUNCTIONS {
+    for name in FUNCTIONS {
         let log = logs.path().join(format!("{name}.log"));
         let (mut totals, mut upstreams, mut owns) = (Vec::new(), Vec::new(), Vec::new());
         let mut calls = BTreeMap::new();
