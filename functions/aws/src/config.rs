@@ -73,6 +73,26 @@ fn with_https_client(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoad
     )
 }
 
+/// Region and credentials straight from the variables Lambda sets
+/// (`AWS_REGION`; the role's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+/// `AWS_SESSION_TOKEN`) when they are there. The default chains would find
+/// the same values, but build providers for profiles, web identity (an STS
+/// client), ECS and IMDS first, and probe for profile files: work at every
+/// cold start for sources a Lambda never has. Anywhere else (no such
+/// variables) the default chains run as usual.
+fn with_lambda_environment(mut loader: aws_config::ConfigLoader) -> aws_config::ConfigLoader {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(region) = set("AWS_REGION") {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if set("AWS_ACCESS_KEY_ID").is_some() && set("AWS_SECRET_ACCESS_KEY").is_some() {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    loader
+}
+
 /// What a cold start builds once and every request shares.
 #[derive(Clone)]
 pub struct Cloud {
@@ -83,10 +103,11 @@ impl Cloud {
     /// The default chain: region, credentials and endpoint from the
     /// environment (the Lambda role in AWS, test keys against moto).
     pub async fn from_env() -> Cloud {
+        let loader = with_lambda_environment(with_https_client(aws_config::defaults(
+            BehaviorVersion::latest(),
+        )));
         Cloud {
-            sdk: with_https_client(aws_config::defaults(BehaviorVersion::latest()))
-                .load()
-                .await,
+            sdk: loader.load().await,
         }
     }
 

@@ -20,7 +20,10 @@ async fn deps() -> Result<Deps, lambda::Error> {
     })
 }
 
-#[tokio::main]
+// A Lambda instance handles one event at a time: one thread runs it, and
+// no worker pool is started at each cold start (CPU work goes to
+// spawn_blocking).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
     let deps = Arc::new(lambda::started(deps().await)?);

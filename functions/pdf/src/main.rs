@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use visa_pdf::render::View;
+use visa_pdf::render::{Stages, View};
 use visa_pdf::{Renderer, VisaDocument};
 
 const USAGE: &str = concat!(
@@ -108,6 +108,7 @@ fn run() -> Result<(), String> {
     let mut times = Vec::with_capacity(args.repeat);
     let mut pdf = Vec::new();
     let mut warm_cpu = Duration::ZERO;
+    let mut stages = Vec::with_capacity(args.repeat);
     for i in 1..=args.repeat {
         // Renders after the first are of other visas, as an issuer's are:
         // typst's memo cache must not serve a repeat from the last render.
@@ -117,10 +118,11 @@ fn run() -> Result<(), String> {
             variant(&doc, i)
         };
         let (t, cpu) = (Instant::now(), cpu_time());
-        let (bytes, warnings) = renderer
-            .render_with_warnings(&this)
-            .map_err(|e| e.to_string())?;
+        let (bytes, warnings, stage) = renderer.render_timed(&this).map_err(|e| e.to_string())?;
         times.push(t.elapsed());
+        if i > 1 {
+            stages.push(stage);
+        }
         if i > 1 {
             warm_cpu += cpu_time().saturating_sub(cpu);
         }
@@ -160,6 +162,17 @@ fn run() -> Result<(), String> {
         println!(
             "warm renders: mean on-CPU time {:.2} ms",
             ms(warm_cpu) / warm.len() as f64
+        );
+        let median = |pick: fn(&Stages) -> Duration| {
+            let mut v: Vec<Duration> = stages.iter().map(pick).collect();
+            v.sort();
+            ms(v[v.len() / 2])
+        };
+        println!(
+            "warm renders by stage (medians): prepare (data, MRZ, QR) {:.2} ms  compile (typst) {:.2} ms  export (PDF) {:.2} ms",
+            median(|s| s.prepare),
+            median(|s| s.compile),
+            median(|s| s.export),
         );
     }
     println!("wrote {} ({} bytes)", args.out, pdf.len());

@@ -9,10 +9,11 @@
 //! allocations, ~8 ms for a 500-character URL); the ISO/IEC 18004 penalty
 //! rules below pick a mask in well under a millisecond.
 
-use std::fmt::Write;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
-use qrcode::canvas::{Canvas, MaskPattern};
-use qrcode::{Color, EcLevel, bits, ec};
+use qrcode::canvas::{Canvas, MaskPattern, Module};
+use qrcode::{Color, EcLevel, Version, bits, ec};
 
 use crate::RenderError;
 
@@ -91,7 +92,10 @@ pub fn outline(width: usize, dark: &[bool], offset: usize) -> String {
     for start in 0..out.len() {
         while out[start] != 0 {
             let (sx, sy) = (start % side, start / side);
-            write!(path, "M{} {}", sx + offset, sy + offset).expect("writing to a String");
+            path.push('M');
+            push_number(&mut path, sx + offset);
+            path.push(' ');
+            push_number(&mut path, sy + offset);
             let (mut x, mut y) = (sx, sy);
             let mut heading = out[start].trailing_zeros() as u8;
             loop {
@@ -105,10 +109,15 @@ pub fn outline(width: usize, dark: &[bool], offset: usize) -> String {
                 if d != heading {
                     // The boundary turns here: finish the straight stretch.
                     match heading {
-                        RIGHT | LEFT => write!(path, "H{}", x + offset),
-                        _ => write!(path, "V{}", y + offset),
+                        RIGHT | LEFT => {
+                            path.push('H');
+                            push_number(&mut path, x + offset);
+                        }
+                        _ => {
+                            path.push('V');
+                            push_number(&mut path, y + offset);
+                        }
                     }
-                    .expect("writing to a String");
                     heading = d;
                 }
                 out[v] &= !(1 << d);
@@ -129,6 +138,23 @@ pub fn outline(width: usize, dark: &[bool], offset: usize) -> String {
     path
 }
 
+/// Appends `n` in decimal: thousands of vertices a code, and `write!`'s
+/// formatting machinery was a third of the outline's time.
+fn push_number(path: &mut String, n: usize) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    path.extend(digits[at..].iter().map(|&d| d as char));
+}
+
 /// The symbol's width and its modules, row by row, `true` for dark.
 pub fn modules(text: &str) -> Result<(usize, Vec<bool>), RenderError> {
     let bits = bits::encode_auto(text.as_bytes(), EC_LEVEL)?;
@@ -144,21 +170,75 @@ pub fn modules(text: &str) -> Result<(usize, Vec<bool>), RenderError> {
     let mut canvas = Canvas::new(version, EC_LEVEL);
     canvas.draw_all_functional_patterns();
     canvas.draw_data(&data, &ecc);
-    let mut best: Option<(usize, Vec<bool>)> = None;
-    for pattern in MASKS {
-        let mut masked = canvas.clone();
-        masked.apply_mask(pattern);
-        let dark: Vec<bool> = masked
-            .into_colors()
-            .into_iter()
-            .map(|c| c == Color::Dark)
-            .collect();
-        let score = penalty(&dark, width);
-        if best.as_ref().is_none_or(|(s, _)| score < *s) {
-            best = Some((score, dark));
+
+    // The dark data modules, before masking, as row and column bitsets.
+    let (mut data_rows, mut data_cols) = (vec![0u128; width], vec![0u128; width]);
+    for y in 0..width {
+        for x in 0..width {
+            if canvas.get(x as i16, y as i16) == Module::Unmasked(Color::Dark) {
+                data_rows[y] |= 1 << (x + PAD);
+                data_cols[x] |= 1 << (y + PAD);
+            }
         }
     }
-    Ok((width, best.expect("eight masks").1))
+    // Each mask's symbol is its template XOR the data: scoring all eight is
+    // a few thousand word operations instead of eight masked canvases.
+    let templates = templates(version, width);
+    let mut best: Option<(usize, MaskPattern)> = None;
+    for (i, pattern) in MASKS.into_iter().enumerate() {
+        let rows: Vec<u128> = xor(&templates.rows[i], &data_rows);
+        let cols: Vec<u128> = xor(&templates.cols[i], &data_cols);
+        let score = penalty_lines(&rows, &cols, width);
+        if best.is_none_or(|(s, _)| score < s) {
+            best = Some((score, pattern));
+        }
+    }
+    // qrcode itself draws the chosen mask and its format information.
+    canvas.apply_mask(best.expect("eight masks").1);
+    let dark = canvas.into_colors().into_iter().map(|c| c == Color::Dark);
+    Ok((width, dark.collect()))
+}
+
+fn xor(a: &[u128], b: &[u128]) -> Vec<u128> {
+    a.iter().zip(b).map(|(a, b)| a ^ b).collect()
+}
+
+/// One version's symbol under each mask with all data modules light:
+/// function patterns, format information, and dark wherever the mask
+/// inverts a data module. XOR with the data gives the masked symbol.
+struct MaskTemplates {
+    rows: [Vec<u128>; 8],
+    cols: [Vec<u128>; 8],
+}
+
+/// Built once per version and kept: a handful of versions cover every visa.
+fn templates(version: Version, width: usize) -> Arc<MaskTemplates> {
+    static BUILT: LazyLock<Mutex<HashMap<usize, Arc<MaskTemplates>>>> =
+        LazyLock::new(Default::default);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    built
+        .entry(width)
+        .or_insert_with(|| {
+            let lines = |pattern: MaskPattern| {
+                let mut empty = Canvas::new(version, EC_LEVEL);
+                empty.draw_all_functional_patterns();
+                empty.apply_mask(pattern);
+                let dark: Vec<bool> = empty
+                    .into_colors()
+                    .into_iter()
+                    .map(|c| c == Color::Dark)
+                    .collect();
+                bitsets(&dark, width)
+            };
+            let all = MASKS.map(lines);
+            Arc::new(MaskTemplates {
+                rows: all.clone().map(|(rows, _)| rows),
+                cols: all.map(|(_, cols)| cols),
+            })
+        })
+        .clone()
 }
 
 const MASKS: [MaskPattern; 8] = [
@@ -185,21 +265,31 @@ const PAD: usize = 4;
 /// rule is a few shifts and popcounts per line: this crate's own code is not
 /// optimised in the dev profile, where scanning module by module per rule
 /// and mask cost ~25 ms.
+#[cfg(test)]
 fn penalty(dark: &[bool], width: usize) -> usize {
+    let (rows, cols) = bitsets(dark, width);
+    penalty_lines(&rows, &cols, width)
+}
+
+/// Rows and columns of `dark` as bitsets (bit `x + PAD` = module `x`).
+fn bitsets(dark: &[bool], width: usize) -> (Vec<u128>, Vec<u128>) {
     let mut rows = vec![0u128; width];
     let mut cols = vec![0u128; width];
-    let mut dark_count = 0;
     for (i, _) in dark.iter().enumerate().filter(|(_, d)| **d) {
         let (x, y) = (i % width, i / width);
         rows[y] |= 1 << (x + PAD);
         cols[x] |= 1 << (y + PAD);
-        dark_count += 1;
     }
-    let symbol: u128 = ((1u128 << width) - 1) << PAD;
+    (rows, cols)
+}
 
+/// [`penalty`] of the symbol whose rows and columns are these bitsets.
+fn penalty_lines(rows: &[u128], cols: &[u128], width: usize) -> usize {
+    let symbol: u128 = ((1u128 << width) - 1) << PAD;
+    let dark_count: usize = rows.iter().map(|r| r.count_ones() as usize).sum();
     let mut score = 0;
-    for lines in [&rows, &cols] {
-        for &line in lines.iter() {
+    for lines in [rows, cols] {
+        for &line in lines {
             let light = !line & symbol;
             score += runs_penalty(line) + runs_penalty(light) + finder_penalty(line);
         }
@@ -212,7 +302,7 @@ fn penalty(dark: &[bool], width: usize) -> usize {
         let blocks = same_vertically & (same_vertically >> 1) & same_horizontally & (symbol >> 1);
         score += 3 * blocks.count_ones() as usize;
     }
-    let percent = dark_count * 100 / dark.len();
+    let percent = dark_count * 100 / (width * width);
     score + 10 * (percent.abs_diff(50) / 5)
 }
 
@@ -342,6 +432,66 @@ mod tests {
     }
 
     #[test]
+    fn templates_score_every_mask_as_the_masked_symbol_would() {
+        // The fast choice scores each mask from a template XOR the data;
+        // masking a copy of the canvas with qrcode and scoring the result
+        // module by module must give the same eight scores, whatever the
+        // version.
+        for text in [
+            URL.to_owned(),
+            format!("{URL}{}", "x".repeat(150)),
+            "KZ".into(),
+        ] {
+            let bits = bits::encode_auto(text.as_bytes(), EC_LEVEL).unwrap();
+            let version = bits.version();
+            let width = version.width() as usize;
+            let (data, ecc) =
+                ec::construct_codewords(&bits.into_bytes(), version, EC_LEVEL).unwrap();
+            let mut canvas = Canvas::new(version, EC_LEVEL);
+            canvas.draw_all_functional_patterns();
+            canvas.draw_data(&data, &ecc);
+            let mut data_dark = vec![false; width * width];
+            for (i, d) in data_dark.iter_mut().enumerate() {
+                let (x, y) = ((i % width) as i16, (i / width) as i16);
+                *d = canvas.get(x, y) == Module::Unmasked(Color::Dark);
+            }
+            let (data_rows, data_cols) = bitsets(&data_dark, width);
+            let t = templates(version, width);
+            for (i, pattern) in MASKS.into_iter().enumerate() {
+                let mut masked = canvas.clone();
+                masked.apply_mask(pattern);
+                let dark: Vec<bool> = masked
+                    .into_colors()
+                    .into_iter()
+                    .map(|c| c == Color::Dark)
+                    .collect();
+                let fast = penalty_lines(
+                    &xor(&t.rows[i], &data_rows),
+                    &xor(&t.cols[i], &data_cols),
+                    width,
+                );
+                assert_eq!(fast, penalty(&dark, width), "{pattern:?} at width {width}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_chosen_mask_scores_lowest() {
+        let (width, chosen) = modules(URL).unwrap();
+        let best = penalty(&chosen, width);
+        let theirs = qrcode::QrCode::with_error_correction_level(URL.as_bytes(), EC_LEVEL).unwrap();
+        let theirs: Vec<bool> = theirs
+            .to_colors()
+            .into_iter()
+            .map(|c| c == Color::Dark)
+            .collect();
+        assert!(
+            best <= penalty(&theirs, width),
+            "qrcode's own mask scores lower"
+        );
+    }
+
+    #[test]
     fn penalty_follows_iso_18004() {
         // 5x5 all light: N1 = 5 rows + 5 columns of 5 = 10 x 3; N2 = 16 x 3;
         // N4: 0% dark is 10 steps of 5% = 100.
@@ -372,6 +522,16 @@ mod tests {
             penalty(&n, 11)
         };
         assert!(penalty(&m, 11) > without);
+    }
+
+    #[test]
+    fn numbers_are_written_in_decimal() {
+        let mut s = String::new();
+        for n in [0, 7, 10, 89, 100, 12345] {
+            push_number(&mut s, n);
+            s.push(',');
+        }
+        assert_eq!(s, "0,7,10,89,100,12345,");
     }
 
     #[test]

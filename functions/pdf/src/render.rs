@@ -1,6 +1,8 @@
 //! Visa data in, PDF bytes out: typst compile, then PDF/A-2b + PDF/UA-1
 //! export, deterministic for a given visa.
 
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::Serialize;
 use typst::diag::SourceDiagnostic;
@@ -47,8 +49,20 @@ impl Renderer {
         &self,
         doc: &VisaDocument,
     ) -> Result<(Vec<u8>, Vec<String>), RenderError> {
+        self.render_timed(doc)
+            .map(|(pdf, warnings, _)| (pdf, warnings))
+    }
+
+    /// As [`render_with_warnings`](Self::render_with_warnings), also
+    /// returning how long each stage took (the benchmark prints them).
+    pub fn render_timed(
+        &self,
+        doc: &VisaDocument,
+    ) -> Result<(Vec<u8>, Vec<String>, Stages), RenderError> {
+        let started = Instant::now();
         let data = serde_json::to_vec(&View::of(doc))?;
         let qr_svg = qr::svg(&doc.qr_url)?;
+        let prepared = Instant::now();
         let timestamp =
             Timestamp::new_utc(datetime(doc.issued_at).ok_or(RenderError::Date("issue time"))?);
         let world = VisaWorld::new(&self.assets, data, qr_svg, doc.issued_at);
@@ -71,6 +85,7 @@ impl Renderer {
         if document.pages().len() != 1 {
             return Err(RenderError::PageCount(document.pages().len()));
         }
+        let compiled = Instant::now();
         let options = PdfOptions {
             ident: Smart::Custom(doc.visa_number.clone()),
             creator: Smart::Custom(Some("Republic of Kazakhstan e-visa portal".into())),
@@ -82,8 +97,24 @@ impl Renderer {
         };
         let pdf = typst_pdf::pdf(&document, &options)
             .map_err(|e| RenderError::Export(diagnostics(&e)))?;
-        Ok((pdf, warnings))
+        let stages = Stages {
+            prepare: prepared - started,
+            compile: compiled - prepared,
+            export: compiled.elapsed(),
+        };
+        Ok((pdf, warnings, stages))
     }
+}
+
+/// Where a render's time went.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stages {
+    /// The template's data (fields, MRZ) and the QR code's SVG.
+    pub prepare: Duration,
+    /// typst: evaluation and layout.
+    pub compile: Duration,
+    /// typst-pdf: PDF/A-2b + UA-1 export (font subsets, compression).
+    pub export: Duration,
 }
 
 impl Default for Renderer {

@@ -25,7 +25,9 @@ pub struct Claims {
 }
 
 pub async fn sign(signer: &dyn VisaSigner, claims: &Claims) -> Result<String, SignError> {
-    let header = serde_json::json!({"alg": "ES256", "kid": signer.key_id(), "typ": "JWT"});
+    // No `typ`: it is optional (RFC 7515 4.1.9) and its 16 characters can
+    // push the QR code up a version (4 more modules a side to print and draw).
+    let header = serde_json::json!({"alg": "ES256", "kid": signer.key_id()});
     let input = format!(
         "{}.{}",
         B64.encode(serde_json::to_vec(&header).expect("header serialises")),

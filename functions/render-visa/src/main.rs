@@ -10,6 +10,9 @@ use visa_pdf::Renderer;
 use visa_render_visa::{Deps, issue};
 
 async fn deps() -> Result<Deps, lambda::Error> {
+    // Fonts parsed and the FontBook built once per cold start, on another
+    // thread while the DynamoDB connection opens (a TLS handshake in AWS).
+    let renderer = tokio::task::spawn_blocking(Renderer::new);
     let cloud = Cloud::from_env().await;
     let store = Arc::new(cloud.store()?);
     store.warm().await?;
@@ -21,8 +24,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         blobs: Arc::new(cloud.blobs()?),
         signer: Arc::new(cloud.signer()?),
         notifier: Arc::new(cloud.notifier()?),
-        // Fonts parsed and the FontBook built once per cold start.
-        renderer: Arc::new(Renderer::new()),
+        renderer: Arc::new(renderer.await?),
         clock: Arc::new(SystemClock),
         annexes: Annexes::builtin(),
         site_origin: config::required(config::SITE_ORIGIN)?,
@@ -47,7 +49,10 @@ async fn on_paid(deps: &Deps, changed: Changed) -> Result<(), String> {
         .map_err(|e| format!("emailing {}: {e}", changed.id))
 }
 
-#[tokio::main]
+// A Lambda instance handles one event at a time: one thread runs it, and
+// no worker pool is started at each cold start (CPU work goes to
+// spawn_blocking).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
     let deps = Arc::new(lambda::started(deps().await)?);
