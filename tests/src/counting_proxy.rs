@@ -1,8 +1,9 @@
 //! A pass-through proxy in front of moto that counts AWS calls by service
 //! and operation (`dynamodb:GetItem`, `secretsmanager:GetSecretValue`,
-//! `s3:PUT`...) and adds up the time spent waiting for moto, so a test can
-//! say how many calls one issued visa costs and how much of a cold start
-//! was the network. Point a process at it with `AWS_ENDPOINT_URL`.
+//! `s3:PUT`...) and the time during which at least one call was waiting
+//! for moto (calls made at once count once), so a test can say how many
+//! calls one issued visa costs and how much of a cold start was the
+//! network. Point a process at it with `AWS_ENDPOINT_URL`.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -13,11 +14,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Calls per `service:operation`, and the time they spent upstream.
+/// Calls per `service:operation`, and the time at least one of them was
+/// upstream.
 #[derive(Debug, Default, Clone)]
 pub struct Tally {
     pub calls: BTreeMap<String, u64>,
     pub upstream: Duration,
+    in_flight: usize,
+    busy_since: Option<Instant>,
 }
 
 impl Tally {
@@ -104,7 +108,13 @@ async fn forward(
             request = request.header(name, value);
         }
     }
-    let started = Instant::now();
+    {
+        let mut tally = up.tally.lock().expect("tally");
+        if tally.in_flight == 0 {
+            tally.busy_since = Some(Instant::now());
+        }
+        tally.in_flight += 1;
+    }
     let response = match request.body(body).send().await {
         Ok(res) => {
             let status = res.status();
@@ -121,6 +131,12 @@ async fn forward(
     };
     let mut tally = up.tally.lock().expect("tally");
     *tally.calls.entry(op).or_default() += 1;
-    tally.upstream += started.elapsed();
+    // A tally taken while this call was out has started afresh.
+    tally.in_flight = tally.in_flight.saturating_sub(1);
+    if tally.in_flight == 0
+        && let Some(since) = tally.busy_since.take()
+    {
+        tally.upstream += since.elapsed();
+    }
     response
 }

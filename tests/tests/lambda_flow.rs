@@ -298,14 +298,21 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
 
-    // Cold starts, one function at a time (a fair clock on 2 cores), and
-    // the yardstick binary in the same way.
+    // Cold starts, one process at a time (a fair clock on 2 cores), in
+    // rounds of the yardstick binary then each function: whatever the
+    // machine is doing during a round, every binary of it sees the same.
     let logs = tempfile::tempdir().unwrap();
     let hello_bin = match std::env::var_os("LAMBDA_BIN_DIR") {
         Some(dir) => PathBuf::from(dir).join("hello-lambda"),
         None => PathBuf::from(env!("CARGO_BIN_EXE_hello-lambda")),
     };
     let mut hello_inits = Vec::new();
+    let mut samples: BTreeMap<&str, (Vec<Duration>, Vec<Duration>, Vec<Duration>)> =
+        BTreeMap::new();
+    let mut init_calls = BTreeMap::new();
+    // The last instance of each function serves the flow.
+    let mut functions = BTreeMap::new();
+    aws.take();
     for _ in 0..cold_starts() {
         let mut hello =
             Function::spawn("hello", &hello_bin, &env, &logs.path().join("hello.log")).await;
@@ -314,18 +321,11 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
             hello.invoke(json!({"ping": 1})).await.unwrap(),
             json!({"ping": 1})
         );
-    }
-    let hello_init = median(hello_inits);
-    let mut functions = BTreeMap::new();
-    let mut inits = Vec::new();
-    aws.take();
-    for name in FUNCTIONS {
-        let log = logs.path().join(format!("{name}.log"));
-        let (mut totals, mut upstreams, mut owns) = (Vec::new(), Vec::new(), Vec::new());
-        let mut calls = BTreeMap::new();
-        let mut last = None;
-        // Several cold starts, medians printed; the last instance serves the flow.
-        for _ in 0..cold_starts() {
+        drop(hello);
+        for name in FUNCTIONS {
+            // The previous instance goes first: one process starting at a time.
+            functions.remove(name);
+            let log = logs.path().join(format!("{name}.log"));
             let mut f = Function::spawn(name, &bins.join(name), &env, &log).await;
             let init = f
                 .init_time(Duration::from_secs(60))
@@ -334,15 +334,29 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
                     panic!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
                 });
             let tally = aws.take();
+            let (totals, upstreams, owns) = samples.entry(name).or_default();
             totals.push(init);
             upstreams.push(tally.upstream);
             owns.push(init.saturating_sub(tally.upstream));
-            calls = tally.calls;
-            last = Some(f);
+            init_calls.insert(name, tally.calls);
+            functions.insert(name, f);
         }
-        inits.push((name, median(totals), median(upstreams), median(owns), calls));
-        functions.insert(name, last.expect("at least one cold start"));
     }
+    let hello_init = median(hello_inits);
+    let inits: Vec<_> = FUNCTIONS
+        .iter()
+        .map(|name| {
+            let (totals, upstreams, owns) = samples.remove(name).expect("sampled");
+            let calls = init_calls.remove(name).unwrap_or_default();
+            (
+                *name,
+                median(totals),
+                median(upstreams),
+                median(owns),
+                calls,
+            )
+        })
+        .collect();
     let portal = Portal { functions };
 
     // Account, session, invitation (IAM-authorised in the cloud), application.

@@ -172,15 +172,13 @@ pub fn modules(text: &str) -> Result<(usize, Vec<bool>), RenderError> {
     canvas.draw_data(&data, &ecc);
 
     // The dark data modules, before masking, as row and column bitsets.
-    let (mut data_rows, mut data_cols) = (vec![0u128; width], vec![0u128; width]);
-    for y in 0..width {
-        for x in 0..width {
-            if canvas.get(x as i16, y as i16) == Module::Unmasked(Color::Dark) {
-                data_rows[y] |= 1 << (x + PAD);
-                data_cols[x] |= 1 << (y + PAD);
-            }
-        }
-    }
+    let data_dark: Vec<bool> = (0..width * width)
+        .map(|i| {
+            let (x, y) = ((i % width) as i16, (i / width) as i16);
+            canvas.get(x, y) == Module::Unmasked(Color::Dark)
+        })
+        .collect();
+    let (data_rows, data_cols) = bitsets(&data_dark, width);
     // Each mask's symbol is its template XOR the data: scoring all eight is
     // a few thousand word operations instead of eight masked canvases.
     let templates = templates(version, width);
