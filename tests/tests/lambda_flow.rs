@@ -307,8 +307,9 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         None => PathBuf::from(env!("CARGO_BIN_EXE_hello-lambda")),
     };
     let mut hello_inits = Vec::new();
-    let mut samples: BTreeMap<&str, (Vec<Duration>, Vec<Duration>, Vec<Duration>)> =
-        BTreeMap::new();
+    // Per function: init totals, time with AWS calls in flight, own work.
+    type Samples = (Vec<Duration>, Vec<Duration>, Vec<Duration>);
+    let mut samples: BTreeMap<&str, Samples> = BTreeMap::new();
     let mut init_calls = BTreeMap::new();
     // The last instance of each function serves the flow.
     let mut functions = BTreeMap::new();
