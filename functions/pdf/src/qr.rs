@@ -166,35 +166,51 @@ pub fn modules(text: &str) -> Result<(usize, Vec<bool>), RenderError> {
         let dark = code.to_colors().into_iter().map(|c| c == Color::Dark);
         return Ok((code.width(), dark.collect()));
     }
-    let (data, ecc) = ec::construct_codewords(&bits.into_bytes(), version, EC_LEVEL)?;
-    let mut canvas = Canvas::new(version, EC_LEVEL);
-    canvas.draw_all_functional_patterns();
-    canvas.draw_data(&data, &ecc);
-
-    // The dark data modules, before masking, as row and column bitsets.
-    let data_dark: Vec<bool> = (0..width * width)
-        .map(|i| {
-            let (x, y) = ((i % width) as i16, (i / width) as i16);
-            canvas.get(x, y) == Module::Unmasked(Color::Dark)
-        })
-        .collect();
-    let (data_rows, data_cols) = bitsets(&data_dark, width);
+    let mut canvas = unmasked(bits)?;
     // Each mask's symbol is its template XOR the data: scoring all eight is
     // a few thousand word operations instead of eight masked canvases.
+    let data = data_lines(&canvas, width);
     let templates = templates(version, width);
     let mut best: Option<(usize, MaskPattern)> = None;
     for (i, pattern) in MASKS.into_iter().enumerate() {
-        let rows: Vec<u128> = xor(&templates.rows[i], &data_rows);
-        let cols: Vec<u128> = xor(&templates.cols[i], &data_cols);
-        let score = penalty_lines(&rows, &cols, width);
+        let score = templates.score(i, &data, width);
         if best.is_none_or(|(s, _)| score < s) {
             best = Some((score, pattern));
         }
     }
     // qrcode itself draws the chosen mask and its format information.
     canvas.apply_mask(best.expect("eight masks").1);
-    let dark = canvas.into_colors().into_iter().map(|c| c == Color::Dark);
-    Ok((width, dark.collect()))
+    Ok((width, dark(canvas)))
+}
+
+/// The symbol with its function patterns and data drawn, not yet masked.
+fn unmasked(bits: bits::Bits) -> Result<Canvas, RenderError> {
+    let version = bits.version();
+    let (data, ecc) = ec::construct_codewords(&bits.into_bytes(), version, EC_LEVEL)?;
+    let mut canvas = Canvas::new(version, EC_LEVEL);
+    canvas.draw_all_functional_patterns();
+    canvas.draw_data(&data, &ecc);
+    Ok(canvas)
+}
+
+/// The dark data modules of an unmasked canvas, as row and column bitsets.
+fn data_lines(canvas: &Canvas, width: usize) -> (Vec<u128>, Vec<u128>) {
+    let data_dark: Vec<bool> = (0..width * width)
+        .map(|i| {
+            let (x, y) = ((i % width) as i16, (i / width) as i16);
+            canvas.get(x, y) == Module::Unmasked(Color::Dark)
+        })
+        .collect();
+    bitsets(&data_dark, width)
+}
+
+/// A finished canvas's modules, row by row, `true` for dark.
+fn dark(canvas: Canvas) -> Vec<bool> {
+    canvas
+        .into_colors()
+        .into_iter()
+        .map(|c| c == Color::Dark)
+        .collect()
 }
 
 fn xor(a: &[u128], b: &[u128]) -> Vec<u128> {
@@ -207,6 +223,13 @@ fn xor(a: &[u128], b: &[u128]) -> Vec<u128> {
 struct MaskTemplates {
     rows: [Vec<u128>; 8],
     cols: [Vec<u128>; 8],
+}
+
+impl MaskTemplates {
+    /// The penalty of mask `i` over the data lines of [`data_lines`].
+    fn score(&self, i: usize, (rows, cols): &(Vec<u128>, Vec<u128>), width: usize) -> usize {
+        penalty_lines(&xor(&self.rows[i], rows), &xor(&self.cols[i], cols), width)
+    }
 }
 
 /// Built once per version and kept: a handful of versions cover every visa.
@@ -223,12 +246,7 @@ fn templates(version: Version, width: usize) -> Arc<MaskTemplates> {
                 let mut empty = Canvas::new(version, EC_LEVEL);
                 empty.draw_all_functional_patterns();
                 empty.apply_mask(pattern);
-                let dark: Vec<bool> = empty
-                    .into_colors()
-                    .into_iter()
-                    .map(|c| c == Color::Dark)
-                    .collect();
-                bitsets(&dark, width)
+                bitsets(&dark(empty), width)
             };
             let all = MASKS.map(lines);
             Arc::new(MaskTemplates {
@@ -443,31 +461,14 @@ mod tests {
             let bits = bits::encode_auto(text.as_bytes(), EC_LEVEL).unwrap();
             let version = bits.version();
             let width = version.width() as usize;
-            let (data, ecc) =
-                ec::construct_codewords(&bits.into_bytes(), version, EC_LEVEL).unwrap();
-            let mut canvas = Canvas::new(version, EC_LEVEL);
-            canvas.draw_all_functional_patterns();
-            canvas.draw_data(&data, &ecc);
-            let mut data_dark = vec![false; width * width];
-            for (i, d) in data_dark.iter_mut().enumerate() {
-                let (x, y) = ((i % width) as i16, (i / width) as i16);
-                *d = canvas.get(x, y) == Module::Unmasked(Color::Dark);
-            }
-            let (data_rows, data_cols) = bitsets(&data_dark, width);
+            let canvas = unmasked(bits).unwrap();
+            let data = data_lines(&canvas, width);
             let t = templates(version, width);
             for (i, pattern) in MASKS.into_iter().enumerate() {
                 let mut masked = canvas.clone();
                 masked.apply_mask(pattern);
-                let dark: Vec<bool> = masked
-                    .into_colors()
-                    .into_iter()
-                    .map(|c| c == Color::Dark)
-                    .collect();
-                let fast = penalty_lines(
-                    &xor(&t.rows[i], &data_rows),
-                    &xor(&t.cols[i], &data_cols),
-                    width,
-                );
+                let dark = dark(masked);
+                let fast = t.score(i, &data, width);
                 assert_eq!(fast, penalty(&dark, width), "{pattern:?} at width {width}");
             }
         }
