@@ -121,10 +121,8 @@ fn run() -> Result<(), String> {
         let (bytes, warnings, stage) = renderer.render_timed(&this).map_err(|e| e.to_string())?;
         times.push(t.elapsed());
         if i > 1 {
-            stages.push(stage);
-        }
-        if i > 1 {
             warm_cpu += cpu_time().saturating_sub(cpu);
+            stages.push(stage);
         }
         if i == 1 {
             for warning in warnings {
