@@ -55,8 +55,8 @@ SLUGS = {
     },
     ("POST", "/api/webhooks/payment"): {"bad-signature", "payment-mismatch", "malformed-body", "body-too-large"},
     ("GET", "/api/applications/{id}/visa"): {"not-found", "visa-not-ready", "unauthenticated", "body-too-large"},
-    # validation (passport_number missing): not in API.md's table; added where it is silent.
-    ("GET", "/api/visas/{visa_number}/verification"): {"not-found", "validation", "body-too-large"},
+    # A missing passport_number is a passport that does not match: 404.
+    ("GET", "/api/visas/{visa_number}/verification"): {"not-found", "body-too-large"},
     ("GET", "/api/.well-known/jwks.json"): {"body-too-large"},
     ("POST", "/api/admin/invitations"): {
         "invitation-exists", "validation", "unauthenticated", "malformed-body", "body-too-large",

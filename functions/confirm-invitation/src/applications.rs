@@ -21,10 +21,7 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let today = deps.clock.today();
     let passport = new.passport.normalised();
     let number = new.invitation_number.trim().to_owned();
-    let mut errors = passport.field_errors("passport", today);
-    if !is_invitation_number(&number) {
-        errors.insert(0, FieldError::new("invitation_number", "12 digits"));
-    }
+    let errors = passport.field_errors("passport", today);
     if !errors.is_empty() {
         return Err(Problem::invalid_fields(errors));
     }
@@ -42,6 +39,11 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
             "no approved invitation has this number",
         )
     };
+    // A number of another shape names no invitation: the same 404 as an
+    // unknown one (API.md lists no other problem for it).
+    if !is_invitation_number(&number) {
+        return Err(not_found());
+    }
     let invitation = deps
         .invitations
         .invitation(&number)

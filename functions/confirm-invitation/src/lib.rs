@@ -10,7 +10,7 @@ use http::Method;
 use std::sync::Arc;
 use visa_core::annex::Annexes;
 use visa_core::clock::{Clock, Ids};
-use visa_core::http::{Request, Response, api_segments, method_not_allowed, respond};
+use visa_core::http::{Request, Response, api_segments, is_get, method_not_allowed, respond};
 use visa_core::money::Fees;
 use visa_core::payment::PaymentProvider;
 use visa_core::problem::Problem;
@@ -43,17 +43,15 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let m = req.method();
     match segments.as_slice() {
-        ["health"] if m == Method::GET => catalogue::health(),
-        ["countries"] if m == Method::GET => catalogue::countries(deps),
-        ["requirements"] if m == Method::GET => respond(catalogue::requirements(deps, &req)),
-        ["health"] | ["countries"] | ["requirements"] => method_not_allowed("GET"),
+        ["health"] if is_get(m) => catalogue::health(),
+        ["countries"] if is_get(m) => catalogue::countries(deps),
+        ["requirements"] if is_get(m) => respond(catalogue::requirements(deps, &req)),
+        ["health"] | ["countries"] | ["requirements"] => method_not_allowed("GET, HEAD"),
         ["applications"] if m == Method::POST => respond(applications::create(deps, &req).await),
-        ["applications"] if m == Method::GET => respond(applications::list(deps, &req).await),
-        ["applications"] => method_not_allowed("GET, POST"),
-        ["applications", id] if m == Method::GET => {
-            respond(applications::get(deps, &req, id).await)
-        }
-        ["applications", _] => method_not_allowed("GET"),
+        ["applications"] if is_get(m) => respond(applications::list(deps, &req).await),
+        ["applications"] => method_not_allowed("GET, HEAD, POST"),
+        ["applications", id] if is_get(m) => respond(applications::get(deps, &req, id).await),
+        ["applications", _] => method_not_allowed("GET, HEAD"),
         ["applications", id, "confirmation"] if m == Method::POST => {
             respond(applications::confirm(deps, &req, id).await)
         }

@@ -111,6 +111,9 @@ pub struct Application {
 pub struct NewApplication {
     pub invitation_number: String,
     pub passport: Passport,
+    /// Absent or partial declarations are declarations not made: 422
+    /// `declarations-missing` names them, as an explicit `false` does.
+    #[serde(default)]
     pub declarations: Declarations,
 }
 

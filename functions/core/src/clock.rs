@@ -1,6 +1,6 @@
 //! Time and identifiers as ports, so tests can pin them.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use rand::Rng;
 
 pub trait Clock: Send + Sync {
@@ -16,8 +16,11 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// To the millisecond: instants go out as `...T04:38:52.249Z`, which
+    /// every client parses (JavaScript's Date keeps milliseconds; Python's
+    /// `%f` and `fromisoformat` before 3.11 refuse nine digits).
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(3)
     }
 }
 
@@ -41,5 +44,19 @@ impl Ids for RandomIds {
             "{:012}",
             rng.gen_range(100_000_000_000u64..1_000_000_000_000)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_go_out_to_the_millisecond() {
+        let now = SystemClock.now();
+        assert_eq!(now.timestamp_subsec_nanos() % 1_000_000, 0);
+        let wire = serde_json::to_string(&now).unwrap();
+        let fraction = wire.trim_matches('"').split('.').nth(1).unwrap_or("Z");
+        assert!(fraction.len() <= 4, "{wire}");
     }
 }

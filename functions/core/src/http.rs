@@ -41,6 +41,15 @@ pub fn problem(p: &Problem) -> Response {
     );
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if p.status == 401 {
+        // RFC 9110 11.6.1: a 401 names the scheme that would be accepted.
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if let Some(seconds) = p.retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     res
 }
 
@@ -137,6 +146,12 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         (urlencoding_decode(k) == name).then(|| urlencoding_decode(&v.replace('+', " ")))
     })
+}
+
+/// GET, or HEAD (RFC 9110 9.3.2: a HEAD is answered as its GET would be;
+/// the server sends the headers only).
+pub fn is_get(method: &http::Method) -> bool {
+    method == http::Method::GET || method == http::Method::HEAD
 }
 
 /// 405 with the methods the resource does allow.

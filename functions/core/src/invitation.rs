@@ -20,6 +20,7 @@ pub struct Invitee {
     pub surname: String,
     pub given_names: String,
     pub nationality: String,
+    #[serde(deserialize_with = "crate::date::ymd")]
     pub date_of_birth: NaiveDate,
     pub passport_number: String,
 }
@@ -62,7 +63,9 @@ pub struct NewInvitation {
     pub category: Category,
     pub inviter: Inviter,
     pub invitee: Invitee,
+    #[serde(deserialize_with = "crate::date::ymd")]
     pub valid_from: NaiveDate,
+    #[serde(deserialize_with = "crate::date::ymd")]
     pub valid_until: NaiveDate,
 }
 

@@ -10,6 +10,7 @@ pub mod application;
 pub mod auth;
 pub mod category;
 pub mod clock;
+pub mod date;
 pub mod http;
 pub mod invitation;
 pub mod money;

@@ -7,9 +7,13 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Sex {
+    // Lower case is accepted too: the passport is normalised to upper case.
+    #[serde(alias = "m")]
     M,
+    #[serde(alias = "f")]
     F,
     /// Unspecified (ICAO Doc 9303 prints `<`).
+    #[serde(alias = "x")]
     X,
 }
 
@@ -20,13 +24,17 @@ pub struct Passport {
     pub given_names: String,
     pub nationality: String,
     pub sex: Sex,
+    #[serde(deserialize_with = "crate::date::ymd")]
     pub date_of_birth: NaiveDate,
     pub issuing_state: String,
+    #[serde(deserialize_with = "crate::date::ymd")]
     pub expiry_date: NaiveDate,
 }
 
-/// Both declarations the seed asks of the passport (criteria 1 and 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Both declarations the seed asks of the passport (criteria 1 and 2); one
+/// left out of a request is one not made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Declarations {
     pub two_blank_pages: bool,
     pub passport_undamaged: bool,

@@ -25,6 +25,9 @@ pub struct Problem {
     pub slug: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Seconds after which trying again may succeed (`Retry-After`, RFC
+    /// 9110 10.2.3), for 429 and 503.
+    pub retry_after: Option<u32>,
 }
 
 /// The wire shape: `{"type","title","status","detail","errors"?}`.
@@ -44,7 +47,7 @@ macro_rules! problems {
         impl Problem {
             $(
                 pub fn $fn_name(detail: impl Into<String>) -> Problem {
-                    Problem { status: $status, slug: $slug, detail: detail.into(), errors: Vec::new() }
+                    Problem { status: $status, slug: $slug, detail: detail.into(), errors: Vec::new(), retry_after: None }
                 }
             )*
 
@@ -94,6 +97,11 @@ problems! {
 impl Problem {
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
         self.errors = errors;
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
         self
     }
 

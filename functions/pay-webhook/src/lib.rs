@@ -15,7 +15,9 @@ use serde_json::json;
 use std::sync::Arc;
 use visa_core::auth::store_problem;
 use visa_core::clock::Clock;
-use visa_core::http::{Request, Response, api_segments, json, method_not_allowed, respond};
+use visa_core::http::{
+    MAX_BODY_BYTES, Request, Response, api_segments, json, method_not_allowed, respond,
+};
 use visa_core::problem::Problem;
 use visa_core::store::{Applications, PaymentEvent, PaymentRecorded, Payments, StoreError};
 
@@ -51,6 +53,12 @@ fn received() -> Response {
 }
 
 async fn receive(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    if req.body().len() > MAX_BODY_BYTES {
+        return Err(Problem::body_too_large(format!(
+            "{} bytes",
+            req.body().len()
+        )));
+    }
     let header = req
         .headers()
         .get("stripe-signature")
@@ -65,11 +73,18 @@ async fn receive(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         tracing::warn!(anomaly = true, error = %e, "webhook refused: bad signature");
         Problem::bad_signature(e.to_string())
     })?;
-    // Signed, so from the provider: a shape we cannot read is its error, not an attack.
-    let event: Event = serde_json::from_slice(req.body())
-        .map_err(|e| Problem::malformed_body(format!("not a payment event: {e}")))?;
+    // Signed, so from the provider. Not JSON: 400 `malformed-body`. JSON
+    // that is no event, or an event whose checkout session lacks what the
+    // application is matched on: nothing to match, 422 `payment-mismatch`.
+    let value: serde_json::Value = serde_json::from_slice(req.body())
+        .map_err(|e| Problem::malformed_body(format!("the body is not valid JSON: {e}")))?;
+    let event: Event = serde_json::from_value(value)
+        .map_err(|e| Problem::payment_mismatch(format!("not a payment event: {e}")))?;
     let action = event::action(&event).map_err(|e| {
-        Problem::malformed_body(format!("event {} has an unexpected shape: {e}", event.id))
+        Problem::payment_mismatch(format!(
+            "event {}: unreadable checkout session: {e}",
+            event.id
+        ))
     })?;
     match action {
         Action::Ignore => {

@@ -56,18 +56,21 @@ pub fn parse(header: &str) -> Result<SignatureHeader, SignatureError> {
                         .map_err(|_| SignatureError::Malformed("t is not a unix time"))?,
                 );
             }
+            // Any one v1 that matches is enough (API.md), so an entry that
+            // is not a SHA-256 digest is skipped rather than fatal, as
+            // Stripe's own libraries do: it can never match.
             "v1" => {
                 let mut sig = [0u8; 32];
-                hex::decode_to_slice(value, &mut sig)
-                    .map_err(|_| SignatureError::Malformed("v1 is not 64 hex digits"))?;
-                v1.push(sig);
+                if hex::decode_to_slice(value, &mut sig).is_ok() {
+                    v1.push(sig);
+                }
             }
             _ => {}
         }
     }
     let timestamp = timestamp.ok_or(SignatureError::Malformed("no t"))?;
     if v1.is_empty() {
-        return Err(SignatureError::Malformed("no v1"));
+        return Err(SignatureError::Malformed("no v1 of 64 hex digits"));
     }
     Ok(SignatureHeader { timestamp, v1 })
 }
@@ -129,8 +132,15 @@ mod tests {
             Ok(())
         );
         let other = sign("whsec_old", NOW, body);
-        let both = format!("{},{}", other, good.split(',').nth(1).unwrap());
+        let good_v1 = good.split(',').nth(1).unwrap();
+        let both = format!("{other},{good_v1}");
         assert_eq!(verify(Some(&both), body, &["whsec_a".into()], NOW), Ok(()));
+        // An entry that is not a digest at all does not hide one that matches.
+        let beside_junk = format!("t={NOW},v1=deadbeef,{good_v1},v1=zz");
+        assert_eq!(
+            verify(Some(&beside_junk), body, &["whsec_a".into()], NOW),
+            Ok(())
+        );
         // Rotation on our side: either configured secret will do.
         assert_eq!(
             verify(

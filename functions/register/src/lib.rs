@@ -116,7 +116,9 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
             "more than {} failed sign-ins in {} minutes: try again later",
             account::MAX_FAILED_SIGN_INS,
             account::SIGN_IN_WINDOW_MINUTES
-        )));
+        ))
+        // The window's start is not known here: its length is an upper bound.
+        .with_retry_after(account::SIGN_IN_WINDOW_MINUTES as u32 * 60));
     }
     let found = deps
         .accounts

@@ -6,7 +6,7 @@ pub mod issue;
 pub mod jws;
 
 use chrono::Duration;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use visa_core::Status;
@@ -14,10 +14,10 @@ use visa_core::annex::Annexes;
 use visa_core::auth::{applicant, store_problem};
 use visa_core::clock::Clock;
 use visa_core::http::{
-    Request, Response, api_segments, json, method_not_allowed, query_param, respond,
+    Request, Response, api_segments, is_get, json, method_not_allowed, query_param, respond,
 };
 use visa_core::notify::Notifier;
-use visa_core::problem::{FieldError, Problem};
+use visa_core::problem::Problem;
 use visa_core::signing::VisaSigner;
 use visa_core::store::{Accounts, Applications, Blobs, Sessions, Visas};
 use visa_pdf::Renderer;
@@ -42,14 +42,14 @@ pub struct Deps {
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     let segments = api_segments(req.uri().path()).unwrap_or_default();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let get = req.method() == Method::GET;
+    let get = is_get(req.method());
     match segments.as_slice() {
         ["applications", id, "visa"] if get => respond(visa_link(deps, &req, id).await),
         ["visas", number, "verification"] if get => respond(verify(deps, &req, number).await),
         [".well-known", "jwks.json"] if get => respond(jwks(deps).await),
         ["applications", _, "visa"]
         | ["visas", _, "verification"]
-        | [".well-known", "jwks.json"] => method_not_allowed("GET"),
+        | [".well-known", "jwks.json"] => method_not_allowed("GET, HEAD"),
         _ => respond(Err(Problem::not_found("no such route"))),
     }
 }
@@ -87,11 +87,12 @@ async fn visa_link(deps: &Deps, req: &Request, id: &str) -> Result<Response, Pro
 async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Problem> {
     let passport_number =
         query_param(req, "passport_number").map(|p| p.trim().to_ascii_uppercase().replace(' ', ""));
+    // API.md lists only 404 here: a visa is found by its number together
+    // with the passport it was issued for, and no passport matches none.
     let Some(passport_number) = passport_number.filter(|p| !p.is_empty()) else {
-        return Err(Problem::invalid_fields(vec![FieldError::new(
-            "passport_number",
-            "required",
-        )]));
+        return Err(Problem::not_found(
+            "give the holder's passport number: ?passport_number=...",
+        ));
     };
     let not_found = || Problem::not_found("no visa with this number for this passport");
     let number = number.trim().to_ascii_uppercase();

@@ -205,7 +205,7 @@ async fn route(gw: &Gateway, req: http::Request<Body>) -> Resp {
         ),
         (&Method::GET, ["sandbox", "checkout", id]) => sandbox_page(gw, id).await,
         (&Method::POST, ["sandbox", "checkout", id, "pay"]) => sandbox_pay(gw, id).await,
-        (&Method::GET, ["files", ..]) => download(gw, req.uri().clone()).await,
+        (&Method::GET | &Method::HEAD, ["files", ..]) => download(gw, req.uri().clone()).await,
         (&Method::GET | &Method::HEAD, _) => static_file(&gw.config.site_dir, &path).await,
         _ => text(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -11,6 +11,14 @@ async fn invitation_to_application_walk() {
     let gw = Gateway::start();
     let (status, _, health) = gw.send("GET", "/api/health", None, None).await;
     assert_eq!((status, health), (200, json!({"status": "ok"})));
+    // HEAD is answered as GET, without the body.
+    let head = gw.http.head(gw.url("/api/countries")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "application/json");
+    assert!(head.bytes().await.unwrap().is_empty());
+    let post = gw.http.post(gw.url("/api/health")).send().await.unwrap();
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
     let (_, _, countries) = gw.send("GET", "/api/countries", None, None).await;
     assert!(
         countries["tourist"]

@@ -114,8 +114,8 @@ async fn paid_visa_is_issued_downloaded_and_verified() {
             None,
         )
         .await,
-        422,
-        "validation",
+        404,
+        "not-found",
     );
 
     let (status, _, jwks) = gw

@@ -126,10 +126,35 @@ async fn sign_in_problems_and_throttling() {
     }
     let right = json!({"email": "Priya@Example.com", "password": "correct horse battery"});
     assert_problem(
-        &gw.send("POST", "/api/sessions", None, Some(right)).await,
+        &gw.send("POST", "/api/sessions", None, Some(right.clone()))
+            .await,
         429,
         "too-many-attempts",
     );
+    // 429 says when to come back (at most the 15-minute window); 401 names
+    // the scheme it wants.
+    let res = gw
+        .http
+        .post(gw.url("/api/sessions"))
+        .json(&right)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u32 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "Retry-After: {retry}");
+    let res = gw
+        .http
+        .get(gw.url("/api/applications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
     assert_eq!(gw.snapshot_without(&["sign_in_failures"]), before);
 
     // Signing out ends the session.
@@ -170,11 +195,13 @@ async fn application_problems_change_nothing() {
         "unauthenticated",
     );
 
-    let mut b = good.clone();
-    b["invitation_number"] = json!("999999999999");
-    let got = post(b).await;
-    assert_problem(&got, 404, "invitation-not-found");
-    assert_eq!(got.2["errors"][0]["field"], "invitation_number");
+    for unknown in ["999999999999", "123", "INV-2025-0001"] {
+        let mut b = good.clone();
+        b["invitation_number"] = json!(unknown);
+        let got = post(b).await;
+        assert_problem(&got, 404, "invitation-not-found");
+        assert_eq!(got.2["errors"][0]["field"], "invitation_number");
+    }
 
     let mut b = good.clone();
     b["passport"]["surname"] = json!("SMITH");
@@ -199,11 +226,36 @@ async fn application_problems_change_nothing() {
     assert_problem(&got, 422, "declarations-missing");
     assert_eq!(got.2["errors"][0]["field"], "declarations.two_blank_pages");
 
+    // Declarations left out are declarations not made.
     let mut b = good.clone();
-    b["passport"]["expiry_date"] = json!("31/01/2031");
+    b["declarations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("passport_undamaged");
+    let got = post(b).await;
+    assert_problem(&got, 422, "declarations-missing");
+    assert_eq!(
+        got.2["errors"][0]["field"],
+        "declarations.passport_undamaged"
+    );
+    let mut b = good.clone();
+    b.as_object_mut().unwrap().remove("declarations");
+    let got = post(b).await;
+    assert_problem(&got, 422, "declarations-missing");
+    assert_eq!(got.2["errors"].as_array().unwrap().len(), 2);
+    let mut b = good.clone();
+    b["declarations"]["two_blank_pages"] = json!("yes");
     let got = post(b).await;
     assert_problem(&got, 422, "validation");
-    assert_eq!(got.2["errors"][0]["field"], "passport.expiry_date");
+    assert_eq!(got.2["errors"][0]["field"], "declarations.two_blank_pages");
+
+    for not_ymd in ["31/01/2031", "+262142-12-01", "2031-1-31"] {
+        let mut b = good.clone();
+        b["passport"]["expiry_date"] = json!(not_ymd);
+        let got = post(b).await;
+        assert_problem(&got, 422, "validation");
+        assert_eq!(got.2["errors"][0]["field"], "passport.expiry_date");
+    }
 
     let mut b = good.clone();
     b["passport"]["nationality"] = json!("INDIA");
@@ -247,8 +299,12 @@ async fn application_problems_change_nothing() {
     assert_eq!(gw.snapshot(), before, "refused applications wrote nothing");
 
     // Used invitations, others' applications, state errors.
-    let (status, _, app) = post(good.clone()).await;
+    // Sex in lower case is normalised to upper case like the rest.
+    let mut lower = good.clone();
+    lower["passport"]["sex"] = json!("f");
+    let (status, _, app) = post(lower).await;
     assert_eq!(status, 201, "{app}");
+    assert_eq!(app["passport"]["sex"], "F");
     let after_create = gw.snapshot();
     let got = post(good.clone()).await;
     assert_problem(&got, 409, "invitation-already-used");

@@ -120,6 +120,14 @@ async fn forged_stale_altered_and_mismatched_deliveries_change_nothing() {
     let mut e = event("evt_5", "checkout.session.completed", &app);
     e["data"]["object"]["client_reference_id"] = json!("01NOSUCHAPPLICATION0000000");
     mismatches.push(("unknown application", e));
+    // Valid JSON, signed, but not a checkout session one can act on.
+    let mut e = event("evt_8", "checkout.session.completed", &app);
+    e["data"]["object"] = json!({});
+    mismatches.push(("empty checkout session", e));
+    let mut e = event("evt_9", "checkout.session.async_payment_succeeded", &app);
+    e["data"]["object"]["amount_total"] = json!("6000");
+    mismatches.push(("amount as a string", e));
+    mismatches.push(("not an event", json!({"hello": "world"})));
     for (why, e) in mismatches {
         let got = deliver_signed(&gw, &e).await;
         assert_eq!(got.0, 422, "{why}: {:?}", got.2);
@@ -132,6 +140,11 @@ async fn forged_stale_altered_and_mismatched_deliveries_change_nothing() {
     let mut unpaid = event("evt_7", "checkout.session.completed", &app);
     unpaid["data"]["object"]["payment_status"] = json!("unpaid");
     assert_eq!(deliver_signed(&gw, &unpaid).await.0, 200);
+
+    // A signed body that is not JSON at all.
+    let junk = b"{not json".to_vec();
+    let got = deliver(&gw, &junk, Some(sign(WEBHOOK_SECRET, now(), &junk))).await;
+    assert_problem(&got, 400, "malformed-body");
 
     assert_eq!(gw.snapshot(), before, "nothing changed");
 }
