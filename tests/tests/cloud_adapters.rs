@@ -76,6 +76,7 @@ async fn ses_sends_the_visa_with_the_pdf_attached_only_from_a_verified_identity(
         visa_tests::moto::unique_name("m")
     );
     let email = VisaEmail {
+        visa_number: "K00000001".into(),
         to: "priya@example.com".into(),
         subject: "Your e-visa K00000001".into(),
         text: "Your e-visa is attached.".into(),

@@ -103,6 +103,7 @@ mod tests {
 
     fn email() -> VisaEmail {
         VisaEmail {
+            visa_number: "K1234567".into(),
             to: "priya@example.com".into(),
             subject: "Your e-visa / Ваша виза".into(),
             text: "Attached.".into(),

@@ -5,6 +5,8 @@ use async_trait::async_trait;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VisaEmail {
+    /// The visa the email carries (one email per visa).
+    pub visa_number: String,
     pub to: String,
     pub subject: String,
     pub text: String,

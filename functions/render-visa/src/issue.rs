@@ -186,6 +186,7 @@ pub async fn email(deps: &Deps, app: &Application) -> Result<(), String> {
         visa.number, visa.valid_from, visa.valid_until, app.passport.number
     );
     let message = VisaEmail {
+        visa_number: visa.number.clone(),
         to: account.email,
         subject: format!("Your Kazakhstan e-visa {}", visa.number),
         text,

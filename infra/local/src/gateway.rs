@@ -119,7 +119,7 @@ impl Gateway {
                     &config.data_dir.join("visa-signing-key.pem"),
                 )?),
                 notifier: Arc::new(crate::outbox::Outbox {
-                    dir: config.data_dir.join("outbox"),
+                    dir: crate::outbox::dir_in(&config.data_dir),
                     from: "e-visa@vmp.gov.kz".into(),
                 }),
                 renderer: Arc::new(visa_pdf::Renderer::new()),

@@ -3,12 +3,22 @@
 
 use async_trait::async_trait;
 use base64::Engine;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use visa_core::notify::{Notifier, NotifyError, VisaEmail};
 
 pub struct Outbox {
     pub dir: PathBuf,
     pub from: String,
+}
+
+/// The outbox of a data dir.
+pub fn dir_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("outbox")
+}
+
+/// Where the email of visa `number` is written.
+pub fn file_for(dir: &Path, visa_number: &str) -> PathBuf {
+    dir.join(format!("e-visa-{visa_number}.eml"))
 }
 
 pub fn mime(from: &str, email: &VisaEmail) -> String {
@@ -39,12 +49,13 @@ impl Notifier for Outbox {
     async fn send_visa(&self, email: &VisaEmail) -> Result<(), NotifyError> {
         let fail = |e: std::io::Error| NotifyError::Unavailable(e.to_string());
         tokio::fs::create_dir_all(&self.dir).await.map_err(fail)?;
-        let name = email.attachment_name.trim_end_matches(".pdf");
-        tokio::fs::write(
-            self.dir.join(format!("{name}.eml")),
-            mime(&self.from, email),
-        )
-        .await
-        .map_err(fail)
+        let path = file_for(&self.dir, &email.visa_number);
+        // Written aside, then renamed: an email is in the outbox whole or
+        // not at all, so the issuer can tell after a crash what was sent.
+        let partial = path.with_extension("eml.partial");
+        tokio::fs::write(&partial, mime(&self.from, email))
+            .await
+            .map_err(fail)?;
+        tokio::fs::rename(&partial, &path).await.map_err(fail)
     }
 }

@@ -96,6 +96,24 @@ impl SqliteStore {
         .await
     }
 
+    /// Issued applications as (id, visa number), oldest first: the issuer
+    /// checks at start that each one's email went out.
+    pub async fn issued_visas(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT id, json_extract(doc, '$.visa.number') FROM applications \
+                     WHERE status = 'issued' ORDER BY created_at",
+                )
+                .map_err(unavailable)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(unavailable)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+        })
+        .await
+    }
+
     /// The sandbox provider's checkout session for an application: the
     /// existing one if there is one (like Stripe's idempotency keys).
     pub async fn sandbox_session_for(

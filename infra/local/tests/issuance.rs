@@ -168,3 +168,44 @@ async fn a_paid_application_left_by_a_crash_is_issued_on_restart() {
     assert!(issued["visa"]["number"].is_string());
     assert_eq!(gw.count("visas"), 1);
 }
+
+#[tokio::test]
+async fn an_email_lost_to_a_crash_is_sent_on_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = Gateway::start_in(dir.path());
+    let (token, app) = gw.awaiting_payment("kairat@example.com").await;
+    pay(&gw, &app).await;
+    let issued = wait_issued(&gw, &token, app["id"].as_str().unwrap()).await;
+    let number = issued["visa"]["number"].as_str().unwrap().to_owned();
+    let eml = dir.path().join(format!("outbox/e-visa-{number}.eml"));
+    let start = Instant::now();
+    while !eml.exists() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no email");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The state a crash after the issuing write, before the email, leaves.
+    gw.kill();
+    std::fs::remove_file(&eml).unwrap();
+    let gw = Gateway::start_in(dir.path());
+    let start = Instant::now();
+    while !eml.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the email was not sent again after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = std::fs::read_to_string(&eml).unwrap();
+    assert!(text.contains("To: kairat@example.com") && text.contains("application/pdf"));
+    // Sent once: a second restart finds it in the outbox and sends nothing.
+    let modified = std::fs::metadata(&eml).unwrap().modified().unwrap();
+    drop(gw);
+    let gw = Gateway::start_in(dir.path());
+    gw.send("GET", "/api/health", None, None).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        std::fs::metadata(&eml).unwrap().modified().unwrap(),
+        modified
+    );
+    assert_eq!(gw.count("visas"), 1);
+}
