@@ -238,13 +238,14 @@ async fn sandbox_page(gw: &Gateway, id: &str) -> Resp {
             "text/html; charset=utf-8",
             sandbox::checkout_page(&session),
         ),
-        Ok(None) => not_found_page(),
-        Err(e) => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain; charset=utf-8",
-            e.to_string(),
-        ),
+        Ok(None) => file_problem(Problem::not_found("no such file")),
+        Err(e) => file_problem(Problem::unavailable(e.to_string())),
     }
+}
+
+/// The download links answer errors as the API does (RFC 9457).
+fn file_problem(p: Problem) -> Resp {
+    problem(&p).map(Body::from)
 }
 
 async fn sandbox_pay(gw: &Gateway, id: &str) -> Resp {
@@ -301,11 +302,7 @@ async fn download(gw: &Gateway, uri: http::Uri) -> Resp {
         .unwrap_or(0);
     let sig = query("sig").unwrap_or_default();
     if !gw.blobs.check_link(&key, expires, &sig, gw.clock.now()) {
-        return text(
-            StatusCode::FORBIDDEN,
-            "text/plain; charset=utf-8",
-            "this link is not valid or has expired".into(),
-        );
+        return file_problem(Problem::forbidden("this link is not valid or has expired"));
     }
     use visa_core::store::Blobs;
     match gw.blobs.get(&key).await {

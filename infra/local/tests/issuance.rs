@@ -73,7 +73,14 @@ async fn paid_visa_is_issued_downloaded_and_verified() {
     assert!(bytes.starts_with(b"%PDF-"));
     // A tampered link is refused.
     let forged = link["url"].as_str().unwrap().replace("sig=", "sig=00");
-    assert_eq!(gw.http.get(forged).send().await.unwrap().status(), 403);
+    let refused = gw.http.get(forged).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/forbidden");
 
     // Another applicant sees nothing.
     let other = gw.applicant("other@example.com").await;

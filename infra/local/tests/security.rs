@@ -258,7 +258,7 @@ async fn security_headers_on_every_kind_of_response() {
             "refused file link",
             gw.http.get(format!("{url}0")).send().await.unwrap(),
             403,
-            "text/plain",
+            "application/problem+json",
         ),
     ];
     for (what, res, status, content_type) in &cases {
