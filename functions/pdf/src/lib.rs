@@ -9,6 +9,8 @@ pub mod error;
 pub mod mrz;
 /// The QR code, as one SVG path.
 pub mod qr;
+/// Reading a rendered visa back with poppler and zbar (tests).
+pub mod readback;
 /// Compile and export.
 pub mod render;
 /// The typst source of the page.

@@ -4,23 +4,17 @@
 //! the test: a skipped read-back would hide a broken visa.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use visa_pdf::{Renderer, VisaDocument};
+use visa_pdf::{Renderer, VisaDocument, readback};
 
+/// The shared read-back helpers, failing the test with their message.
 fn tool(name: &str, args: &[&str], package: &str) -> String {
-    let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!(
-            "cannot run `{name}` ({e}): install Debian's {package} (apt-get install -y {package})"
-        )
-    });
-    assert!(
-        out.status.success(),
-        "`{name} {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("tool output is UTF-8")
+    readback::tool(name, args, package).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn value_below(text: &str, label: &str) -> String {
+    readback::value_below(text, label)
+        .unwrap_or_else(|| panic!("no value below {label:?}:\n{text}"))
 }
 
 fn render_to(dir: &Path, doc: &VisaDocument) -> PathBuf {
@@ -33,27 +27,6 @@ fn render_to(dir: &Path, doc: &VisaDocument) -> PathBuf {
 
 fn workdir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("readback-{name}-{}", std::process::id()))
-}
-
-/// The first word on the line below `label`, starting at its column.
-fn value_below(text: &str, label: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let (i, column) = lines
-        .iter()
-        .enumerate()
-        .find_map(|(i, l)| l.find(label).map(|byte| (i, l[..byte].chars().count())))
-        .unwrap_or_else(|| panic!("label {label:?} missing:\n{text}"));
-    let below: String = lines
-        .get(i + 1)
-        .unwrap_or(&"")
-        .chars()
-        .skip(column)
-        .collect();
-    below
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// ICAO Doc 9303 Part 3, 4.9, written again here on purpose so the crate's

@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -19,6 +18,17 @@ use common::*;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde_json::{Value, json};
+use visa_pdf::readback;
+
+/// The shared read-back helpers, failing the test with their message.
+fn tool(name: &str, args: &[&str], package: &str) -> String {
+    readback::tool(name, args, package).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn value_below(text: &str, label: &str) -> String {
+    readback::value_below(text, label)
+        .unwrap_or_else(|| panic!("no value below {label:?}:\n{text}"))
+}
 
 /// The passport of this test's applicant: a Latin diacritic (transliterated
 /// in the MRZ, kept on the page) and a repeated space in the invitation.
@@ -374,45 +384,6 @@ fn change_one_character(jws: &str, at: usize) -> String {
     assert_ne!(bytes[at], b'.', "{at} is a separator");
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
     String::from_utf8(bytes).unwrap()
-}
-
-/// Runs a poppler or zbar tool; a missing tool is a failure that says what
-/// to install, never a skip.
-fn tool(name: &str, args: &[&str], package: &str) -> String {
-    let out = Command::new(name).args(args).output().unwrap_or_else(|e| {
-        panic!(
-            "cannot run `{name}` ({e}): install Debian's {package} \
-             (apt-get install -y {package}; tests/run.sh does)"
-        )
-    });
-    assert!(
-        out.status.success(),
-        "`{name} {}` failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("tool output is UTF-8")
-}
-
-/// The first word on the line below `label`, starting at its column.
-fn value_below(text: &str, label: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let (i, column) = lines
-        .iter()
-        .enumerate()
-        .find_map(|(i, l)| l.find(label).map(|byte| (i, l[..byte].chars().count())))
-        .unwrap_or_else(|| panic!("label {label:?} missing:\n{text}"));
-    let below: String = lines
-        .get(i + 1)
-        .unwrap_or(&"")
-        .chars()
-        .skip(column)
-        .collect();
-    below
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// `2026-08-30` as the page prints it: `30.08.2026`.
