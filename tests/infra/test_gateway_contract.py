@@ -393,7 +393,7 @@ def gateway_routes():
             guard = m.group(3) or ""
             if method is None:
                 g = re.search(r"Method::(\w+)", guard)
-                get = guard.strip() in ("get", "is_get(&m)")
+                get = guard.strip() in ("get", "is_get(m)", "is_get(&m)")
                 method = g.group(1) if g else ("GET" if get else None)
             assert method, f"{lib}: cannot read the method of: {line.strip()}"
             segments = [p.strip('"') if p.startswith('"') else "{" + p + "}" for p in parts]
