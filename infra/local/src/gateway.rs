@@ -238,8 +238,12 @@ async fn sandbox_page(gw: &Gateway, id: &str) -> Resp {
             "text/html; charset=utf-8",
             sandbox::checkout_page(&session),
         ),
-        Ok(None) => file_problem(Problem::not_found("no such file")),
-        Err(e) => file_problem(Problem::unavailable(e.to_string())),
+        Ok(None) => not_found_page(),
+        Err(e) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain; charset=utf-8",
+            e.to_string(),
+        ),
     }
 }
 
@@ -325,12 +329,8 @@ async fn download(gw: &Gateway, uri: http::Uri) -> Resp {
             }
             res
         }
-        Ok(None) => not_found_page(),
-        Err(e) => text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "text/plain; charset=utf-8",
-            e.to_string(),
-        ),
+        Ok(None) => file_problem(Problem::not_found("no such file")),
+        Err(e) => file_problem(Problem::unavailable(e.to_string())),
     }
 }
 

@@ -336,6 +336,21 @@ async fn visa_links_expire_and_refuse_any_alteration() {
     let other_key = key.replace(".pdf", "X.pdf");
     assert_eq!(fetch(&other_key, expires.clone(), sig.clone()).await, 403);
     assert_eq!(fetch(&key, expires.clone(), String::new()).await, 403);
+    // A valid link to a file that is not there: 404, as a problem document.
+    let missing = gw
+        .http
+        .get(gw.url(&format!(
+            "/files/{other_key}?expires={expires_at}&sig={}",
+            link_signature(gw, &other_key, expires_at)
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.headers()["content-type"],
+        "application/problem+json"
+    );
     let traversal = gw
         .http
         .get(gw.url(&format!("/files/../link-key?expires={expires}&sig={sig}")))
