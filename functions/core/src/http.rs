@@ -66,9 +66,7 @@ pub fn respond(result: Result<Response, Problem>) -> Response {
 /// Parses a JSON body: not JSON at all is 400 `malformed-body`; JSON of the
 /// wrong shape is 422 `validation` naming the field (e.g. `passport.expiry_date`).
 pub fn read_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(Problem::body_too_large(format!("{} bytes", body.len())));
-    }
+    within_body_limit(body)?;
     // Syntax first, so a truncated body is "malformed" rather than "invalid".
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Problem::malformed_body(format!("the body is not valid JSON: {e}")))?;
@@ -93,6 +91,14 @@ pub fn read_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
         };
         Problem::invalid_fields(vec![FieldError::new(field, message)])
     })
+}
+
+/// API.md's 64 KiB limit: a larger body is 413 `body-too-large`.
+pub fn within_body_limit(body: &[u8]) -> Result<(), Problem> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Problem::body_too_large(format!("{} bytes", body.len())));
+    }
+    Ok(())
 }
 
 /// The bearer token of `Authorization: Bearer <token>`.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use visa_core::auth::store_problem;
 use visa_core::clock::Clock;
 use visa_core::http::{
-    MAX_BODY_BYTES, Request, Response, api_segments, json, method_not_allowed, respond,
+    Request, Response, api_segments, json, method_not_allowed, respond, within_body_limit,
 };
 use visa_core::problem::Problem;
 use visa_core::store::{Applications, PaymentEvent, PaymentRecorded, Payments, StoreError};
@@ -53,12 +53,7 @@ fn received() -> Response {
 }
 
 async fn receive(deps: &Deps, req: &Request) -> Result<Response, Problem> {
-    if req.body().len() > MAX_BODY_BYTES {
-        return Err(Problem::body_too_large(format!(
-            "{} bytes",
-            req.body().len()
-        )));
-    }
+    within_body_limit(req.body())?;
     let header = req
         .headers()
         .get("stripe-signature")
@@ -76,10 +71,13 @@ async fn receive(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     // Signed, so from the provider. Not JSON: 400 `malformed-body`. JSON
     // that is no event, or an event whose checkout session lacks what the
     // application is matched on: nothing to match, 422 `payment-mismatch`.
-    let value: serde_json::Value = serde_json::from_slice(req.body())
-        .map_err(|e| Problem::malformed_body(format!("the body is not valid JSON: {e}")))?;
-    let event: Event = serde_json::from_value(value)
-        .map_err(|e| Problem::payment_mismatch(format!("not a payment event: {e}")))?;
+    let event: Event = serde_json::from_slice(req.body()).map_err(|e| {
+        if e.is_data() {
+            Problem::payment_mismatch(format!("not a payment event: {e}"))
+        } else {
+            Problem::malformed_body(format!("the body is not valid JSON: {e}"))
+        }
+    })?;
     let action = event::action(&event).map_err(|e| {
         Problem::payment_mismatch(format!(
             "event {}: unreadable checkout session: {e}",

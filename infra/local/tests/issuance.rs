@@ -14,6 +14,15 @@ async fn pay(gw: &Gateway, app: &Value) {
     assert_eq!(res.status(), 303);
 }
 
+/// Polls `done` for up to 10 s; fails the test with `failure` after that.
+async fn wait_until(failure: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(10), "{failure}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn wait_issued(gw: &Gateway, token: &str, id: &str) -> Value {
     let start = Instant::now();
     loop {
@@ -138,15 +147,11 @@ async fn paid_visa_is_issued_downloaded_and_verified() {
         .unwrap()
         .count();
     assert_eq!(pdfs, 1);
-    let start = Instant::now();
     let outbox = gw.data_dir.join("outbox");
-    while std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0) == 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no email in the outbox"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("no email in the outbox", || {
+        std::fs::read_dir(&outbox).is_ok_and(|mut d| d.next().is_some())
+    })
+    .await;
     let eml = std::fs::read_to_string(
         std::fs::read_dir(&outbox)
             .unwrap()
@@ -185,23 +190,15 @@ async fn an_email_lost_to_a_crash_is_sent_on_restart() {
     let issued = wait_issued(&gw, &token, app["id"].as_str().unwrap()).await;
     let number = issued["visa"]["number"].as_str().unwrap().to_owned();
     let eml = dir.path().join(format!("outbox/e-visa-{number}.eml"));
-    let start = Instant::now();
-    while !eml.exists() {
-        assert!(start.elapsed() < Duration::from_secs(10), "no email");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("no email", || eml.exists()).await;
     // The state a crash after the issuing write, before the email, leaves.
     gw.kill();
     std::fs::remove_file(&eml).unwrap();
     let gw = Gateway::start_in(dir.path());
-    let start = Instant::now();
-    while !eml.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the email was not sent again after the restart"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until("the email was not sent again after the restart", || {
+        eml.exists()
+    })
+    .await;
     let text = std::fs::read_to_string(&eml).unwrap();
     assert!(text.contains("To: kairat@example.com") && text.contains("application/pdf"));
     // Sent once: a second restart finds it in the outbox and sends nothing.
