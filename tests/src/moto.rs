@@ -3,7 +3,7 @@
 //! it, shared by the tests running at the same time, killed when the last
 //! of them drops it. Each test makes its own table or bucket.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -176,7 +176,7 @@ impl Moto {
     /// SDK configuration against this server: test keys, eu-central-1.
     /// Build it inside the test's runtime (clients hold its connections).
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
+        visa_aws::config::defaults()
             .region(Region::new(REGION))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
             .endpoint_url(self.endpoint())

@@ -45,7 +45,16 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 /// ca-certificates.
 const AMAZON_TRUST_SERVICES: &[u8] = include_bytes!("../certs/amazon-trust-services.pem");
 
-/// The SDK's HTTPS client set on `loader`, trusting only the roots AWS's endpoints use:
+/// aws-config's defaults with the SDK's HTTPS client: every SdkConfig (the
+/// Lambdas', the tests') starts here, as the SDK is built without a client
+/// of its own.
+pub fn defaults() -> aws_config::ConfigLoader {
+    with_https_client(aws_config::defaults(BehaviorVersion::latest()))
+}
+
+/// The SDK's HTTPS client set on `loader` (rustls on ring, the crypto
+/// library reqwest's rustls uses for Stripe: one in each binary, not two),
+/// trusting only the roots AWS's endpoints use:
 /// the default one parses every certificate the system offers at each
 /// cold start (~3 ms, a third of a function's own init: PERFORMANCE.md),
 /// and nothing but AWS is called through it (Stripe has its own client).
@@ -67,7 +76,7 @@ fn with_https_client(loader: aws_config::ConfigLoader) -> aws_config::ConfigLoad
         .expect("a trust store is a valid TLS context");
     loader.http_client(
         aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
             .tls_context(context)
             .build_https(),
     )
@@ -103,9 +112,7 @@ impl Cloud {
     /// The default chain: region, credentials and endpoint from the
     /// environment (the Lambda role in AWS, test keys against moto).
     pub async fn from_env() -> Cloud {
-        let loader = with_lambda_environment(with_https_client(aws_config::defaults(
-            BehaviorVersion::latest(),
-        )));
+        let loader = with_lambda_environment(defaults());
         Cloud {
             sdk: loader.load().await,
         }
