@@ -13,11 +13,7 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing+=(libc6-arm64-cross)
-if ((${#missing[@]})); then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+tests/apt-install.sh "${missing[@]}"
 
 arm="${ARM64_TARGET_DIR:-$HOME/.cache/target-arm64}"
 if [[ -z "${SKIP_BUILD:-}" ]]; then

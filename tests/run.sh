@@ -23,11 +23,7 @@ missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-if ((${#missing[@]})); then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+tests/apt-install.sh "${missing[@]}"
 
 step "python packages"
 py_missing=()

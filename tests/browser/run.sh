@@ -11,10 +11,7 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update
-  apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+../apt-install.sh "${missing[@]}"
 
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
