@@ -167,7 +167,7 @@ fn run() -> Result<(), String> {
             ms(v[v.len() / 2])
         };
         println!(
-            "warm renders by stage (medians): prepare (data, MRZ, QR) {:.2} ms  compile (typst) {:.2} ms  export (PDF) {:.2} ms",
+            "warm renders by stage (medians): prepare (data, MRZ) {:.2} ms  compile (typst; the QR code on a second thread) {:.2} ms  export (PDF) {:.2} ms",
             median(|s| s.prepare),
             median(|s| s.compile),
             median(|s| s.export),

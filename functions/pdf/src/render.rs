@@ -7,11 +7,11 @@ use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::Serialize;
 use typst::diag::SourceDiagnostic;
 use typst::ecow::EcoVec;
-use typst::foundations::{Datetime, Smart};
+use typst::foundations::{Bytes, Datetime, Smart};
 use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
-use crate::world::{Assets, VisaWorld};
+use crate::world::{Assets, QrFile, VisaWorld};
 use crate::{RenderError, VisaDocument, mrz, qr, template};
 
 /// Renders visas. Build one per process (a Lambda's init, a server's
@@ -61,11 +61,11 @@ impl Renderer {
     ) -> Result<(Vec<u8>, Vec<String>, Stages), RenderError> {
         let started = Instant::now();
         let data = serde_json::to_vec(&View::of(doc))?;
-        let qr_svg = qr::svg(&doc.qr_url)?;
         let prepared = Instant::now();
         let timestamp =
             Timestamp::new_utc(datetime(doc.issued_at).ok_or(RenderError::Date("issue time"))?);
-        let world = VisaWorld::new(&self.assets, data, qr_svg, doc.issued_at);
+        let qr_file = QrFile::new();
+        let world = VisaWorld::new(&self.assets, data, &qr_file, doc.issued_at);
 
         // typst memoises every compile in a process-wide cache that grows by
         // ~0.75 MB a render unless evicted after each one, failed ones too.
@@ -73,7 +73,27 @@ impl Renderer {
         // static parts (labels, headings, notice) and RSS still stays flat.
         let _evict = EvictOnDrop;
 
-        let warned = typst::compile::<PagedDocument>(&world);
+        // The QR code (encoding, mask, outline) and typst's decoding of its
+        // SVG, a quarter of a render's work, run on a second core while typst
+        // evaluates the template and lays out the page's head; the image's
+        // layout then finds the decoded SVG in typst's memo.
+        let (qr, warned) = std::thread::scope(|scope| {
+            let helper = scope.spawn(|| {
+                let done = SetOnDrop(&qr_file);
+                let svg = qr::svg(&doc.qr_url)?;
+                let bytes = Bytes::from_string(svg);
+                done.0.get_or_init(|| Some(bytes.clone()));
+                world.decode_qr(bytes);
+                Ok(())
+            });
+            let warned = typst::compile::<PagedDocument>(&world);
+            let qr: Result<(), RenderError> = helper
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (qr, warned)
+        });
+        // A QR code that cannot be made is the error, not the missing file.
+        qr?;
         let warnings = warned
             .warnings
             .iter()
@@ -109,9 +129,10 @@ impl Renderer {
 /// Where a render's time went.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stages {
-    /// The template's data (fields, MRZ) and the QR code's SVG.
+    /// The template's data (fields, MRZ).
     pub prepare: Duration,
-    /// typst: evaluation and layout.
+    /// typst: evaluation and layout; meanwhile, on another thread, the QR
+    /// code and its decoding.
     pub compile: Duration,
     /// typst-pdf: PDF/A-2b + UA-1 export (font subsets, compression).
     pub export: Duration,
@@ -120,6 +141,16 @@ pub struct Stages {
 impl Default for Renderer {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Marks the QR file as failed if its thread ends (an error, a panic)
+/// before setting it, so typst's read of it never waits forever.
+struct SetOnDrop<'a>(&'a QrFile);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.get_or_init(|| None);
     }
 }
 
@@ -270,6 +301,53 @@ mod tests {
         let mut other = VisaDocument::example();
         other.passport_number = "C01X00T47".into();
         assert!(a != renderer.render(&other).unwrap());
+    }
+
+    /// The embedded font programs (`FontFile3` streams), as written.
+    fn font_programs(pdf: &[u8]) -> Vec<&[u8]> {
+        const MARK: &[u8] = b"/Subtype/CIDFontType0C>>\nstream\n";
+        let find = |from: usize, what: &[u8]| {
+            pdf[from..]
+                .windows(what.len())
+                .position(|w| w == what)
+                .map(|at| from + at)
+        };
+        let mut programs = Vec::new();
+        let mut from = 0;
+        while let Some(at) = find(from, MARK) {
+            let dict = pdf[..at].iter().rposition(|&b| b == b'<').unwrap();
+            let length = find(dict, b"/Length ").unwrap() + b"/Length ".len();
+            let digits = pdf[length..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let length: usize = std::str::from_utf8(&pdf[length..length + digits])
+                .unwrap()
+                .parse()
+                .unwrap();
+            let start = at + MARK.len();
+            programs.push(&pdf[start..start + length]);
+            from = start + length;
+        }
+        programs
+    }
+
+    #[test]
+    fn every_visa_embeds_the_same_whole_fonts() {
+        // The faces forbid subsetting, so the patched PDF writer embeds
+        // them whole (vendor/README.md): identical programs, whatever the
+        // names, which it compresses once per process.
+        let renderer = Renderer::new();
+        let first = renderer.render(&VisaDocument::example()).unwrap();
+        let mut other = VisaDocument::example();
+        other.surname = "ΠΑΠΑΔΟΠΟΥΛΟΣ".into();
+        other.given_names = "NGUYỄN THỊ ĐOÀN".into();
+        let second = renderer.render(&other).unwrap();
+        let programs = font_programs(&first);
+        assert_eq!(programs.len(), 3, "Libertinus regular and bold, OCR B");
+        assert_eq!(programs, font_programs(&second));
+        // What came before in the process does not change a visa's bytes.
+        assert!(first == renderer.render(&VisaDocument::example()).unwrap());
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! A minimal typst `World`: the template, the visa's data and its QR code,
 //! all in memory at fixed virtual paths, and only the fonts the visa uses.
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use chrono::{DateTime, Datelike, Utc};
+use typst::comemo::Track;
 use typst::diag::{FileError, FileResult};
 use typst::foundations::{Bytes, Datetime, Duration};
 use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
+use typst::visualize::SvgImage;
 use typst::{Library, LibraryExt, World};
 
 use crate::template;
@@ -84,23 +86,39 @@ impl Default for Assets {
 pub struct VisaWorld<'a> {
     assets: &'a Assets,
     data: Bytes,
-    qr: Bytes,
+    qr: &'a QrFile,
     issued_at: DateTime<Utc>,
 }
+
+/// The QR code's SVG, made on another thread while typst starts: reading
+/// it waits until it is there. `None`: it could not be made.
+pub type QrFile = OnceLock<Option<Bytes>>;
+
+/// The font families in effect where the template places the QR code
+/// (`#set text(font: ..., fallback: false)`), as typst passes them to the
+/// SVG decoder; a test checks that the warm-up below hits.
+const QR_FAMILIES: [&str; 1] = ["libertinus serif"];
 
 impl<'a> VisaWorld<'a> {
     pub fn new(
         assets: &'a Assets,
         data: Vec<u8>,
-        qr_svg: String,
+        qr: &'a QrFile,
         issued_at: DateTime<Utc>,
     ) -> Self {
         Self {
             assets,
             data: Bytes::new(data),
-            qr: Bytes::from_string(qr_svg),
+            qr,
             issued_at,
         }
+    }
+
+    /// Decodes the QR code's SVG as typst's image layout would, leaving it
+    /// in typst's memo, where the layout then finds it.
+    pub fn decode_qr(&self, svg: Bytes) -> Option<SvgImage> {
+        let world: &dyn World = self;
+        SvgImage::with_fonts_images(svg, world.track(), &QR_FAMILIES, Some(*QR)).ok()
     }
 }
 
@@ -129,7 +147,7 @@ impl World for VisaWorld<'_> {
         if id == *DATA {
             Ok(self.data.clone())
         } else if id == *QR {
-            Ok(self.qr.clone())
+            self.qr.wait().clone().ok_or_else(|| not_found(id))
         } else if id == *MAIN {
             Ok(Bytes::from_string(self.assets.main.text().to_owned()))
         } else {
@@ -157,6 +175,7 @@ fn not_found(id: FileId) -> FileError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use typst::text::FontWeight;
 
     #[test]
     fn embeds_only_the_three_faces() {
@@ -177,6 +196,46 @@ mod tests {
                     font.info().family
                 );
             }
+        }
+    }
+
+    #[test]
+    fn bold_covers_names_in_latin_greek_and_cyrillic() {
+        let assets = Assets::default();
+        let bold = &assets.fonts()[1];
+        assert_eq!(bold.info().variant.weight, FontWeight::BOLD);
+        for name in [
+            "MÜLLER-ŁĄCKA",
+            "ØSTERGÅRD",
+            "ŞAHİN",
+            "NGUYỄN THỊ ĐOÀN",
+            "ΠΑΠΑΔΟΠΟΥΛΟΣ",
+            "ӘЛІБЕК ҚҰНАНБАЙҰЛЫ",
+            "ȘTEFĂNESCU ȚĂRANU",
+        ] {
+            for c in name.chars().filter(|c| c.is_alphabetic()) {
+                assert!(bold.info().coverage.contains(c as u32), "bold lacks {c:?}");
+            }
+        }
+    }
+
+    /// OS/2 `fsType` of an OpenType file, read from its table directory.
+    fn fs_type(font: &[u8]) -> u16 {
+        let u16_at = |at: usize| u16::from_be_bytes([font[at], font[at + 1]]);
+        let u32_at = |at: usize| u32::from_be_bytes(font[at..at + 4].try_into().unwrap());
+        let os2 = (0..usize::from(u16_at(4)))
+            .map(|i| 12 + 16 * i)
+            .find(|&record| &font[record..record + 4] == b"OS/2")
+            .expect("an OS/2 table");
+        u16_at(u32_at(os2 + 8) as usize + 8)
+    }
+
+    #[test]
+    fn every_face_forbids_subsetting() {
+        // fsType bit 8: the PDF writer embeds each face whole and compresses
+        // it once per process (fonts/make-faces.py, vendor/README.md).
+        for font in FONT_FILES {
+            assert_ne!(fs_type(font) & 0x0100, 0);
         }
     }
 
