@@ -4,7 +4,7 @@
 use crate::category::Category;
 use crate::passport::{is_alpha3, is_passport_number};
 use crate::problem::FieldError;
-use crate::{names, rules};
+use crate::{names, printable, rules};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -93,8 +93,14 @@ impl NewInvitation {
             name: self.inviter.name.trim().to_owned(),
             bin: self.inviter.bin.trim().to_owned(),
         };
-        if inviter.name.is_empty() || inviter.name.chars().count() > 200 {
-            errors.push(FieldError::new("inviter.name", "1 to 200 characters"));
+        if inviter.name.is_empty()
+            || inviter.name.chars().count() > 200
+            || !printable::all_printable(&inviter.name)
+        {
+            errors.push(FieldError::new(
+                "inviter.name",
+                "1 to 200 characters the visa can print (Latin, Greek, Cyrillic, digits, punctuation)",
+            ));
         }
         if inviter.bin.len() != 12 || !inviter.bin.bytes().all(|b| b.is_ascii_digit()) {
             errors.push(FieldError::new("inviter.bin", "12 digits"));

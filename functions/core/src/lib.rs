@@ -18,6 +18,7 @@ pub mod names;
 pub mod notify;
 pub mod passport;
 pub mod payment;
+pub mod printable;
 pub mod problem;
 pub mod rules;
 pub mod signing;

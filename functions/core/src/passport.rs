@@ -1,6 +1,7 @@
 //! The passport as the applicant types it, validated and normalised.
 
 use crate::names;
+use crate::printable;
 use crate::problem::FieldError;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -44,10 +45,13 @@ pub fn is_alpha3(s: &str) -> bool {
     s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase())
 }
 
-/// Letters (any script), spaces, hyphens and apostrophes.
+/// Letters, spaces, hyphens and apostrophes, all of which the visa can
+/// print (Latin, Greek or Cyrillic letters).
 fn is_name(s: &str) -> bool {
-    s.chars()
-        .all(|c| c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == '’')
+    s.chars().all(|c| {
+        (c.is_alphabetic() || c == ' ' || c == '-' || c == '\'' || c == '’')
+            && printable::is_printable(c)
+    })
 }
 
 pub fn is_passport_number(s: &str) -> bool {
@@ -75,12 +79,15 @@ impl Passport {
             bad("number", "5 to 12 letters A-Z and digits");
         }
         if self.surname.is_empty() || self.surname.chars().count() > 60 || !is_name(&self.surname) {
-            bad("surname", "1 to 60 letters, spaces, hyphens or apostrophes");
+            bad(
+                "surname",
+                "1 to 60 Latin, Greek or Cyrillic letters, spaces, hyphens or apostrophes",
+            );
         }
         if self.given_names.chars().count() > 60 || !is_name(&self.given_names) {
             bad(
                 "given_names",
-                "at most 60 letters, spaces, hyphens or apostrophes",
+                "at most 60 Latin, Greek or Cyrillic letters, spaces, hyphens or apostrophes",
             );
         }
         if !is_alpha3(&self.nationality) {
@@ -130,6 +137,26 @@ mod tests {
             p.field_errors("passport", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap())
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn names_the_visa_cannot_print_are_refused() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        for (surname, ok) in [
+            ("王", false),
+            ("כהן", false),
+            ("ΠΑΠΑΔΟΠΟΥΛΟΣ", true),
+            ("NGUYỄN", true),
+        ] {
+            let mut p = passport();
+            p.surname = surname.into();
+            let errors = p.normalised().field_errors("passport", today);
+            assert_eq!(
+                errors.iter().all(|e| e.field != "passport.surname"),
+                ok,
+                "{surname}"
+            );
+        }
     }
 
     #[test]

@@ -219,6 +219,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_domain_accepts_exactly_what_the_bold_face_prints() {
+        // Names and inviters are refused up front unless every character
+        // is printable; every field value is set in the bold face.
+        let assets = Assets::default();
+        let bold = &assets.fonts()[1];
+        let differ: Vec<String> = (0..=0x2_FFFF)
+            .filter_map(char::from_u32)
+            .filter(|&c| {
+                bold.info().coverage.contains(c as u32) != visa_core::printable::is_printable(c)
+            })
+            .map(|c| format!("U+{:04X}", c as u32))
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "visa_core::printable and the bold face disagree: {differ:?}"
+        );
+    }
+
     /// OS/2 `fsType` of an OpenType file, read from its table directory.
     fn fs_type(font: &[u8]) -> u16 {
         let u16_at = |at: usize| u16::from_be_bytes([font[at], font[at + 1]]);

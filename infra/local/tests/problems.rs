@@ -402,6 +402,13 @@ async fn officer_problems_change_nothing() {
     let got = post(bad, Some(&admin)).await;
     assert_problem(&got, 422, "validation");
     assert_eq!(got.2["errors"][0]["field"], "category");
+    // An inviter the visa could not print would leave a paid application
+    // that is never issued.
+    let mut unprintable = invitation("tourist", "IND");
+    unprintable["inviter"]["name"] = json!("北京旅游有限公司");
+    let got = post(unprintable, Some(&admin)).await;
+    assert_problem(&got, 422, "validation");
+    assert_eq!(got.2["errors"][0]["field"], "inviter.name");
     assert_problem(
         &gw.send(
             "DELETE",
