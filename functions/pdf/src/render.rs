@@ -78,16 +78,9 @@ impl Renderer {
         // evaluates the template and lays out the page's head; the image's
         // layout then finds the decoded SVG in typst's memo.
         let (qr, warned) = std::thread::scope(|scope| {
-            let helper = scope.spawn(|| {
-                let done = SetOnDrop(&qr_file);
-                let svg = qr::svg(&doc.qr_url)?;
-                let bytes = Bytes::from_string(svg);
-                done.0.get_or_init(|| Some(bytes.clone()));
-                world.decode_qr(bytes);
-                Ok(())
-            });
+            let helper = scope.spawn(|| make_qr(&doc.qr_url, &world, &qr_file));
             let warned = typst::compile::<PagedDocument>(&world);
-            let qr: Result<(), RenderError> = helper
+            let qr = helper
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
             (qr, warned)
@@ -144,8 +137,18 @@ impl Default for Renderer {
     }
 }
 
-/// Marks the QR file as failed if its thread ends (an error, a panic)
-/// before setting it, so typst's read of it never waits forever.
+/// The QR code's SVG into `file`, then decoded into typst's memo. `file`
+/// is set whatever happens (to `None` on an error or a panic): typst's read
+/// of it waits until it is.
+fn make_qr(url: &str, world: &VisaWorld, file: &QrFile) -> Result<(), RenderError> {
+    let _failed_unless_set = SetOnDrop(file);
+    let bytes = Bytes::from_string(qr::svg(url)?);
+    file.get_or_init(|| Some(bytes.clone()));
+    world.decode_qr(bytes);
+    Ok(())
+}
+
+/// Sets the QR file to `None` when dropped, unless it is already set.
 struct SetOnDrop<'a>(&'a QrFile);
 
 impl Drop for SetOnDrop<'_> {
