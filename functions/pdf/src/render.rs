@@ -137,9 +137,11 @@ impl Default for Renderer {
     }
 }
 
-/// The QR code's SVG into `file`, then decoded into typst's memo. `file`
-/// is set whatever happens (to `None` on an error or a panic): typst's read
-/// of it waits until it is.
+/// The QR code's SVG into `file`, then decoded into typst's memo. typst
+/// reads the file when it evaluates `image(..)`, long before laying the
+/// image out: publishing before decoding lets evaluation go on meanwhile
+/// (publishing after was ~0.5 ms slower a render). `file` is set whatever
+/// happens (to `None` on an error or a panic): typst's read waits until it is.
 fn make_qr(url: &str, world: &VisaWorld, file: &QrFile) -> Result<(), RenderError> {
     let _failed_unless_set = SetOnDrop(file);
     let bytes = Bytes::from_string(qr::svg(url)?);

@@ -115,7 +115,8 @@ impl<'a> VisaWorld<'a> {
     }
 
     /// Decodes the QR code's SVG as typst's image layout would, leaving it
-    /// in typst's memo, where the layout then finds it.
+    /// in typst's memo, where the layout then finds it. (The SVG links no
+    /// file, so decoding it never reads `/qr.svg` itself.)
     pub fn decode_qr(&self, svg: Bytes) -> Option<SvgImage> {
         let world: &dyn World = self;
         SvgImage::with_fonts_images(svg, world.track(), &QR_FAMILIES, Some(*QR)).ok()
