@@ -267,7 +267,7 @@ impl CIDFont {
             sc.register_validation_error(ValidationError::RestrictedLicense(self.font.clone()));
         }
 
-        let (subsetted, global_bbox) = subset_font(self.font.clone(), glyph_remapper)?;
+        let (subsetted, global_bbox) = subset_font(self.font.clone(), glyph_remapper, self.whole)?;
         let num_glyphs = subsetted.num_glyphs();
         let subsetted_data = subsetted.font_data().0;
 
@@ -473,7 +473,11 @@ pub(crate) fn base_font_name<T: Hash>(font: &Font, data: &T) -> String {
 }
 
 #[cfg_attr(feature = "comemo", comemo::memoize)]
-fn subset_font(font: Font, glyph_remapper: &GlyphRemapper) -> KrillaResult<(Font, Rect)> {
+fn subset_font(
+    font: Font,
+    glyph_remapper: &GlyphRemapper,
+    whole: bool,
+) -> KrillaResult<(Font, Rect)> {
     let mut bbox: Option<Rect> = None;
 
     let variation_coordinates = font
@@ -495,6 +499,12 @@ fn subset_font(font: Font, glyph_remapper: &GlyphRemapper) -> KrillaResult<(Font
         ))
     })?;
     let global_bbox = font.bbox();
+
+    // (Patched, vendor/README.md.) A font embedded whole keeps every glyph,
+    // so its own bounding box is the subset's: no outline drawn per glyph.
+    if whole {
+        return Ok((font, global_bbox));
+    }
 
     for g in 0..font.num_glyphs() {
         if let Some(path_bbox) = compute_bbox(&font, skrifa::GlyphId::new(g)) {
