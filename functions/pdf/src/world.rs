@@ -201,31 +201,12 @@ mod tests {
     }
 
     #[test]
-    fn bold_covers_names_in_latin_greek_and_cyrillic() {
-        let assets = Assets::default();
-        let bold = &assets.fonts()[1];
-        assert_eq!(bold.info().variant.weight, FontWeight::BOLD);
-        for name in [
-            "MÜLLER-ŁĄCKA",
-            "ØSTERGÅRD",
-            "ŞAHİN",
-            "NGUYỄN THỊ ĐOÀN",
-            "ΠΑΠΑΔΟΠΟΥΛΟΣ",
-            "ӘЛІБЕК ҚҰНАНБАЙҰЛЫ",
-            "ȘTEFĂNESCU ȚĂRANU",
-        ] {
-            for c in name.chars().filter(|c| c.is_alphabetic()) {
-                assert!(bold.info().coverage.contains(c as u32), "bold lacks {c:?}");
-            }
-        }
-    }
-
-    #[test]
     fn the_domain_accepts_exactly_what_the_bold_face_prints() {
         // Names and inviters are refused up front unless every character
         // is printable; every field value is set in the bold face.
         let assets = Assets::default();
         let bold = &assets.fonts()[1];
+        assert_eq!(bold.info().variant.weight, FontWeight::BOLD);
         let differ: Vec<String> = (0..=0x2_FFFF)
             .filter_map(char::from_u32)
             .filter(|&c| {
