@@ -37,17 +37,9 @@ const RANGES: &[(char, char)] = &[
 
 /// Whether the visa can print `c`.
 pub fn is_printable(c: char) -> bool {
-    RANGES
-        .binary_search_by(|&(first, last)| {
-            if last < c {
-                std::cmp::Ordering::Less
-            } else if first > c {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .is_ok()
+    // The first range not wholly below `c` holds it, if any does.
+    let at = RANGES.partition_point(|&(_, last)| last < c);
+    RANGES.get(at).is_some_and(|&(first, _)| first <= c)
 }
 
 /// Whether the visa can print every character of `s`.

@@ -127,7 +127,8 @@ pub struct Stages {
     /// typst: evaluation and layout; meanwhile, on another thread, the QR
     /// code and its decoding.
     pub compile: Duration,
-    /// typst-pdf: PDF/A-2b + UA-1 export (font subsets, compression).
+    /// typst-pdf: PDF/A-2b + UA-1 export (content, tags, compression; the
+    /// fonts come from the memo after the first render).
     pub export: Duration,
 }
 
