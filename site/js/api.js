@@ -1,4 +1,4 @@
-// The portal's HTTP API (API.md), called on the same origin under /api.
+// The portal's HTTP API (docs/API.md), called on the same origin under /api.
 // Errors come back as RFC 9457 problems; callers get an ApiProblem with the
 // problem's stable slug, which the site translates.
 

@@ -47,7 +47,7 @@ async function fillDate(page, base, iso) {
 async function fillApplication(page, invitation, { invitationNumber, expiry }) {
   await page.fill('#invitation-number', invitationNumber);
   await page.fill('#passport-number', invitation.invitee.passport_number.toLowerCase());
-  // Case and spacing do not matter to the match (API.md).
+  // Case and spacing do not matter to the match (docs/API.md).
   await page.fill('#passport-surname', 'Sharma');
   await page.fill('#passport-given-names', 'Priya  Anil');
   await page.check('#passport-sex');
@@ -216,7 +216,7 @@ for (const lang of LANGS) {
       });
 
       await t.test('the visa is issued and its PDF downloads', async () => {
-        // The webhook marks it paid, the renderer issues it "within seconds" (API.md).
+        // The webhook marks it paid, the renderer issues it "within seconds" (docs/API.md).
         await page.waitForSelector('#progress[data-status="paid"], #progress[data-status="issued"]', { timeout: 30_000 })
           .catch(async () => assert.fail(`not paid after the sandbox's Pay: status ${await page.getAttribute('#progress', 'data-status')}`));
         if (!(await page.$('[data-issued]'))) await inspect(page, shot('payment-return-waiting'));

@@ -25,7 +25,7 @@ const js = files(join(SITE_DIR, 'js'), '.js').map((path) => ({ path, text: readF
 const css = files(join(SITE_DIR, 'css'), '.css').map((path) => ({ path, text: readFileSync(path, 'utf8') }));
 const en = MESSAGES.en;
 
-// API.md's slugs, plus the ones the core adds (functions/core/src/problem.rs).
+// docs/API.md's slugs, plus the ones the core adds (functions/core/src/problem.rs).
 const SLUGS = [
   'validation', 'email-taken', 'invalid-credentials', 'too-many-attempts', 'unauthenticated',
   'invitation-not-found', 'invitation-already-used', 'invitation-mismatch', 'not-eligible',
@@ -35,8 +35,8 @@ const SLUGS = [
   'payment-provider-unavailable', 'unavailable',
 ];
 
-test('every problem slug of API.md has a message in every language', () => {
-  const apiMd = resolve(REPO_ROOT, '..', 'shared', 'API.md');
+test('every problem slug of docs/API.md has a message in every language', () => {
+  const apiMd = resolve(REPO_ROOT, 'docs', 'docs/API.md');
   const slugs = new Set(SLUGS);
   if (existsSync(apiMd)) {
     const text = readFileSync(apiMd, 'utf8');

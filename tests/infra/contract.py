@@ -1,8 +1,8 @@
-"""The routes of API.md, kept here so CI does not depend on ../shared.
+"""The routes of docs/API.md, kept here so CI does not depend on ../shared.
 
 Each entry: (method, path, owning function binary, who may call).
 `who` is one of: anyone, applicant, payment-provider, border-control, admin.
-If API.md gains or loses a route, change this table, infra/openapi.yaml and
+If docs/API.md gains or loses a route, change this table, infra/openapi.yaml and
 infra/template.yaml together; the tests fail until all three agree.
 """
 
@@ -30,7 +30,7 @@ ROUTES = [
 # problem+json (API Gateway's own 404 body is not the contract's).
 CATCH_ALL = ("ANY", "/api/{proxy+}", "confirm-invitation")
 
-# Problem slugs per route, from API.md's table (plus the conventions: 400
+# Problem slugs per route, from docs/API.md's table (plus the conventions: 400
 # malformed-body for JSON bodies, 413 body-too-large everywhere, 401
 # unauthenticated on applicant/admin routes, 404 not-found on id routes).
 SLUGS = {
@@ -38,7 +38,7 @@ SLUGS = {
     ("GET", "/api/countries"): {"body-too-large"},
     ("GET", "/api/requirements"): {"validation", "body-too-large"},
     ("POST", "/api/accounts"): {"email-taken", "validation", "malformed-body", "body-too-large"},
-    # validation (email or password missing): not in API.md's table; added where it is silent.
+    # validation (email or password missing): not in docs/API.md's table; added where it is silent.
     ("POST", "/api/sessions"): {
         "invalid-credentials", "too-many-attempts", "validation", "malformed-body", "body-too-large",
     },
@@ -61,7 +61,7 @@ SLUGS = {
     ("POST", "/api/admin/invitations"): {
         "invitation-exists", "validation", "unauthenticated", "malformed-body", "body-too-large",
     },
-    # invitation-already-used (revoking a claimed invitation): API.md is silent; the gateway answers 409.
+    # invitation-already-used (revoking a claimed invitation): docs/API.md is silent; the gateway answers 409.
     ("DELETE", "/api/admin/invitations/{number}"): {
         "not-found", "invitation-already-used", "unauthenticated", "body-too-large",
     },

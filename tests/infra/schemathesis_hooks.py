@@ -63,7 +63,7 @@ def before_call(context, case, kwargs):
 def filter_failure(context, failure, case, response):
     """Drops one failure kind on one operation: ST401 (ignored_auth) on the
     webhook. The hook above turns schemathesis' generated signature into a
-    valid one, so the check sees "generated auth accepted"; and API.md
+    valid one, so the check sees "generated auth accepted"; and docs/API.md
     answers a missing or wrong signature with 400 bad-signature, not the
     401/403 that check expects. The refusals are checked by the contract
     test and infra/local/tests/webhook.rs instead."""

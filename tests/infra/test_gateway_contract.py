@@ -1,6 +1,6 @@
 """infra/openapi.yaml equals what the gateway serves.
 
-Starts the real visa-local binary, drives every route of API.md through its
+Starts the real visa-local binary, drives every route of docs/API.md through its
 success and problem cases, and validates each real response against
 openapi.yaml: the status must be documented for the operation, the content
 type must be one the status documents, the body must match its schema with
@@ -268,7 +268,7 @@ def test_every_route_success_and_problems_conform(gw, checker):
     app = c.call("POST", "/api/applications", 201, token=token, body=body).json()
     assert app["status"] == "invitation_confirmed"
     c.call("POST", "/api/applications", 409, "invitation-already-used", token=token, body=body)
-    # API.md is silent on revoking a used invitation; the gateway refuses with 409.
+    # docs/API.md is silent on revoking a used invitation; the gateway refuses with 409.
     c.call("DELETE", f"/api/admin/invitations/{inv['number']}", 409, "invitation-already-used", token=ADMIN_TOKEN)
 
     # Reading.

@@ -1,5 +1,5 @@
-"""infra/openapi.yaml: valid OpenAPI 3.1, exactly API.md's routes, and every
-problem response documented the way API.md says."""
+"""infra/openapi.yaml: valid OpenAPI 3.1, exactly docs/API.md's routes, and every
+problem response documented the way docs/API.md says."""
 
 import re
 
@@ -52,7 +52,7 @@ def test_openapi_has_exactly_the_api_md_routes(openapi):
     documented = {(m, p) for m, p, _ in operations(openapi)}
     expected = {(m, p) for m, p, _, _ in ROUTES}
     assert documented == expected, (
-        f"missing: {sorted(expected - documented)}; not in API.md: {sorted(documented - expected)}"
+        f"missing: {sorted(expected - documented)}; not in docs/API.md: {sorted(documented - expected)}"
     )
     assert all(p.startswith("/api/") for _, p in documented)
 

@@ -290,7 +290,7 @@ def test_every_api_md_route_is_in_the_template_and_nothing_else(template, transf
     missing = expected - set(table)
     extra = set(table) - expected
     assert not missing, f"routes missing from the template: {sorted(missing)}"
-    assert not extra, f"routes in the template but not in API.md: {sorted(extra)}"
+    assert not extra, f"routes in the template but not in docs/API.md: {sorted(extra)}"
 
 
 def test_routes_reach_the_owning_function_with_the_right_auth(template, transformed):

@@ -1,4 +1,4 @@
-//! Every store port on ONE DynamoDB table (DESIGN.md, "Data").
+//! Every store port on ONE DynamoDB table (docs/DESIGN.md, "Data").
 //!
 //! Each item is its domain record's attributes (serde_dynamo) beside `pk`
 //! and `sk`, so the application item has the top-level `status` the

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 use visa_core::store::{BlobError, Blobs};
 
-/// The longest a download link lives (API.md: short-lived links).
+/// The longest a download link lives (docs/API.md: short-lived links).
 pub const MAX_LINK_SECONDS: i64 = 300;
 
 /// Server-side encryption of every object put.

@@ -40,7 +40,7 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         )
     };
     // A number of another shape names no invitation: the same 404 as an
-    // unknown one (API.md lists no other problem for it).
+    // unknown one (docs/API.md lists no other problem for it).
     if !is_invitation_number(&number) {
         return Err(not_found());
     }
@@ -132,7 +132,7 @@ fn not_eligible(category: Category, nationality: &str) -> Problem {
     )
 }
 
-/// The caller's own application, or 404 (never 403: API.md).
+/// The caller's own application, or 404 (never 403: docs/API.md).
 async fn owned(deps: &Deps, account_id: &str, id: &str) -> Result<Application, Problem> {
     match deps
         .applications

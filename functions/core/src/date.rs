@@ -1,4 +1,4 @@
-//! Dates on the wire are exactly `YYYY-MM-DD` (API.md). chrono alone also
+//! Dates on the wire are exactly `YYYY-MM-DD` (docs/API.md). chrono alone also
 //! reads expanded years (`+262142-12-01`), which no passport holds and no
 //! client could print back.
 

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 pub type Request = http::Request<Bytes>;
 pub type Response = http::Response<Bytes>;
 
-/// API.md: bodies over 64 KiB get 413.
+/// docs/API.md: bodies over 64 KiB get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn json<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
@@ -93,7 +93,7 @@ pub fn read_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     })
 }
 
-/// API.md's 64 KiB limit: a larger body is 413 `body-too-large`.
+/// docs/API.md's 64 KiB limit: a larger body is 413 `body-too-large`.
 pub fn within_body_limit(body: &[u8]) -> Result<(), Problem> {
     if body.len() > MAX_BODY_BYTES {
         return Err(Problem::body_too_large(format!("{} bytes", body.len())));

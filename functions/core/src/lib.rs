@@ -2,7 +2,7 @@
 //!
 //! Types and the rules of the seed (the Visa and Migration Portal's e-visa
 //! page), the application state machine, the ports the adapters implement,
-//! and RFC 9457 problems with the stable slugs of API.md.
+//! and RFC 9457 problems with the stable slugs of docs/API.md.
 
 pub mod account;
 pub mod annex;

@@ -1,5 +1,5 @@
 //! Name and text folding for matching an invitation against a passport:
-//! case, repeated spaces and Latin diacritics do not matter (API.md).
+//! case, repeated spaces and Latin diacritics do not matter (docs/API.md).
 
 /// Upper case, trimmed, inner whitespace collapsed to one space. Keeps
 /// diacritics: this is how the data is stored and printed.

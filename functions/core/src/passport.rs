@@ -61,7 +61,7 @@ pub fn is_passport_number(s: &str) -> bool {
 }
 
 impl Passport {
-    /// Upper-cases and trims every text field (API.md: "normalised to upper case").
+    /// Upper-cases and trims every text field (docs/API.md: "normalised to upper case").
     pub fn normalised(mut self) -> Passport {
         self.number = self.number.trim().to_ascii_uppercase().replace(' ', "");
         self.surname = names::normalise(&self.surname);

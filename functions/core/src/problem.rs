@@ -1,4 +1,4 @@
-//! RFC 9457 problem details with the stable slugs of API.md. The site
+//! RFC 9457 problem details with the stable slugs of docs/API.md. The site
 //! translates by slug, so a slug never changes once published.
 
 use serde::Serialize;

@@ -56,7 +56,7 @@ pub fn parse(header: &str) -> Result<SignatureHeader, SignatureError> {
                         .map_err(|_| SignatureError::Malformed("t is not a unix time"))?,
                 );
             }
-            // Any one v1 that matches is enough (API.md), so an entry that
+            // Any one v1 that matches is enough (docs/API.md), so an entry that
             // is not a SHA-256 digest is skipped rather than fatal, as
             // Stripe's own libraries do: it can never match.
             "v1" => {

@@ -1,6 +1,6 @@
 //! The visa's QR code as a small SVG: one `<path>` whose subpaths are the
 //! outlines of the dark areas. One element per module made a warm render of
-//! a ~400-character URL take ~16 ms instead of ~6 (FACTS.md); one rectangle
+//! a ~400-character URL take ~16 ms instead of ~6 (docs/FACTS.md); one rectangle
 //! per horizontal run of dark modules has a quarter more vertices than the
 //! outlines.
 //!

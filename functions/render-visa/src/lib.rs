@@ -87,7 +87,7 @@ async fn visa_link(deps: &Deps, req: &Request, id: &str) -> Result<Response, Pro
 async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Problem> {
     let passport_number =
         query_param(req, "passport_number").map(|p| p.trim().to_ascii_uppercase().replace(' ', ""));
-    // API.md lists only 404 here: a visa is found by its number together
+    // docs/API.md lists only 404 here: a visa is found by its number together
     // with the passport it was issued for, and no passport matches none.
     let Some(passport_number) = passport_number.filter(|p| !p.is_empty()) else {
         return Err(Problem::not_found(

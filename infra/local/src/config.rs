@@ -1,4 +1,4 @@
-//! The local gateway's configuration (API.md, "Local gateway configuration").
+//! The local gateway's configuration (docs/API.md, "Local gateway configuration").
 //! Secrets are generated on first start into the data dir, never committed.
 
 use rand::RngCore;

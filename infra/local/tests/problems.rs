@@ -1,4 +1,4 @@
-//! Every problem slug of API.md for accounts, sessions, applications and
+//! Every problem slug of docs/API.md for accounts, sessions, applications and
 //! invitations, sent over real HTTP: right status, content type and slug,
 //! and nothing changed in the store.
 

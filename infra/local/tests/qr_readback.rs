@@ -50,7 +50,7 @@ async fn the_downloaded_visa_reads_back_and_its_qr_verifies_against_the_jwks() {
     let visa = &app["visa"];
     let number = visa["number"].as_str().unwrap();
 
-    // The page: one A4 page, tagged, every field API.md lists.
+    // The page: one A4 page, tagged, every field docs/API.md lists.
     let pdf_arg = pdf_path.to_str().unwrap();
     let info = tool("pdfinfo", &[pdf_arg], "poppler-utils");
     assert!(info.lines().any(|l| l == "Pages:           1"), "{info}");

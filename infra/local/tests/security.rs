@@ -9,7 +9,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-/// Every applicant route of API.md that takes an application id, with the
+/// Every applicant route of docs/API.md that takes an application id, with the
 /// body it needs.
 fn id_routes(id: &str) -> Vec<(&'static str, String, Option<Value>)> {
     vec![
@@ -437,7 +437,7 @@ async fn logs_keep_no_passport_number_password_token_or_secret() {
     let text = logs.text();
     assert!(text.contains("visa-local listening on"), "logs captured");
     assert!(text.lines().count() > 5, "debug logs captured:\n{text}");
-    // The admin token is printed once at start, by design (API.md).
+    // The admin token is printed once at start, by design (docs/API.md).
     let text: String = text
         .lines()
         .filter(|l| !l.starts_with("admin token: "))

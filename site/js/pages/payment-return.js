@@ -1,6 +1,6 @@
 // Back from the checkout (Stripe's success_url): waits, polling
 // GET /api/applications/{id}, until the visa is issued (the webhook marks it
-// paid and the renderer issues it within seconds: API.md), then offers the PDF.
+// paid and the renderer issues it within seconds: docs/API.md), then offers the PDF.
 
 import { start, param, onLanguageChange, showPageProblem } from '../page.js';
 import { el, formatDate } from '../i18n.js';

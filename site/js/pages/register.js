@@ -4,7 +4,7 @@ import { start, param } from '../page.js';
 import { post, ApiProblem, safeNext } from '../api.js';
 import { FormErrors, problemMessages } from '../errors.js';
 
-// Mirrors the API's rule (API.md: a password under 10 characters is refused).
+// Mirrors the API's rule (docs/API.md: a password under 10 characters is refused).
 const MIN_PASSWORD = 10;
 
 start(async () => {
