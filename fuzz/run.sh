@@ -21,7 +21,7 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   cargo install --locked cargo-fuzz || exit 1
 fi
 
-targets=(webhook_signature webhook_event mrz request_validation)
+targets=(webhook_signature webhook_event mrz request_validation routes)
 echo "== cargo +nightly fuzz build"
 cargo +nightly fuzz build || exit 1
 status=0

@@ -52,7 +52,8 @@ step "cargo test (workspace)"
 cargo test "${ALL[@]}" -- --skip through_the_lambda_binaries
 
 step "Lambda binaries under the Runtime API emulator (figures)"
-cargo test "${ALL[@]}" --test lambda_flow -- --nocapture
+# One test at a time: the cold-start figures want a quiet machine.
+cargo test "${ALL[@]}" --test lambda_flow -- --nocapture --test-threads=1
 
 export VISA_LOCAL_BIN="$CARGO_TARGET_DIR/debug/visa-local"
 

@@ -9,8 +9,8 @@ check), and a problem's slug must be one the status documents. Then:
 
 - every documented (operation, status) pair must have been seen, except
   403 (API Gateway's IAM refusal, cloud only);
-- the gateway's route table (the match arms of functions/*/src/lib.rs) must
-  equal the spec's operations;
+- (the route table itself, functions/core/src/routes.rs, is held against
+  the spec's operations and the template by tests/tests/route_table.rs);
 - every spec path answers every other method with 405 method-not-allowed
   and an Allow header naming exactly the documented methods;
 - near-miss paths answer 404 not-found.
@@ -25,7 +25,6 @@ import jsonschema
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from conftest import REPO
 from gateway import ADMIN_TOKEN, Gateway, application, date_in, invitation, paid_event
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -375,41 +374,6 @@ def test_every_documented_status_and_slug_was_seen(checker, spec):
                 if (method, template, slug) not in checker.slugs:
                     missing.append(f"{method} {template} {status} {slug}")
     assert not missing, "documented but never produced by the gateway:\n  " + "\n  ".join(missing)
-
-
-def gateway_routes():
-    """(METHOD, /api/...) from the match arms of the four handlers."""
-    routes = set()
-    arm = re.compile(r"^\s*\(?\[([^\]]*)\](?:,\s*&Method::(\w+)\))?(?:\s+if\s+(.+?))?\s*=>(.*)$")
-    for lib in sorted((REPO / "functions").glob("*/src/lib.rs")):
-        for line in lib.read_text(encoding="utf-8").splitlines():
-            m = arm.match(line)
-            if not m or "method_not_allowed" in m.group(4) or "not_found" in m.group(4):
-                continue
-            parts = [p.strip() for p in m.group(1).split(",") if p.strip()]
-            if not parts:
-                continue
-            method = m.group(2)
-            guard = m.group(3) or ""
-            if method is None:
-                g = re.search(r"Method::(\w+)", guard)
-                get = guard.strip() in ("get", "is_get(m)", "is_get(&m)")
-                method = g.group(1) if g else ("GET" if get else None)
-            assert method, f"{lib}: cannot read the method of: {line.strip()}"
-            segments = [p.strip('"') if p.startswith('"') else "{" + p + "}" for p in parts]
-            routes.add((method, "/api/" + "/".join(segments)))
-    return routes
-
-
-def test_gateway_route_table_equals_the_spec(spec):
-    names = lambda path: re.sub(r"\{[^}]+\}", "{}", path)
-    gateway = {(m, names(p)) for m, p in gateway_routes()}
-    documented = {(m, names(p)) for m, p in spec.operations}
-    assert len(gateway) >= 16, f"route table not recognised: {sorted(gateway)}"
-    assert gateway == documented, (
-        f"served but not in openapi.yaml: {sorted(gateway - documented)}; "
-        f"in openapi.yaml but not served: {sorted(documented - gateway)}"
-    )
 
 
 def test_other_methods_get_405_and_unknown_paths_404(gw, checker, spec):

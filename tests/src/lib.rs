@@ -4,8 +4,11 @@
 //!   buckets shaped like infra/template.yaml's.
 //! - `runtime_api`: a Lambda Runtime API emulator that runs the built
 //!   function binaries as Lambda would, and times their init.
+//! - `apigw`: API Gateway's routes as infra/template.yaml declares them,
+//!   and the route AWS would select for a request.
 //! - `counting_proxy`: counts the DynamoDB calls a flow makes.
 
+pub mod apigw;
 pub mod counting_proxy;
 pub mod moto;
 pub mod runtime_api;

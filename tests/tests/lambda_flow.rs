@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
-use visa_local::gateway::{Function as Route, function_for};
 use visa_pay_webhook::signature::sign;
+use visa_tests::apigw;
 use visa_tests::counting_proxy::CountingProxy;
 use visa_tests::moto::{
     Moto, REGION, create_bucket, create_signing_key, create_table, unique_name,
@@ -59,8 +59,15 @@ fn function_binaries() -> PathBuf {
     dir
 }
 
-/// An HTTP API (payload v2) event, as API Gateway sends it.
+/// The officer's IAM identity, as API Gateway's IAM authorizer reports it.
+const OFFICER_ARN: &str = "arn:aws:iam::123456789012:user/officer-aigerim";
+
+/// An HTTP API (payload v2) event, as API Gateway sends it for the route
+/// `route_key`, with the IAM authorizer's context when `iam` names the
+/// caller.
 fn http_event(
+    route_key: &str,
+    iam: Option<&str>,
     method: &str,
     path_and_query: &str,
     token: Option<&str>,
@@ -84,12 +91,12 @@ fn http_event(
     }
     let now = chrono::Utc::now();
     let mut event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012", "apiId": "visaapi", "domainName": "visa.example",
             "domainPrefix": "visa", "requestId": ulid::Ulid::new().to_string(),
-            "routeKey": "$default", "stage": "$default",
+            "routeKey": route_key, "stage": "$default",
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": "192.0.2.10", "userAgent": "lambda-flow-test"},
             "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
@@ -100,11 +107,19 @@ fn http_event(
     if let Some(b) = body {
         event["body"] = Value::String(String::from_utf8(b.to_vec()).expect("JSON body"));
     }
+    if let Some(arn) = iam {
+        event["requestContext"]["authorizer"] = json!({"iam": {
+            "accessKey": "AKIAEXAMPLEOFFICER", "accountId": "123456789012",
+            "callerId": "AIDAEXAMPLEOFFICER", "principalOrgId": null,
+            "userArn": arn, "userId": "AIDAEXAMPLEOFFICER",
+        }});
+    }
     event
 }
 
 struct Portal {
     functions: BTreeMap<&'static str, Function>,
+    gateway: apigw::Gateway,
 }
 
 struct Answer {
@@ -114,14 +129,22 @@ struct Answer {
 }
 
 impl Answer {
+    /// API Gateway's own answer, before any function runs.
+    fn gateway(status: u16, message: &str) -> Answer {
+        Answer {
+            status,
+            headers: json!({"content-type": "application/json"}),
+            body: serde_json::to_vec(&json!({ "message": message })).unwrap(),
+        }
+    }
+
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 }
 
 impl Portal {
-    /// What API Gateway does: route by path (the same split as the
-    /// template's and visa-local's), invoke, turn the answer into HTTP.
+    /// An anonymous request (or an applicant's, with `token`).
     async fn call(
         &self,
         method: &str,
@@ -131,30 +154,52 @@ impl Portal {
         extra: &[(&str, &str)],
     ) -> Answer {
         let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
-        self.call_raw(method, path, token, bytes.as_deref(), extra)
+        self.call_raw(None, method, path, token, bytes.as_deref(), extra)
             .await
     }
 
+    /// A request signed with the officer's IAM credentials.
+    async fn call_as_officer(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
+        self.call_raw(Some(OFFICER_ARN), method, path, None, bytes.as_deref(), &[])
+            .await
+    }
+
+    /// What API Gateway does with the template's routes: select the route,
+    /// refuse an unsigned request to an AWS_IAM route itself, invoke the
+    /// route's function with its route key (and the IAM caller on IAM
+    /// routes), turn the answer into HTTP.
     async fn call_raw(
         &self,
+        iam: Option<&str>,
         method: &str,
         path: &str,
         token: Option<&str>,
         body: Option<&[u8]>,
         extra: &[(&str, &str)],
     ) -> Answer {
-        let segments =
-            visa_core::http::api_segments(path.split('?').next().unwrap()).expect("an /api path");
-        let name = match function_for(&segments) {
-            Route::Register => "register",
-            Route::ConfirmInvitation => "confirm-invitation",
-            Route::PayWebhook => "pay-webhook",
-            Route::RenderVisa => "render-visa",
+        let raw_path = path.split('?').next().unwrap();
+        let Some(route) = self.gateway.select(method, raw_path) else {
+            return Answer::gateway(404, "Not Found");
         };
+        if route.iam && iam.is_none() {
+            return Answer::gateway(403, "Forbidden");
+        }
+        let iam = iam.filter(|_| route.iam);
+        let event = http_event(&route.route_key(), iam, method, path, token, body, extra);
+        let mut answer = self.invoke(&route.function, event).await;
+        // An HTTP server sends a HEAD's headers only.
+        if method == "HEAD" {
+            answer.body.clear();
+        }
+        answer
+    }
+
+    async fn invoke(&self, name: &str, event: Value) -> Answer {
         let answer = self.functions[name]
-            .invoke(http_event(method, path, token, body, extra))
+            .invoke(event)
             .await
-            .unwrap_or_else(|e| panic!("{method} {path} on {name}: {e}"));
+            .unwrap_or_else(|e| panic!("invoking {name}: {e}"));
         let raw = answer["body"].as_str().unwrap_or("");
         let body = if answer["isBase64Encoded"] == true {
             base64::engine::general_purpose::STANDARD
@@ -237,9 +282,21 @@ fn total(counts: &BTreeMap<String, u64>) -> u64 {
     counts.values().sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn account_to_issued_visa_through_the_lambda_binaries() {
-    let bins = function_binaries();
+/// The stack's resources in moto, as the template makes them, a stub of
+/// Stripe, the counting proxy in front of AWS, and the functions'
+/// environment.
+struct Stack {
+    moto: std::sync::Arc<Moto>,
+    cloud: visa_aws::Cloud,
+    table: String,
+    bucket: String,
+    key: aws_sdk_kms::types::KeyMetadata,
+    webhook_secret: String,
+    aws: CountingProxy,
+    env: Vec<(String, String)>,
+}
+
+async fn stack() -> Stack {
     let moto = Moto::shared();
     let cloud = moto.cloud().await;
 
@@ -297,6 +354,31 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    Stack {
+        moto,
+        cloud,
+        table,
+        bucket,
+        key,
+        webhook_secret,
+        aws,
+        env,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn account_to_issued_visa_through_the_lambda_binaries() {
+    let bins = function_binaries();
+    let Stack {
+        moto,
+        cloud,
+        table,
+        bucket,
+        key,
+        webhook_secret,
+        aws,
+        env,
+    } = stack().await;
 
     // Cold starts, one process at a time (a fair clock on 2 cores), in
     // rounds of the yardstick binary then each function: whatever the
@@ -358,7 +440,10 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
             )
         })
         .collect();
-    let portal = Portal { functions };
+    let portal = Portal {
+        functions,
+        gateway: apigw::Gateway::from_template(),
+    };
 
     // Account, session, invitation (IAM-authorised in the cloud), application.
     let email = format!("{}@example.com", unique_name("priya"));
@@ -390,10 +475,9 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     let token = signed_in.json()["token"].as_str().unwrap().to_owned();
     let t = Some(token.as_str());
     let invitation = portal
-        .call(
+        .call_as_officer(
             "POST",
             "/api/admin/invitations",
-            None,
             Some(json!({
                 "category": "tourist",
                 "inviter": {"name": "Kazakh Tourism JSC", "bin": "123456789012"},
@@ -401,7 +485,6 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
                             "date_of_birth": "1990-04-12", "passport_number": "Z1234567"},
                 "valid_from": date_in(10), "valid_until": date_in(39),
             })),
-            &[],
         )
         .await;
     assert_eq!(
@@ -411,6 +494,8 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         String::from_utf8_lossy(&invitation.body)
     );
     let number = invitation.json()["number"].as_str().unwrap().to_owned();
+    // The officer is recorded on the invitation.
+    assert_eq!(invitation.json()["created_by"], OFFICER_ARN);
     let applied = portal
         .call(
             "POST",
@@ -489,6 +574,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     let forged = sign("whsec_forged", chrono::Utc::now().timestamp(), &event);
     let refused = portal
         .call_raw(
+            None,
             "POST",
             "/api/webhooks/payment",
             None,
@@ -499,6 +585,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert_eq!(refused.status, 400);
     let paid = portal
         .call_raw(
+            None,
             "POST",
             "/api/webhooks/payment",
             None,
@@ -709,5 +796,490 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert!(
         total(&webhook_calls) > 0 && total(&issue_calls) > 0,
         "the proxy saw the calls"
+    );
+}
+
+// ------------------------------------------------------------------ parity
+
+/// One request of the parity matrix.
+struct Case {
+    method: &'static str,
+    path: String,
+    /// Sent with the officer's credentials: the admin token locally, IAM in
+    /// the cloud.
+    officer: bool,
+    body: Option<Vec<u8>>,
+    /// An admin request that must not reach its handler: nothing written.
+    bypass: bool,
+}
+
+/// What a request got: status, content type, problem type, `Allow`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Outcome {
+    status: u16,
+    content_type: Option<String>,
+    problem: Option<String>,
+    allow: Option<String>,
+}
+
+impl Outcome {
+    /// API Gateway's own IAM refusal, before any function ran.
+    fn is_gateway_refusal(&self) -> bool {
+        self.status == 403 && self.content_type.as_deref() == Some("application/json")
+    }
+}
+
+fn outcome(status: u16, content_type: Option<&str>, allow: Option<&str>, body: &[u8]) -> Outcome {
+    let problem = (content_type == Some("application/problem+json"))
+        .then(|| serde_json::from_slice::<Value>(body).ok())
+        .flatten()
+        .and_then(|p| p["type"].as_str().map(str::to_owned));
+    Outcome {
+        status,
+        content_type: content_type.map(str::to_owned),
+        problem,
+        allow: allow.map(str::to_owned),
+    }
+}
+
+/// A path with sample values for its parameters.
+fn sample(path: &str, number: &str) -> String {
+    path.replace("{id}", "01JD0000000000000000000000")
+        .replace("{visa_number}", "ZZZZZZZZZ")
+        .replace("{number}", number)
+}
+
+/// Near misses of a route's path: trailing slash, doubled slash, an
+/// encoded letter in the first fixed segment, an encoded slash.
+fn near_misses(path: &str) -> Vec<String> {
+    let rest = path.strip_prefix("/api/").expect("an /api path");
+    let mut misses = vec![
+        format!("{path}/"),
+        format!("/api//{rest}"),
+        path.replacen("/api/", "/api/%2F", 1),
+    ];
+    // The first fixed segment's first letter, percent-encoded.
+    if let Some(c) = rest.chars().find(|c| c.is_ascii_lowercase()) {
+        let at = rest.find(c).unwrap();
+        misses.push(format!(
+            "/api/{}%{:02X}{}",
+            &rest[..at],
+            c as u32,
+            &rest[at + 1..]
+        ));
+    }
+    // The slash after the first segment, encoded.
+    if let Some((first, tail)) = rest.split_once('/') {
+        misses.push(format!("/api/{first}%2F{tail}"));
+        misses.push(format!("/api/{first}//{tail}"));
+    }
+    misses
+}
+
+fn invitation_body(number: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "number": number, "category": "tourist",
+        "inviter": {"name": "Kazakh Tourism JSC", "bin": "123456789012"},
+        "invitee": {"surname": "SHARMA", "given_names": "PRIYA ANIL", "nationality": "IND",
+                    "date_of_birth": "1990-04-12", "passport_number": "Z1234567"},
+        "valid_from": date_in(10), "valid_until": date_in(39),
+    }))
+    .unwrap()
+}
+
+/// Issue 16's matrix: every route with every method, and each route's
+/// near misses; unknown paths; the admin bypass variants with and without
+/// the officer's credentials, each carrying a valid invitation of its own
+/// number, and the revocation variants against one approved invitation.
+fn matrix(approved: &str) -> Vec<Case> {
+    use visa_core::routes::{Access, ROUTES};
+    let mut cases = Vec::new();
+    let mut case = |method, path: String, officer, body: Option<Vec<u8>>, bypass| {
+        cases.push(Case {
+            method,
+            path,
+            officer,
+            body,
+            bypass,
+        })
+    };
+    let mut paths: Vec<&str> = ROUTES.iter().map(|r| r.path).collect();
+    paths.dedup();
+    for path in paths {
+        let officer = path.starts_with("/api/admin/");
+        let p = sample(path, "999999999999");
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            case(method, p.clone(), false, None, false);
+            if officer {
+                case(method, p.clone(), true, None, false);
+            }
+        }
+    }
+    for r in ROUTES.iter().filter(|r| r.access != Access::Officer) {
+        for miss in near_misses(&sample(r.path, "999999999999")) {
+            case(r.method.as_str(), miss, false, None, false);
+        }
+    }
+    for path in [
+        "/api/nope",
+        "/api/accounts/x",
+        "/api/sessions/other",
+        "/api/applications/a/b",
+        "/api/applications/a/visa/pdf",
+        "/api/visas/X",
+        "/api/admin",
+        "/api/admin/nope",
+        "/api/admin/invitations/1/2",
+        "/api/.well-known/other.json",
+        "/api/webhooks/other",
+    ] {
+        case("GET", path.into(), false, None, false);
+        case("POST", path.into(), false, None, false);
+    }
+    // Officer bypasses: each create variant with a number of its own, which
+    // must not exist afterwards; each revoke variant against `approved`.
+    let mut n = 0;
+    for officer in [false, true] {
+        for miss in near_misses("/api/admin/invitations") {
+            n += 1;
+            let number = format!("9100000000{n:02}");
+            case("POST", miss, officer, Some(invitation_body(&number)), true);
+        }
+        for miss in near_misses(&format!("/api/admin/invitations/{approved}")) {
+            case("DELETE", miss, officer, None, true);
+        }
+    }
+    cases
+}
+
+/// The numbers the create bypasses carry.
+fn bypass_numbers(cases: &[Case]) -> Vec<String> {
+    cases
+        .iter()
+        .filter(|c| c.bypass && c.method == "POST")
+        .filter_map(|c| serde_json::from_slice::<Value>(c.body.as_ref()?).ok())
+        .filter_map(|b| b["number"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// visa-local, the real binary, driven over raw TCP so that every path goes
+/// out exactly as written (an HTTP client would normalise some).
+struct Local {
+    child: std::process::Child,
+    addr: String,
+    data: tempfile::TempDir,
+}
+
+const LOCAL_ADMIN_TOKEN: &str = "parity-officer-token-0123456789";
+
+impl Local {
+    fn start() -> Local {
+        use std::io::BufRead;
+        let data = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(bin_dir().join("visa-local"))
+            .env("VISA_ADDR", "127.0.0.1:0")
+            .env("VISA_DATA_DIR", data.path())
+            .env("VISA_ADMIN_TOKEN", LOCAL_ADMIN_TOKEN)
+            .env("PAYMENT_WEBHOOK_SECRET", "whsec_parity")
+            .env("VISA_DEMO", "0")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("visa-local starts");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("visa-local prints its address")
+                .unwrap();
+            if let Some(a) = line.strip_prefix("visa-local listening on ") {
+                break a.trim_start_matches("http://").to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Local { child, addr, data }
+    }
+
+    async fn send(&self, case: &Case) -> Outcome {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let body = case.body.clone().unwrap_or_default();
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            case.method,
+            case.path,
+            self.addr,
+            body.len()
+        );
+        if !body.is_empty() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        if case.officer {
+            head.push_str(&format!("Authorization: Bearer {LOCAL_ADMIN_TOKEN}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut stream = tokio::net::TcpStream::connect(&self.addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&body).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a response head");
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = head.lines();
+        let status: u16 = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("a status line");
+        let header = |name: &str| {
+            head.lines().skip(1).find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+        };
+        let content_type = header("content-type");
+        let allow = header("allow");
+        outcome(
+            status,
+            content_type.as_deref(),
+            allow.as_deref(),
+            &raw[split + 4..],
+        )
+    }
+
+    /// An invitation's status in the SQLite store, if it exists.
+    fn invitation_status(&self, number: &str) -> Option<String> {
+        let db = rusqlite::Connection::open(self.data.path().join("visa.sqlite3")).unwrap();
+        db.query_row(
+            "SELECT status FROM invitations WHERE number = ?1",
+            [number],
+            |r| r.get(0),
+        )
+        .ok()
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Portal {
+    async fn send(&self, case: &Case) -> Outcome {
+        let iam = case.officer.then_some(OFFICER_ARN);
+        let answer = self
+            .call_raw(
+                iam,
+                case.method,
+                &case.path,
+                None,
+                case.body.as_deref(),
+                &[],
+            )
+            .await;
+        let header = |name: &str| answer.headers[name].as_str().map(str::to_owned);
+        outcome(
+            answer.status,
+            header("content-type").as_deref(),
+            header("allow").as_deref(),
+            &answer.body,
+        )
+    }
+}
+
+/// An invitation's status in DynamoDB, if it exists.
+async fn dynamo_invitation_status(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    number: &str,
+) -> Option<String> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = ddb
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(format!("INVITATION#{number}")))
+        .key("sk", AttributeValue::S("INVITATION".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item?;
+    item.get("status")?.as_s().ok().cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
+    let bins = function_binaries();
+    // Bound whole: moto and the proxy live as long as the test.
+    let stack = stack().await;
+    let (cloud, table, env) = (&stack.cloud, &stack.table, &stack.env);
+    let logs = tempfile::tempdir().unwrap();
+    let mut functions = BTreeMap::new();
+    for name in FUNCTIONS {
+        let log = logs.path().join(format!("{name}.log"));
+        let mut f = Function::spawn(name, &bins.join(name), env, &log).await;
+        f.init_time(Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            });
+        functions.insert(name, f);
+    }
+    let portal = Portal {
+        functions,
+        gateway: apigw::Gateway::from_template(),
+    };
+    let local = Local::start();
+    let ddb = aws_sdk_dynamodb::Client::new(&cloud.sdk);
+
+    // One approved invitation on each side, for the revocation variants.
+    let approved = "920000000001";
+    let legit = Case {
+        method: "POST",
+        path: "/api/admin/invitations".into(),
+        officer: true,
+        body: Some(invitation_body(approved)),
+        bypass: false,
+    };
+    assert_eq!(local.send(&legit).await.status, 201);
+    assert_eq!(portal.send(&legit).await.status, 201);
+
+    let cases = matrix(approved);
+    let mut differences = Vec::new();
+    let mut bypass_answers = Vec::new();
+    for case in &cases {
+        let cloud = portal.send(case).await;
+        let here = local.send(case).await;
+        let who = if case.officer { "officer" } else { "anonymous" };
+        let line = format!(
+            "{who} {} {}: local {here:?}, cloud {cloud:?}",
+            case.method, case.path
+        );
+        // Where API Gateway's IAM check answers (an unsigned request to any
+        // path under /api/admin/), no function runs in the cloud; locally
+        // the officer token is missing, and the route table refuses first
+        // what no officer could do either (404, 405): both refuse.
+        let alike = here == cloud
+            || (cloud.is_gateway_refusal() && [401, 403, 404, 405].contains(&here.status));
+        if !alike {
+            differences.push(line.clone());
+        }
+        if case.bypass {
+            if ![401, 403, 404].contains(&here.status) || ![403, 404].contains(&cloud.status) {
+                differences.push(format!("bypass answered: {line}"));
+            }
+            bypass_answers.push(line);
+        }
+    }
+    println!(
+        "route parity: {} requests, each through visa-local and the Lambda binaries",
+        cases.len()
+    );
+    assert!(
+        differences.is_empty(),
+        "visa-local and the cloud path differ:\n  {}",
+        differences.join("\n  ")
+    );
+
+    // Nothing the bypasses carried was created, and the approved invitation
+    // stands, on both.
+    for number in bypass_numbers(&cases) {
+        assert_eq!(local.invitation_status(&number), None, "{number} locally");
+        assert_eq!(
+            dynamo_invitation_status(&ddb, table, &number).await,
+            None,
+            "{number} in DynamoDB"
+        );
+    }
+    assert_eq!(
+        local.invitation_status(approved).as_deref(),
+        Some("approved")
+    );
+    assert_eq!(
+        dynamo_invitation_status(&ddb, table, approved)
+            .await
+            .as_deref(),
+        Some("approved")
+    );
+
+    // PUT /api/accounts is 405 with Allow: POST in the cloud as locally.
+    let put = Case {
+        method: "PUT",
+        path: "/api/accounts".into(),
+        officer: false,
+        body: None,
+        bypass: false,
+    };
+    let expected = Outcome {
+        status: 405,
+        content_type: Some("application/problem+json".into()),
+        problem: Some("/problems/method-not-allowed".into()),
+        allow: Some("POST".into()),
+    };
+    assert_eq!(portal.send(&put).await, expected);
+    assert_eq!(local.send(&put).await, expected);
+
+    // The function's own check, as if the gateway had routed wrongly: an
+    // officer route reached through a catch-all, or without the IAM
+    // caller, is 403 `forbidden` and writes nothing.
+    let forged = [
+        (
+            "ANY /api/{proxy+}",
+            Some(OFFICER_ARN),
+            "POST",
+            "/api/admin/invitations".to_owned(),
+            "930000000001",
+        ),
+        (
+            "POST /api/admin/invitations",
+            None,
+            "POST",
+            "/api/admin/invitations".to_owned(),
+            "930000000002",
+        ),
+        (
+            "ANY /api/admin/{proxy+}",
+            Some(OFFICER_ARN),
+            "POST",
+            "/api/admin/invitations".to_owned(),
+            "930000000003",
+        ),
+        (
+            "ANY /api/{proxy+}",
+            Some(OFFICER_ARN),
+            "DELETE",
+            format!("/api/admin/invitations/{approved}"),
+            "",
+        ),
+        (
+            "DELETE /api/admin/invitations/{number}",
+            None,
+            "DELETE",
+            format!("/api/admin/invitations/{approved}"),
+            "",
+        ),
+    ];
+    for (route_key, iam, method, path, number) in forged {
+        let body = (method == "POST").then(|| invitation_body(number));
+        let event = http_event(route_key, iam, method, &path, None, body.as_deref(), &[]);
+        let answer = portal.invoke("confirm-invitation", event).await;
+        assert_eq!(
+            (answer.status, answer.json()["type"].as_str()),
+            (403, Some("/problems/forbidden")),
+            "{route_key} {method} {path} with IAM caller {iam:?}"
+        );
+        if !number.is_empty() {
+            assert_eq!(dynamo_invitation_status(&ddb, table, number).await, None);
+        }
+    }
+    assert_eq!(
+        dynamo_invitation_status(&ddb, table, approved)
+            .await
+            .as_deref(),
+        Some("approved")
     );
 }

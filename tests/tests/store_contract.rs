@@ -154,6 +154,8 @@ fn invitation(number: &str) -> Invitation {
         valid_until: date(2026, 5, 30),
         status: InvitationStatus::Approved,
         created_at: t0(),
+        created_by: Some("arn:aws:iam::123456789012:user/officer".into()),
+        revoked_by: None,
     }
 }
 
@@ -444,26 +446,34 @@ async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) 
     );
     assert_eq!(store.invitation("999999999999").await.unwrap(), None);
 
-    let revoked = store.revoke_invitation("100000000001").await.unwrap();
+    let revoked = store
+        .revoke_invitation("100000000001", "arn:aws:iam::1:user/officer-a")
+        .await
+        .unwrap();
     assert_eq!(
         revoked,
         Invitation {
             status: InvitationStatus::Revoked,
+            revoked_by: Some("arn:aws:iam::1:user/officer-a".into()),
             ..inv
         }
     );
-    // Revoking again is a no-op.
+    // Revoking again is a no-op: the first officer stays recorded.
     assert_eq!(
-        store.revoke_invitation("100000000001").await.unwrap(),
+        store
+            .revoke_invitation("100000000001", "arn:aws:iam::1:user/officer-b")
+            .await
+            .unwrap(),
         revoked
     );
     assert_eq!(
         store.invitation("100000000001").await.unwrap(),
         Some(revoked)
     );
-    is(store.revoke_invitation("999999999999").await, |e| {
-        matches!(e, StoreError::NotFound)
-    });
+    is(
+        store.revoke_invitation("999999999999", "officer").await,
+        |e| matches!(e, StoreError::NotFound),
+    );
 
     // A used invitation cannot be revoked.
     store
@@ -474,9 +484,10 @@ async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) 
         .create_application(&application("app-1", "acc-1", "100000000002", t0()))
         .await
         .unwrap();
-    is(store.revoke_invitation("100000000002").await, |e| {
-        matches!(e, StoreError::InvitationNotClaimable)
-    });
+    is(
+        store.revoke_invitation("100000000002", "officer").await,
+        |e| matches!(e, StoreError::InvitationNotClaimable),
+    );
     assert_eq!(
         store
             .invitation("100000000002")
@@ -512,7 +523,10 @@ async fn an_invitation_is_claimed_once_with_its_application<B: Backend>(b: B) {
         .create_invitation(&invitation("200000000002"))
         .await
         .unwrap();
-    store.revoke_invitation("200000000002").await.unwrap();
+    store
+        .revoke_invitation("200000000002", "officer")
+        .await
+        .unwrap();
     for (id, number) in [
         ("app-2", "200000000001"),
         ("app-3", "200000000002"),

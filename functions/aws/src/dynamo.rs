@@ -552,16 +552,17 @@ impl Invitations for DynamoStore {
         self.get_record(invitation_pk(number), "INVITATION").await
     }
 
-    async fn revoke_invitation(&self, number: &str) -> Result<Invitation, StoreError> {
+    async fn revoke_invitation(&self, number: &str, by: &str) -> Result<Invitation, StoreError> {
         let revoked = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(invitation_pk(number), "INVITATION")))
-            .update_expression("SET #status = :revoked")
+            .update_expression("SET #status = :revoked, revoked_by = :by")
             .condition_expression("#status = :approved")
             .set_expression_attribute_names(names(&["#status"]))
             .expression_attribute_values(":revoked", s(InvitationStatus::Revoked.as_str()))
+            .expression_attribute_values(":by", s(by))
             .expression_attribute_values(":approved", s(InvitationStatus::Approved.as_str()))
             .return_values(ReturnValue::AllNew)
             .send()

@@ -3,11 +3,13 @@
 
 use base64::Engine;
 use bytes::Bytes;
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::sync::Arc;
+use visa_core::http::GatewayContext;
 
 pub use lambda_http::Error;
 
@@ -40,10 +42,29 @@ pub fn started<T>(setup: Result<T, Error>) -> Result<T, Error> {
     setup
 }
 
+/// What API Gateway's request context says of the route and the caller.
+fn gateway_context(req: &lambda_http::Request) -> Option<GatewayContext> {
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => Some(GatewayContext {
+            route_key: context.route_key.clone().unwrap_or_default(),
+            iam_caller: context
+                .authorizer
+                .as_ref()
+                .and_then(|a| a.iam.as_ref())
+                .and_then(|iam| iam.user_arn.clone()),
+        }),
+        // lambda_http is built for HTTP API events only.
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// The request as the handlers take it: method, path and query, headers,
-/// and the body bytes exactly as received (webhook signatures are over the
-/// raw body; lambda_http has already undone API Gateway's base64).
+/// the body bytes exactly as received (webhook signatures are over the
+/// raw body; lambda_http has already undone API Gateway's base64), and
+/// the gateway's context (route key, IAM caller) as an extension.
 pub fn into_plain(req: lambda_http::Request) -> http::Request<Bytes> {
+    let context = gateway_context(&req);
     // The raw path: API Gateway's, without the stage lambda_http may add.
     let raw_path = req.raw_http_path();
     let path = if raw_path.is_empty() {
@@ -56,6 +77,11 @@ pub fn into_plain(req: lambda_http::Request) -> http::Request<Bytes> {
         None => path,
     };
     let (mut parts, body) = req.into_parts();
+    // Only what the handlers read travels on: the gateway's context.
+    parts.extensions = http::Extensions::new();
+    if let Some(context) = context {
+        parts.extensions.insert(context);
+    }
     parts.uri = path_and_query
         .parse()
         .unwrap_or_else(|_| http::Uri::from_static("/"));

@@ -4,18 +4,47 @@ use crate::{AdminAuth, Deps};
 use http::StatusCode;
 use subtle::ConstantTimeEq;
 use visa_core::auth::store_problem;
-use visa_core::http::{Request, Response, bearer, json, no_content, read_json};
+use visa_core::http::{GatewayContext, Request, Response, bearer, json, no_content, read_json};
 use visa_core::invitation::{NewInvitation, is_invitation_number};
 use visa_core::problem::Problem;
+use visa_core::routes::Route;
 use visa_core::store::StoreError;
 
-fn authorise(deps: &Deps, req: &Request) -> Result<(), Problem> {
+/// Who the local gateway's officer is, on the invitations they touch.
+pub const LOCAL_OFFICER: &str = "visa-local officer (admin token)";
+
+/// The officer making this request, proven by the request itself: every
+/// officer handler calls this first.
+fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<String, Problem> {
     match &deps.admin {
-        AdminAuth::Iam => Ok(()),
+        AdminAuth::Iam => {
+            // Behind API Gateway's IAM check, and checked again: the IAM
+            // identity is in the request context and the route matched is
+            // this officer route, not a catch-all that happened to reach us.
+            let context = req.extensions().get::<GatewayContext>();
+            match context {
+                Some(GatewayContext {
+                    route_key,
+                    iam_caller: Some(arn),
+                }) if *route_key == route.route_key() && !arn.is_empty() => Ok(arn.clone()),
+                _ => {
+                    tracing::warn!(
+                        anomaly = true,
+                        route = %route.route_key(),
+                        route_key = context.map_or("", |c| c.route_key.as_str()),
+                        iam_caller = context.and_then(|c| c.iam_caller.as_deref()).unwrap_or(""),
+                        "officer route refused: no IAM caller on the officer route"
+                    );
+                    Err(Problem::forbidden(
+                        "officer routes are authorised with IAM on their own route",
+                    ))
+                }
+            }
+        }
         AdminAuth::Token(expected) => {
             let given = bearer(req).unwrap_or("");
             if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-                Ok(())
+                Ok(LOCAL_OFFICER.to_owned())
             } else {
                 Err(Problem::unauthenticated("an officer's token is required"))
             }
@@ -23,8 +52,8 @@ fn authorise(deps: &Deps, req: &Request) -> Result<(), Problem> {
     }
 }
 
-pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
-    authorise(deps, req)?;
+pub async fn create(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {
+    let officer = officer(deps, req, route)?;
     let new: NewInvitation = read_json(req.body())?;
     let chosen = new.number.is_some();
     // A generated number may collide: draw again a few times.
@@ -32,6 +61,7 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         let invitation = new
             .clone()
             .into_invitation(
+                &officer,
                 deps.ids.invitation_number(),
                 deps.clock.today(),
                 deps.clock.now(),
@@ -39,7 +69,7 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
             .map_err(Problem::invalid_fields)?;
         match deps.invitations.create_invitation(&invitation).await {
             Ok(()) => {
-                tracing::info!(number = %invitation.number, category = %invitation.category, "invitation created");
+                tracing::info!(number = %invitation.number, category = %invitation.category, %officer, "invitation created");
                 return Ok(json(StatusCode::CREATED, &invitation));
             }
             Err(StoreError::InvitationExists) if chosen => {
@@ -58,14 +88,19 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     ))
 }
 
-pub async fn revoke(deps: &Deps, req: &Request, number: &str) -> Result<Response, Problem> {
-    authorise(deps, req)?;
+pub async fn revoke(
+    deps: &Deps,
+    req: &Request,
+    route: &Route,
+    number: &str,
+) -> Result<Response, Problem> {
+    let officer = officer(deps, req, route)?;
     if !is_invitation_number(number) {
         return Err(Problem::not_found("no such invitation"));
     }
-    match deps.invitations.revoke_invitation(number).await {
+    match deps.invitations.revoke_invitation(number, &officer).await {
         Ok(_) => {
-            tracing::info!(%number, "invitation revoked");
+            tracing::info!(%number, %officer, "invitation revoked");
             Ok(no_content())
         }
         Err(StoreError::NotFound) => Err(Problem::not_found("no such invitation")),

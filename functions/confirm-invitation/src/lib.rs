@@ -6,21 +6,23 @@ mod admin;
 mod applications;
 mod catalogue;
 
-use http::Method;
 use std::sync::Arc;
 use visa_core::annex::Annexes;
 use visa_core::clock::{Clock, Ids};
-use visa_core::http::{Request, Response, api_segments, is_get, method_not_allowed, respond};
+use visa_core::http::{Request, Response, respond};
 use visa_core::money::Fees;
 use visa_core::payment::PaymentProvider;
 use visa_core::problem::Problem;
+use visa_core::routes::{self, Function, Op};
 use visa_core::store::{Applications, Invitations, Sessions};
 
 /// How officers prove who they are.
 pub enum AdminAuth {
     /// Local gateway: `Authorization: Bearer <VISA_ADMIN_TOKEN>`.
     Token(String),
-    /// Cloud: API Gateway has already authorised the caller with IAM.
+    /// Cloud: API Gateway authorised the caller with IAM. Checked again
+    /// here from the request context: the IAM identity must be there and
+    /// the route API Gateway matched must be the officer route itself.
     Iam,
 }
 
@@ -39,29 +41,23 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let segments = api_segments(req.uri().path()).unwrap_or_default();
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let m = req.method();
-    match segments.as_slice() {
-        ["health"] if is_get(m) => catalogue::health(),
-        ["countries"] if is_get(m) => catalogue::countries(deps),
-        ["requirements"] if is_get(m) => respond(catalogue::requirements(deps, &req)),
-        ["health"] | ["countries"] | ["requirements"] => method_not_allowed("GET, HEAD"),
-        ["applications"] if m == Method::POST => respond(applications::create(deps, &req).await),
-        ["applications"] if is_get(m) => respond(applications::list(deps, &req).await),
-        ["applications"] => method_not_allowed("GET, HEAD, POST"),
-        ["applications", id] if is_get(m) => respond(applications::get(deps, &req, id).await),
-        ["applications", _] => method_not_allowed("GET, HEAD"),
-        ["applications", id, "confirmation"] if m == Method::POST => {
-            respond(applications::confirm(deps, &req, id).await)
+    let m = match routes::dispatch(Function::ConfirmInvitation, &req) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    match m.route.op {
+        Op::GetHealth => catalogue::health(),
+        Op::ListCountries => catalogue::countries(deps),
+        Op::GetRequirements => respond(catalogue::requirements(deps, &req)),
+        Op::CreateApplication => respond(applications::create(deps, &req).await),
+        Op::ListApplications => respond(applications::list(deps, &req).await),
+        Op::GetApplication => respond(applications::get(deps, &req, m.param("id")).await),
+        Op::ConfirmApplication => respond(applications::confirm(deps, &req, m.param("id")).await),
+        Op::CreateInvitation => respond(admin::create(deps, &req, m.route).await),
+        Op::RevokeInvitation => {
+            respond(admin::revoke(deps, &req, m.route, m.param("number")).await)
         }
-        ["applications", _, "confirmation"] => method_not_allowed("POST"),
-        ["admin", "invitations"] if m == Method::POST => respond(admin::create(deps, &req).await),
-        ["admin", "invitations"] => method_not_allowed("POST"),
-        ["admin", "invitations", number] if m == Method::DELETE => {
-            respond(admin::revoke(deps, &req, number).await)
-        }
-        ["admin", "invitations", _] => method_not_allowed("DELETE"),
+        // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
 }

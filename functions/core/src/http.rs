@@ -109,55 +109,25 @@ pub fn bearer(req: &Request) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Path segments after `/api/`, percent-decoded; `None` outside `/api`.
-pub fn api_segments(path: &str) -> Option<Vec<String>> {
-    let rest = path.strip_prefix("/api")?;
-    if !(rest.is_empty() || rest.starts_with('/')) {
-        return None;
-    }
-    Some(
-        rest.split('/')
-            .filter(|s| !s.is_empty())
-            .map(urlencoding_decode)
-            .collect(),
-    )
-}
-
-fn urlencoding_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            )
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The first value of a query parameter, percent-decoded.
+/// The first value of a query parameter, decoded as a form field
+/// (`+` is a space).
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
     let query = req.uri().query()?;
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (urlencoding_decode(k) == name).then(|| urlencoding_decode(&v.replace('+', " ")))
-    })
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
-/// GET, or HEAD (RFC 9110 9.3.2: a HEAD is answered as its GET would be;
-/// the server sends the headers only).
-pub fn is_get(method: &http::Method) -> bool {
-    method == http::Method::GET || method == http::Method::HEAD
+/// What API Gateway says of a request (payload v2 `requestContext`), put
+/// in the request's extensions by the Lambda bridge; absent locally.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GatewayContext {
+    /// The route API Gateway matched: `POST /api/admin/invitations`, or a
+    /// catch-all's `ANY /api/{proxy+}`.
+    pub route_key: String,
+    /// The IAM caller's ARN when the route is authorised with AWS_IAM
+    /// (`requestContext.authorizer.iam.userArn`).
+    pub iam_caller: Option<String>,
 }
 
 /// 405 with the methods the resource does allow.
@@ -201,20 +171,15 @@ mod tests {
     }
 
     #[test]
-    fn splits_and_decodes_api_paths() {
-        assert_eq!(
-            api_segments("/api/visas/AB%20C/verification").unwrap(),
-            ["visas", "AB C", "verification"]
-        );
-        assert_eq!(api_segments("/api").unwrap(), Vec::<String>::new());
-        assert!(api_segments("/apix").is_none());
-        let req = http::Request::get("/api/x?a=1&passport_number=Z%2012")
+    fn query_parameters_are_decoded_as_form_fields() {
+        let req = http::Request::get("/api/x?a=1&passport_number=Z%2012&b=x+y")
             .body(Bytes::new())
             .unwrap();
         assert_eq!(
             query_param(&req, "passport_number").as_deref(),
             Some("Z 12")
         );
-        assert_eq!(query_param(&req, "b"), None);
+        assert_eq!(query_param(&req, "b").as_deref(), Some("x y"));
+        assert_eq!(query_param(&req, "c"), None);
     }
 }

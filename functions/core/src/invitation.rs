@@ -53,6 +53,12 @@ pub struct Invitation {
     pub valid_until: NaiveDate,
     pub status: InvitationStatus,
     pub created_at: DateTime<Utc>,
+    /// The officer who created it: the caller's IAM ARN in the cloud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// The officer who revoked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
 }
 
 /// The officer's request body (`POST /api/admin/invitations`).
@@ -74,9 +80,11 @@ pub fn is_invitation_number(s: &str) -> bool {
 }
 
 impl NewInvitation {
-    /// Validates and normalises; `number` is the one to use when the officer gave none.
+    /// Validates and normalises; `number` is the one to use when the officer
+    /// gave none; `officer` is who creates it.
     pub fn into_invitation(
         self,
+        officer: &str,
         generated_number: String,
         today: NaiveDate,
         now: DateTime<Utc>,
@@ -156,6 +164,8 @@ impl NewInvitation {
             valid_until: self.valid_until,
             status: InvitationStatus::Approved,
             created_at: now,
+            created_by: Some(officer.to_owned()),
+            revoked_by: None,
         })
     }
 }

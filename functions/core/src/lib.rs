@@ -20,6 +20,7 @@ pub mod passport;
 pub mod payment;
 pub mod printable;
 pub mod problem;
+pub mod routes;
 pub mod rules;
 pub mod signing;
 pub mod store;

@@ -187,6 +187,8 @@ mod tests {
             valid_until: d("2026-12-30"),
             status: InvitationStatus::Approved,
             created_at: chrono::Utc::now(),
+            created_by: None,
+            revoked_by: None,
         }
     }
 

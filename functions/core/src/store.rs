@@ -69,7 +69,8 @@ pub trait Invitations: Send + Sync {
     async fn invitation(&self, number: &str) -> Result<Option<Invitation>, StoreError>;
     /// Approved -> revoked (revoking again is a no-op). `NotFound`;
     /// `InvitationNotClaimable` if it was already used.
-    async fn revoke_invitation(&self, number: &str) -> Result<Invitation, StoreError>;
+    /// approved -> revoked, recording `by`; revoking again changes nothing.
+    async fn revoke_invitation(&self, number: &str, by: &str) -> Result<Invitation, StoreError>;
 }
 
 #[async_trait]

@@ -10,15 +10,14 @@ pub mod event;
 pub mod signature;
 
 use event::{Action, CheckoutSession, Event};
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use visa_core::auth::store_problem;
 use visa_core::clock::Clock;
-use visa_core::http::{
-    Request, Response, api_segments, json, method_not_allowed, respond, within_body_limit,
-};
+use visa_core::http::{Request, Response, json, respond, within_body_limit};
 use visa_core::problem::Problem;
+use visa_core::routes::{self, Function, Op};
 use visa_core::store::{Applications, PaymentEvent, PaymentRecorded, Payments, StoreError};
 
 pub struct Deps {
@@ -33,17 +32,13 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let segments = api_segments(req.uri().path()).unwrap_or_default();
-    match (
-        segments
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        req.method(),
-    ) {
-        (["webhooks", "payment"], &Method::POST) => respond(receive(deps, &req).await),
-        (["webhooks", "payment"], _) => method_not_allowed("POST"),
+    let m = match routes::dispatch(Function::PayWebhook, &req) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    match m.route.op {
+        Op::ReceivePaymentWebhook => respond(receive(deps, &req).await),
+        // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
 }

@@ -4,17 +4,15 @@
 //! both hand it plain `http` requests.
 
 use chrono::Duration;
-use http::{Method, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use visa_core::account::{self, Account, Credentials, Session};
 use visa_core::auth::store_problem;
 use visa_core::clock::{Clock, Ids};
-use visa_core::http::{
-    Request, Response, api_segments, bearer, json, method_not_allowed, no_content, read_json,
-    respond,
-};
+use visa_core::http::{Request, Response, bearer, json, no_content, read_json, respond};
 use visa_core::problem::{FieldError, Problem};
+use visa_core::routes::{self, Function, Op};
 use visa_core::store::{Accounts, Sessions, StoreError};
 
 pub struct Deps {
@@ -25,15 +23,15 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let segments = api_segments(req.uri().path()).unwrap_or_default();
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    match (segments.as_slice(), req.method()) {
-        (["accounts"], &Method::POST) => respond(create_account(deps, &req).await),
-        (["accounts"], _) => method_not_allowed("POST"),
-        (["sessions"], &Method::POST) => respond(sign_in(deps, &req).await),
-        (["sessions"], _) => method_not_allowed("POST"),
-        (["sessions", "current"], &Method::DELETE) => respond(sign_out(deps, &req).await),
-        (["sessions", "current"], _) => method_not_allowed("DELETE"),
+    let m = match routes::dispatch(Function::Register, &req) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    match m.route.op {
+        Op::CreateAccount => respond(create_account(deps, &req).await),
+        Op::CreateSession => respond(sign_in(deps, &req).await),
+        Op::DeleteCurrentSession => respond(sign_out(deps, &req).await),
+        // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
 }

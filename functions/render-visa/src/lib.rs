@@ -13,11 +13,10 @@ use visa_core::Status;
 use visa_core::annex::Annexes;
 use visa_core::auth::{applicant, store_problem};
 use visa_core::clock::Clock;
-use visa_core::http::{
-    Request, Response, api_segments, is_get, json, method_not_allowed, query_param, respond,
-};
+use visa_core::http::{Request, Response, json, query_param, respond};
 use visa_core::notify::Notifier;
 use visa_core::problem::Problem;
+use visa_core::routes::{self, Function, Op};
 use visa_core::signing::VisaSigner;
 use visa_core::store::{Accounts, Applications, Blobs, Sessions, Visas};
 use visa_pdf::Renderer;
@@ -40,16 +39,15 @@ pub struct Deps {
 }
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
-    let segments = api_segments(req.uri().path()).unwrap_or_default();
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let get = is_get(req.method());
-    match segments.as_slice() {
-        ["applications", id, "visa"] if get => respond(visa_link(deps, &req, id).await),
-        ["visas", number, "verification"] if get => respond(verify(deps, &req, number).await),
-        [".well-known", "jwks.json"] if get => respond(jwks(deps).await),
-        ["applications", _, "visa"]
-        | ["visas", _, "verification"]
-        | [".well-known", "jwks.json"] => method_not_allowed("GET, HEAD"),
+    let m = match routes::dispatch(Function::RenderVisa, &req) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    match m.route.op {
+        Op::GetVisaDownload => respond(visa_link(deps, &req, m.param("id")).await),
+        Op::VerifyVisa => respond(verify(deps, &req, m.param("visa_number")).await),
+        Op::GetJwks => respond(jwks(deps).await),
+        // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
 }

@@ -35,6 +35,8 @@ pub async fn seed(gw: &Gateway) -> Result<Vec<Invitation>, StoreError> {
         valid_until: today + Duration::days(14 + 29),
         status: InvitationStatus::Approved,
         created_at: now,
+        created_by: None,
+        revoked_by: None,
     };
     let demo = vec![
         make(

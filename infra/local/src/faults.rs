@@ -200,8 +200,8 @@ impl<S: Store> Invitations for FaultyStore<S> {
         let call = self.inner.invitation(number);
         self.faults.around("invitation", call, STORE).await
     }
-    async fn revoke_invitation(&self, number: &str) -> Result<Invitation, StoreError> {
-        let call = self.inner.revoke_invitation(number);
+    async fn revoke_invitation(&self, number: &str, by: &str) -> Result<Invitation, StoreError> {
+        let call = self.inner.revoke_invitation(number, by);
         self.faults.around("revoke_invitation", call, STORE).await
     }
 }

@@ -15,9 +15,10 @@ use std::path::{Component, Path};
 use std::sync::Arc;
 use visa_core::annex::Annexes;
 use visa_core::clock::{Clock, RandomIds, SystemClock};
-use visa_core::http::{MAX_BODY_BYTES, api_segments, problem};
+use visa_core::http::{MAX_BODY_BYTES, problem};
 use visa_core::money::Fees;
 use visa_core::problem::Problem;
+use visa_core::routes::{self, Function};
 
 pub struct Gateway {
     pub config: Config,
@@ -28,31 +29,6 @@ pub struct Gateway {
     pub confirm: visa_confirm_invitation::Deps,
     pub webhook: visa_pay_webhook::Deps,
     pub render: visa_render_visa::Deps,
-}
-
-/// Which function owns a path: the same split API Gateway makes in the cloud.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Function {
-    Register,
-    ConfirmInvitation,
-    PayWebhook,
-    RenderVisa,
-}
-
-pub fn function_for(segments: &[String]) -> Function {
-    match segments
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["accounts", ..] | ["sessions", ..] => Function::Register,
-        ["webhooks", ..] => Function::PayWebhook,
-        ["applications", _, "visa", ..] | ["visas", ..] | [".well-known", ..] => {
-            Function::RenderVisa
-        }
-        _ => Function::ConfirmInvitation,
-    }
 }
 
 impl Gateway {
@@ -171,7 +147,7 @@ pub async fn dispatch(State(gw): State<Arc<Gateway>>, req: http::Request<Body>) 
 
 async fn route(gw: &Gateway, req: http::Request<Body>) -> Resp {
     let path = req.uri().path().to_owned();
-    if let Some(segments) = api_segments(&path) {
+    if path == "/api" || path.starts_with("/api/") {
         let (parts, body) = req.into_parts();
         let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -188,7 +164,9 @@ async fn route(gw: &Gateway, req: http::Request<Body>) -> Resp {
             }
         };
         let req = http::Request::from_parts(parts, body);
-        let res = match function_for(&segments) {
+        // The split API Gateway makes in the cloud: the route's owner, else
+        // the catch-all.
+        let res = match routes::owner(req.method(), &path) {
             Function::Register => visa_register::handle(&gw.register, req).await,
             Function::ConfirmInvitation => visa_confirm_invitation::handle(&gw.confirm, req).await,
             Function::PayWebhook => visa_pay_webhook::handle(&gw.webhook, req).await,

@@ -378,8 +378,9 @@ impl Invitations for SqliteStore {
         .await
     }
 
-    async fn revoke_invitation(&self, number: &str) -> Result<Invitation, StoreError> {
+    async fn revoke_invitation(&self, number: &str, by: &str) -> Result<Invitation, StoreError> {
         let number = number.to_owned();
+        let by = by.to_owned();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
             let doc: Option<String> = tx
@@ -393,6 +394,7 @@ impl Invitations for SqliteStore {
                 InvitationStatus::Approved => {}
             }
             inv.status = InvitationStatus::Revoked;
+            inv.revoked_by = Some(by);
             tx.execute(
                 "UPDATE invitations SET status = 'revoked', doc = ?2 WHERE number = ?1 AND status = 'approved'",
                 params![number, to_doc(&inv)],
