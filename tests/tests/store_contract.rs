@@ -16,7 +16,7 @@ use visa_core::money::Money;
 use visa_core::passport::{Declarations, Passport, Sex};
 use visa_core::store::{
     Accounts, Applications, Blobs, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
-    Store, StoreError, Visas,
+    Store, StoreError, Stored, Visas,
 };
 use visa_local::blobs::FolderBlobs;
 use visa_local::sqlite::SqliteStore;
@@ -1161,29 +1161,35 @@ fn pdf_bytes() -> Vec<u8> {
 async fn blobs_contract<B: BlobBackend>(b: B) {
     let blobs = b.open().await;
     assert_eq!(blobs.get("visas/K00000001.pdf").await.unwrap(), None);
-    blobs
-        .put("visas/K00000001.pdf", &pdf_bytes(), "application/pdf")
-        .await
-        .unwrap();
+    assert_eq!(
+        blobs
+            .put_new("visas/K00000001.pdf", &pdf_bytes(), "application/pdf")
+            .await
+            .unwrap(),
+        Stored::Created
+    );
     assert_eq!(
         blobs.get("visas/K00000001.pdf").await.unwrap(),
         Some(pdf_bytes())
     );
-    // A re-render replaces the object whole.
-    blobs
-        .put("visas/K00000001.pdf", b"%PDF-1.7 second", "application/pdf")
-        .await
-        .unwrap();
+    // A second write under the key keeps the first object whole.
     assert_eq!(
-        blobs.get("visas/K00000001.pdf").await.unwrap().unwrap(),
-        b"%PDF-1.7 second"
+        blobs
+            .put_new("visas/K00000001.pdf", b"%PDF-1.7 second", "application/pdf")
+            .await
+            .unwrap(),
+        Stored::Existed
+    );
+    assert_eq!(
+        blobs.get("visas/K00000001.pdf").await.unwrap(),
+        Some(pdf_bytes())
     );
     drop(blobs);
     // Reconnected (a new process or cold start): still there.
     let again = b.open().await;
     assert_eq!(
-        again.get("visas/K00000001.pdf").await.unwrap().unwrap(),
-        b"%PDF-1.7 second"
+        again.get("visas/K00000001.pdf").await.unwrap(),
+        Some(pdf_bytes())
     );
     assert_eq!(again.get("visas/K00000002.pdf").await.unwrap(), None);
 }
@@ -1213,7 +1219,7 @@ async fn an_s3_link_fetches_the_bytes_over_http_for_at_most_300_seconds() {
     let s3 = S3::new().await;
     let blobs = s3.open().await;
     blobs
-        .put("visas/K00000001.pdf", &pdf_bytes(), "application/pdf")
+        .put_new("visas/K00000001.pdf", &pdf_bytes(), "application/pdf")
         .await
         .unwrap();
 
@@ -1271,7 +1277,7 @@ async fn a_folder_link_is_refused_after_it_expires() {
     };
     let blobs = folder.open().await;
     blobs
-        .put("visas/K00000001.pdf", b"%PDF", "application/pdf")
+        .put_new("visas/K00000001.pdf", b"%PDF", "application/pdf")
         .await
         .unwrap();
     let now = Utc::now();

@@ -9,7 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
-use visa_core::store::{BlobError, Blobs};
+use visa_core::store::{BlobError, Blobs, Stored};
 
 /// The longest a download link lives (docs/API.md: short-lived links).
 pub const MAX_LINK_SECONDS: i64 = 300;
@@ -56,12 +56,18 @@ pub fn link_seconds(expires_at: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 
 #[async_trait]
 impl Blobs for S3Blobs {
-    async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), BlobError> {
+    async fn put_new(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<Stored, BlobError> {
         let put = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
+            .if_none_match("*")
             .content_type(content_type)
             .body(ByteStream::from(bytes.to_vec()));
         let put = match &self.encryption {
@@ -70,8 +76,15 @@ impl Blobs for S3Blobs {
                 .server_side_encryption(ServerSideEncryption::AwsKms)
                 .set_ssekms_key_id(key_id.clone()),
         };
-        put.send().await.map_err(unavailable)?;
-        Ok(())
+        match put.send().await {
+            Ok(_) => Ok(Stored::Created),
+            // 412: an object is there. (409, a concurrent conditional write
+            // in flight, is left to the caller's retry.)
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                Ok(Stored::Existed)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {

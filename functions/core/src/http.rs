@@ -32,7 +32,26 @@ pub fn no_content() -> Response {
     res
 }
 
+/// The problem as a response. A 5xx's detail stays in the log: the client
+/// gets fixed words and a reference to quote, never an SDK's error text
+/// (account ids, role ARNs, table names).
 pub fn problem(p: &Problem) -> Response {
+    let sent;
+    let p = if p.status >= 500 {
+        let reference = ulid::Ulid::new();
+        tracing::error!(slug = p.slug, detail = %p.detail, %reference, "request failed");
+        sent = Problem {
+            detail: format!(
+                "{} Quote reference {reference} if you contact us.",
+                server_side(p.status)
+            ),
+            errors: Vec::new(),
+            ..p.clone()
+        };
+        &sent
+    } else {
+        p
+    };
     let mut res = http::Response::new(Bytes::from(p.to_json()));
     *res.status_mut() = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     res.headers_mut().insert(
@@ -53,14 +72,18 @@ pub fn problem(p: &Problem) -> Response {
     res
 }
 
+/// What a client is told of a 5xx.
+fn server_side(status: u16) -> &'static str {
+    match status {
+        502 => "A service we depend on did not answer; try again shortly.",
+        503 => "The service is briefly unavailable; try again shortly.",
+        _ => "Something went wrong on our side.",
+    }
+}
+
 /// Turns a handler's result into a response.
 pub fn respond(result: Result<Response, Problem>) -> Response {
-    result.unwrap_or_else(|p| {
-        if p.status >= 500 {
-            tracing::error!(slug = p.slug, detail = %p.detail, "request failed");
-        }
-        problem(&p)
-    })
+    result.unwrap_or_else(|p| problem(&p))
 }
 
 /// Parses a JSON body: not JSON at all is 400 `malformed-body`; JSON of the
@@ -168,6 +191,26 @@ mod tests {
         assert_eq!(p.errors[0].field, "passport.number");
         let p = read_json::<Body>(b"[1]").unwrap_err();
         assert_eq!(p.slug, "validation");
+    }
+
+    #[test]
+    fn server_errors_keep_their_detail_in_the_log() {
+        let res = problem(&Problem::unavailable(
+            "dispatch failure: arn:aws:iam::123456789012:role/visa-RenderVisaRole is not authorized",
+        ));
+        assert_eq!(res.status(), 503);
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            !detail.contains("arn:") && !detail.contains("123456789012"),
+            "{detail}"
+        );
+        assert!(detail.contains("Quote reference "), "{detail}");
+        assert_eq!(body["type"], "/problems/unavailable");
+        // Below 500 the detail is the client's to read.
+        let res = problem(&Problem::not_found("no such application"));
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(body["detail"], "no such application");
     }
 
     #[test]

@@ -171,9 +171,26 @@ pub enum BlobError {
 }
 
 /// Visa PDFs: private objects, fetched through short-lived links.
+/// What `Blobs::put_new` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    Created,
+    /// An object was already there; it was kept.
+    Existed,
+}
+
 #[async_trait]
 pub trait Blobs: Send + Sync {
-    async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), BlobError>;
+    /// Stores the object unless one is already under `key`, which is then
+    /// kept as it is. Needs no read permission: S3's conditional PutObject
+    /// (`If-None-Match: *`), where probing with GetObject would need
+    /// `s3:ListBucket` to tell a missing key (403 without it) from a denial.
+    async fn put_new(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<Stored, BlobError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
     /// A link that fetches the object until `expires_at` (at most 300 s ahead).
     async fn link(&self, key: &str, expires_at: DateTime<Utc>) -> Result<String, BlobError>;

@@ -1,7 +1,8 @@
 //! Issuing: on `paid`, assign the visa number, sign the QR, render the PDF,
 //! store it, then move the application paid -> issued in one conditional
-//! write. Safe to run twice: the number derives from the application, the
-//! PDF already stored is reused, and the status write happens once.
+//! write. Safe to run twice: the number derives from the application, a
+//! PDF already stored under the application's key is kept, and the status
+//! write happens once.
 
 use crate::{Deps, jws};
 use sha2::{Digest, Sha256};
@@ -9,7 +10,7 @@ use visa_core::Status;
 use visa_core::application::{Application, Visa};
 use visa_core::notify::VisaEmail;
 use visa_core::rules::ENTRY_POINTS;
-use visa_core::store::StoreError;
+use visa_core::store::{StoreError, Stored};
 use visa_pdf::VisaDocument;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +47,10 @@ pub fn visa_number(application_id: &str, attempt: u32) -> String {
     String::from_utf8(out).expect("ASCII")
 }
 
-pub fn pdf_key(number: &str) -> String {
-    format!("visas/{number}.pdf")
+/// Where an application's visa PDF lives: under the application's own id,
+/// so an object found there can be no other application's.
+pub fn pdf_key(application_id: &str, number: &str) -> String {
+    format!("visas/{application_id}/{number}.pdf")
 }
 
 /// Issues the visa of a paid application; returns it as issued.
@@ -78,10 +81,15 @@ pub async fn issue(deps: &Deps, application_id: &str) -> Result<Application, Iss
             entry_points: ENTRY_POINTS.iter().map(|s| s.to_string()).collect(),
             issued_at,
         };
-        let key = pdf_key(&visa.number);
-        if deps.blobs.get(&key).await?.is_none() {
-            let pdf = render(deps, &app, &visa).await?;
-            deps.blobs.put(&key, &pdf, "application/pdf").await?;
+        // Rendered on every run (a few ms, the same bytes for the same
+        // application and attempt); stored unless a previous run did.
+        let pdf = render(deps, &app, &visa).await?;
+        let stored = deps
+            .blobs
+            .put_new(&pdf_key(&app.id, &visa.number), &pdf, "application/pdf")
+            .await?;
+        if stored == Stored::Existed {
+            tracing::info!(application_id = %app.id, visa = %visa.number, "PDF stored by an earlier run");
         }
         match deps
             .visas
@@ -173,7 +181,7 @@ pub async fn email(deps: &Deps, app: &Application) -> Result<(), String> {
         .ok_or("no account")?;
     let pdf = deps
         .blobs
-        .get(&pdf_key(&visa.number))
+        .get(&pdf_key(&app.id, &visa.number))
         .await
         .map_err(|e| e.to_string())?
         .ok_or("no PDF")?;

@@ -73,7 +73,7 @@ async fn visa_link(deps: &Deps, req: &Request, id: &str) -> Result<Response, Pro
     let expires_at = now + Duration::seconds(LINK_SECONDS);
     let url = deps
         .blobs
-        .link(&issue::pdf_key(&visa.number), expires_at)
+        .link(&issue::pdf_key(&app.id, &visa.number), expires_at)
         .await
         .map_err(|e| Problem::unavailable(e.to_string()))?;
     Ok(json(

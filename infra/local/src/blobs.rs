@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::path::PathBuf;
-use visa_core::store::{BlobError, Blobs};
+use visa_core::store::{BlobError, Blobs, Stored};
 
 #[derive(Clone)]
 pub struct FolderBlobs {
@@ -19,7 +19,7 @@ fn unavailable(e: std::io::Error) -> BlobError {
     BlobError::Unavailable(e.to_string())
 }
 
-/// Keys are our own (`visas/<number>.pdf`): refuse anything that could
+/// Keys are our own (`visas/<application>/<number>.pdf`): refuse anything that could
 /// leave the folder.
 fn safe_key(key: &str) -> bool {
     !key.is_empty()
@@ -56,7 +56,12 @@ impl FolderBlobs {
 
 #[async_trait]
 impl Blobs for FolderBlobs {
-    async fn put(&self, key: &str, bytes: &[u8], _content_type: &str) -> Result<(), BlobError> {
+    async fn put_new(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        _content_type: &str,
+    ) -> Result<Stored, BlobError> {
         if !safe_key(key) {
             return Err(BlobError::Unavailable(format!("unsafe key {key:?}")));
         }
@@ -66,7 +71,8 @@ impl Blobs for FolderBlobs {
                 .await
                 .map_err(unavailable)?;
         }
-        // Write then rename: a crash never leaves half a PDF under the key.
+        // Write, then link under the key: a crash never leaves half a PDF
+        // there, and a link never replaces an object already there.
         let tmp = path.with_extension(format!("tmp{}", rand::random::<u32>()));
         tokio::fs::write(&tmp, bytes).await.map_err(unavailable)?;
         tokio::fs::File::open(&tmp)
@@ -75,7 +81,13 @@ impl Blobs for FolderBlobs {
             .sync_all()
             .await
             .map_err(unavailable)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(unavailable)
+        let linked = tokio::fs::hard_link(&tmp, &path).await;
+        let _ = tokio::fs::remove_file(&tmp).await;
+        match linked {
+            Ok(()) => Ok(Stored::Created),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Stored::Existed),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
@@ -107,10 +119,13 @@ mod tests {
     async fn links_expire_and_cannot_be_altered() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = FolderBlobs::new(dir.path().into(), "k".into(), "http://x".into()).unwrap();
-        blobs
-            .put("visas/A.pdf", b"%PDF", "application/pdf")
-            .await
-            .unwrap();
+        assert_eq!(
+            blobs
+                .put_new("visas/A.pdf", b"%PDF", "application/pdf")
+                .await
+                .unwrap(),
+            Stored::Created
+        );
         assert_eq!(blobs.get("visas/A.pdf").await.unwrap().unwrap(), b"%PDF");
         assert_eq!(blobs.get("../etc/passwd").await.unwrap(), None);
         let now = Utc::now();

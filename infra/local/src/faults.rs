@@ -19,7 +19,7 @@ use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::Invitation;
 use visa_core::store::{
     Accounts, Applications, BlobError, Blobs, Invitations, PaymentEvent, PaymentRecorded, Payments,
-    Sessions, Store, StoreError, VisaRecord, Visas,
+    Sessions, Store, StoreError, Stored, VisaRecord, Visas,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -278,8 +278,13 @@ impl<S: Store> Visas for FaultyStore<S> {
 
 #[async_trait]
 impl<B: Blobs> Blobs for FaultyBlobs<B> {
-    async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<(), BlobError> {
-        let call = self.inner.put(key, bytes, content_type);
+    async fn put_new(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        content_type: &str,
+    ) -> Result<Stored, BlobError> {
+        let call = self.inner.put_new(key, bytes, content_type);
         self.faults.around("blob put", call, BLOB).await
     }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {

@@ -274,7 +274,7 @@ pub async fn run(data_dir: &Path, ledgers: &[Ledger], client: &Client) -> Result
             ));
             continue;
         }
-        match std::fs::read(blobs.join(format!("{number}.pdf"))) {
+        match std::fs::read(blobs.join(id).join(format!("{number}.pdf"))) {
             Ok(bytes) if complete_pdf(&bytes) => {}
             Ok(bytes) => one_visa.failures.push(format!(
                 "{id}: PDF of {number} incomplete ({} bytes)",
@@ -310,18 +310,30 @@ pub async fn run(data_dir: &Path, ledgers: &[Ledger], client: &Client) -> Result
 
     let mut stray = check("no PDF without its visa");
     let mut leftovers = 0;
-    if let Ok(dir) = std::fs::read_dir(&blobs) {
-        for entry in dir.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            match name.strip_suffix(".pdf") {
-                Some(number) => {
-                    stray.checked += 1;
-                    if !s.visas.contains_key(number) {
-                        stray.failures.push(format!("{name} belongs to no visa"));
-                    }
+    // visas/<application id>/<visa number>.pdf
+    let files = std::fs::read_dir(&blobs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|app_dir| {
+            let id = app_dir.file_name().to_string_lossy().into_owned();
+            std::fs::read_dir(app_dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(move |f| (id.clone(), f.file_name().to_string_lossy().into_owned()))
+        });
+    for (id, name) in files {
+        match name.strip_suffix(".pdf") {
+            Some(number) => {
+                stray.checked += 1;
+                if s.visas.get(number) != Some(&id) {
+                    stray
+                        .failures
+                        .push(format!("{id}/{name} belongs to no visa of {id}"));
                 }
-                None => leftovers += 1,
             }
+            None => leftovers += 1,
         }
     }
     if leftovers > 0 {
@@ -374,7 +386,7 @@ pub async fn run(data_dir: &Path, ledgers: &[Ledger], client: &Client) -> Result
                 kept.failures
                     .push(format!("{who}: visa {number} acknowledged, not stored"));
             }
-            let on_disk = std::fs::read(blobs.join(format!("{number}.pdf")))
+            let on_disk = std::fs::read(blobs.join(id).join(format!("{number}.pdf")))
                 .map(|b| hex::encode(Sha256::digest(&b)))
                 .ok();
             if l.pdf_sha256.is_some() && on_disk != l.pdf_sha256 {
