@@ -174,15 +174,48 @@ def test_functions_use_their_own_explicit_roles(template, transformed):
             assert st.get("Principal") == {"Service": "lambda.amazonaws.com"}, f"{name}: assumable by {st.get('Principal')}"
 
 
-def test_kms_key_policy_is_limited_to_the_account(transformed):
+def test_signing_key_policy_is_the_root_of_trust(transformed):
     keys = of_type(transformed["Resources"], "AWS::KMS::Key")
     assert keys
     for name, key in keys.items():
-        for st in statements(props(key).get("KeyPolicy")):
-            # In a key policy "Resource": "*" means "this key"; who matters.
-            assert not is_public_principal(st.get("Principal")), f"{name}: key usable by anyone"
+        sts = {st["Sid"]: st for st in statements(props(key).get("KeyPolicy"))}
+        for sid, st in sts.items():
             principal = json.dumps(st.get("Principal"))
-            assert ":root" in principal or "Service" in principal, f"{name}: unexpected principal {principal}"
+            # No delegation to the account's IAM policies, no public Allow.
+            assert ":root" not in principal, f"{name}/{sid}: delegates to every IAM policy of the account"
+            if st["Effect"] == "Allow":
+                assert not is_public_principal(st.get("Principal")), f"{name}/{sid}: key usable by anyone"
+        sign = [sid for sid, st in sts.items() if st["Effect"] == "Allow" and "kms:Sign" in as_list(st["Action"])]
+        assert sign == ["SignVisas"], f"{name}: Sign allowed by {sign}"
+        assert sts["SignVisas"]["Principal"] == {"AWS": {"Fn::GetAtt": ["RenderVisaRole", "Arn"]}}
+        deny_sign = sts["NoOtherSigner"]
+        assert deny_sign["Effect"] == "Deny" and deny_sign["Principal"] == "*"
+        assert deny_sign["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["RenderVisaRole", "Arn"]}}}
+        glass = sts["OnlyBreakGlassDisablesOrDeletes"]
+        assert glass["Effect"] == "Deny" and set(glass["Action"]) == {"kms:DisableKey", "kms:ScheduleKeyDeletion"}
+        assert glass["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Ref": "KeyBreakGlassArn"}}}
+        admin = sts["KeyAdministration"]
+        assert not any(a in ("kms:*", "kms:Sign") for a in as_list(admin["Action"])), "administrators can sign"
+
+
+def test_signing_key_events_alarm(transformed):
+    resources = transformed["Resources"]
+    rules = of_type(resources, "AWS::Events::Rule")
+    (rule,) = [r for r in rules.values() if "aws.kms" in json.dumps(props(r)["EventPattern"])]
+    pattern = props(rule)["EventPattern"]
+    names = {n for alt in pattern["detail"]["$or"] for n in alt["eventName"]}
+    assert {"DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "Sign"} <= names
+    targets = props(rule)["Targets"]
+    assert [t["Arn"] for t in targets] == [{"Ref": "AlarmTopic"}]
+    policies = of_type(resources, "AWS::SNS::TopicPolicy")
+    assert any("events.amazonaws.com" in json.dumps(props(p)) for p in policies.values())
+
+
+def test_no_role_but_the_key_policy_grants_signing(transformed):
+    for where, kind, document in policy_documents(transformed["Resources"]):
+        for st in statements(document):
+            actions = as_list(st.get("Action"))
+            assert not any(a.startswith("kms:") for a in actions), f"{where}: KMS rights belong in the key policy"
 
 
 def test_lambda_permissions_are_scoped_to_the_http_api(transformed):

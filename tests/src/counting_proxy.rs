@@ -4,7 +4,14 @@
 //! for moto (calls made at once count once), so a test can say how many
 //! calls one issued visa costs and how much of a cold start was the
 //! network. Point a process at it with `AWS_ENDPOINT_URL`.
+//!
+//! With roles (`start_with_roles`), it is also IAM, which moto is not: a
+//! call signed with a function's access key is held against that
+//! function's role policy (`iam`), refused as AWS would refuse it
+//! (nothing reaches moto) and recorded; and S3's rule that a missing key
+//! is 403, not 404, for a caller without `s3:ListBucket` is applied.
 
+use crate::iam::{Access, Decision, Effect, Policy};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -39,21 +46,102 @@ impl Tally {
 pub struct CountingProxy {
     pub endpoint: String,
     tally: Arc<Mutex<Tally>>,
+    audit: Arc<Mutex<Audit>>,
+    roles: Roles,
+}
+
+/// A function as IAM sees it.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub function: String,
+    /// Its role's ARN (`aws:PrincipalArn`).
+    pub principal: String,
+    /// Its role's policy.
+    pub policy: Policy,
+}
+
+/// The functions' roles, by the access key each function signs with, and
+/// the key policies of the KMS keys (by key ARN).
+#[derive(Clone, Debug, Default)]
+pub struct Roles {
+    pub by_key: BTreeMap<String, Caller>,
+    pub key_policies: BTreeMap<String, Policy>,
+    pub region: String,
+    pub account: String,
+}
+
+impl Roles {
+    /// AWS's decision on `caller` doing `access`: for a KMS key with a key
+    /// policy, that policy grants (to the caller, or to the account root,
+    /// which delegates to the identity policy); an explicit Deny in either
+    /// policy wins.
+    pub fn decide(&self, caller: &Caller, access: &Access) -> Decision {
+        let identity =
+            caller
+                .policy
+                .decide_for(&caller.principal, &access.action, &access.resource);
+        let Some(key) = self.key_policies.get(&access.resource) else {
+            return identity;
+        };
+        let on_key = key.decide_for(&caller.principal, &access.action, &access.resource);
+        match (on_key, identity) {
+            (Decision::Denied(sid), _) => Decision::Denied(format!("key policy {sid}")),
+            (_, Decision::Denied(sid)) => Decision::Denied(sid),
+            (Decision::Allowed(sid), _) => Decision::Allowed(format!("key policy {sid}")),
+            (Decision::NotAllowed, Decision::Allowed(sid)) => {
+                let root = format!("arn:aws:iam::{}:root", self.account);
+                let delegated = key.statements.iter().any(|s| {
+                    s.effect == Effect::Allow
+                        && s.principals.as_ref().is_some_and(|p| p.contains(&root))
+                        && key
+                            .without_others(&s.sid)
+                            .decide_for(&root, &access.action, &access.resource)
+                            .is_allowed()
+                });
+                if delegated {
+                    Decision::Allowed(sid)
+                } else {
+                    Decision::NotAllowed
+                }
+            }
+            (Decision::NotAllowed, Decision::NotAllowed) => Decision::NotAllowed,
+        }
+    }
+}
+
+/// What the roles let through and what they refused.
+#[derive(Clone, Debug, Default)]
+pub struct Audit {
+    /// (function, access) for every authorisation granted.
+    pub granted: Vec<(String, Access)>,
+    /// One line per refused call, naming function, action and resource.
+    pub refused: Vec<String>,
 }
 
 struct Upstream {
     base: String,
     http: reqwest::Client,
     tally: Arc<Mutex<Tally>>,
+    roles: Roles,
+    audit: Arc<Mutex<Audit>>,
 }
 
 impl CountingProxy {
     pub async fn start(upstream: &str) -> CountingProxy {
+        CountingProxy::start_with_roles(upstream, Roles::default()).await
+    }
+
+    /// A proxy that also authorises every call signed with one of the
+    /// roles' access keys.
+    pub async fn start_with_roles(upstream: &str, roles: Roles) -> CountingProxy {
         let tally = Arc::new(Mutex::new(Tally::default()));
+        let audit = Arc::new(Mutex::new(Audit::default()));
         let state = Arc::new(Upstream {
             base: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
             tally: tally.clone(),
+            roles: roles.clone(),
+            audit: audit.clone(),
         });
         let app = Router::new().fallback(forward).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -64,7 +152,19 @@ impl CountingProxy {
         CountingProxy {
             endpoint: format!("http://{addr}"),
             tally,
+            audit,
+            roles,
         }
+    }
+
+    /// The roles this proxy enforces.
+    pub fn roles(&self) -> Roles {
+        self.roles.clone()
+    }
+
+    /// What the roles granted and refused so far.
+    pub fn audit(&self) -> Audit {
+        self.audit.lock().expect("audit").clone()
     }
 
     /// What was seen since the last `take`, which starts a new tally.
@@ -93,6 +193,62 @@ fn operation(method: &Method, uri: &Uri, headers: &HeaderMap) -> String {
     format!("s3:{method}")
 }
 
+/// The access key a request is signed with: SigV4's `Credential=` in the
+/// Authorization header, or `X-Amz-Credential` of a presigned URL.
+fn access_key(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    if let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let credential = auth.split("Credential=").nth(1)?;
+        return credential.split('/').next().map(str::to_owned);
+    }
+    let query = uri.query()?;
+    let credential = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("X-Amz-Credential="))?;
+    let decoded = percent_encoding::percent_decode_str(credential)
+        .decode_utf8()
+        .ok()?;
+    decoded.split('/').next().map(str::to_owned)
+}
+
+/// AWS's refusal, in the shape of the service's protocol.
+fn refusal(op: &str, action: &str) -> Response {
+    let message = format!("not authorized to perform: {action}");
+    if op.starts_with("s3:") {
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            [("content-type", "application/xml")],
+            xml,
+        )
+            .into_response();
+    }
+    if op.starts_with("ses:") {
+        let body = serde_json::json!({"message": message}).to_string();
+        return (
+            StatusCode::FORBIDDEN,
+            [
+                ("content-type", "application/json"),
+                ("x-amzn-errortype", "AccessDeniedException"),
+            ],
+            body,
+        )
+            .into_response();
+    }
+    let body =
+        serde_json::json!({"__type": "AccessDeniedException", "message": message}).to_string();
+    (
+        StatusCode::BAD_REQUEST,
+        [
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amzn-errortype", "AccessDeniedException"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 async fn forward(
     State(up): State<Arc<Upstream>>,
     method: Method,
@@ -101,6 +257,32 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let op = operation(&method, &uri, &headers);
+    let caller = access_key(&uri, &headers).and_then(|k| up.roles.by_key.get(&k));
+    let mut needs = Vec::new();
+    if let Some(caller) = caller {
+        let function = &caller.function;
+        let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+        needs = crate::iam::accesses(
+            method.as_str(),
+            uri.path(),
+            target,
+            &body,
+            &up.roles.region,
+            &up.roles.account,
+        );
+        let mut audit = up.audit.lock().expect("audit");
+        for need in &needs {
+            let decision = up.roles.decide(caller, need);
+            if !decision.is_allowed() {
+                audit.refused.push(format!(
+                    "{function}: {} on {} ({decision:?})",
+                    need.action, need.resource
+                ));
+                return refusal(&op, &need.action);
+            }
+            audit.granted.push((function.clone(), need.clone()));
+        }
+    }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = up.http.request(method, format!("{}{path}", up.base));
     for (name, value) in &headers {
@@ -128,6 +310,30 @@ async fn forward(
             (status, out, bytes).into_response()
         }
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    };
+    // S3 answers a missing key with 403 unless the caller may list the
+    // bucket (GetObject's documentation): moto always says 404.
+    let response = match (caller, needs.first()) {
+        (Some(caller), Some(get))
+            if get.action == "s3:GetObject" && response.status() == StatusCode::NOT_FOUND =>
+        {
+            let function = &caller.function;
+            let bucket = get.resource.split('/').next().unwrap_or_default();
+            let list = Access {
+                action: "s3:ListBucket".into(),
+                resource: bucket.into(),
+            };
+            if up.roles.decide(caller, &list).is_allowed() {
+                response
+            } else {
+                up.audit.lock().expect("audit").refused.push(format!(
+                    "{function}: s3:GetObject of a missing key {} is 403 AccessDenied without s3:ListBucket",
+                    get.resource
+                ));
+                refusal("s3:GET", "s3:GetObject")
+            }
+        }
+        _ => response,
     };
     let mut tally = up.tally.lock().expect("tally");
     *tally.calls.entry(op).or_default() += 1;

@@ -6,9 +6,13 @@
 //!   function binaries as Lambda would, and times their init.
 //! - `apigw`: API Gateway's routes as infra/template.yaml declares them,
 //!   and the route AWS would select for a request.
-//! - `counting_proxy`: counts the DynamoDB calls a flow makes.
+//! - `counting_proxy`: counts the AWS calls a flow makes and, given the
+//!   roles, authorises each against its function's role as AWS would.
+//! - `iam`: the template's role and key policies, the ARN each call names,
+//!   and the decision.
 
 pub mod apigw;
 pub mod counting_proxy;
+pub mod iam;
 pub mod moto;
 pub mod runtime_api;

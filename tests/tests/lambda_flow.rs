@@ -17,7 +17,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 use visa_pay_webhook::signature::sign;
 use visa_tests::apigw;
-use visa_tests::counting_proxy::CountingProxy;
+use visa_tests::counting_proxy::{Caller, CountingProxy, Roles};
+use visa_tests::iam;
 use visa_tests::moto::{
     Moto, REGION, create_bucket, create_signing_key, create_table, unique_name,
 };
@@ -282,6 +283,44 @@ fn total(counts: &BTreeMap<String, u64>) -> u64 {
     counts.values().sum()
 }
 
+/// The name under which the test's names hold a function's role ARN.
+fn role_arn_name(function: &str) -> String {
+    let camel: String = function
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    format!("{camel}Role.Arn")
+}
+
+/// The access key a function signs its AWS calls with (moto takes any).
+fn access_key_of(function: &str) -> String {
+    format!("AKIA{}", function.to_ascii_uppercase().replace('-', ""))
+}
+
+/// The functions' environment, with the function's own access key.
+fn env_for(env: &[(String, String)], function: &str) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| {
+            let v = if k == "AWS_ACCESS_KEY_ID" {
+                access_key_of(function)
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+/// Statements no code of the function calls with: Lambda itself uses them
+/// on the function's behalf (its logs, the table stream's event source
+/// mapping and its on-failure destination).
+const USED_BY_LAMBDA: [&str; 4] = ["Logs", "Stream", "ListStreams", "StreamFailures"];
+
 /// The stack's resources in moto, as the template makes them, a stub of
 /// Stripe, the counting proxy in front of AWS, and the functions'
 /// environment.
@@ -333,7 +372,59 @@ async fn stack() -> Stack {
         .await
         .unwrap();
     let stripe = stripe_stub().await;
-    let aws = CountingProxy::start(&moto.endpoint()).await;
+    // Every call a function makes is held against its role in the
+    // template: each function signs with an access key of its own.
+    let account = "123456789012";
+    let names = iam::Names(
+        [
+            ("AWS::Region", REGION.to_owned()),
+            ("AWS::AccountId", account.into()),
+            ("AWS::Partition", "aws".into()),
+            ("Table.Arn", format!("arn:aws:dynamodb:{REGION}:{account}:table/{table}")),
+            ("Table.StreamArn", format!("arn:aws:dynamodb:{REGION}:{account}:table/{table}/stream/2026-01-01T00:00:00.000")),
+            ("VisaBucket.Arn", format!("arn:aws:s3:::{bucket}")),
+            ("StripeSecret", stripe_arn.clone()),
+            ("WebhookSecret", webhook_arn.clone()),
+            ("VisaSigningKey.Arn", key.arn().expect("a key ARN").to_owned()),
+            ("SesIdentity", from.clone()),
+            ("KeyAdministratorArn", format!("arn:aws:iam::{account}:role/key-admins")),
+            ("KeyBreakGlassArn", format!("arn:aws:iam::{account}:role/break-glass")),
+            ("RegisterRole.Arn", format!("arn:aws:iam::{account}:role/visa-register")),
+            ("ConfirmInvitationRole.Arn", format!("arn:aws:iam::{account}:role/visa-confirm-invitation")),
+            ("PayWebhookRole.Arn", format!("arn:aws:iam::{account}:role/visa-pay-webhook")),
+            ("RenderVisaRole.Arn", format!("arn:aws:iam::{account}:role/visa-render-visa")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect(),
+    );
+    let template = apigw::read_yaml("infra/template.yaml");
+    let policies = iam::role_policies(&template, &names);
+    let roles = Roles {
+        by_key: FUNCTIONS
+            .iter()
+            .map(|f| {
+                let policy = policies
+                    .get(*f)
+                    .cloned()
+                    .unwrap_or_else(|| panic!("{f} has no role"));
+                let caller = Caller {
+                    function: f.to_string(),
+                    principal: names.0[&role_arn_name(f)].clone(),
+                    policy,
+                };
+                (access_key_of(f), caller)
+            })
+            .collect(),
+        key_policies: [(
+            key.arn().expect("a key ARN").to_owned(),
+            iam::key_policy(&template, &names, "VisaSigningKey"),
+        )]
+        .into(),
+        region: REGION.into(),
+        account: account.into(),
+    };
+    let aws = CountingProxy::start_with_roles(&moto.endpoint(), roles).await;
 
     let env: Vec<(String, String)> = [
         ("AWS_REGION", REGION.to_owned()),
@@ -409,7 +500,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
             // The previous instance goes first: one process starting at a time.
             functions.remove(name);
             let log = logs.path().join(format!("{name}.log"));
-            let mut f = Function::spawn(name, &bins.join(name), &env, &log).await;
+            let mut f = Function::spawn(name, &bins.join(name), &env_for(&env, name), &log).await;
             let init = f
                 .init_time(Duration::from_secs(60))
                 .await
@@ -518,6 +609,8 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         String::from_utf8_lossy(&applied.body)
     );
     let id = applied.json()["id"].as_str().unwrap().to_owned();
+    let listed = portal.call("GET", "/api/applications", t, None, &[]).await;
+    assert_eq!(listed.json()["items"][0]["id"], id.as_str());
     let problem = portal
         .call("GET", "/api/applications/nope", t, None, &[])
         .await;
@@ -796,6 +889,87 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert!(
         total(&webhook_calls) > 0 && total(&issue_calls) > 0,
         "the proxy saw the calls"
+    );
+    roles_allow_the_flow_and_every_statement_is_needed(&aws);
+}
+
+/// Every call the flow made was allowed by its function's role, and each
+/// statement of each role is needed: without it, some call of the flow is
+/// refused (statements Lambda itself uses aside).
+fn roles_allow_the_flow_and_every_statement_is_needed(aws: &CountingProxy) {
+    let audit = aws.audit();
+    assert!(
+        audit.refused.is_empty(),
+        "calls the functions' roles refuse:\n  {}",
+        audit.refused.join("\n  ")
+    );
+    let roles = aws.roles();
+    println!(
+        "IAM: {} authorisations checked against the template's roles and key policy",
+        audit.granted.len()
+    );
+    let mut idle = Vec::new();
+    for caller in roles.by_key.values() {
+        let (function, policy) = (&caller.function, &caller.policy);
+        let calls: Vec<&iam::Access> = audit
+            .granted
+            .iter()
+            .filter(|(f, _)| f == function)
+            .map(|(_, a)| a)
+            .collect();
+        for statement in &policy.statements {
+            if USED_BY_LAMBDA.contains(&statement.sid.as_str()) {
+                continue;
+            }
+            let without = Caller {
+                policy: policy.without(&statement.sid),
+                ..caller.clone()
+            };
+            let refused: Vec<_> = calls
+                .iter()
+                .filter(|a| !roles.decide(&without, a).is_allowed())
+                .collect();
+            match refused.first() {
+                Some(a) => println!(
+                    "  {function} without {}: refuses {} on {} ({} calls)",
+                    statement.sid,
+                    a.action,
+                    a.resource,
+                    refused.len()
+                ),
+                None => idle.push(format!("{function}/{}", statement.sid)),
+            }
+        }
+    }
+    // The signing key's policy: each Allow a function's call needs.
+    for (key, policy) in &roles.key_policies {
+        for statement in policy
+            .statements
+            .iter()
+            .filter(|s| s.effect == iam::Effect::Allow)
+        {
+            if statement.sid == "KeyAdministration" {
+                continue;
+            }
+            let mut cut = roles.clone();
+            cut.key_policies
+                .insert(key.clone(), policy.without(&statement.sid));
+            let refused = audit.granted.iter().find(|(f, a)| {
+                let caller = roles.by_key.values().find(|c| &c.function == f).unwrap();
+                !cut.decide(caller, a).is_allowed()
+            });
+            match refused {
+                Some((f, a)) => println!(
+                    "  key policy without {}: refuses {f}'s {} on {}",
+                    statement.sid, a.action, a.resource
+                ),
+                None => idle.push(format!("key policy/{}", statement.sid)),
+            }
+        }
+    }
+    assert!(
+        idle.is_empty(),
+        "statements no call of the flow needs: {idle:?}"
     );
 }
 
@@ -1121,7 +1295,7 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
     let mut functions = BTreeMap::new();
     for name in FUNCTIONS {
         let log = logs.path().join(format!("{name}.log"));
-        let mut f = Function::spawn(name, &bins.join(name), env, &log).await;
+        let mut f = Function::spawn(name, &bins.join(name), &env_for(env, name), &log).await;
         f.init_time(Duration::from_secs(60))
             .await
             .unwrap_or_else(|e| {
@@ -1282,4 +1456,6 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
             .as_deref(),
         Some("approved")
     );
+    let refused = stack.aws.audit().refused;
+    assert!(refused.is_empty(), "calls the roles refuse: {refused:?}");
 }
