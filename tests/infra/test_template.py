@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from conftest import REPO
 from contract import CATCH_ALL, FUNCTION_BINARIES, FUNCTION_ENV, ROUTES
 
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -448,3 +449,21 @@ def test_alarms_cover_errors_throttles_failures_and_5xx(template, transformed):
     )
     assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", queue) in seen, "no on-failure queue depth alarm"
     assert ("AWS/ApiGateway", "5xx", "HttpApi") in seen, "no API 5xx alarm"
+
+
+def test_cloudfront_sends_the_local_gateways_security_headers(transformed):
+    resources = transformed["Resources"]
+    (name, policy), = of_type(resources, "AWS::CloudFront::ResponseHeadersPolicy").items()
+    config = props(policy)["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = config["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    directives = {d.strip() for d in csp.split(";")}
+    # The pages' own <meta> policy, plus what only a header can say.
+    page = (REPO / "site" / "index.html").read_text(encoding="utf-8")
+    meta = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
+    assert {d.strip() for d in meta.split(";")} | {"frame-ancestors 'none'"} == directives
+    assert config["FrameOptions"]["FrameOption"] == "DENY"
+    assert config["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    (dist,) = of_type(resources, "AWS::CloudFront::Distribution").values()
+    dc = props(dist)["DistributionConfig"]
+    for behavior in [dc["DefaultCacheBehavior"], *dc["CacheBehaviors"]]:
+        assert behavior["ResponseHeadersPolicyId"] == {"Ref": name}
