@@ -1458,4 +1458,38 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
     );
     let refused = stack.aws.audit().refused;
     assert!(refused.is_empty(), "calls the roles refuse: {refused:?}");
+
+    // Before the operator has set the Stripe key, confirm-invitation still
+    // starts and serves every read: the key is read at the first checkout.
+    let unset: Vec<(String, String)> = env_for(env, "confirm-invitation")
+        .into_iter()
+        .map(|(k, v)| {
+            let v = if k == "STRIPE_SECRET_ARN" {
+                format!("arn:aws:secretsmanager:{REGION}:123456789012:secret:not-set-yet-AbCdEf")
+            } else {
+                v
+            };
+            (k, v)
+        })
+        .collect();
+    let log = logs.path().join("confirm-invitation-unset.log");
+    let mut early = Function::spawn(
+        "confirm-invitation",
+        &bins.join("confirm-invitation"),
+        &unset,
+        &log,
+    )
+    .await;
+    early
+        .init_time(Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default()));
+    for path in ["/api/health", "/api/countries"] {
+        let event = http_event(&format!("GET {path}"), None, "GET", path, None, None, &[]);
+        let answer = early.invoke(event).await.expect("an answer");
+        assert_eq!(
+            answer["statusCode"], 200,
+            "{path} before the Stripe key is set"
+        );
+    }
 }

@@ -203,6 +203,13 @@ impl Cloud {
         Ok(secrets)
     }
 
+    /// Stripe Checkout whose secret key is read at the first checkout, so
+    /// the function starts (and serves every read) before the operator has
+    /// set the key, and a key set later is picked up without a redeploy.
+    pub fn stripe_on_first_use(&self) -> crate::stripe::LazyStripe {
+        crate::stripe::LazyStripe::new(self.clone())
+    }
+
     /// Stripe Checkout with the secret key from `STRIPE_SECRET_ARN`, at
     /// `STRIPE_API_BASE` if set (a stub in tests, as AWS_ENDPOINT_URL is
     /// for AWS), else api.stripe.com.

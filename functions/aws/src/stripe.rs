@@ -136,6 +136,39 @@ impl PaymentProvider for StripeCheckout {
     }
 }
 
+/// Stripe Checkout built at the first checkout (the key is a secret the
+/// operator sets after the first deploy). A failed load is retried at the
+/// next checkout; a loaded one is kept for the instance's life.
+pub struct LazyStripe {
+    cloud: crate::Cloud,
+    checkout: tokio::sync::OnceCell<StripeCheckout>,
+}
+
+impl LazyStripe {
+    pub fn new(cloud: crate::Cloud) -> LazyStripe {
+        LazyStripe {
+            cloud,
+            checkout: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for LazyStripe {
+    async fn open_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, PaymentError> {
+        let checkout = self
+            .checkout
+            .get_or_try_init(|| async {
+                self.cloud
+                    .stripe()
+                    .await
+                    .map_err(|e| PaymentError::Unavailable(e.to_string()))
+            })
+            .await?;
+        checkout.open_checkout(request).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,10 +15,10 @@ async fn deps() -> Result<Deps, lambda::Error> {
         Ok(spec) => Fees::parse(&spec).map_err(ConfigError::Invalid)?,
         Err(_) => Fees::default(),
     };
-    // Two round trips (two TLS handshakes in AWS), made at once.
-    let (payments, warmed) = tokio::join!(cloud.stripe(), store.warm());
-    let payments = Arc::new(payments?);
-    warmed?;
+    store.warm().await?;
+    // The Stripe key is read at the first checkout: every other route
+    // works before the operator has set it.
+    let payments = Arc::new(cloud.stripe_on_first_use());
     Ok(Deps {
         invitations: store.clone(),
         applications: store.clone(),
