@@ -68,6 +68,19 @@ pub struct Roles {
     pub key_policies: BTreeMap<String, Policy>,
     pub region: String,
     pub account: String,
+    /// Share of the functions' calls answered with a fault, 0 for none.
+    pub fault_share: f64,
+}
+
+/// Faults injected so far, by kind.
+#[derive(Clone, Debug, Default)]
+pub struct Injected {
+    /// Throttling answers (the call never reached moto).
+    pub throttled: u64,
+    /// 5xx answers before the call reached moto.
+    pub failed_before: u64,
+    /// 5xx answers after moto had applied the call (a lost reply).
+    pub failed_after: u64,
 }
 
 impl Roles {
@@ -116,6 +129,85 @@ pub struct Audit {
     pub granted: Vec<(String, Access)>,
     /// One line per refused call, naming function, action and resource.
     pub refused: Vec<String>,
+    pub injected: Injected,
+}
+
+/// A fault for this call, drawn at the roles' share: throttling, a 5xx
+/// before the call, or (DynamoDB only, whose writes are conditional) a 5xx
+/// after it was applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    Throttle,
+    FailBefore,
+    FailAfter,
+}
+
+fn draw_fault(share: f64, op: &str) -> Option<Fault> {
+    if share <= 0.0 || rand::random::<f64>() >= share {
+        return None;
+    }
+    Some(match rand::random::<u8>() % 3 {
+        0 => Fault::Throttle,
+        1 if op.starts_with("dynamodb:") => Fault::FailAfter,
+        _ => Fault::FailBefore,
+    })
+}
+
+/// The service's throttling or internal-error answer, in its protocol.
+fn fault_response(op: &str, throttle: bool) -> Response {
+    if op.starts_with("s3:") {
+        let (status, code) = if throttle {
+            (StatusCode::SERVICE_UNAVAILABLE, "SlowDown")
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, "InternalError")
+        };
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message></Error>"
+        );
+        return (status, [("content-type", "application/xml")], xml).into_response();
+    }
+    if op.starts_with("ses:") {
+        let (status, kind) = if throttle {
+            (StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsException")
+        } else {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServiceErrorException",
+            )
+        };
+        let body = serde_json::json!({"message": "injected"}).to_string();
+        return (
+            status,
+            [
+                ("content-type", "application/json"),
+                ("x-amzn-errortype", kind),
+            ],
+            body,
+        )
+            .into_response();
+    }
+    let (status, kind) = match (throttle, op.starts_with("dynamodb:")) {
+        (true, true) => (
+            StatusCode::BAD_REQUEST,
+            "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+        ),
+        (true, false) => (StatusCode::BAD_REQUEST, "ThrottlingException"),
+        (false, true) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        ),
+        (false, false) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure"),
+    };
+    let body = serde_json::json!({"__type": kind, "message": "injected"}).to_string();
+    (
+        status,
+        [
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amzn-errortype", kind),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 struct Upstream {
@@ -283,6 +375,23 @@ async fn forward(
             audit.granted.push((function.clone(), need.clone()));
         }
     }
+    // Presigned downloads (no Authorization header) are the applicant's,
+    // not the function's: only the functions' own calls fail.
+    let signed_call = headers.contains_key("authorization");
+    let fault = caller
+        .filter(|_| signed_call)
+        .and_then(|_| draw_fault(up.roles.fault_share, &op));
+    match fault {
+        Some(Fault::Throttle) => {
+            up.audit.lock().expect("audit").injected.throttled += 1;
+            return fault_response(&op, true);
+        }
+        Some(Fault::FailBefore) => {
+            up.audit.lock().expect("audit").injected.failed_before += 1;
+            return fault_response(&op, false);
+        }
+        _ => {}
+    }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = up.http.request(method, format!("{}{path}", up.base));
     for (name, value) in &headers {
@@ -334,6 +443,13 @@ async fn forward(
             }
         }
         _ => response,
+    };
+    // The call was applied upstream; its reply is lost.
+    let response = if fault == Some(Fault::FailAfter) {
+        up.audit.lock().expect("audit").injected.failed_after += 1;
+        fault_response(&op, false)
+    } else {
+        response
     };
     let mut tally = up.tally.lock().expect("tally");
     *tally.calls.entry(op).or_default() += 1;

@@ -335,7 +335,12 @@ struct Stack {
     env: Vec<(String, String)>,
 }
 
+/// The stack, with `fault_share` of the functions' AWS calls failing.
 async fn stack() -> Stack {
+    stack_with_faults(0.0).await
+}
+
+async fn stack_with_faults(fault_share: f64) -> Stack {
     let moto = Moto::shared();
     let cloud = moto.cloud().await;
 
@@ -423,6 +428,7 @@ async fn stack() -> Stack {
         .into(),
         region: REGION.into(),
         account: account.into(),
+        fault_share,
     };
     let aws = CountingProxy::start_with_roles(&moto.endpoint(), roles).await;
 
@@ -1492,4 +1498,292 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
             "{path} before the Stripe key is set"
         );
     }
+}
+
+// ------------------------------------------------------------------ faults
+
+impl Portal {
+    /// A client that tries again on a 5xx or 429, as the site, Stripe's
+    /// deliveries and the officer's tooling do: the answer, and the tries
+    /// it took beyond the first.
+    async fn call_retrying(
+        &self,
+        iam: Option<&str>,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&[u8]>,
+        extra: &[(&str, &str)],
+    ) -> (Answer, u32) {
+        let mut retries = 0;
+        loop {
+            let answer = self.call_raw(iam, method, path, token, body, extra).await;
+            if (answer.status < 500 && answer.status != 429) || retries == 10 {
+                return (answer, retries);
+            }
+            retries += 1;
+        }
+    }
+}
+
+/// Applicants through the Lambda binaries while 10% of the functions' AWS
+/// calls fail (throttling, 5xx before the call, 5xx after DynamoDB applied
+/// it): clients, Stripe and the stream retry as they do in AWS, and every
+/// applicant ends with one visa, one PDF and one email.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
+    const APPLICANTS: usize = 8;
+    let share: f64 = std::env::var("LAMBDA_FAULT_SHARE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.10);
+    let bins = function_binaries();
+    let stack = stack_with_faults(share).await;
+    let logs = tempfile::tempdir().unwrap();
+    let mut functions = BTreeMap::new();
+    for name in FUNCTIONS {
+        let log = logs.path().join(format!("{name}.log"));
+        let mut f = Function::spawn(name, &bins.join(name), &env_for(&stack.env, name), &log).await;
+        f.init_time(Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            });
+        functions.insert(name, f);
+    }
+    let portal = Portal {
+        functions,
+        gateway: apigw::Gateway::from_template(),
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.cloud.sdk);
+    let mut client_retries = 0;
+    let mut stream_retries = 0;
+    let mut issued = Vec::new();
+    for n in 0..APPLICANTS {
+        let json = |v: Value| serde_json::to_vec(&v).unwrap();
+        let email = format!("{}@example.com", unique_name(&format!("faulty{n}")));
+        let creds = json(json!({"email": email, "password": "correct horse battery"}));
+        let (created, r) = portal
+            .call_retrying(None, "POST", "/api/accounts", None, Some(&creds), &[])
+            .await;
+        client_retries += r;
+        // 409: a reply lost after the account was made.
+        assert!(
+            [201, 409].contains(&created.status),
+            "account: {}",
+            created.status
+        );
+        let (session, r) = portal
+            .call_retrying(None, "POST", "/api/sessions", None, Some(&creds), &[])
+            .await;
+        client_retries += r;
+        assert_eq!(
+            session.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&session.body)
+        );
+        let token = session.json()["token"].as_str().unwrap().to_owned();
+        let t = Some(token.as_str());
+        let number = format!("94{:010}", n + 1);
+        let (invited, r) = portal
+            .call_retrying(
+                Some(OFFICER_ARN),
+                "POST",
+                "/api/admin/invitations",
+                None,
+                Some(&invitation_body(&number)),
+                &[],
+            )
+            .await;
+        client_retries += r;
+        assert!(
+            [201, 409].contains(&invited.status),
+            "invitation: {}",
+            invited.status
+        );
+        let application = json(json!({
+            "invitation_number": number,
+            "passport": {"number": "Z1234567", "surname": "Sharma", "given_names": "Priya Anil",
+                         "nationality": "IND", "sex": "F", "date_of_birth": "1990-04-12",
+                         "issuing_state": "IND", "expiry_date": date_in(3000)},
+            "declarations": {"two_blank_pages": true, "passport_undamaged": true},
+        }));
+        let (applied, r) = portal
+            .call_retrying(
+                None,
+                "POST",
+                "/api/applications",
+                t,
+                Some(&application),
+                &[],
+            )
+            .await;
+        client_retries += r;
+        // 409: a lost reply after the claim; the cabinet lists it.
+        let id = if applied.status == 201 {
+            applied.json()["id"].as_str().unwrap().to_owned()
+        } else {
+            assert_eq!(
+                applied.status,
+                409,
+                "{}",
+                String::from_utf8_lossy(&applied.body)
+            );
+            let (listed, r) = portal
+                .call_retrying(None, "GET", "/api/applications", t, None, &[])
+                .await;
+            client_retries += r;
+            listed.json()["items"][0]["id"].as_str().unwrap().to_owned()
+        };
+        let confirm = format!("/api/applications/{id}/confirmation");
+        let confirmation = json(json!({"details_match_passport": true}));
+        let (confirmed, r) = portal
+            .call_retrying(None, "POST", &confirm, t, Some(&confirmation), &[])
+            .await;
+        client_retries += r;
+        assert_eq!(
+            confirmed.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&confirmed.body)
+        );
+        let session_id = confirmed.json()["payment"]["checkout_session_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let event = serde_json::to_vec(&json!({
+            "id": format!("evt_{}", ulid::Ulid::new()), "object": "event", "type": "checkout.session.completed",
+            "data": {"object": {"id": session_id, "object": "checkout.session", "client_reference_id": id,
+                                "amount_total": 6000, "currency": "usd", "payment_status": "paid",
+                                "payment_intent": format!("pi_{id}")}},
+        }))
+        .unwrap();
+        let signature = sign(
+            &stack.webhook_secret,
+            chrono::Utc::now().timestamp(),
+            &event,
+        );
+        let (paid, r) = portal
+            .call_retrying(
+                None,
+                "POST",
+                "/api/webhooks/payment",
+                None,
+                Some(&event),
+                &[("stripe-signature", &signature)],
+            )
+            .await;
+        client_retries += r;
+        assert_eq!(paid.status, 200, "{}", String::from_utf8_lossy(&paid.body));
+        // The stream: the paid image, retried while the batch reports it.
+        let item = ddb
+            .get_item()
+            .table_name(&stack.table)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        let image = serde_json::to_value(serde_dynamo::Item::from(item)).unwrap();
+        let mut tries = 0;
+        loop {
+            let record = stream_record(&format!("{}", 1000 + n * 100 + tries), image.clone());
+            let answer = portal.functions["render-visa"]
+                .invoke(json!({"Records": [record]}))
+                .await
+                .unwrap();
+            if answer == json!({"batchItemFailures": []}) {
+                break;
+            }
+            tries += 1;
+            assert!(tries < 10, "issuing {id} kept failing");
+        }
+        stream_retries += tries;
+        issued.push(id);
+    }
+
+    // One visa, one PDF, one email per applicant.
+    let s3 = stack.cloud.s3();
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", stack.moto.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mails = data["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut numbers = std::collections::BTreeSet::new();
+    for id in &issued {
+        let item = ddb
+            .get_item()
+            .table_name(&stack.table)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
+            )
+            .key(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        let app = serde_json::to_value(serde_dynamo::Item::from(item)).unwrap();
+        assert_eq!(app["status"], json!({"S": "issued"}), "{id}");
+        let number = app["visa"]["M"]["number"]["S"].as_str().unwrap().to_owned();
+        assert!(numbers.insert(number.clone()), "visa {number} twice");
+        let objects = s3
+            .list_objects_v2()
+            .bucket(&stack.bucket)
+            .prefix(format!("visas/{id}/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            objects.key_count(),
+            Some(1),
+            "{id}: PDFs {:?}",
+            objects.contents()
+        );
+        let emails = mails
+            .iter()
+            .filter(|m| m.to_string().contains(&number))
+            .count();
+        assert_eq!(emails, 1, "{id}: visa {number} emailed {emails} times");
+    }
+    let audit = stack.aws.audit();
+    assert!(
+        audit.refused.is_empty(),
+        "calls the roles refuse: {:?}",
+        audit.refused
+    );
+    let injected = audit.injected;
+    println!(
+        "AWS faults at {:.0}%: {} applicants issued once each; injected {} throttles, {} 5xx before and {} 5xx after the call; \
+         {client_retries} client retries (5xx/429 answers), {stream_retries} stream record retries",
+        share * 100.0,
+        issued.len(),
+        injected.throttled,
+        injected.failed_before,
+        injected.failed_after,
+    );
+    assert!(
+        share == 0.0 || injected.throttled + injected.failed_before + injected.failed_after > 0,
+        "no fault was injected"
+    );
 }
