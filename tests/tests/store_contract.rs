@@ -198,6 +198,7 @@ fn application(
         payment: None,
         visa: None,
         under_review: false,
+        emailed_at: None,
         created_at,
         updated_at: created_at,
     }
@@ -852,6 +853,28 @@ async fn visas_take_a_free_number_and_a_paid_application<B: Backend>(b: B) {
         |e| matches!(e, StoreError::NotFound),
     );
     assert_eq!(store.visa("K00000004").await.unwrap(), None);
+
+    // The email is recorded once, and only for an issued visa.
+    let emailed = at + Duration::minutes(1);
+    assert!(store.mark_emailed("app-1", emailed).await.unwrap());
+    assert!(
+        !store
+            .mark_emailed("app-1", emailed + Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    let app1 = store.application("app-1").await.unwrap().unwrap();
+    assert_eq!(
+        (app1.status, app1.emailed_at),
+        (Status::Issued, Some(emailed))
+    );
+    awaiting_payment(&store, "app-3", "700000000003", "cs_3").await;
+    is(store.mark_emailed("app-3", emailed).await, |e| {
+        matches!(e, StoreError::StatusConflict)
+    });
+    is(store.mark_emailed("missing", emailed).await, |e| {
+        matches!(e, StoreError::NotFound | StoreError::StatusConflict)
+    });
 }
 
 async fn fifty_concurrent_claims_of_one_invitation_have_one_winner<B: Backend>(b: B) {

@@ -95,7 +95,8 @@ fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
 
 /// Every attribute an expression names goes through a placeholder:
 /// DynamoDB reserves hundreds of words (`status`, `ttl`, ...).
-const NAMES: [(&str, &str); 9] = [
+const NAMES: [(&str, &str); 10] = [
+    ("#emailed", "emailed_at"),
     ("#status", "status"),
     ("#payment", "payment"),
     ("#updated", "updated_at"),
@@ -843,6 +844,40 @@ impl Visas for DynamoStore {
             // As in the embedded store, the status is checked before the number.
             Some(codes) if failed(&codes, 1) => Err(StoreError::StatusConflict),
             Some(_) => Err(StoreError::VisaNumberTaken),
+        }
+    }
+
+    async fn mark_emailed(
+        &self,
+        application_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(app_pk(application_id), "APP")))
+            .update_expression("SET #emailed = :at")
+            .condition_expression("#status = :issued AND attribute_not_exists(#emailed)")
+            .set_expression_attribute_names(names(&["#emailed", "#status"]))
+            .expression_attribute_values(":at", attribute(&at)?)
+            .expression_attribute_values(":issued", s(Status::Issued.as_str()))
+            .send()
+            .await;
+        match marked {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => {
+                // Re-read: already emailed, or not issued at all.
+                let app = self
+                    .load_application(application_id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                match (app.status, app.emailed_at) {
+                    (Status::Issued, Some(_)) => Ok(false),
+                    _ => Err(StoreError::StatusConflict),
+                }
+            }
+            Err(e) => Err(unavailable(e)),
         }
     }
 

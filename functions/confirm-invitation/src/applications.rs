@@ -93,6 +93,7 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         payment: None,
         visa: None,
         under_review: false,
+        emailed_at: None,
         created_at: now,
         updated_at: now,
     };

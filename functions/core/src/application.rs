@@ -101,6 +101,9 @@ pub struct Application {
     /// Set by a payment dispute: officers review the application.
     #[serde(default)]
     pub under_review: bool,
+    /// When the issued visa was emailed (recorded once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emailed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

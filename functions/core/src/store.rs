@@ -158,6 +158,14 @@ pub trait Visas: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<Application, StoreError>;
     async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError>;
+    /// Records that the issued visa was emailed, once: `true` if this call
+    /// recorded it, `false` if it was already; `StatusConflict` if the
+    /// application is not issued.
+    async fn mark_emailed(
+        &self,
+        application_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Everything a full deployment stores.

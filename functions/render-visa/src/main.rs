@@ -37,16 +37,26 @@ struct Changed {
     id: String,
 }
 
-/// Issues the visa, then emails it. An email that fails fails the record,
-/// so the stream retries it: issuing again is a no-op and the email goes
-/// out again (at least once; issuance itself is never undone).
+/// Issues the visa, then emails it unless that was recorded already (a
+/// stream delivers at least once). An email that fails fails the record,
+/// so the stream retries it: issuing again is a no-op, and the email goes
+/// out until one is recorded (issuance itself is never undone).
 async fn on_paid(deps: &Deps, changed: Changed) -> Result<(), String> {
     let app = issue::issue(deps, &changed.id)
         .await
         .map_err(|e| format!("issuing {}: {e}", changed.id))?;
+    if app.emailed_at.is_some() {
+        tracing::info!(application_id = %app.id, "visa already emailed");
+        return Ok(());
+    }
     issue::email(deps, &app)
         .await
-        .map_err(|e| format!("emailing {}: {e}", changed.id))
+        .map_err(|e| format!("emailing {}: {e}", changed.id))?;
+    // A failure here only risks one more email on a redelivery.
+    if let Err(e) = deps.visas.mark_emailed(&app.id, deps.clock.now()).await {
+        tracing::warn!(application_id = %app.id, error = %e, "could not record the email");
+    }
+    Ok(())
 }
 
 // A Lambda instance handles one event at a time: one thread runs it, and

@@ -274,6 +274,14 @@ impl<S: Store> Visas for FaultyStore<S> {
         let call = self.inner.visa(number);
         self.faults.around("visa", call, STORE).await
     }
+    async fn mark_emailed(
+        &self,
+        application_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let call = self.inner.mark_emailed(application_id, at);
+        self.faults.around("mark_emailed", call, STORE).await
+    }
 }
 
 #[async_trait]

@@ -629,6 +629,32 @@ impl Visas for SqliteStore {
         .await
     }
 
+    async fn mark_emailed(
+        &self,
+        application_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let application_id = application_id.to_owned();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let mut app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
+            match (app.status, app.emailed_at) {
+                (Status::Issued, Some(_)) => return Ok(false),
+                (Status::Issued, None) => {}
+                _ => return Err(StoreError::StatusConflict),
+            }
+            app.emailed_at = Some(at);
+            if !save_application(&tx, &app, Status::Issued)? {
+                return Err(StoreError::StatusConflict);
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError> {
         let number = number.to_owned();
         self.with(move |c| {
