@@ -467,3 +467,17 @@ def test_cloudfront_sends_the_local_gateways_security_headers(transformed):
     dc = props(dist)["DistributionConfig"]
     for behavior in [dc["DefaultCacheBehavior"], *dc["CacheBehaviors"]]:
         assert behavior["ResponseHeadersPolicyId"] == {"Ref": name}
+
+
+def test_expensive_routes_have_their_own_throttles(template, transformed):
+    (name, stage), = of_type(transformed["Resources"], "AWS::ApiGatewayV2::Stage").items()
+    settings = props(stage).get("RouteSettings") or {}
+    routes = {props(r)["RouteKey"]: n for n, r in of_type(transformed["Resources"], "AWS::ApiGatewayV2::Route").items()}
+    default = props(stage)["DefaultRouteSettings"]
+    for key in ["POST /api/accounts", "POST /api/sessions", "POST /api/applications/{id}/confirmation",
+                "GET /api/visas/{visa_number}/verification"]:
+        s = settings.get(key)
+        assert s and s["ThrottlingRateLimit"] > 0 and s["ThrottlingBurstLimit"] >= s["ThrottlingRateLimit"], key
+        # The stage is created after the routes its settings name.
+        assert routes[key] in as_list(template["Resources"][name].get("DependsOn")), f"{key}: no DependsOn"
+    assert isinstance(default.get("ThrottlingRateLimit"), (dict, int))
