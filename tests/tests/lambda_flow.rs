@@ -330,6 +330,7 @@ struct Stack {
     table: String,
     bucket: String,
     key: aws_sdk_kms::types::KeyMetadata,
+    retired: aws_sdk_kms::types::KeyMetadata,
     webhook_secret: String,
     aws: CountingProxy,
     env: Vec<(String, String)>,
@@ -351,6 +352,8 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
     create_bucket(&cloud.s3(), &bucket).await;
     let kms = aws_sdk_kms::Client::new(&cloud.sdk);
     let key = create_signing_key(&kms).await;
+    // A key retired by an earlier rotation: no longer signs, still verifies.
+    let retired = create_signing_key(&kms).await;
     let secrets = aws_sdk_secretsmanager::Client::new(&cloud.sdk);
     let webhook_secret = format!("whsec_{}", ulid::Ulid::new());
     let secret_arn = |name: String, value: String| {
@@ -421,11 +424,16 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
                 (access_key_of(f), caller)
             })
             .collect(),
-        key_policies: [(
-            key.arn().expect("a key ARN").to_owned(),
-            iam::key_policy(&template, &names, "VisaSigningKey"),
-        )]
-        .into(),
+        // The retired key keeps the policy it had when it was current.
+        key_policies: [&key, &retired]
+            .iter()
+            .map(|k| {
+                (
+                    k.arn().expect("a key ARN").to_owned(),
+                    iam::key_policy(&template, &names, "VisaSigningKey"),
+                )
+            })
+            .collect(),
         region: REGION.into(),
         account: account.into(),
         fault_share,
@@ -445,6 +453,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         ("STRIPE_SECRET_ARN", stripe_arn),
         ("STRIPE_API_BASE", stripe),
         ("VISA_SIGNING_KEY_ID", key.key_id().to_owned()),
+        ("RETIRED_SIGNING_KEY_IDS", retired.key_id().to_owned()),
         ("MAIL_FROM", from),
         ("RUST_LOG", "info".into()),
     ]
@@ -457,6 +466,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         table,
         bucket,
         key,
+        retired,
         webhook_secret,
         aws,
         env,
@@ -472,6 +482,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         table,
         bucket,
         key,
+        retired,
         webhook_secret,
         aws,
         env,
@@ -818,6 +829,18 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         .await
         .json();
     assert_eq!(jwks["keys"][0]["kid"], key.key_id());
+    // The retired key's public half is served too, exactly as KMS has it.
+    let retired_public = aws_sdk_kms::Client::new(&cloud.sdk)
+        .get_public_key()
+        .key_id(retired.key_id())
+        .send()
+        .await
+        .unwrap()
+        .public_key
+        .unwrap();
+    let expected = visa_aws::kms::spki_to_jwk(retired_public.as_ref(), retired.key_id()).unwrap();
+    assert_eq!(jwks["keys"][1], expected);
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(2));
 
     // The email went out through SES with the PDF (at least once).
     let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint()))

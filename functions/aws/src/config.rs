@@ -18,6 +18,8 @@ pub const SITE_ORIGIN: &str = "SITE_ORIGIN";
 pub const WEBHOOK_SECRET_ARN: &str = "WEBHOOK_SECRET_ARN";
 pub const STRIPE_SECRET_ARN: &str = "STRIPE_SECRET_ARN";
 pub const VISA_SIGNING_KEY_ID: &str = "VISA_SIGNING_KEY_ID";
+/// Signing keys retired by a rotation, whose visas still verify.
+pub const RETIRED_SIGNING_KEY_IDS: &str = "RETIRED_SIGNING_KEY_IDS";
 pub const MAIL_FROM: &str = "MAIL_FROM";
 pub const STRIPE_API_BASE: &str = "STRIPE_API_BASE";
 
@@ -150,11 +152,17 @@ impl Cloud {
     }
 
     /// The KMS key `VISA_SIGNING_KEY_ID` (id, ARN or alias).
+    /// The current signing key, and the retired ones whose public halves
+    /// the JWKS still serves (`RETIRED_SIGNING_KEY_IDS`, comma-separated).
     pub fn signer(&self) -> Result<KmsSigner, ConfigError> {
+        let retired = std::env::var(RETIRED_SIGNING_KEY_IDS)
+            .map(|ids| split_secrets(&ids))
+            .unwrap_or_default();
         Ok(KmsSigner::new(
             aws_sdk_kms::Client::new(&self.sdk),
             required(VISA_SIGNING_KEY_ID)?,
-        ))
+        )
+        .with_retired(retired))
     }
 
     /// SES from the verified identity `MAIL_FROM`.

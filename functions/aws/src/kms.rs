@@ -17,6 +17,9 @@ pub struct KmsSigner {
     key: String,
     kid: String,
     jwk: OnceCell<serde_json::Value>,
+    /// Retired keys (ids or ARNs): their public halves only.
+    retired: Vec<String>,
+    retired_jwks: OnceCell<Vec<serde_json::Value>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> SignError {
@@ -34,7 +37,29 @@ impl KmsSigner {
             key,
             kid,
             jwk: OnceCell::new(),
+            retired: Vec::new(),
+            retired_jwks: OnceCell::new(),
         }
+    }
+
+    /// The same signer, also publishing the public keys of `retired`.
+    pub fn with_retired(mut self, retired: Vec<String>) -> Self {
+        self.retired = retired;
+        self
+    }
+
+    async fn jwk_of(&self, key: &str) -> Result<serde_json::Value, SignError> {
+        let out = self
+            .client
+            .get_public_key()
+            .key_id(key)
+            .send()
+            .await
+            .map_err(|e| unavailable(DisplayErrorContext(e)))?;
+        let der = out
+            .public_key
+            .ok_or_else(|| unavailable("KMS returned no public key"))?;
+        spki_to_jwk(der.as_ref(), key.rsplit('/').next().unwrap_or(key))
     }
 }
 
@@ -91,23 +116,22 @@ impl VisaSigner for KmsSigner {
 
     async fn public_jwk(&self) -> Result<serde_json::Value, SignError> {
         // The public key never changes for a key id: fetch it once.
-        let jwk = self
-            .jwk
+        let jwk = self.jwk.get_or_try_init(|| self.jwk_of(&self.key)).await?;
+        Ok(jwk.clone())
+    }
+
+    async fn retired_jwks(&self) -> Result<Vec<serde_json::Value>, SignError> {
+        let jwks = self
+            .retired_jwks
             .get_or_try_init(|| async {
-                let out = self
-                    .client
-                    .get_public_key()
-                    .key_id(&self.key)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable(DisplayErrorContext(e)))?;
-                let der = out
-                    .public_key
-                    .ok_or_else(|| unavailable("KMS returned no public key"))?;
-                spki_to_jwk(der.as_ref(), &self.kid)
+                let mut jwks = Vec::with_capacity(self.retired.len());
+                for key in &self.retired {
+                    jwks.push(self.jwk_of(key).await?);
+                }
+                Ok::<_, SignError>(jwks)
             })
             .await?;
-        Ok(jwk.clone())
+        Ok(jwks.clone())
     }
 }
 

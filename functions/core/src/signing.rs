@@ -19,4 +19,10 @@ pub trait VisaSigner: Send + Sync {
     /// The public key as a JWK (`kty` EC, `crv` P-256, `x`, `y`, `kid`,
     /// `alg` ES256, `use` sig).
     async fn public_jwk(&self) -> Result<serde_json::Value, SignError>;
+    /// The public keys of retired signing keys, which no longer sign but
+    /// whose visas are still valid: the JWKS serves them beside the
+    /// current one so those visas keep verifying offline.
+    async fn retired_jwks(&self) -> Result<Vec<serde_json::Value>, SignError> {
+        Ok(Vec::new())
+    }
 }

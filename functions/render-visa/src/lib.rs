@@ -126,13 +126,13 @@ async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Pr
     ))
 }
 
+/// The current key first, then every retired key whose visas may still be
+/// in force (a rotation keeps them verifying).
 async fn jwks(deps: &Deps) -> Result<Response, Problem> {
-    let key = deps
-        .signer
-        .public_jwk()
-        .await
-        .map_err(|e| Problem::unavailable(e.to_string()))?;
-    let mut res = json(StatusCode::OK, &json!({"keys": [key]}));
+    let unavailable = |e: visa_core::signing::SignError| Problem::unavailable(e.to_string());
+    let mut keys = vec![deps.signer.public_jwk().await.map_err(unavailable)?];
+    keys.extend(deps.signer.retired_jwks().await.map_err(unavailable)?);
+    let mut res = json(StatusCode::OK, &json!({ "keys": keys }));
     res.headers_mut().insert(
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("public, max-age=300"),
