@@ -351,13 +351,48 @@ async fn visa_links_expire_and_refuse_any_alteration() {
         missing.headers()["content-type"],
         "application/problem+json"
     );
-    let traversal = gw
-        .http
-        .get(gw.url(&format!("/files/../link-key?expires={expires}&sig={sig}")))
-        .send()
-        .await
-        .unwrap();
-    assert_ne!(traversal.status(), 200);
+}
+
+/// Paths that climb out of the site or the blob folder, sent as raw bytes
+/// (an HTTP client would resolve the `..` before sending): none is answered
+/// with a file from outside, whatever the encoding.
+#[tokio::test]
+async fn raw_traversal_paths_reach_nothing_outside_the_site() {
+    let gw = Gateway::start();
+    let link_key = std::fs::read_to_string(gw.data_dir.join("link-key")).unwrap();
+    assert!(link_key.trim().len() >= 16, "the link key is a real secret");
+    let outside = [
+        "/../Cargo.toml",
+        "/%2e%2e/Cargo.toml",
+        "/css/../../Cargo.toml",
+        "/css/%2e%2e/%2e%2e/Cargo.toml",
+        "/..%2fCargo.toml",
+        "/files/../link-key",
+        "/files/%2e%2e/link-key",
+        "/files/..%2flink-key",
+        "/files/visas/../../link-key",
+        "/files/../visa.sqlite3",
+        "/api/../files/../link-key",
+    ];
+    for path in outside {
+        for query in ["", "?expires=9999999999&sig=00"] {
+            let target = format!("{path}{query}");
+            let (status, body) = gw.raw_get(&target).await;
+            let text = String::from_utf8_lossy(&body);
+            assert!((400..500).contains(&status), "{target}: {status} {text}");
+            assert!(
+                !text.contains("[workspace]")
+                    && !text.contains(link_key.trim())
+                    && !text.contains("SQLite format"),
+                "{target} leaked a file: {text}"
+            );
+        }
+    }
+    // The same client reaches a real site file, so the refusals above are
+    // the paths', not the client's.
+    let (status, body) = gw.raw_get("/index.html").await;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&body).contains("<html"));
 }
 
 #[tokio::test]

@@ -75,6 +75,30 @@ impl Gateway {
         let _ = self.child.wait();
     }
 
+    /// One request whose target goes out byte for byte as given (an HTTP
+    /// client would resolve `..` and `.` first): status and body.
+    pub async fn raw_get(&self, target: &str) -> (u16, Vec<u8>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connects");
+        let request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.expect("sends");
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.expect("reads");
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a response head");
+        let status = String::from_utf8_lossy(&raw[..split])
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("a status line");
+        (status, raw[split + 4..].to_vec())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
