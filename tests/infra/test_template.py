@@ -481,3 +481,19 @@ def test_expensive_routes_have_their_own_throttles(template, transformed):
         # The stage is created after the routes its settings name.
         assert routes[key] in as_list(template["Resources"][name].get("DependsOn")), f"{key}: no DependsOn"
     assert isinstance(default.get("ThrottlingRateLimit"), (dict, int))
+
+
+def test_every_table_statement_is_limited_to_its_partitions(transformed):
+    # Least privilege inside the table: each role reaches only the
+    # partition-key prefixes its function uses (dynamodb:LeadingKeys).
+    for name, role in of_type(transformed["Resources"], "AWS::IAM::Role").items():
+        for policy in as_list(props(role).get("Policies")):
+            for st in statements(policy.get("PolicyDocument")):
+                item_actions = [a for a in as_list(st.get("Action")) if a.startswith("dynamodb:")
+                                and a.split(":")[1] in ("GetItem", "PutItem", "UpdateItem", "DeleteItem",
+                                                        "ConditionCheckItem", "Query")]
+                if not item_actions:
+                    continue
+                keys = ((st.get("Condition") or {}).get("ForAllValues:StringLike") or {}).get("dynamodb:LeadingKeys")
+                assert keys, f"{name}/{st.get('Sid')}: {item_actions} on every partition"
+                assert "*" not in keys, f"{name}/{st.get('Sid')}: every partition"

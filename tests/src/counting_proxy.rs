@@ -89,14 +89,11 @@ impl Roles {
     /// which delegates to the identity policy); an explicit Deny in either
     /// policy wins.
     pub fn decide(&self, caller: &Caller, access: &Access) -> Decision {
-        let identity =
-            caller
-                .policy
-                .decide_for(&caller.principal, &access.action, &access.resource);
+        let identity = caller.policy.decide_access(&caller.principal, access);
         let Some(key) = self.key_policies.get(&access.resource) else {
             return identity;
         };
-        let on_key = key.decide_for(&caller.principal, &access.action, &access.resource);
+        let on_key = key.decide_access(&caller.principal, access);
         match (on_key, identity) {
             (Decision::Denied(sid), _) => Decision::Denied(format!("key policy {sid}")),
             (_, Decision::Denied(sid)) => Decision::Denied(sid),
@@ -108,7 +105,7 @@ impl Roles {
                         && s.principals.as_ref().is_some_and(|p| p.contains(&root))
                         && key
                             .without_others(&s.sid)
-                            .decide_for(&root, &access.action, &access.resource)
+                            .decide_access(&root, access)
                             .is_allowed()
                 });
                 if delegated {
@@ -431,6 +428,7 @@ async fn forward(
             let list = Access {
                 action: "s3:ListBucket".into(),
                 resource: bucket.into(),
+                leading_keys: Vec::new(),
             };
             if up.roles.decide(caller, &list).is_allowed() {
                 response

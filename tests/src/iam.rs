@@ -48,10 +48,20 @@ pub struct Statement {
     pub principals: Option<Vec<String>>,
     /// `aws:PrincipalArn` must (or, negated, must not) match one of these.
     pub principal_arn: Option<(bool, Vec<String>)>,
+    /// `ForAllValues:StringLike` on `dynamodb:LeadingKeys`: every partition
+    /// key the request names matches one of these.
+    pub leading_keys: Option<Vec<String>>,
 }
 
 impl Statement {
-    fn applies(&self, principal: &str, action: &str, resource: &str) -> bool {
+    fn applies(&self, principal: &str, access: &Access) -> bool {
+        let (action, resource) = (access.action.as_str(), access.resource.as_str());
+        let keys = self.leading_keys.as_ref().is_none_or(|patterns| {
+            access
+                .leading_keys
+                .iter()
+                .all(|k| patterns.iter().any(|p| glob(p, k, false)))
+        });
         let about_principal = self
             .principals
             .as_ref()
@@ -61,6 +71,7 @@ impl Statement {
         });
         about_principal
             && condition
+            && keys
             && self.actions.matches(action, true)
             && self.resources.matches(resource, false)
     }
@@ -95,7 +106,17 @@ impl Policy {
 
     /// The same for `principal` (key policies name principals).
     pub fn decide_for(&self, principal: &str, action: &str, resource: &str) -> Decision {
-        let applies = |s: &&Statement| s.applies(principal, action, resource);
+        let access = Access {
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            leading_keys: Vec::new(),
+        };
+        self.decide_access(principal, &access)
+    }
+
+    /// The decision on a whole request context (partition keys included).
+    pub fn decide_access(&self, principal: &str, access: &Access) -> Decision {
+        let applies = |s: &&Statement| s.applies(principal, access);
         if let Some(s) = self
             .statements
             .iter()
@@ -283,24 +304,27 @@ fn statements(document: &Value, names: &Names, owner: &str) -> Vec<Statement> {
             Value::String(star) if star == "*" => Some(vec!["*".to_owned()]),
             p => Some(names.list(&p["AWS"])),
         };
-        let mut principal_arn = None;
-        if let Some(condition) = s["Condition"].as_mapping() {
-            assert_eq!(condition.len(), 1, "{owner}/{sid}: one condition operator");
-            let (op, test) = condition.iter().next().unwrap();
-            let negated = match op.as_str() {
-                Some("ArnEquals" | "ArnLike") => false,
-                Some("ArnNotEquals" | "ArnNotLike") => true,
-                other => panic!("{owner}/{sid}: condition {other:?} is not modelled"),
-            };
+        let (mut principal_arn, mut leading_keys) = (None, None);
+        for (op, test) in s["Condition"].as_mapping().into_iter().flatten() {
             let test = test.as_mapping().expect("condition keys");
-            assert_eq!(test.len(), 1, "{owner}/{sid}: one condition key");
-            let (key, values) = test.iter().next().unwrap();
             assert_eq!(
-                key.as_str(),
-                Some("aws:PrincipalArn"),
-                "{owner}/{sid}: condition key not modelled"
+                test.len(),
+                1,
+                "{owner}/{sid}: one key per condition operator"
             );
-            principal_arn = Some((negated, names.list(values)));
+            let (key, values) = test.iter().next().unwrap();
+            match (op.as_str(), key.as_str()) {
+                (
+                    Some(op @ ("ArnEquals" | "ArnLike" | "ArnNotEquals" | "ArnNotLike")),
+                    Some("aws:PrincipalArn"),
+                ) => {
+                    principal_arn = Some((op.contains("Not"), names.list(values)));
+                }
+                (Some("ForAllValues:StringLike"), Some("dynamodb:LeadingKeys")) => {
+                    leading_keys = Some(names.list(values));
+                }
+                other => panic!("{owner}/{sid}: condition {other:?} is not modelled"),
+            }
         }
         out.push(Statement {
             sid: sid.to_owned(),
@@ -309,16 +333,19 @@ fn statements(document: &Value, names: &Names, owner: &str) -> Vec<Statement> {
             resources: pick("Resource", "NotResource"),
             principals,
             principal_arn,
+            leading_keys,
         });
     }
     out
 }
 
-/// One authorisation AWS makes: an action on a resource.
+/// One authorisation AWS makes: an action on a resource, and for DynamoDB
+/// the partition keys it names (`dynamodb:LeadingKeys`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Access {
     pub action: String,
     pub resource: String,
+    pub leading_keys: Vec<String>,
 }
 
 /// The authorisations an AWS request needs (a transaction needs one per
@@ -335,6 +362,11 @@ pub fn accesses(
     let access = |action: &str, resource: String| Access {
         action: action.to_owned(),
         resource,
+        leading_keys: Vec::new(),
+    };
+    let keyed = |action: &str, resource: String, item: &Json| Access {
+        leading_keys: partition_key(item).into_iter().collect(),
+        ..access(action, resource)
     };
     let json: Json = serde_json::from_slice(body).unwrap_or(Json::Null);
     if let Some(target) = target {
@@ -363,10 +395,10 @@ pub fn accesses(
                             "Get" => "dynamodb:GetItem",
                             _ => return None,
                         };
-                        Some(access(action, table(inner)))
+                        Some(keyed(action, table(inner), inner))
                     })
                     .collect(),
-                op => vec![access(&format!("dynamodb:{op}"), table(&json))],
+                op => vec![keyed(&format!("dynamodb:{op}"), table(&json), &json)],
             },
             "TrentService" => {
                 let key = json["KeyId"].as_str().unwrap_or_default();
@@ -411,6 +443,22 @@ pub fn accesses(
     }
 }
 
+/// The partition key a DynamoDB request (or transaction item) names: the
+/// `pk` of its `Key` or `Item`, or a Query's key condition value.
+fn partition_key(item: &Json) -> Option<String> {
+    for part in ["Key", "Item"] {
+        if let Some(pk) = item[part]["pk"]["S"].as_str() {
+            return Some(pk.to_owned());
+        }
+    }
+    let condition = item["KeyConditionExpression"].as_str()?;
+    let first = condition.split(" AND ").next()?;
+    let placeholder = first.split('=').nth(1)?.trim();
+    item["ExpressionAttributeValues"][placeholder]["S"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,6 +471,7 @@ mod tests {
             resources: Patterns::AnyOf(resources.iter().map(|s| s.to_string()).collect()),
             principals: None,
             principal_arn: None,
+            leading_keys: None,
         }
     }
 
@@ -478,6 +527,7 @@ mod tests {
                 resources: Patterns::NoneOf(vec!["arn:aws:kms:*".into()]),
                 principals: None,
                 principal_arn: None,
+                leading_keys: None,
             }],
         };
         assert!(
@@ -493,6 +543,29 @@ mod tests {
         assert!(
             !not_action
                 .decide("s3:GetObject", "arn:aws:kms:r:1:key/k")
+                .is_allowed()
+        );
+    }
+
+    #[test]
+    fn leading_keys_limit_a_role_to_its_partitions() {
+        let policy = Policy {
+            statements: vec![Statement {
+                leading_keys: Some(vec!["APP#*".into(), "WARM".into()]),
+                ..statement("Table", Effect::Allow, &["dynamodb:GetItem"], &["arn:t"])
+            }],
+        };
+        let get = |keys: &[&str]| Access {
+            action: "dynamodb:GetItem".into(),
+            resource: "arn:t".into(),
+            leading_keys: keys.iter().map(|k| k.to_string()).collect(),
+        };
+        assert!(policy.decide_access("", &get(&["APP#1"])).is_allowed());
+        assert!(policy.decide_access("", &get(&["WARM"])).is_allowed());
+        assert!(!policy.decide_access("", &get(&["ACCOUNT#1"])).is_allowed());
+        assert!(
+            !policy
+                .decide_access("", &get(&["APP#1", "ACCOUNT#1"]))
                 .is_allowed()
         );
     }
@@ -535,7 +608,7 @@ mod tests {
 
     #[test]
     fn requests_name_their_actions_and_resources() {
-        let body = br#"{"TransactItems":[{"Put":{"TableName":"t"}},{"ConditionCheck":{"TableName":"t"}}]}"#;
+        let body = br#"{"TransactItems":[{"Put":{"TableName":"t","Item":{"pk":{"S":"APP#1"}}}},{"ConditionCheck":{"TableName":"t","Key":{"pk":{"S":"INVITATION#2"}}}}]}"#;
         assert_eq!(
             accesses(
                 "POST",
@@ -548,11 +621,13 @@ mod tests {
             [
                 Access {
                     action: "dynamodb:PutItem".into(),
-                    resource: "arn:aws:dynamodb:r:1:table/t".into()
+                    resource: "arn:aws:dynamodb:r:1:table/t".into(),
+                    leading_keys: vec!["APP#1".into()],
                 },
                 Access {
                     action: "dynamodb:ConditionCheckItem".into(),
-                    resource: "arn:aws:dynamodb:r:1:table/t".into()
+                    resource: "arn:aws:dynamodb:r:1:table/t".into(),
+                    leading_keys: vec!["INVITATION#2".into()],
                 },
             ]
         );
@@ -580,14 +655,16 @@ mod tests {
             )[0],
             Access {
                 action: "kms:Sign".into(),
-                resource: "arn:aws:kms:r:1:key/k1".into()
+                resource: "arn:aws:kms:r:1:key/k1".into(),
+                leading_keys: vec![],
             }
         );
         assert_eq!(
             accesses("GET", "/b/visas/a/x.pdf", None, b"", "r", "1")[0],
             Access {
                 action: "s3:GetObject".into(),
-                resource: "arn:aws:s3:::b/visas/a/x.pdf".into()
+                resource: "arn:aws:s3:::b/visas/a/x.pdf".into(),
+                leading_keys: vec![],
             }
         );
         assert_eq!(
