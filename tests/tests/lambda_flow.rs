@@ -709,23 +709,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     // The table stream's batch: the paid image (twice: streams deliver at
     // least once) and a record that cannot be read, which alone fails.
     let ddb = aws_sdk_dynamodb::Client::new(&cloud.sdk);
-    let item = ddb
-        .get_item()
-        .table_name(&table)
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
-        )
-        .key(
-            "sk",
-            aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
-    let image = serde_json::to_value(serde_dynamo::Item::from(item)).unwrap();
+    let image = application_image(&ddb, &table, &id).await;
     assert_eq!(image["status"], json!({"S": "paid"}));
     let one = portal.functions["render-visa"]
         .invoke(json!({"Records": [stream_record("100", image.clone())]}))
@@ -1295,6 +1279,23 @@ impl Portal {
     }
 }
 
+/// An application's item as the table stream would carry it (NewImage).
+async fn application_image(ddb: &aws_sdk_dynamodb::Client, table: &str, id: &str) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = ddb
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(format!("APP#{id}")))
+        .key("sk", AttributeValue::S("APP".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_else(|| panic!("application {id} is in the table"));
+    serde_json::to_value(serde_dynamo::Item::from(item)).unwrap()
+}
+
 /// An invitation's status in DynamoDB, if it exists.
 async fn dynamo_invitation_status(
     ddb: &aws_sdk_dynamodb::Client,
@@ -1701,24 +1702,7 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
         client_retries += r;
         assert_eq!(paid.status, 200, "{}", String::from_utf8_lossy(&paid.body));
         // The stream: the paid image, retried while the batch reports it.
-        let item = ddb
-            .get_item()
-            .table_name(&stack.table)
-            .key(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
-            )
-            .key(
-                "sk",
-                aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
-            )
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap();
-        let image = serde_json::to_value(serde_dynamo::Item::from(item)).unwrap();
+        let image = application_image(&ddb, &stack.table, &id).await;
         let mut tries = 0;
         loop {
             let record = stream_record(&format!("{}", 1000 + n * 100 + tries), image.clone());
@@ -1750,24 +1734,7 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
         .unwrap_or_default();
     let mut numbers = std::collections::BTreeSet::new();
     for id in &issued {
-        let item = ddb
-            .get_item()
-            .table_name(&stack.table)
-            .key(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
-            )
-            .key(
-                "sk",
-                aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
-            )
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap();
-        let app = serde_json::to_value(serde_dynamo::Item::from(item)).unwrap();
+        let app = application_image(&ddb, &stack.table, id).await;
         assert_eq!(app["status"], json!({"S": "issued"}), "{id}");
         let number = app["visa"]["M"]["number"]["S"].as_str().unwrap().to_owned();
         assert!(numbers.insert(number.clone()), "visa {number} twice");
