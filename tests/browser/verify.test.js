@@ -97,6 +97,25 @@ for (const lang of LANGS) {
         assert.ok((await page.textContent('#token-result')).includes(m['verify.reason.unknown-key']));
       });
 
+      await t.test('the online check says why a genuine visa is not valid', async () => {
+        // The portal's answer is replaced to reach every standing; the real
+        // route's standings are tested in Rust (visa_core::verification,
+        // infra/local/tests/flow.rs).
+        const visa = { number: 'K7Q4M2X9A', category: 'tourist', entries: 'single', valid_from: isoDay(3), valid_until: isoDay(20), entry_points: ['ALA'], issued_at: new Date().toISOString() };
+        const holder = { surname: 'SHARMA', given_names: 'PRIYA ANIL', nationality: 'IND', date_of_birth: '1990-04-12', sex: 'F', passport_number: 'Z1234567' };
+        for (const [status, valid] of [['issued', true], ['not_yet_valid', false], ['expired', false], ['under_review', false]]) {
+          const page = await open(context, lang, await sign(CLAIMS));
+          await page.route('**/api/visas/*/verification*', (route) => route.fulfill({ json: { valid, status, visa, holder } }));
+          await page.click('#token-result button');
+          await page.waitForSelector(`#manual-result[data-status="${status}"] [data-verdict]`);
+          assert.equal(await page.getAttribute('#manual-result [data-verdict]', 'data-verdict'), valid ? 'valid' : 'invalid', status);
+          const text = await page.textContent('#manual-result');
+          const reason = valid ? m['verify.valid_title'] : m[`verify.standing.${status}`].split('{')[0];
+          assert.ok(text.includes(reason), `${status}: ${text}`);
+          if (status === 'not_yet_valid') await inspect(page, `${lang}-verify-online-not-yet-valid`);
+        }
+      });
+
       await t.test('alg "none" and garbage are refused', async () => {
         const none = `${b64u(JSON.stringify({ alg: 'none' }))}.${b64u(JSON.stringify(CLAIMS))}.`;
         let page = await open(context, lang, none);

@@ -794,9 +794,14 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
             &[],
         )
         .await;
+    // Issued for a stay that starts in 10 days: genuine, not valid yet.
     assert_eq!(
-        (verified.status, verified.json()["valid"].clone()),
-        (200, json!(true))
+        (
+            verified.status,
+            verified.json()["valid"].clone(),
+            verified.json()["status"].clone()
+        ),
+        (200, json!(false), json!("not_yet_valid"))
     );
     let wrong = portal
         .call(

@@ -24,6 +24,7 @@ pub mod routes;
 pub mod rules;
 pub mod signing;
 pub mod store;
+pub mod verification;
 
 pub use application::{Application, Status};
 pub use category::Category;

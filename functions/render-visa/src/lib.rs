@@ -19,6 +19,7 @@ use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::signing::VisaSigner;
 use visa_core::store::{Accounts, Applications, Blobs, Sessions, Visas};
+use visa_core::verification;
 use visa_pdf::Renderer;
 
 /// Presigned links live at most this long.
@@ -110,13 +111,13 @@ async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Pr
     if app.passport.number != passport_number {
         return Err(not_found());
     }
-    let today = deps.clock.today();
+    let standing = verification::standing(&app, deps.clock.today());
     let p = &app.passport;
     Ok(json(
         StatusCode::OK,
         &json!({
-            "valid": app.status == Status::Issued && today <= record.visa.valid_until,
-            "status": if today > record.visa.valid_until { "expired" } else { app.status.as_str() },
+            "valid": standing.valid(),
+            "status": standing.as_str(),
             "visa": record.visa,
             "holder": {
                 "surname": p.surname, "given_names": p.given_names, "nationality": p.nationality,

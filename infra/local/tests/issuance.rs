@@ -99,13 +99,15 @@ async fn paid_visa_is_issued_downloaded_and_verified() {
         "not-found",
     );
 
-    // Border control: the right passport verifies, any other is 404.
+    // Border control: the right passport finds it, any other is 404. A
+    // stay never starts in the past, so a visa just issued is genuine but
+    // not valid yet (visa_core::verification tests every standing by day).
     let verify = format!("/api/visas/{number}/verification?passport_number=Z1234567");
     let (status, _, v) = gw.send("GET", &verify, None, None).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(
         (v["valid"].clone(), v["status"].clone()),
-        (json!(true), json!("issued"))
+        (json!(false), json!("not_yet_valid"))
     );
     assert_eq!(v["holder"]["surname"], "MULLER");
     assert_eq!(v["visa"]["number"], number);

@@ -274,6 +274,30 @@ async fn a_dispute_flags_the_application_for_review_only() {
 }
 
 #[tokio::test]
+async fn a_disputed_visa_is_under_review_at_the_border() {
+    let gw = Gateway::start();
+    let (token, app) = gw.awaiting_payment("priya@example.com").await;
+    let issued = gw.pay_and_wait_issued(&token, &app).await;
+    let number = issued["visa"]["number"].as_str().unwrap().to_owned();
+    let passport = issued["passport"]["number"].as_str().unwrap().to_owned();
+    let verify = format!("/api/visas/{number}/verification?passport_number={passport}");
+    let before = gw.send("GET", &verify, None, None).await;
+    assert_eq!(
+        (before.0, &before.2["status"]),
+        (200, &json!("not_yet_valid"))
+    );
+    let dispute = json!({"id": "evt_dispute", "type": "charge.dispute.created",
+        "data": {"object": {"id": "dp_1", "object": "dispute", "metadata": {"application_id": app["id"]}}}});
+    assert_eq!(deliver_signed(&gw, &dispute).await.0, 200);
+    let after = gw.send("GET", &verify, None, None).await;
+    assert_eq!(after.0, 200, "{}", after.2);
+    assert_eq!(
+        (after.2["valid"].clone(), after.2["status"].clone()),
+        (json!(false), json!("under_review"))
+    );
+}
+
+#[tokio::test]
 async fn a_dispute_naming_only_the_payment_intent_finds_its_application() {
     let gw = Gateway::start();
     let (token, app) = gw.awaiting_payment("priya@example.com").await;

@@ -92,6 +92,7 @@ function renderToken() {
 function renderManual() {
   const host = document.getElementById('manual-result');
   host.replaceChildren();
+  delete host.dataset.status;
   if (!manualResult) return;
   if (manualResult.kind === 'not-found') {
     host.append(panel(false, 'verify.no_match_title', 'verify.no_match_body'));
@@ -104,9 +105,13 @@ function renderManual() {
   const { data } = manualResult;
   const valid = data.valid === true;
   const statusText = data.status && has(`status.${data.status}`) ? t(`status.${data.status}`) : String(data.status || '');
-  host.append(panel(valid, valid ? 'verify.valid_title' : 'verify.online_invalid_title',
-    valid ? 'verify.online_valid_body' : 'verify.online_invalid_body', { status: statusText }));
   const visa = data.visa || {};
+  // Why it is not valid, when the portal says (dates, or a review).
+  const standingKey = `verify.standing.${data.status}`;
+  const body = valid ? 'verify.online_valid_body' : has(standingKey) ? standingKey : 'verify.online_invalid_body';
+  host.append(panel(valid, valid ? 'verify.valid_title' : 'verify.online_invalid_title', body,
+    { status: statusText, from: formatDate(visa.valid_from), until: formatDate(visa.valid_until) }));
+  host.dataset.status = String(data.status || '');
   const holder = data.holder || {};
   host.append(el('dl', { className: 'summary-list', attrs: { 'data-online-list': '' } }, [
     row('field.visa_number', visa.number, 'visa_number'),
