@@ -272,6 +272,7 @@ fn operation(method: &Method, uri: &Uri, headers: &HeaderMap) -> String {
             s if s.starts_with("DynamoDB") => "dynamodb",
             "TrentService" => "kms",
             "secretsmanager" => "secretsmanager",
+            "AmazonSQS" => "sqs",
             other => other,
         };
         return format!("{service}:{op}");

@@ -418,6 +418,17 @@ pub fn accesses(
                 };
                 vec![access(&format!("secretsmanager:{op}"), arn)]
             }
+            "AmazonSQS" => {
+                // A queue URL ends in /<account>/<name>.
+                let url = json["QueueUrl"].as_str().unwrap_or_default();
+                let mut tail = url.rsplit('/');
+                let name = tail.next().unwrap_or_default();
+                let owner = tail.next().unwrap_or(account);
+                vec![access(
+                    &format!("sqs:{op}"),
+                    format!("arn:aws:sqs:{region}:{owner}:{name}"),
+                )]
+            }
             other => vec![access(&format!("{other}:{op}"), "*".into())],
         };
     }
@@ -682,6 +693,21 @@ mod tests {
             )[0]
             .resource,
             "arn:aws:ses:r:1:identity/e@x.example"
+        );
+        assert_eq!(
+            accesses(
+                "POST",
+                "/",
+                Some("AmazonSQS.SendMessage"),
+                br#"{"QueueUrl":"http://127.0.0.1:5000/123456789012/emails","MessageBody":"{}"}"#,
+                "r",
+                "1"
+            )[0],
+            Access {
+                action: "sqs:SendMessage".into(),
+                resource: "arn:aws:sqs:r:123456789012:emails".into(),
+                leading_keys: vec![],
+            }
         );
     }
 }

@@ -1,5 +1,5 @@
 //! The four Lambda binaries themselves, run as Lambda runs them (a Runtime
-//! API emulator per process) on DynamoDB, S3, KMS, SES and Secrets Manager
+//! API emulator per process) on DynamoDB, S3, KMS, SES, SQS and Secrets Manager
 //! in moto, with a stub of Stripe's API: account to issued visa through
 //! HTTP API (payload v2) events and a DynamoDB Streams batch. Prints each
 //! function's init time beside a hello-world lambda_runtime binary's, and
@@ -332,8 +332,194 @@ struct Stack {
     key: aws_sdk_kms::types::KeyMetadata,
     retired: aws_sdk_kms::types::KeyMetadata,
     webhook_secret: String,
+    emails: EmailQueues,
     aws: CountingProxy,
     env: Vec<(String, String)>,
+}
+
+/// The email queue and its dead-letter queue, as the template makes them
+/// (redrive after 5 receives), but with a 1 s visibility timeout instead
+/// of 180 s so a failed message comes back within the test.
+struct EmailQueues {
+    url: String,
+    arn: String,
+    dead_letter_url: String,
+}
+
+const EMAIL_VISIBILITY_SECONDS: u64 = 1;
+
+async fn create_email_queues(sqs: &aws_sdk_sqs::Client) -> EmailQueues {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let arn_of = |url: String| async move {
+        sqs.get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(A::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap()[&A::QueueArn]
+            .clone()
+    };
+    let dead_letter_url = sqs
+        .create_queue()
+        .queue_name(unique_name("emails-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let dead_letter_arn = arn_of(dead_letter_url.clone()).await;
+    let url = sqs
+        .create_queue()
+        .queue_name(unique_name("emails"))
+        .attributes(A::VisibilityTimeout, EMAIL_VISIBILITY_SECONDS.to_string())
+        .attributes(
+            A::RedrivePolicy,
+            json!({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": "5"}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = arn_of(url.clone()).await;
+    EmailQueues {
+        url,
+        arn,
+        dead_letter_url,
+    }
+}
+
+/// SQS as render-visa's role: Lambda's poller of the email queue uses the
+/// function's execution role, so its calls go through the counting proxy
+/// and are held against that role like the function's own.
+fn sqs_as(sdk: &aws_config::SdkConfig, endpoint: &str, function: &str) -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::config::Builder::from(sdk)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            access_key_of(function),
+            "testing",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// What one pass of the email poller did.
+#[derive(Debug, Default)]
+struct Pumped {
+    /// Messages handed to render-visa.
+    handed: usize,
+    /// Messages its answer named as failed (left for redelivery).
+    failed: usize,
+}
+
+/// Lambda's event source mapping for the email queue, one pass: receives
+/// batches with render-visa's role until none is visible, invokes
+/// render-visa with each as SQS records, and deletes the messages the
+/// answer does not name (a named one is visible again after the
+/// visibility timeout). A failed call is retried, as the poller would.
+async fn pump_emails(sqs: &aws_sdk_sqs::Client, queues: &EmailQueues, render: &Function) -> Pumped {
+    let mut pumped = Pumped::default();
+    let mut errors = 0;
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queues.url)
+            .max_number_of_messages(10)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(r) => r.messages.unwrap_or_default(),
+            Err(e) => {
+                errors += 1;
+                assert!(errors < 20, "receiving: {e:?}");
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            return pumped;
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(),
+                       "body": m.body(), "attributes": {}, "messageAttributes": {},
+                       "md5OfBody": m.md5_of_body(), "eventSource": "aws:sqs",
+                       "eventSourceARN": queues.arn, "awsRegion": REGION})
+            })
+            .collect();
+        let answer = render.invoke(json!({"Records": records})).await.unwrap();
+        let failed: Vec<&str> = answer["batchItemFailures"]
+            .as_array()
+            .expect("a batch answer")
+            .iter()
+            .filter_map(|f| f["itemIdentifier"].as_str())
+            .collect();
+        pumped.handed += messages.len();
+        pumped.failed += failed.len();
+        for m in &messages {
+            if failed.contains(&m.message_id().unwrap_or_default()) {
+                continue;
+            }
+            // A lost delete only means a redelivery, which sends nothing.
+            let _ = sqs
+                .delete_message()
+                .queue_url(&queues.url)
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .send()
+                .await;
+        }
+    }
+}
+
+/// Messages still in a queue, visible or in flight (moto, directly).
+async fn queued(sqs: &aws_sdk_sqs::Client, url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
+    [
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .map(|a| {
+        attributes
+            .get(a)
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    })
+    .sum()
+}
+
+/// Pumps the email queue until it is empty, waiting out the visibility
+/// timeout of failed messages; returns the failures seen on the way.
+async fn drain_emails(
+    stack_sqs: &aws_sdk_sqs::Client,
+    poller: &aws_sdk_sqs::Client,
+    queues: &EmailQueues,
+    render: &Function,
+) -> usize {
+    let mut failures = 0;
+    for _ in 0..30 {
+        failures += pump_emails(poller, queues, render).await.failed;
+        if queued(stack_sqs, &queues.url).await == 0 {
+            return failures;
+        }
+        tokio::time::sleep(Duration::from_millis(EMAIL_VISIBILITY_SECONDS * 1000 + 100)).await;
+    }
+    panic!("the email queue never emptied");
 }
 
 /// The stack, with `fault_share` of the functions' AWS calls failing.
@@ -379,6 +565,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         .send()
         .await
         .unwrap();
+    let emails = create_email_queues(&aws_sdk_sqs::Client::new(&cloud.sdk)).await;
     let stripe = stripe_stub().await;
     // Every call a function makes is held against its role in the
     // template: each function signs with an access key of its own.
@@ -395,6 +582,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
             ("WebhookSecret", webhook_arn.clone()),
             ("VisaSigningKey.Arn", key.arn().expect("a key ARN").to_owned()),
             ("SesIdentity", from.clone()),
+            ("EmailQueue.Arn", emails.arn.clone()),
             ("KeyAdministratorArn", format!("arn:aws:iam::{account}:role/key-admins")),
             ("KeyBreakGlassArn", format!("arn:aws:iam::{account}:role/break-glass")),
             ("RegisterRole.Arn", format!("arn:aws:iam::{account}:role/visa-register")),
@@ -455,6 +643,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         ("VISA_SIGNING_KEY_ID", key.key_id().to_owned()),
         ("RETIRED_SIGNING_KEY_IDS", retired.key_id().to_owned()),
         ("MAIL_FROM", from),
+        ("EMAIL_QUEUE_URL", emails.url.clone()),
         ("RUST_LOG", "info".into()),
     ]
     .into_iter()
@@ -468,6 +657,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         key,
         retired,
         webhook_secret,
+        emails,
         aws,
         env,
     }
@@ -484,6 +674,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         key,
         retired,
         webhook_secret,
+        emails,
         aws,
         env,
     } = stack().await;
@@ -831,23 +1022,115 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert_eq!(jwks["keys"][1], expected);
     assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(2));
 
-    // The email went out through SES with the PDF (at least once).
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint()))
-        .await
-        .unwrap()
-        .json()
+    // The email goes through its own queue: the three deliveries of the
+    // paid record issued once and queued the email (nothing recorded yet).
+    let render = &portal.functions["render-visa"];
+    let direct_sqs = aws_sdk_sqs::Client::new(&cloud.sdk);
+    let poller = sqs_as(&cloud.sdk, &aws.endpoint, "render-visa");
+    let ses = aws_sdk_sesv2::Client::new(&cloud.sdk);
+    let from = env
+        .iter()
+        .find(|(k, _)| k == "MAIL_FROM")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let sent_of = |number: String| {
+        let endpoint = moto.endpoint();
+        async move {
+            let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            data["ses"]["RawMessage"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter(|m| m.to_string().contains(&number))
+                .count()
+        }
+    };
+    assert!(
+        queued(&direct_sqs, &emails.url).await >= 1,
+        "the email is queued"
+    );
+    // SES refuses (the sender identity is gone): every try fails the
+    // message only; after 5 receives it rests in the dead-letter queue, and
+    // the visa stays issued and unsent.
+    ses.delete_email_identity()
+        .email_identity(&from)
+        .send()
         .await
         .unwrap();
-    let mails = data["ses"]["RawMessage"]
-        .as_array()
-        .cloned()
+    let mut refused = 0;
+    for _ in 0..6 {
+        refused += pump_emails(&poller, &emails, render).await.failed;
+        tokio::time::sleep(Duration::from_millis(EMAIL_VISIBILITY_SECONDS * 1000 + 100)).await;
+    }
+    assert!(
+        refused >= 5,
+        "each receive failed while SES refused ({refused})"
+    );
+    assert_eq!(queued(&direct_sqs, &emails.url).await, 0);
+    assert!(
+        queued(&direct_sqs, &emails.dead_letter_url).await >= 1,
+        "dead-lettered"
+    );
+    assert_eq!(sent_of(visa_number.clone()).await, 0);
+    let refused_image = application_image(&ddb, &table, &id).await;
+    assert_eq!(refused_image["status"], json!({"S": "issued"}));
+    assert!(refused_image.get("emailed_at").is_none(), "{refused_image}");
+    // The runbook's redrive (infra/README.md) once SES accepts again: the
+    // messages go back to the email queue, and the visa is emailed once
+    // (every further message finds it recorded).
+    ses.create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .unwrap();
+    let parked = direct_sqs
+        .receive_message()
+        .queue_url(&emails.dead_letter_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap()
+        .messages
         .unwrap_or_default();
-    let ours = mails
-        .iter()
-        .filter(|m| m.to_string().contains(&visa_number))
-        .count();
-    // Three deliveries of the paid record, one email: it is recorded once.
-    assert_eq!(ours, 1, "the visa was emailed once: {mails:?}");
+    for m in &parked {
+        direct_sqs
+            .send_message()
+            .queue_url(&emails.url)
+            .message_body(m.body().unwrap())
+            .send()
+            .await
+            .unwrap();
+        direct_sqs
+            .delete_message()
+            .queue_url(&emails.dead_letter_url)
+            .receipt_handle(m.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    // Plus a duplicate, as a queue may deliver.
+    direct_sqs
+        .send_message()
+        .queue_url(&emails.url)
+        .message_body(json!({"application_id": id}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let failures = drain_emails(&direct_sqs, &poller, &emails, render).await;
+    assert_eq!(failures, 0);
+    assert_eq!(
+        sent_of(visa_number.clone()).await,
+        1,
+        "the visa was emailed once"
+    );
+    let emailed = application_image(&ddb, &table, &id).await;
+    assert!(emailed.get("emailed_at").is_some(), "{emailed}");
 
     // Figures. Time waiting for moto is not what AWS would take, so each
     // init is also shown without it: the function's own start-up work.
@@ -1724,6 +2007,15 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
         stream_retries += tries;
         issued.push(id);
     }
+    // The emails, through their queue (faults on render-visa's calls and
+    // on the poller's, which uses render-visa's role).
+    let email_retries = drain_emails(
+        &aws_sdk_sqs::Client::new(&stack.cloud.sdk),
+        &sqs_as(&stack.cloud.sdk, &stack.aws.endpoint, "render-visa"),
+        &stack.emails,
+        &portal.functions["render-visa"],
+    )
+    .await;
 
     // One visa, one PDF, one email per applicant.
     let s3 = stack.cloud.s3();
@@ -1771,7 +2063,8 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
     let injected = audit.injected;
     println!(
         "AWS faults at {:.0}%: {} applicants issued once each; injected {} throttles, {} 5xx before and {} 5xx after the call; \
-         {client_retries} client retries (5xx/429 answers), {stream_retries} stream record retries",
+         {client_retries} client retries (5xx/429 answers), {stream_retries} stream record retries, \
+         {email_retries} email message retries",
         share * 100.0,
         issued.len(),
         injected.throttled,

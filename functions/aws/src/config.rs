@@ -9,6 +9,7 @@ use crate::dynamo::DynamoStore;
 use crate::kms::KmsSigner;
 use crate::s3::{Encryption, S3Blobs};
 use crate::ses::SesNotifier;
+use crate::sqs::SqsEmailQueue;
 use crate::stripe::StripeCheckout;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -21,6 +22,7 @@ pub const VISA_SIGNING_KEY_ID: &str = "VISA_SIGNING_KEY_ID";
 /// Signing keys retired by a rotation, whose visas still verify.
 pub const RETIRED_SIGNING_KEY_IDS: &str = "RETIRED_SIGNING_KEY_IDS";
 pub const MAIL_FROM: &str = "MAIL_FROM";
+pub const EMAIL_QUEUE_URL: &str = "EMAIL_QUEUE_URL";
 pub const STRIPE_API_BASE: &str = "STRIPE_API_BASE";
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +172,14 @@ impl Cloud {
         Ok(SesNotifier::new(
             aws_sdk_sesv2::Client::new(&self.sdk),
             required(MAIL_FROM)?,
+        ))
+    }
+
+    /// The email queue `EMAIL_QUEUE_URL`.
+    pub fn email_queue(&self) -> Result<SqsEmailQueue, ConfigError> {
+        Ok(SqsEmailQueue::new(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            required(EMAIL_QUEUE_URL)?,
         ))
     }
 

@@ -170,20 +170,31 @@ pub fn v2_response(res: http::Response<Bytes>) -> Value {
     })
 }
 
-/// One event of a function that serves HTTP API requests AND DynamoDB
-/// Streams batches (render-visa). A batch's records are decoded from their
-/// `NewImage` into `T` and handed to `stream` one by one; the answer names
-/// the records that failed (`batchItemFailures`, by sequence number), so
-/// Lambda retries from the first failure rather than the whole batch. A
-/// record that does not decode fails too: retried, then sent to the
-/// mapping's on-failure destination.
-pub async fn dispatch<T, H, HF, S, SF>(event: Value, http: &H, stream: &S) -> Result<Value, Error>
+/// One event of a function that serves HTTP API requests, DynamoDB
+/// Streams batches and SQS batches (render-visa: issue on the stream, email
+/// from the queue). A stream record is decoded from its `NewImage` into `T`
+/// and handed to `stream`; a queue message's JSON body is decoded into `M`
+/// and handed to `queue`; one by one. The answer names the records that
+/// failed (`batchItemFailures`: a stream record by sequence number, so
+/// Lambda retries from the first failure; a message by id, so SQS
+/// redelivers only it). A record that does not decode fails too: retried,
+/// then sent to the stream mapping's on-failure destination or the queue's
+/// dead-letter queue.
+pub async fn dispatch<T, M, H, HF, S, SF, Q, QF>(
+    event: Value,
+    http: &H,
+    stream: &S,
+    queue: &Q,
+) -> Result<Value, Error>
 where
     T: DeserializeOwned,
+    M: DeserializeOwned,
     H: Fn(http::Request<Bytes>) -> HF,
     HF: Future<Output = http::Response<Bytes>>,
     S: Fn(T) -> SF,
     SF: Future<Output = Result<(), String>>,
+    Q: Fn(M) -> QF,
+    QF: Future<Output = Result<(), String>>,
 {
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
         let request = lambda_http::request::from_str(&event.to_string())?;
@@ -191,40 +202,60 @@ where
     };
     let mut failures = Vec::new();
     for record in records {
-        let change = &record["dynamodb"];
-        let sequence = change["SequenceNumber"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let decoded = serde_json::from_value::<serde_dynamo::Item>(change["NewImage"].clone())
-            .map_err(|e| e.to_string())
-            .and_then(|image| serde_dynamo::from_item::<_, T>(image).map_err(|e| e.to_string()));
-        let outcome = match decoded {
-            Ok(item) => stream(item).await,
-            Err(e) => Err(format!("undecodable stream record: {e}")),
+        let (id, outcome) = if record["eventSource"] == "aws:sqs" {
+            let id = record["messageId"].as_str().unwrap_or_default().to_owned();
+            let decoded = serde_json::from_str::<M>(record["body"].as_str().unwrap_or_default());
+            let outcome = match decoded {
+                Ok(message) => queue(message).await,
+                Err(e) => Err(format!("undecodable queue message: {e}")),
+            };
+            (id, outcome)
+        } else {
+            let change = &record["dynamodb"];
+            let id = change["SequenceNumber"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let decoded = serde_json::from_value::<serde_dynamo::Item>(change["NewImage"].clone())
+                .map_err(|e| e.to_string())
+                .and_then(|image| {
+                    serde_dynamo::from_item::<_, T>(image).map_err(|e| e.to_string())
+                });
+            let outcome = match decoded {
+                Ok(item) => stream(item).await,
+                Err(e) => Err(format!("undecodable stream record: {e}")),
+            };
+            (id, outcome)
         };
         if let Err(e) = outcome {
-            tracing::error!(sequence = %sequence, error = %e, "stream record failed");
-            failures.push(json!({"itemIdentifier": sequence}));
+            tracing::error!(record = %id, error = %e, "record failed");
+            failures.push(json!({"itemIdentifier": id}));
         }
     }
     Ok(json!({"batchItemFailures": failures}))
 }
 
-/// Serves both kinds of event with `dispatch` until the runtime stops.
-pub async fn run_http_and_stream<T, H, HF, S, SF>(http: H, stream: S) -> Result<(), Error>
+/// Serves the three kinds of event with `dispatch` until the runtime stops.
+pub async fn run_http_and_records<T, M, H, HF, S, SF, Q, QF>(
+    http: H,
+    stream: S,
+    queue: Q,
+) -> Result<(), Error>
 where
     T: DeserializeOwned + Send + 'static,
+    M: DeserializeOwned + Send + 'static,
     H: Fn(http::Request<Bytes>) -> HF + Send + Sync + 'static,
     HF: Future<Output = http::Response<Bytes>> + Send + 'static,
     S: Fn(T) -> SF + Send + Sync + 'static,
     SF: Future<Output = Result<(), String>> + Send + 'static,
+    Q: Fn(M) -> QF + Send + Sync + 'static,
+    QF: Future<Output = Result<(), String>> + Send + 'static,
 {
-    let handlers = Arc::new((http, stream));
+    let handlers = Arc::new((http, stream, queue));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| {
             let handlers = handlers.clone();
-            async move { dispatch(event.payload, &handlers.0, &handlers.1).await }
+            async move { dispatch(event.payload, &handlers.0, &handlers.1, &handlers.2).await }
         },
     ))
     .await
@@ -316,6 +347,7 @@ mod tests {
             stream_record("400", json!({"id": {"S": "app-4"}, "status": {"S": "paid"}, "extra": {"N": "1"}})),
         ]});
         let seen = std::sync::Mutex::new(Vec::new());
+        let no_queue = |_: Value| async { Err("not a queue batch".to_owned()) };
         let http = |_: http::Request<Bytes>| async {
             http::Response::new(Bytes::from_static(b"not a stream"))
         };
@@ -329,7 +361,7 @@ mod tests {
                 }
             }
         };
-        let answer = dispatch(batch, &http, &stream).await.unwrap();
+        let answer = dispatch(batch, &http, &stream, &no_queue).await.unwrap();
         assert_eq!(
             answer,
             json!({"batchItemFailures": [{"itemIdentifier": "200"}, {"itemIdentifier": "300"}]})
@@ -339,10 +371,44 @@ mod tests {
             ["app-1:paid", "app-bad:paid", "app-4:paid"]
         );
 
-        let none = dispatch(json!({"Records": []}), &http, &stream)
+        let none = dispatch(json!({"Records": []}), &http, &stream, &no_queue)
             .await
             .unwrap();
         assert_eq!(none, json!({"batchItemFailures": []}));
+    }
+
+    #[tokio::test]
+    async fn queue_batches_report_the_messages_that_failed() {
+        let message = |id: &str, body: &str| {
+            json!({"messageId": id, "receiptHandle": "r", "body": body, "attributes": {},
+                   "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                   "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:emails", "awsRegion": "eu-central-1"})
+        };
+        let batch = json!({"Records": [
+            message("m1", r#"{"application_id": "app-1"}"#),
+            message("m2", r#"{"application_id": "app-bad"}"#),
+            message("m3", "not json"),
+            message("m4", r#"{"application_id": "app-4"}"#),
+        ]});
+        let seen = std::sync::Mutex::new(Vec::new());
+        let http = |_: http::Request<Bytes>| async { http::Response::new(Bytes::new()) };
+        let stream = |_: Paid| async { Err("not a stream batch".to_owned()) };
+        let queue = |m: visa_core::notify::EmailRequest| {
+            seen.lock().unwrap().push(m.application_id.clone());
+            async move {
+                if m.application_id == "app-bad" {
+                    Err("SES refused".to_owned())
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        let answer = dispatch(batch, &http, &stream, &queue).await.unwrap();
+        assert_eq!(
+            answer,
+            json!({"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]})
+        );
+        assert_eq!(*seen.lock().unwrap(), ["app-1", "app-bad", "app-4"]);
     }
 
     #[tokio::test]
@@ -374,7 +440,8 @@ mod tests {
                 .unwrap()
         };
         let stream = |_: Paid| async { Ok(()) };
-        let answer = dispatch(event, &http, &stream).await.unwrap();
+        let no_queue = |_: Value| async { Ok(()) };
+        let answer = dispatch(event, &http, &stream, &no_queue).await.unwrap();
         assert_eq!(answer["statusCode"], 200);
         assert_eq!(answer["isBase64Encoded"], true);
         assert_eq!(

@@ -6,6 +6,7 @@
 //! - `stripe`: the payment provider (Stripe Checkout).
 //! - `kms`: the visa-signing key (ES256 in KMS).
 //! - `ses`: the issued e-visa by email.
+//! - `sqs`: the queue of issued visas waiting to be emailed.
 //! - `config`: environment, one SdkConfig, secrets read once.
 //! - `lambda`: JSON logs and the lambda_http bridge.
 
@@ -15,6 +16,7 @@ pub mod kms;
 pub mod lambda;
 pub mod s3;
 pub mod ses;
+pub mod sqs;
 pub mod stripe;
 
 pub use config::{Cloud, ConfigError};
@@ -22,4 +24,5 @@ pub use dynamo::DynamoStore;
 pub use kms::KmsSigner;
 pub use s3::{Encryption, S3Blobs};
 pub use ses::SesNotifier;
+pub use sqs::SqsEmailQueue;
 pub use stripe::StripeCheckout;

@@ -24,3 +24,17 @@ pub enum NotifyError {
 pub trait Notifier: Send + Sync {
     async fn send_visa(&self, email: &VisaEmail) -> Result<(), NotifyError>;
 }
+
+/// Issued visas waiting to be emailed. Issuance only enqueues: the email
+/// has retries and a dead end of its own, so a mail outage never holds up
+/// or fails issuance (an SQS queue in the cloud).
+#[async_trait]
+pub trait EmailQueue: Send + Sync {
+    async fn enqueue(&self, application_id: &str) -> Result<(), NotifyError>;
+}
+
+/// A message of the email queue: which application's visa to email.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EmailRequest {
+    pub application_id: String,
+}

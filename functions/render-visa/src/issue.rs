@@ -207,6 +207,41 @@ pub async fn email(deps: &Deps, app: &Application) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// What one delivery of an email request did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Emailed {
+    Sent,
+    /// Recorded as emailed already: a redelivery sends nothing.
+    AlreadySent,
+    /// No such application (a message from another stack or a deleted
+    /// one): nothing to send, and retrying would not change that.
+    NoApplication,
+}
+
+/// Emails an application's issued visa unless that was recorded already
+/// (queues deliver at least once), then records it. A failure leaves it
+/// unrecorded, so the queue's redelivery tries again; issuance is never
+/// touched.
+pub async fn email_once(deps: &Deps, application_id: &str) -> Result<Emailed, String> {
+    let Some(app) = deps
+        .applications
+        .application(application_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(Emailed::NoApplication);
+    };
+    if app.emailed_at.is_some() {
+        return Ok(Emailed::AlreadySent);
+    }
+    email(deps, &app).await?;
+    // A failure here only risks one more email on a redelivery.
+    if let Err(e) = deps.visas.mark_emailed(&app.id, deps.clock.now()).await {
+        tracing::warn!(application_id = %app.id, error = %e, "could not record the email");
+    }
+    Ok(Emailed::Sent)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

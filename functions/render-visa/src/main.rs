@@ -1,22 +1,24 @@
 //! The render-visa Lambda: HTTP API requests (download link, verification,
-//! JWKS) and DynamoDB Streams batches of applications that became `paid`
-//! (the template's filter), each issued and emailed.
+//! JWKS), DynamoDB Streams batches of applications that became `paid` (the
+//! template's filter), each issued and its email queued, and the email
+//! queue's SQS batches, each visa emailed once.
 
 use std::sync::Arc;
-use visa_aws::{Cloud, config, lambda};
+use visa_aws::{Cloud, SqsEmailQueue, config, lambda};
 use visa_core::annex::Annexes;
 use visa_core::clock::SystemClock;
+use visa_core::notify::{EmailQueue, EmailRequest};
 use visa_pdf::Renderer;
 use visa_render_visa::{Deps, issue};
 
-async fn deps() -> Result<Deps, lambda::Error> {
+async fn deps() -> Result<(Deps, SqsEmailQueue), lambda::Error> {
     // Fonts parsed and the FontBook built once per cold start, on another
     // thread while the DynamoDB connection opens (a TLS handshake in AWS).
     let renderer = tokio::task::spawn_blocking(Renderer::new);
     let cloud = Cloud::from_env().await;
     let store = Arc::new(cloud.store()?);
     store.warm().await?;
-    Ok(Deps {
+    let deps = Deps {
         applications: store.clone(),
         visas: store.clone(),
         accounts: store.clone(),
@@ -28,7 +30,8 @@ async fn deps() -> Result<Deps, lambda::Error> {
         clock: Arc::new(SystemClock),
         annexes: Annexes::builtin(),
         site_origin: config::required(config::SITE_ORIGIN)?,
-    })
+    };
+    Ok((deps, cloud.email_queue()?))
 }
 
 /// The part of a stream record's NewImage this function needs.
@@ -37,11 +40,11 @@ struct Changed {
     id: String,
 }
 
-/// Issues the visa, then emails it unless that was recorded already (a
-/// stream delivers at least once). An email that fails fails the record,
-/// so the stream retries it: issuing again is a no-op, and the email goes
-/// out until one is recorded (issuance itself is never undone).
-async fn on_paid(deps: &Deps, changed: Changed) -> Result<(), String> {
+/// Issues the visa, then queues its email unless one was recorded already.
+/// A record fails (and the stream retries it) only while issuing or
+/// queueing fails; issuing again is a no-op. The email itself is the
+/// queue's business: a mail outage never holds up the stream.
+async fn on_paid(deps: &Deps, emails: &SqsEmailQueue, changed: Changed) -> Result<(), String> {
     let app = issue::issue(deps, &changed.id)
         .await
         .map_err(|e| format!("issuing {}: {e}", changed.id))?;
@@ -49,14 +52,32 @@ async fn on_paid(deps: &Deps, changed: Changed) -> Result<(), String> {
         tracing::info!(application_id = %app.id, "visa already emailed");
         return Ok(());
     }
-    issue::email(deps, &app)
+    emails
+        .enqueue(&app.id)
         .await
-        .map_err(|e| format!("emailing {}: {e}", changed.id))?;
-    // A failure here only risks one more email on a redelivery.
-    if let Err(e) = deps.visas.mark_emailed(&app.id, deps.clock.now()).await {
-        tracing::warn!(application_id = %app.id, error = %e, "could not record the email");
+        .map_err(|e| format!("queueing the email of {}: {e}", changed.id))
+}
+
+/// One message of the email queue: fails while the email cannot go out,
+/// so SQS redelivers it after the visibility timeout and dead-letters it
+/// after the redrive policy's receive count.
+async fn on_email(deps: &Deps, request: EmailRequest) -> Result<(), String> {
+    let id = &request.application_id;
+    match issue::email_once(deps, id).await {
+        Ok(issue::Emailed::Sent) => {
+            tracing::info!(application_id = %id, "visa emailed");
+            Ok(())
+        }
+        Ok(issue::Emailed::AlreadySent) => {
+            tracing::info!(application_id = %id, "visa already emailed");
+            Ok(())
+        }
+        Ok(issue::Emailed::NoApplication) => {
+            tracing::warn!(anomaly = true, application_id = %id, "email requested for no application");
+            Ok(())
+        }
+        Err(e) => Err(format!("emailing {id}: {e}")),
     }
-    Ok(())
 }
 
 // A Lambda instance handles one event at a time: one thread runs it, and
@@ -65,16 +86,23 @@ async fn on_paid(deps: &Deps, changed: Changed) -> Result<(), String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
-    let deps = Arc::new(lambda::started(deps().await)?);
+    let (deps, emails) = lambda::started(deps().await)?;
+    let (deps, emails) = (Arc::new(deps), Arc::new(emails));
     let http_deps = deps.clone();
-    lambda::run_http_and_stream(
+    let queue_deps = deps.clone();
+    lambda::run_http_and_records(
         move |req| {
             let deps = http_deps.clone();
             async move { visa_render_visa::handle(&deps, req).await }
         },
         move |changed: Changed| {
             let deps = deps.clone();
-            async move { on_paid(&deps, changed).await }
+            let emails = emails.clone();
+            async move { on_paid(&deps, &emails, changed).await }
+        },
+        move |request: EmailRequest| {
+            let deps = queue_deps.clone();
+            async move { on_email(&deps, request).await }
         },
     )
     .await
