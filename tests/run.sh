@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test of the portal, on a fresh machine: installs what the tests
-# need (Debian: poppler-utils, zbar-tools, chromium; PyPI: moto[server],
+# need (Debian: poppler-utils, zbar-tools, chromium, curl, jq; PyPI: moto[server],
 # cfn-lint, openapi-spec-validator, pytest, schemathesis; npm: the browser
 # test packages from their lock file; crates.io: cargo-fuzz when nightly is
 # there), then runs, in order: fmt; one build of every target; clippy; the
@@ -23,6 +23,9 @@ missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# tests/smoke.sh (run by tests/infra against visa-local) speaks HTTP with curl and JSON with jq.
+command -v curl >/dev/null || missing+=(curl)
+command -v jq >/dev/null || missing+=(jq)
 tests/apt-install.sh "${missing[@]}"
 
 step "python packages"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Offline checks of the infrastructure code, for CI and for humans:
 #   1. cfn-lint infra/template.yaml  - must report no error and no warning;
-#   2. pytest tests/infra            - OpenAPI validity and contract, and the
+#   2. pytest tests/infra            - OpenAPI validity and contract, the
 #      template's policy checks (public buckets, `*` in policies, table
-#      PITR/SSE, API routes).
+#      PITR/SSE, API routes), and tests/smoke.sh against visa-local.
 # Installs pytest, PyYAML, openapi-spec-validator and cfn-lint with pip when
 # they are missing. Exits non-zero if anything fails. No AWS account needed.
 set -uo pipefail
