@@ -63,6 +63,10 @@ fn function_binaries() -> PathBuf {
 /// The officer's IAM identity, as API Gateway's IAM authorizer reports it.
 const OFFICER_ARN: &str = "arn:aws:iam::123456789012:user/officer-aigerim";
 
+/// What CloudFront adds to every /api request it forwards (the stack's
+/// `ORIGIN_VERIFY_SECRET`); officers call execute-api directly, without it.
+const ORIGIN_SECRET: &str = "origin-verify-for-the-flow-0123456789";
+
 /// An HTTP API (payload v2) event, as API Gateway sends it for the route
 /// `route_key`, with the IAM authorizer's context when `iam` names the
 /// caller.
@@ -90,6 +94,8 @@ fn http_event(
     for (k, v) in extra {
         headers.insert((*k).into(), (*v).into());
     }
+    // An empty value leaves a header out (a request that skipped CloudFront).
+    headers.retain(|_, v| v != "");
     let now = chrono::Utc::now();
     let mut event = json!({
         "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
@@ -187,7 +193,13 @@ impl Portal {
             return Answer::gateway(403, "Forbidden");
         }
         let iam = iam.filter(|_| route.iam);
-        let event = http_event(&route.route_key(), iam, method, path, token, body, extra);
+        // Through CloudFront, unless the caller says otherwise (officers
+        // sign their requests to execute-api itself).
+        let mut headers = extra.to_vec();
+        if iam.is_none() && !headers.iter().any(|(k, _)| *k == "x-origin-verify") {
+            headers.push(("x-origin-verify", ORIGIN_SECRET));
+        }
+        let event = http_event(&route.route_key(), iam, method, path, token, body, &headers);
         let mut answer = self.invoke(&route.function, event).await;
         // An HTTP server sends a HEAD's headers only.
         if method == "HEAD" {
@@ -644,6 +656,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         ("RETIRED_SIGNING_KEY_IDS", retired.key_id().to_owned()),
         ("MAIL_FROM", from),
         ("EMAIL_QUEUE_URL", emails.url.clone()),
+        ("ORIGIN_VERIFY_SECRET", ORIGIN_SECRET.into()),
         ("RUST_LOG", "info".into()),
     ]
     .into_iter()
@@ -773,6 +786,34 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert_eq!(signed_in.status, 201);
     let token = signed_in.json()["token"].as_str().unwrap().to_owned();
     let t = Some(token.as_str());
+    // Straight to execute-api, past CloudFront (and its WAF): no origin
+    // header, or a wrong one, is refused before any handler runs.
+    for origin in ["", "origin-verify-for-the-flow-012345678", "guess"] {
+        let direct = portal
+            .call(
+                "POST",
+                "/api/sessions",
+                None,
+                Some(json!({"email": email, "password": "correct horse battery"})),
+                &[("x-origin-verify", origin)],
+            )
+            .await;
+        assert_eq!(
+            (direct.status, direct.json()["type"].clone()),
+            (403, json!("/problems/forbidden")),
+            "origin header {origin:?}"
+        );
+        let listed = portal
+            .call(
+                "GET",
+                "/api/applications",
+                t,
+                None,
+                &[("x-origin-verify", origin)],
+            )
+            .await;
+        assert_eq!(listed.status, 403, "origin header {origin:?}");
+    }
     let invitation = portal
         .call_as_officer(
             "POST",
@@ -1758,7 +1799,17 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
     ];
     for (route_key, iam, method, path, number) in forged {
         let body = (method == "POST").then(|| invitation_body(number));
-        let event = http_event(route_key, iam, method, &path, None, body.as_deref(), &[]);
+        // Through CloudFront: what refuses them is the officer check.
+        let through = [("x-origin-verify", ORIGIN_SECRET)];
+        let event = http_event(
+            route_key,
+            iam,
+            method,
+            &path,
+            None,
+            body.as_deref(),
+            &through,
+        );
         let answer = portal.invoke("confirm-invitation", event).await;
         assert_eq!(
             (answer.status, answer.json()["type"].as_str()),
@@ -1804,7 +1855,16 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
         .await
         .unwrap_or_else(|e| panic!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default()));
     for path in ["/api/health", "/api/countries"] {
-        let event = http_event(&format!("GET {path}"), None, "GET", path, None, None, &[]);
+        let through = [("x-origin-verify", ORIGIN_SECRET)];
+        let event = http_event(
+            &format!("GET {path}"),
+            None,
+            "GET",
+            path,
+            None,
+            None,
+            &through,
+        );
         let answer = early.invoke(event).await.expect("an answer");
         assert_eq!(
             answer["statusCode"], 200,

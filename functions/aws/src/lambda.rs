@@ -1,6 +1,7 @@
 //! What every Lambda main shares: JSON logs carrying the request id, and
 //! the bridge between lambda_http and the handlers' plain `http` types.
 
+use crate::origin::OriginGuard;
 use base64::Engine;
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
@@ -132,9 +133,18 @@ where
     Fut: Future<Output = http::Response<Bytes>> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    let guard = Arc::new(OriginGuard::from_env());
     lambda_http::run(service_fn(move |req: lambda_http::Request| {
         let handler = handler.clone();
-        async move { Ok::<_, Error>(from_plain(handler(into_plain(req)).await)) }
+        let guard = guard.clone();
+        async move {
+            let mut req = into_plain(req);
+            let res = match guard.admit(&mut req) {
+                Ok(()) => handler(req).await,
+                Err(refused) => *refused,
+            };
+            Ok::<_, Error>(from_plain(res))
+        }
     }))
     .await
 }
@@ -182,6 +192,7 @@ pub fn v2_response(res: http::Response<Bytes>) -> Value {
 /// dead-letter queue.
 pub async fn dispatch<T, M, H, HF, S, SF, Q, QF>(
     event: Value,
+    guard: &OriginGuard,
     http: &H,
     stream: &S,
     queue: &Q,
@@ -198,7 +209,12 @@ where
 {
     let Some(records) = event.get("Records").and_then(Value::as_array) else {
         let request = lambda_http::request::from_str(&event.to_string())?;
-        return Ok(v2_response(http(into_plain(request)).await));
+        let mut req = into_plain(request);
+        let res = match guard.admit(&mut req) {
+            Ok(()) => http(req).await,
+            Err(refused) => *refused,
+        };
+        return Ok(v2_response(res));
     };
     let mut failures = Vec::new();
     for record in records {
@@ -251,11 +267,11 @@ where
     Q: Fn(M) -> QF + Send + Sync + 'static,
     QF: Future<Output = Result<(), String>> + Send + 'static,
 {
-    let handlers = Arc::new((http, stream, queue));
+    let handlers = Arc::new((OriginGuard::from_env(), http, stream, queue));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| {
-            let handlers = handlers.clone();
-            async move { dispatch(event.payload, &handlers.0, &handlers.1, &handlers.2).await }
+            let h = handlers.clone();
+            async move { dispatch(event.payload, &h.0, &h.1, &h.2, &h.3).await }
         },
     ))
     .await
@@ -361,7 +377,9 @@ mod tests {
                 }
             }
         };
-        let answer = dispatch(batch, &http, &stream, &no_queue).await.unwrap();
+        let answer = dispatch(batch, &OriginGuard::default(), &http, &stream, &no_queue)
+            .await
+            .unwrap();
         assert_eq!(
             answer,
             json!({"batchItemFailures": [{"itemIdentifier": "200"}, {"itemIdentifier": "300"}]})
@@ -371,9 +389,15 @@ mod tests {
             ["app-1:paid", "app-bad:paid", "app-4:paid"]
         );
 
-        let none = dispatch(json!({"Records": []}), &http, &stream, &no_queue)
-            .await
-            .unwrap();
+        let none = dispatch(
+            json!({"Records": []}),
+            &OriginGuard::default(),
+            &http,
+            &stream,
+            &no_queue,
+        )
+        .await
+        .unwrap();
         assert_eq!(none, json!({"batchItemFailures": []}));
     }
 
@@ -403,7 +427,9 @@ mod tests {
                 }
             }
         };
-        let answer = dispatch(batch, &http, &stream, &queue).await.unwrap();
+        let answer = dispatch(batch, &OriginGuard::default(), &http, &stream, &queue)
+            .await
+            .unwrap();
         assert_eq!(
             answer,
             json!({"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"}]})
@@ -441,7 +467,9 @@ mod tests {
         };
         let stream = |_: Paid| async { Ok(()) };
         let no_queue = |_: Value| async { Ok(()) };
-        let answer = dispatch(event, &http, &stream, &no_queue).await.unwrap();
+        let answer = dispatch(event, &OriginGuard::default(), &http, &stream, &no_queue)
+            .await
+            .unwrap();
         assert_eq!(answer["statusCode"], 200);
         assert_eq!(answer["isBase64Encoded"], true);
         assert_eq!(

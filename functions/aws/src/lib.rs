@@ -9,11 +9,13 @@
 //! - `sqs`: the queue of issued visas waiting to be emailed.
 //! - `config`: environment, one SdkConfig, secrets read once.
 //! - `lambda`: JSON logs and the lambda_http bridge.
+//! - `origin`: public routes only through CloudFront.
 
 pub mod config;
 pub mod dynamo;
 pub mod kms;
 pub mod lambda;
+pub mod origin;
 pub mod s3;
 pub mod ses;
 pub mod sqs;
