@@ -13,6 +13,8 @@ ROUTES = [
     ("POST", "/api/accounts", "register", "anyone"),
     ("POST", "/api/sessions", "register", "anyone"),
     ("DELETE", "/api/sessions/current", "register", "applicant"),
+    ("POST", "/api/password-resets", "register", "anyone"),
+    ("POST", "/api/password-resets/confirmation", "register", "anyone"),
     ("POST", "/api/applications", "confirm-invitation", "applicant"),
     ("GET", "/api/applications", "confirm-invitation", "applicant"),
     ("GET", "/api/applications/{id}", "confirm-invitation", "applicant"),
@@ -43,6 +45,10 @@ SLUGS = {
         "invalid-credentials", "too-many-attempts", "validation", "malformed-body", "body-too-large",
     },
     ("DELETE", "/api/sessions/current"): {"unauthenticated", "body-too-large"},
+    ("POST", "/api/password-resets"): {"validation", "too-many-requests", "malformed-body", "body-too-large"},
+    ("POST", "/api/password-resets/confirmation"): {
+        "reset-link-invalid", "validation", "malformed-body", "body-too-large",
+    },
     ("POST", "/api/applications"): {
         "invitation-not-found", "invitation-already-used", "invitation-mismatch", "not-eligible",
         "passport-expires-too-soon", "declarations-missing", "validation", "unauthenticated",
@@ -71,5 +77,5 @@ FUNCTION_BINARIES = {"register", "confirm-invitation", "pay-webhook", "render-vi
 
 FUNCTION_ENV = {
     "TABLE_NAME", "VISA_BUCKET", "SITE_ORIGIN", "WEBHOOK_SECRET_ARN",
-    "STRIPE_SECRET_ARN", "VISA_SIGNING_KEY_ID", "MAIL_FROM",
+    "STRIPE_SECRET_ARN", "VISA_SIGNING_KEY_ID", "MAIL_FROM", "ORIGIN_VERIFY_SECRET",
 }

@@ -17,6 +17,7 @@ check), and a problem's slug must be one the status documents. Then:
 """
 
 import copy
+import pathlib
 import re
 import time
 import uuid
@@ -348,6 +349,35 @@ def test_every_route_success_and_problems_conform(gw, checker):
             break
         assert res.status == 401, res
     c.call("POST", "/api/sessions", 429, "too-many-attempts", body=victim)
+
+    # Password reset: the same 202 for any address, the link from the
+    # outbox, single use; a short password and a bad address are field errors.
+    forgetful = {"email": unique_email("forgetful"), "password": "correct horse battery"}
+    c.call("POST", "/api/accounts", 201, body=forgetful)
+    c.call("POST", "/api/password-resets", 202, body={"email": forgetful["email"], "lang": "kk"})
+    c.call("POST", "/api/password-resets", 202, body={"email": unique_email("nobody")})
+    c.call("POST", "/api/password-resets", 422, "validation", body={"email": "not an address"})
+    c.call("POST", "/api/password-resets", 400, "malformed-body", raw=b"not json")
+    link = None
+    for _ in range(200):
+        for eml in sorted(pathlib.Path(gw.dir.name, "outbox").glob("message-*.eml")):
+            text = eml.read_text()
+            if f"To: {forgetful['email']}" in text:
+                link = re.search(r"/reset-password#(\S+)", text)
+        if link:
+            break
+        time.sleep(0.05)
+    assert link, "a reset link in the outbox"
+    reset_token = link.group(1)
+    confirm = "/api/password-resets/confirmation"
+    c.call("POST", confirm, 422, "validation", body={"token": reset_token, "password": "short"})
+    c.call("POST", confirm, 400, "malformed-body", raw=b"{")
+    c.call("POST", confirm, 204, body={"token": reset_token, "password": "a brand new passphrase"})
+    c.call("POST", confirm, 400, "reset-link-invalid", body={"token": reset_token, "password": "a brand new passphrase"})
+    flooded = unique_email("flooded")
+    for _ in range(5):
+        c.call("POST", "/api/password-resets", 202, body={"email": flooded})
+    c.call("POST", "/api/password-resets", 429, "too-many-requests", body={"email": flooded})
 
     # Bodies over 64 KiB, on every operation.
     for (method, template) in checker.spec.operations:

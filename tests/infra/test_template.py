@@ -1,9 +1,14 @@
 """Offline checks of infra/template.yaml (the SAM template), before and after
-the SAM transform. They fail if a bucket can be public, a policy grants a
-`*` action or resource, the table lacks PITR/SSE, or an API route is missing.
+the SAM transform, and of infra/waf.yaml (the WAF web ACL in us-east-1). They
+fail if a bucket can be public, a policy grants a `*` action or resource, the
+table lacks PITR/SSE, an API route is missing, the WAF limits stop being
+tight where they must be, prod can deploy without WAF or TLS 1.2, or
+CloudFront and the functions disagree on the origin secret.
 """
 
 import json
+import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -256,11 +261,11 @@ def test_render_visa_consumes_paid_records_with_partial_failures(template, trans
     raw = template["Resources"]
     resources = transformed["Resources"]
     mappings = of_type(resources, "AWS::Lambda::EventSourceMapping")
-    assert len(mappings) == 1
-    (name, esm), = mappings.items()
-    p = props(esm)
+    streams = [props(m) for m in mappings.values()
+               if props(m)["EventSourceArn"] == {"Fn::GetAtt": ["Table", "StreamArn"]}]
+    assert len(streams) == 1
+    p = streams[0]
     assert binary_of(raw, ref_target(p["FunctionName"])) == "render-visa"
-    assert p["EventSourceArn"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
     patterns = [json.loads(f["Pattern"]) for f in p["FilterCriteria"]["Filters"]]
     assert patterns == [{"dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}]
     assert p.get("BisectBatchOnFunctionError") is True
@@ -268,6 +273,40 @@ def test_render_visa_consumes_paid_records_with_partial_failures(template, trans
     assert p.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
     queue = ref_target(p["DestinationConfig"]["OnFailure"]["Destination"])
     assert resources[queue]["Type"] == "AWS::SQS::Queue"
+
+
+def test_emails_go_through_their_own_queue_with_a_dead_letter_queue(template, transformed):
+    raw = template["Resources"]
+    resources = transformed["Resources"]
+    mappings = [props(m) for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()]
+    queues = [m for m in mappings if m["EventSourceArn"] != {"Fn::GetAtt": ["Table", "StreamArn"]}]
+    assert len(queues) == 1, "one mapping besides the stream's: the email queue"
+    p = queues[0]
+    assert binary_of(raw, ref_target(p["FunctionName"])) == "render-visa"
+    # A failed email fails only its message.
+    assert p.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]
+    name = p["EventSourceArn"]["Fn::GetAtt"][0]
+    queue = props(resources[name])
+    assert resources[name]["Type"] == "AWS::SQS::Queue"
+    # Not redelivered while a batch still runs (AWS: 6x the function's timeout).
+    timeout = props(raw["RenderVisaFunction"])["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    redrive = queue["RedrivePolicy"]
+    assert 1 < redrive["maxReceiveCount"] <= 10
+    dead = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert resources[dead]["Type"] == "AWS::SQS::Queue"
+    assert props(resources[dead])["MessageRetentionPeriod"] >= 7 * 86400
+    alarmed = [a for a in of_type(raw, "AWS::CloudWatch::Alarm").values()
+               if {"Name": "QueueName", "Value": {"Fn::GetAtt": [dead, "QueueName"]}} in props(a)["Dimensions"]]
+    assert alarmed, "an alarm on the dead-letter queue's depth"
+    # render-visa gets the queue's URL, sends to it, and its mapping polls it.
+    env = props(raw["RenderVisaFunction"])["Environment"]["Variables"]
+    assert env["EMAIL_QUEUE_URL"] == {"Ref": name}
+    statements = [st for pol in props(resources["RenderVisaRole"])["Policies"]
+                  for st in pol["PolicyDocument"]["Statement"]
+                  if st.get("Resource") == {"Fn::GetAtt": [name, "Arn"]}]
+    actions = {a for st in statements for a in st["Action"]}
+    assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions
 
 
 # ------------------------------------------------------------------ functions
@@ -416,7 +455,7 @@ def test_cloudfront_function_rewrites_extensionless_paths(template):
 # ------------------------------------------------------------------ secrets, keys, alarms
 def test_secrets_hold_no_value_in_the_template(transformed):
     secrets = of_type(transformed["Resources"], "AWS::SecretsManager::Secret")
-    assert len(secrets) == 2
+    assert set(secrets) == {"WebhookSecret", "StripeSecret", "OriginVerifySecret"}
     for name, secret in secrets.items():
         assert "SecretString" not in props(secret), f"{name}: a secret value is in the template"
 
@@ -497,3 +536,341 @@ def test_every_table_statement_is_limited_to_its_partitions(transformed):
                 keys = ((st.get("Condition") or {}).get("ForAllValues:StringLike") or {}).get("dynamodb:LeadingKeys")
                 assert keys, f"{name}/{st.get('Sid')}: {item_actions} on every partition"
                 assert "*" not in keys, f"{name}/{st.get('Sid')}: every partition"
+
+
+# ------------------------------------------------------------------ WAF (infra/waf.yaml)
+# Overridable like INFRA_TEMPLATE, so a broken copy can be checked.
+WAF_TEMPLATE = pathlib.Path(os.environ.get("INFRA_WAF_TEMPLATE", REPO / "infra" / "waf.yaml"))
+VISA = "K7Q2M9X4A"
+WEBHOOK = ("POST", "/api/webhooks/payment")
+# Requests that only the looser, general /api limit may count.
+ORDINARY = [("GET", "/api/applications"), ("GET", "/api/health"),
+            ("POST", "/api/applications/01JD4X2M6Q8Z9Y7W5V3T1S0R9P/confirmation")]
+
+
+@pytest.fixture(scope="module")
+def waf():
+    from cfnlint.decode import cfn_yaml
+
+    return cfn_yaml.load(str(WAF_TEMPLATE))
+
+
+def web_acl(waf):
+    (acl,) = of_type(waf["Resources"], "AWS::WAFv2::WebACL").values()
+    return props(acl)
+
+
+def number(waf, value):
+    """A Limit: a number, or a Ref to a parameter (its default)."""
+    name = ref_target(value)
+    if name is not None:
+        value = waf["Parameters"][name]["Default"]
+    return int(value)
+
+
+def waf_matches(statement, request):
+    """Whether a WAF statement matches (method, path): the statements the ACL
+    uses, evaluated as WAF does. Anything else fails the test, so a new kind
+    of statement cannot slip through unchecked."""
+    method, path = request
+    (kind, body), = statement.items()
+    if kind == "AndStatement":
+        return all(waf_matches(s, request) for s in body["Statements"])
+    if kind == "OrStatement":
+        return any(waf_matches(s, request) for s in body["Statements"])
+    if kind == "NotStatement":
+        return not waf_matches(body["Statement"], request)
+    assert kind in ("ByteMatchStatement", "RegexMatchStatement"), f"statement {kind} not modelled"
+    (field, _), = body["FieldToMatch"].items()
+    value = {"UriPath": path, "Method": method}[field]
+    for t in sorted(body["TextTransformations"], key=lambda t: t["Priority"]):
+        value = {"NONE": value, "LOWERCASE": value.lower()}[t["Type"]]
+    if kind == "RegexMatchStatement":
+        return re.search(body["RegexString"], value) is not None
+    needle, where = body["SearchString"], body["PositionalConstraint"]
+    return {
+        "EXACTLY": value == needle,
+        "STARTS_WITH": value.startswith(needle),
+        "ENDS_WITH": value.endswith(needle),
+        "CONTAINS": needle in value,
+    }[where]
+
+
+def rate_rules(waf):
+    """(rule, limit, scope-down statement) of every rate-based rule."""
+    for rule in web_acl(waf)["Rules"]:
+        rate = rule["Statement"].get("RateBasedStatement")
+        if rate:
+            yield rule, number(waf, rate["Limit"]), rate.get("ScopeDownStatement")
+
+
+def limits_for(waf, request):
+    return {rule["Name"]: limit for rule, limit, scope in rate_rules(waf)
+            if scope is None or waf_matches(scope, request)}
+
+
+def general_limit(waf):
+    """The one rate rule that counts ordinary /api requests, and its limit."""
+    found = {tuple(sorted(limits_for(waf, r).items())) for r in ORDINARY}
+    assert len(found) == 1, f"ordinary /api requests are counted differently: {found}"
+    (rules,) = found
+    assert len(rules) == 1, f"ordinary /api requests must be counted by one general rule, not {rules}"
+    return rules[0]
+
+
+def tight_requests(openapi):
+    """The routes that get tight limits, as openapi.yaml writes them."""
+    routes = {
+        "sign-in": ("post", "/api/sessions"),
+        "sign-up": ("post", "/api/accounts"),
+        "verification": ("get", "/api/visas/{visa_number}/verification"),
+        "password reset request": ("post", "/api/password-resets"),
+        "password reset": ("post", "/api/password-resets/confirmation"),
+    }
+    requests = {}
+    for name, (method, path) in routes.items():
+        assert method in openapi["paths"].get(path, {}), f"openapi.yaml has no {method.upper()} {path}"
+        concrete = path.replace("{visa_number}", VISA)
+        requests[name] = (method.upper(), concrete)
+    # HEAD is answered as GET (a 200 or 404 is all a guesser needs).
+    requests["verification (HEAD)"] = ("HEAD", requests["verification"][1])
+    return requests
+
+
+def test_waf_is_a_cloudfront_web_acl_made_in_us_east_1(waf):
+    acl = web_acl(waf)
+    assert acl["Scope"] == "CLOUDFRONT"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    assertions = [a["Assert"] for rule in waf.get("Rules", {}).values() for a in rule["Assertions"]]
+    assert {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]} in assertions, "no us-east-1 assertion"
+    (acl_id,) = of_type(waf["Resources"], "AWS::WAFv2::WebACL")
+    assert waf["Outputs"]["WebAclArn"]["Value"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+
+
+def test_waf_limits_sign_in_sign_up_and_verification_tighter_than_the_rest(waf, openapi):
+    general, limit = general_limit(waf)
+    for name, request in tight_requests(openapi).items():
+        limits = limits_for(waf, request)
+        tight = {rule: n for rule, n in limits.items() if n < limit}
+        assert tight, f"{name} {request}: no per-IP limit tighter than {general}'s {limit} ({limits})"
+    # The tight rules count their own route, not every request.
+    for rule, n, scope in rate_rules(waf):
+        if n < limit:
+            assert not any(waf_matches(scope, r) for r in ORDINARY), f"{rule['Name']} counts ordinary requests"
+    # Nothing outside /api is rate-limited as an API request.
+    assert limits_for(waf, ("GET", "/index.html")) == {}
+
+
+def test_waf_does_not_rate_limit_stripe_like_one_client(waf):
+    _, limit = general_limit(waf)
+    limits = limits_for(waf, WEBHOOK)
+    slow = {rule: n for rule, n in limits.items() if n <= limit}
+    assert not slow, f"the payment webhook shares a per-IP limit of {limit} or less: {slow}"
+
+
+def test_waf_rate_rules_block_per_ip_with_a_429_problem(waf):
+    acl = web_acl(waf)
+    bodies = acl.get("CustomResponseBodies") or {}
+    rules = list(rate_rules(waf))
+    assert rules
+    for rule, _, _ in rules:
+        rate = rule["Statement"]["RateBasedStatement"]
+        assert rate["AggregateKeyType"] == "IP", f"{rule['Name']}: not per client IP"
+        response = rule["Action"]["Block"]["CustomResponse"]
+        assert response["ResponseCode"] == 429, rule["Name"]
+        # WAF refuses a Content-Type response header (the body's ContentType sets it).
+        names = [h["Name"].lower() for h in response.get("ResponseHeaders", [])]
+        assert "content-type" not in names, f"{rule['Name']}: WAF refuses a Content-Type header"
+        body = bodies[response["CustomResponseBodyKey"]]
+        assert body["ContentType"] == "APPLICATION_JSON", "a problem body must be JSON"
+        problem = json.loads(body["Content"])
+        # docs/API.md: {"type": "/problems/<slug>", "title", "status"}.
+        assert re.fullmatch(r"/problems/[a-z0-9-]+", problem["type"]), problem
+        assert problem["status"] == 429 and problem.get("title"), problem
+
+
+def test_waf_runs_the_managed_rule_groups_but_not_on_the_webhook(waf):
+    acl = web_acl(waf)
+    groups = {}
+    for rule in acl["Rules"]:
+        managed = rule["Statement"].get("ManagedRuleGroupStatement")
+        if managed:
+            assert managed["VendorName"] == "AWS"
+            # A group overridden to Count protects nothing.
+            assert rule["OverrideAction"] == {"None": {}}, f"{rule['Name']}: group only counts"
+            groups[managed["Name"]] = managed
+    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
+            "AWSManagedRulesAmazonIpReputationList"} <= set(groups)
+    for name in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
+        scope = groups[name].get("ScopeDownStatement")
+        assert scope and not waf_matches(scope, WEBHOOK), f"{name} inspects Stripe's deliveries"
+        for request in [("POST", "/api/applications"), ("POST", "/api/sessions"), ("GET", "/index.html")]:
+            assert waf_matches(scope, request), f"{name} skips {request}"
+    # Only the 8 KB body-size rule is relaxed (the functions answer 413 over 64 KiB).
+    relaxed = {o["Name"] for g in groups.values() for o in g.get("RuleActionOverrides", [])}
+    assert relaxed <= {"SizeRestrictions_BODY"}, relaxed
+
+
+def test_waf_every_rule_has_metrics(waf):
+    acl = web_acl(waf)
+    configs = [acl["VisibilityConfig"], *(r["VisibilityConfig"] for r in acl["Rules"])]
+    for config in configs:
+        assert config["CloudWatchMetricsEnabled"] is True and config["SampledRequestsEnabled"] is True
+        assert config["MetricName"]
+    priorities = [r["Priority"] for r in acl["Rules"]]
+    assert len(priorities) == len(set(priorities)), "rule priorities must be unique"
+
+
+# ------------------------------------------------------------------ prod: WAF and TLS 1.2
+def test_distribution_takes_the_web_acl(transformed):
+    resources = transformed["Resources"]
+    (dist,) = of_type(resources, "AWS::CloudFront::Distribution").values()
+    config = props(dist)["DistributionConfig"]
+    assert config.get("WebACLId") == {"Fn::If": ["HasWebAcl", {"Ref": "WebAclArn"}, {"Ref": "AWS::NoValue"}]}
+    assert transformed["Conditions"]["HasWebAcl"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WebAclArn"}, ""]}]}
+    param = transformed["Parameters"]["WebAclArn"]
+    assert param["Default"] == ""
+    # Only a CLOUDFRONT-scope ACL (us-east-1, global/) can be attached.
+    pattern = param["AllowedPattern"]
+    assert re.fullmatch(pattern, "arn:aws:wafv2:us-east-1:111111111111:global/webacl/e-visa-waf/0a1b")
+    assert not re.fullmatch(pattern, "arn:aws:wafv2:eu-central-1:111111111111:regional/webacl/e-visa-waf/0a1b")
+
+
+def test_custom_domain_serves_tls_1_2_at_least(transformed):
+    (dist,) = of_type(transformed["Resources"], "AWS::CloudFront::Distribution").values()
+    cert = props(dist)["DistributionConfig"]["ViewerCertificate"]
+    condition, with_domain, _ = cert["Fn::If"]
+    assert condition == "HasDomain"
+    assert with_domain["AcmCertificateArn"] == {"Ref": "CertificateArn"}
+    assert with_domain["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert with_domain["SslSupportMethod"] == "sni-only"
+    needs = json.dumps(transformed["Conditions"]["HasDomain"])
+    assert '"DomainName"' in needs and '"CertificateArn"' in needs
+
+
+def rule_value(value, params):
+    """Evaluates a Rules expression (Ref, Fn::Equals/Not/And/Or) for parameter values."""
+    if isinstance(value, dict) and len(value) == 1:
+        (fn, arg), = value.items()
+        if fn == "Ref":
+            return params[arg]
+        if fn == "Fn::Equals":
+            a, b = (rule_value(x, params) for x in arg)
+            return a == b
+        if fn == "Fn::Not":
+            return not rule_value(arg[0], params)
+        if fn == "Fn::And":
+            return all(rule_value(x, params) for x in arg)
+        if fn == "Fn::Or":
+            return any(rule_value(x, params) for x in arg)
+        raise AssertionError(f"{fn} not modelled")
+    return value
+
+
+def refused_by_rules(template, **overrides):
+    """The AssertDescriptions CloudFormation would refuse a deploy with."""
+    params = {name: p.get("Default", "") for name, p in template["Parameters"].items()}
+    params.update({"AWS::Region": "eu-central-1"}, **overrides)
+    refused = []
+    for rule in (template.get("Rules") or {}).values():
+        if "RuleCondition" in rule and not rule_value(rule["RuleCondition"], params):
+            continue
+        refused += [a["AssertDescription"] for a in rule["Assertions"] if not rule_value(a["Assert"], params)]
+    return refused
+
+
+PROD = {
+    "Environment": "prod",
+    "WebAclArn": "arn:aws:wafv2:us-east-1:111111111111:global/webacl/e-visa-waf-prod/0a1b",
+    "DomainName": "evisa.example.kz",
+    "CertificateArn": "arn:aws:acm:us-east-1:111111111111:certificate/0a1b",
+}
+
+
+def test_prod_needs_the_web_acl_and_a_custom_domain(template, transformed):
+    # SAM keeps the Rules section: CloudFormation checks it on the transformed template.
+    assert transformed.get("Rules") == template.get("Rules")
+    assert "prod" in template["Parameters"]["Environment"]["AllowedValues"]
+    assert refused_by_rules(template) == [], "a dev stack needs neither"
+    assert refused_by_rules(template, **PROD) == []
+    for missing in ("WebAclArn", "DomainName", "CertificateArn"):
+        params = {**PROD, missing: ""}
+        # Refused because it is prod, not only because a domain lacks its certificate.
+        extra = set(refused_by_rules(template, **params)) - set(refused_by_rules(template, **{**params, "Environment": "dev"}))
+        assert extra, f"prod deploys without {missing}"
+    # Not prod: WAF and the domain stay optional, but domain and certificate go together.
+    assert refused_by_rules(template, WebAclArn=PROD["WebAclArn"]) == []
+    assert refused_by_rules(template, DomainName="evisa.example.kz"), "a domain without its certificate"
+
+
+def test_samconfig_prod_passes_the_rules(template):
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((REPO / "samconfig.toml").read_text(encoding="utf-8"))
+    for env in ("default", "prod"):
+        overrides = dict(kv.split("=", 1) for kv in config[env]["deploy"]["parameters"]["parameter_overrides"].split())
+        unknown = set(overrides) - set(template["Parameters"])
+        assert not unknown, f"samconfig {env}: unknown parameters {unknown}"
+        for name, value in overrides.items():
+            pattern = template["Parameters"][name].get("AllowedPattern")
+            assert pattern is None or re.fullmatch(pattern, value), f"samconfig {env}: {name}={value}"
+        assert refused_by_rules(template, **overrides) == [], f"samconfig {env} is refused by the Rules"
+        if env == "prod":
+            assert overrides.get("Environment") == "prod"
+
+
+# ------------------------------------------------------------------ origin secret (X-Origin-Verify)
+DYNAMIC_REF = re.compile(r"\{\{resolve:secretsmanager:\$\{(\w+)\}:SecretString(?::[^:]*){0,3}\}\}")
+
+
+def secret_of(reference):
+    """The secret resource a {{resolve:secretsmanager:${X}:SecretString...}} names."""
+    text = reference.get("Fn::Sub") if isinstance(reference, dict) else None
+    m = DYNAMIC_REF.fullmatch(text or "")
+    assert m, f"not a whole Secrets Manager dynamic reference: {reference}"
+    return m.group(1)
+
+
+def test_cloudfront_sends_the_origin_secret_to_the_api_only(transformed):
+    resources = transformed["Resources"]
+    (dist,) = of_type(resources, "AWS::CloudFront::Distribution").values()
+    origins = props(dist)["DistributionConfig"]["Origins"]
+    (api,) = [o for o in origins if "HttpApi" in sub_refs(o["DomainName"])]
+    headers = {h["HeaderName"]: h["HeaderValue"] for h in api.get("OriginCustomHeaders", [])}
+    assert "X-Origin-Verify" in headers, "the api origin sends no X-Origin-Verify"
+    name = secret_of(headers["X-Origin-Verify"])
+    secret = resources[name]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    generate = props(secret)["GenerateSecretString"]
+    assert generate["PasswordLength"] >= 32 and generate["ExcludePunctuation"] is True
+    assert "SecretStringTemplate" not in generate, "the header carries the whole secret string"
+    for other in origins:
+        if other is not api:
+            assert "X-Origin-Verify" not in json.dumps(other), f"{other['Id']} gets the origin secret"
+
+
+def test_functions_get_the_same_origin_secret(template, transformed):
+    resources = transformed["Resources"]
+    (dist,) = of_type(resources, "AWS::CloudFront::Distribution").values()
+    (api,) = [o for o in props(dist)["DistributionConfig"]["Origins"] if "HttpApi" in sub_refs(o["DomainName"])]
+    (sent,) = [h["HeaderValue"] for h in api["OriginCustomHeaders"] if h["HeaderName"] == "X-Origin-Verify"]
+    assert "ORIGIN_VERIFY_SECRET" in template["Globals"]["Function"]["Environment"]["Variables"]
+    functions = of_type(resources, "AWS::Lambda::Function")
+    assert len(functions) == 4
+    for name, fn in functions.items():
+        env = props(fn)["Environment"]["Variables"]
+        # The very reference CloudFront resolves: same secret, same version.
+        assert env.get("ORIGIN_VERIFY_SECRET") == sent, f"{name}: ORIGIN_VERIFY_SECRET differs from the header"
+        alt = env.get("ORIGIN_VERIFY_SECRET_ALT")
+        if alt is not None:
+            condition, when_set, otherwise = alt["Fn::If"]
+            assert secret_of(when_set) == secret_of(sent) and otherwise == "", f"{name}: ALT is another secret"
+
+
+def test_samconfig_deploys_the_waf_in_us_east_1(waf):
+    tomllib = pytest.importorskip("tomllib")
+    config = tomllib.loads((REPO / "samconfig.toml").read_text(encoding="utf-8"))
+    for env in ("waf-dev", "waf-prod"):
+        deploy = config[env]["deploy"]["parameters"]
+        assert deploy["template_file"] == "infra/waf.yaml" and deploy["region"] == "us-east-1", env
+        overrides = dict(kv.split("=", 1) for kv in deploy.get("parameter_overrides", "").split())
+        assert set(overrides) <= set(waf["Parameters"]), f"samconfig {env}: unknown parameters"

@@ -1159,7 +1159,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     direct_sqs
         .send_message()
         .queue_url(&emails.url)
-        .message_body(json!({"application_id": id}).to_string())
+        .message_body(json!({"kind": "visa", "application_id": id}).to_string())
         .send()
         .await
         .unwrap();
@@ -1172,6 +1172,80 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     );
     let emailed = application_image(&ddb, &table, &id).await;
     assert!(emailed.get("emailed_at").is_some(), "{emailed}");
+
+    // Forgot the password: register queues the request, render-visa emails
+    // the link from the queue, register redeems it and ends the sessions.
+    let asked = portal
+        .call(
+            "POST",
+            "/api/password-resets",
+            None,
+            Some(json!({"email": email, "lang": "en"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        asked.status,
+        202,
+        "{}",
+        String::from_utf8_lossy(&asked.body)
+    );
+    assert_eq!(
+        drain_emails(&direct_sqs, &poller, &emails, render).await,
+        0,
+        "refused: {:?}",
+        aws.audit().refused
+    );
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reset_token = data["ses"]["RawMessage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["raw_data"].as_str())
+        .filter(|raw| raw.contains(&format!("To: {email}")))
+        .filter_map(|raw| {
+            let body: String = raw.split("\r\n\r\n").nth(1)?.split_whitespace().collect();
+            let text = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .ok()?;
+            let text = String::from_utf8(text).ok()?;
+            let (_, tail) = text.split_once("/reset-password#")?;
+            tail.split_whitespace().next().map(str::to_owned)
+        })
+        .next_back()
+        .expect("a reset link emailed through SES");
+    let reset = portal
+        .call(
+            "POST",
+            "/api/password-resets/confirmation",
+            None,
+            Some(json!({"token": reset_token, "password": "a brand new passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        reset.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&reset.body)
+    );
+    let ended = portal.call("GET", "/api/applications", t, None, &[]).await;
+    assert_eq!(ended.status, 401, "the old session ended");
+    let new_session = portal
+        .call(
+            "POST",
+            "/api/sessions",
+            None,
+            Some(json!({"email": email, "password": "a brand new passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(new_session.status, 201);
 
     // Figures. Time waiting for moto is not what AWS would take, so each
     // init is also shown without it: the function's own start-up work.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use std::sync::Arc;
 use visa_aws::{DynamoStore, Encryption, S3Blobs};
 use visa_core::Status;
-use visa_core::account::{Account, SIGN_IN_WINDOW_MINUTES, Session};
+use visa_core::account::{Account, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session};
 use visa_core::application::{Application, Payment, Stay, Visa};
 use visa_core::category::Category;
 use visa_core::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
@@ -99,6 +99,8 @@ macro_rules! contract {
 
 contract!(
     accounts_and_the_email_claim,
+    a_password_reset_is_redeemed_once_and_changes_both_copies,
+    ending_an_accounts_sessions_leaves_the_others,
     sessions_expire_by_their_own_clock,
     failed_sign_ins_count_in_a_window,
     a_forgiven_sign_in_attempt_is_taken_back_never_below_zero,
@@ -293,6 +295,117 @@ async fn accounts_and_the_email_claim<B: Backend>(b: B) {
         store.account_by_email("nobody@example.com").await.unwrap(),
         None
     );
+}
+
+async fn a_password_reset_is_redeemed_once_and_changes_both_copies<B: Backend>(b: B) {
+    let store = b.open().await;
+    store
+        .create_account(&account("acc-1", "priya@example.com"))
+        .await
+        .unwrap();
+    let reset = PasswordReset {
+        token_hash: "cd".repeat(32),
+        account_id: "acc-1".into(),
+        expires_at: t0() + Duration::minutes(60),
+    };
+    store.create_reset(&reset).await.unwrap();
+    assert_eq!(
+        store.reset(&reset.token_hash, t0()).await.unwrap(),
+        Some(reset.clone())
+    );
+    // Unknown, and expired (while still stored): none.
+    assert_eq!(store.reset(&"ef".repeat(32), t0()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .reset(&reset.token_hash, reset.expires_at)
+            .await
+            .unwrap(),
+        None
+    );
+    is(
+        store
+            .redeem_reset(&reset, "$argon2id$late", reset.expires_at)
+            .await,
+        |e| matches!(e, StoreError::NotFound),
+    );
+    assert_ne!(
+        store.account("acc-1").await.unwrap().unwrap().password_hash,
+        "$argon2id$late"
+    );
+
+    // Redeemed: the account and its sign-in claim both carry the new hash.
+    store
+        .redeem_reset(&reset, "$argon2id$new", t0() + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.account("acc-1").await.unwrap().unwrap().password_hash,
+        "$argon2id$new"
+    );
+    assert_eq!(
+        store
+            .account_by_email("priya@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "$argon2id$new"
+    );
+    // Spent: gone for reading, and a second redemption changes nothing.
+    assert_eq!(
+        store
+            .reset(&reset.token_hash, t0() + Duration::minutes(6))
+            .await
+            .unwrap(),
+        None
+    );
+    is(
+        store
+            .redeem_reset(&reset, "$argon2id$again", t0() + Duration::minutes(6))
+            .await,
+        |e| matches!(e, StoreError::NotFound),
+    );
+    assert_eq!(
+        store
+            .account_by_email("priya@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "$argon2id$new"
+    );
+}
+
+async fn ending_an_accounts_sessions_leaves_the_others<B: Backend>(b: B) {
+    let store = b.open().await;
+    let session = |n: u8, account: &str| Session {
+        token_hash: format!("{n:02x}").repeat(32),
+        account_id: account.into(),
+        expires_at: t0() + Duration::hours(12),
+    };
+    for (n, account) in [(1, "acc-1"), (2, "acc-1"), (3, "acc-1"), (4, "acc-2")] {
+        store.create_session(&session(n, account)).await.unwrap();
+    }
+    // Sessions are not taken for the account's applications.
+    assert!(store.applications_of("acc-1").await.unwrap().is_empty());
+    assert_eq!(store.end_sessions_of("acc-1").await.unwrap(), 3);
+    for n in [1, 2, 3] {
+        assert_eq!(
+            store
+                .session(&session(n, "acc-1").token_hash, t0())
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        store
+            .session(&session(4, "acc-2").token_hash, t0())
+            .await
+            .unwrap(),
+        Some(session(4, "acc-2"))
+    );
+    assert_eq!(store.end_sessions_of("acc-1").await.unwrap(), 0);
 }
 
 async fn sessions_expire_by_their_own_clock<B: Backend>(b: B) {

@@ -19,7 +19,7 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 use std::collections::HashMap;
 use std::time::Duration;
 use visa_core::Status;
-use visa_core::account::{Account, SIGN_IN_WINDOW_MINUTES, Session};
+use visa_core::account::{Account, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::store::{
@@ -95,7 +95,10 @@ fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
 
 /// Every attribute an expression names goes through a placeholder:
 /// DynamoDB reserves hundreds of words (`status`, `ttl`, ...).
-const NAMES: [(&str, &str); 10] = [
+const NAMES: [(&str, &str); 13] = [
+    ("#used", "used_at"),
+    ("#ttl", "ttl"),
+    ("#hash", "password_hash"),
     ("#emailed", "emailed_at"),
     ("#status", "status"),
     ("#payment", "payment"),
@@ -138,6 +141,13 @@ fn email_pk(email: &str) -> String {
 fn session_pk(token_hash: &str) -> String {
     format!("SESSION#{token_hash}")
 }
+fn reset_pk(token_hash: &str) -> String {
+    format!("RESET#{token_hash}")
+}
+/// Sessions sit in their account's GSI1 partition beside its applications
+/// (`APP#...`), so a password reset can find and end them all.
+const SESSION_GSI1SK: &str = "SESSION#";
+const APP_GSI1SK: &str = "APP#";
 fn throttle_pk(email: &str) -> String {
     format!("THROTTLE#{email}")
 }
@@ -394,6 +404,71 @@ impl Accounts for DynamoStore {
     async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
         self.get_record(account_pk(id), "ACCOUNT").await
     }
+
+    async fn create_reset(&self, reset: &PasswordReset) -> Result<(), StoreError> {
+        let mut item = record_item(reset_pk(&reset.token_hash), "RESET", reset)?;
+        item.insert("ttl".into(), n(reset.expires_at.timestamp()));
+        if self.put_new(item).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(
+                "a reset with this token hash exists".into(),
+            ))
+        }
+    }
+
+    async fn reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PasswordReset>, StoreError> {
+        let Some(item) = self.get(key(reset_pk(token_hash), "RESET")).await? else {
+            return Ok(None);
+        };
+        // TTL deletion runs late, and a redeemed reset stays until it does.
+        if number(&item, "ttl")? <= now.timestamp() || item.contains_key("used_at") {
+            return Ok(None);
+        }
+        record(item).map(Some)
+    }
+
+    async fn redeem_reset(
+        &self,
+        reset: &PasswordReset,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // The sign-in claim carries a copy of the account: both change.
+        let account = self
+            .account(&reset.account_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let hash = || s(password_hash);
+        let writes = vec![
+            self.update_write(
+                key(reset_pk(&reset.token_hash), "RESET"),
+                "SET #used = :now",
+                "attribute_exists(#pk) AND attribute_not_exists(#used) AND #ttl > :epoch",
+                vec![(":now", attribute(&now)?), (":epoch", n(now.timestamp()))],
+            )?,
+            self.update_write(
+                key(account_pk(&account.id), "ACCOUNT"),
+                "SET #hash = :hash",
+                "attribute_exists(#pk)",
+                vec![(":hash", hash())],
+            )?,
+            self.update_write(
+                key(email_pk(&account.email), "EMAIL"),
+                "SET #hash = :hash",
+                "attribute_exists(#pk)",
+                vec![(":hash", hash())],
+            )?,
+        ];
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(_) => Err(StoreError::NotFound),
+        }
+    }
 }
 
 #[async_trait]
@@ -401,6 +476,11 @@ impl Sessions for DynamoStore {
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         let mut item = record_item(session_pk(&session.token_hash), "SESSION", session)?;
         item.insert("ttl".into(), n(session.expires_at.timestamp()));
+        item.insert("gsi1pk".into(), s(account_pk(&session.account_id)));
+        item.insert(
+            "gsi1sk".into(),
+            s(format!("{SESSION_GSI1SK}{}", session.token_hash)),
+        );
         if self.put_new(item).await? {
             Ok(())
         } else {
@@ -440,6 +520,38 @@ impl Sessions for DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn end_sessions_of(&self, account_id: &str) -> Result<u32, StoreError> {
+        let mut ended = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :kind)")
+                .expression_attribute_values(":pk", s(account_pk(account_id)))
+                .expression_attribute_values(":kind", s(SESSION_GSI1SK))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                // The table's keys are in every index's projection.
+                let pk = text(&item, "pk")?;
+                let token_hash = pk
+                    .strip_prefix("SESSION#")
+                    .ok_or_else(|| corrupt("a session's key"))?;
+                self.delete_session(token_hash).await?;
+                ended += 1;
+            }
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                return Ok(ended);
+            }
+        }
     }
 
     async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError> {
@@ -626,8 +738,9 @@ impl Applications for DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :pk")
+                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :kind)")
                 .expression_attribute_values(":pk", s(account_pk(account_id)))
+                .expression_attribute_values(":kind", s(APP_GSI1SK))
                 .scan_index_forward(false)
                 .set_exclusive_start_key(start)
                 .send()

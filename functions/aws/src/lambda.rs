@@ -409,18 +409,21 @@ mod tests {
                    "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:emails", "awsRegion": "eu-central-1"})
         };
         let batch = json!({"Records": [
-            message("m1", r#"{"application_id": "app-1"}"#),
-            message("m2", r#"{"application_id": "app-bad"}"#),
+            message("m1", r#"{"kind": "visa", "application_id": "app-1"}"#),
+            message("m2", r#"{"kind": "visa", "application_id": "app-bad"}"#),
             message("m3", "not json"),
-            message("m4", r#"{"application_id": "app-4"}"#),
+            message("m4", r#"{"kind": "visa", "application_id": "app-4"}"#),
         ]});
         let seen = std::sync::Mutex::new(Vec::new());
         let http = |_: http::Request<Bytes>| async { http::Response::new(Bytes::new()) };
         let stream = |_: Paid| async { Err("not a stream batch".to_owned()) };
         let queue = |m: visa_core::notify::EmailRequest| {
-            seen.lock().unwrap().push(m.application_id.clone());
+            let visa_core::notify::EmailRequest::Visa { application_id } = m else {
+                panic!("only visa requests here")
+            };
+            seen.lock().unwrap().push(application_id.clone());
             async move {
-                if m.application_id == "app-bad" {
+                if application_id == "app-bad" {
                     Err("SES refused".to_owned())
                 } else {
                     Ok(())

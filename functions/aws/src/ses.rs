@@ -8,7 +8,7 @@ use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use visa_core::notify::{Notifier, NotifyError, VisaEmail};
+use visa_core::notify::{Notifier, NotifyError, TextEmail, VisaEmail};
 
 pub struct SesNotifier {
     client: Client,
@@ -78,22 +78,47 @@ pub fn mime_message(from: &str, email: &VisaEmail) -> Result<Vec<u8>, NotifyErro
     Ok(message.into_bytes())
 }
 
-#[async_trait]
-impl Notifier for SesNotifier {
-    async fn send_visa(&self, email: &VisaEmail) -> Result<(), NotifyError> {
+/// A plain-text message (RFC 5322, one UTF-8 part).
+pub fn text_message(from: &str, email: &TextEmail) -> Result<Vec<u8>, NotifyError> {
+    let subject = format!("=?UTF-8?B?{}?=", STANDARD.encode(email.subject.as_bytes()));
+    let message = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{text}",
+        from = header_safe(from)?,
+        to = header_safe(&email.to)?,
+        text = base64_lines(email.text.as_bytes()),
+    );
+    Ok(message.into_bytes())
+}
+
+impl SesNotifier {
+    async fn send_raw(&self, to: &str, message: Vec<u8>) -> Result<(), NotifyError> {
         let raw = RawMessage::builder()
-            .data(Blob::new(mime_message(&self.from, email)?))
+            .data(Blob::new(message))
             .build()
             .map_err(|e| NotifyError::Unavailable(e.to_string()))?;
         self.client
             .send_email()
             .from_email_address(&self.from)
-            .destination(Destination::builder().to_addresses(&email.to).build())
+            .destination(Destination::builder().to_addresses(to).build())
             .content(EmailContent::builder().raw(raw).build())
             .send()
             .await
             .map_err(|e| NotifyError::Unavailable(DisplayErrorContext(e).to_string()))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Notifier for SesNotifier {
+    async fn send_visa(&self, email: &VisaEmail) -> Result<(), NotifyError> {
+        self.send_raw(&email.to, mime_message(&self.from, email)?)
+            .await
+    }
+
+    async fn send_text(&self, email: &TextEmail) -> Result<(), NotifyError> {
+        self.send_raw(&email.to, text_message(&self.from, email)?)
+            .await
     }
 }
 
@@ -128,5 +153,23 @@ mod tests {
         let mut evil = email();
         evil.to = "a@example.com\r\nBcc: everyone@example.com".into();
         assert!(mime_message("visa@example.gov.kz", &evil).is_err());
+    }
+
+    #[test]
+    fn text_messages_carry_utf8_and_refuse_header_injection() {
+        let email = TextEmail {
+            to: "priya@example.com".into(),
+            subject: "Сброс пароля".into(),
+            text: "Ссылка: https://visa.example/reset-password#abc".into(),
+        };
+        let raw = String::from_utf8(text_message("visa@example.gov.kz", &email).unwrap()).unwrap();
+        assert!(raw.contains("To: priya@example.com\r\n"));
+        assert!(raw.contains("Content-Type: text/plain; charset=UTF-8\r\n"));
+        assert!(raw.contains(&STANDARD.encode(email.text.as_bytes())[..60]));
+        let evil = TextEmail {
+            to: "a@example.com\nBcc: x@example.com".into(),
+            ..email
+        };
+        assert!(text_message("visa@example.gov.kz", &evil).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! The email queue on Amazon SQS: render-visa enqueues an issued visa's
-//! application id, and the queue's event source mapping hands it back to
-//! render-visa to email, retried by SQS and dead-lettered after its
-//! redrive policy's receive count.
+//! application id, register a password reset request, and the queue's
+//! event source mapping hands each to render-visa to email, retried by SQS
+//! and dead-lettered after its redrive policy's receive count.
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
@@ -24,11 +24,9 @@ impl SqsEmailQueue {
 
 #[async_trait]
 impl EmailQueue for SqsEmailQueue {
-    async fn enqueue(&self, application_id: &str) -> Result<(), NotifyError> {
-        let body = serde_json::to_string(&EmailRequest {
-            application_id: application_id.to_owned(),
-        })
-        .map_err(|e| NotifyError::Unavailable(e.to_string()))?;
+    async fn enqueue(&self, request: &EmailRequest) -> Result<(), NotifyError> {
+        let body =
+            serde_json::to_string(request).map_err(|e| NotifyError::Unavailable(e.to_string()))?;
         self.client
             .send_message()
             .queue_url(&self.queue_url)

@@ -33,6 +33,40 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// A password reset: the emailed link's token, hashed like a session's.
+/// Single use: redeeming it deletes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordReset {
+    pub token_hash: String,
+    pub account_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `{"email", "lang"?}` of `POST /api/password-resets`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    pub email: String,
+    /// The site's language, for the email (en, ru or kk; else en).
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// `{"token", "password"}` of `POST /api/password-resets/confirmation`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    pub token: String,
+    pub password: String,
+}
+
+/// A reset link works this long.
+pub const RESET_MINUTES: i64 = 60;
+/// At most this many reset requests per address in `RESET_WINDOW_MINUTES`,
+/// counted alike whether or not the address has an account.
+pub const MAX_RESET_REQUESTS: u32 = 5;
+pub const RESET_WINDOW_MINUTES: i64 = 60;
+
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Bounds the Argon2 input so a huge password cannot buy CPU time.
 pub const MAX_PASSWORD_BYTES: usize = 1024;

@@ -14,6 +14,14 @@ pub struct VisaEmail {
     pub pdf: Vec<u8>,
 }
 
+/// A plain-text email (a password reset link).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     #[error("mail unavailable: {0}")]
@@ -23,6 +31,7 @@ pub enum NotifyError {
 #[async_trait]
 pub trait Notifier: Send + Sync {
     async fn send_visa(&self, email: &VisaEmail) -> Result<(), NotifyError>;
+    async fn send_text(&self, email: &TextEmail) -> Result<(), NotifyError>;
 }
 
 /// Issued visas waiting to be emailed. Issuance only enqueues: the email
@@ -30,11 +39,17 @@ pub trait Notifier: Send + Sync {
 /// or fails issuance (an SQS queue in the cloud).
 #[async_trait]
 pub trait EmailQueue: Send + Sync {
-    async fn enqueue(&self, application_id: &str) -> Result<(), NotifyError>;
+    async fn enqueue(&self, request: &EmailRequest) -> Result<(), NotifyError>;
 }
 
-/// A message of the email queue: which application's visa to email.
+/// A message of the email queue.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct EmailRequest {
-    pub application_id: String,
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EmailRequest {
+    /// An application's issued visa, with the PDF.
+    Visa { application_id: String },
+    /// A password reset link for the account of `email`, if there is one:
+    /// the sign-in page queues it either way, so its answer and its timing
+    /// say nothing of whether the account exists.
+    PasswordReset { email: String, lang: String },
 }

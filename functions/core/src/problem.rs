@@ -69,6 +69,7 @@ problems! {
     malformed_body => 400, "malformed-body", "The request body is not valid JSON";
     bad_signature => 400, "bad-signature", "The webhook signature is not valid";
     bad_request => 400, "bad-request", "The request is not valid";
+    reset_link_invalid => 400, "reset-link-invalid", "This password reset link is not valid: it was used, it expired, or it was never issued";
     unauthenticated => 401, "unauthenticated", "Sign in to continue";
     invalid_credentials => 401, "invalid-credentials", "Email or password is wrong";
     forbidden => 403, "forbidden", "Not allowed";
@@ -89,6 +90,7 @@ problems! {
     declarations_missing => 422, "declarations-missing", "Both passport declarations are required";
     payment_mismatch => 422, "payment-mismatch", "The payment does not match the application";
     too_many_attempts => 429, "too-many-attempts", "Too many failed sign-in attempts";
+    too_many_requests => 429, "too-many-requests", "Too many requests: try again later";
     internal => 500, "internal", "Something went wrong on our side";
     payment_provider_unavailable => 502, "payment-provider-unavailable", "The payment provider did not answer";
     unavailable => 503, "unavailable", "The service is briefly unavailable";

@@ -71,6 +71,8 @@ pub enum Op {
     CreateAccount,
     CreateSession,
     DeleteCurrentSession,
+    RequestPasswordReset,
+    ResetPassword,
     CreateApplication,
     ListApplications,
     GetApplication,
@@ -123,6 +125,8 @@ routes! {
     CreateAccount "createAccount" POST "/api/accounts" Register Public;
     CreateSession "createSession" POST "/api/sessions" Register Public;
     DeleteCurrentSession "deleteCurrentSession" DELETE "/api/sessions/current" Register Applicant;
+    RequestPasswordReset "requestPasswordReset" POST "/api/password-resets" Register Public;
+    ResetPassword "resetPassword" POST "/api/password-resets/confirmation" Register Public;
     CreateApplication "createApplication" POST "/api/applications" ConfirmInvitation Applicant;
     ListApplications "listApplications" GET "/api/applications" ConfirmInvitation Applicant;
     GetApplication "getApplication" GET "/api/applications/{id}" ConfirmInvitation Applicant;

@@ -2,7 +2,7 @@
 //! conditional guarantee is part of its contract: the embedded store and
 //! DynamoDB give the same, and one contract test suite proves both.
 
-use crate::account::{Account, Session};
+use crate::account::{Account, PasswordReset, Session};
 use crate::application::{Application, Payment, Visa};
 use crate::invitation::Invitation;
 use async_trait::async_trait;
@@ -35,6 +35,23 @@ pub trait Accounts: Send + Sync {
     async fn create_account(&self, account: &Account) -> Result<(), StoreError>;
     async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError>;
     async fn account(&self, id: &str) -> Result<Option<Account>, StoreError>;
+    /// Stores a reset link's token hash (a fresh one: put only if new).
+    async fn create_reset(&self, reset: &PasswordReset) -> Result<(), StoreError>;
+    /// The reset, if it exists and has not expired at `now`.
+    async fn reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PasswordReset>, StoreError>;
+    /// Sets the account's new password and deletes the reset, in one
+    /// atomic step conditional on the reset still existing unexpired: of
+    /// two redemptions, one gets `NotFound` and changes nothing.
+    async fn redeem_reset(
+        &self,
+        reset: &PasswordReset,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -47,7 +64,10 @@ pub trait Sessions: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError>;
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Ends every session of the account; returns how many there were.
+    async fn end_sessions_of(&self, account_id: &str) -> Result<u32, StoreError>;
     /// Failed sign-ins for `email` in the window that is open at `now`.
+    /// (The same counter, keyed `reset:<email>`, counts reset requests.)
     async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError>;
     /// Counts one failure; a window older than `window` starts again at 1.
     /// Returns the count after it: concurrent callers each see their own.

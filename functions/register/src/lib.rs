@@ -11,6 +11,7 @@ use visa_core::account::{self, Account, Credentials, Session};
 use visa_core::auth::store_problem;
 use visa_core::clock::{Clock, Ids};
 use visa_core::http::{Request, Response, bearer, json, no_content, read_json, respond};
+use visa_core::notify::{EmailQueue, EmailRequest};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::{self, Function, Op};
 use visa_core::store::{Accounts, Sessions, StoreError};
@@ -18,6 +19,8 @@ use visa_core::store::{Accounts, Sessions, StoreError};
 pub struct Deps {
     pub accounts: Arc<dyn Accounts>,
     pub sessions: Arc<dyn Sessions>,
+    /// Where reset requests go to be emailed (render-visa's mail queue).
+    pub emails: Arc<dyn EmailQueue>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
 }
@@ -31,6 +34,8 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::CreateAccount => respond(create_account(deps, &req).await),
         Op::CreateSession => respond(sign_in(deps, &req).await),
         Op::DeleteCurrentSession => respond(sign_out(deps, &req).await),
+        Op::RequestPasswordReset => respond(request_reset(deps, &req).await),
+        Op::ResetPassword => respond(reset_password(deps, &req).await),
         // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
@@ -160,5 +165,92 @@ async fn sign_out(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         .await
         .map_err(store_problem)?;
     tracing::info!(%account_id, "signed out");
+    Ok(no_content())
+}
+
+/// "Forgot your password?": queues the reset email and answers 202 at
+/// once, the same words and the same work whether or not an account has
+/// this address (whether one does is decided where the email is built).
+async fn request_reset(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let asked: account::ResetRequest = read_json(req.body())?;
+    let Some(email) = account::normalise_email(&asked.email) else {
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "email",
+            "a valid email address",
+        )]));
+    };
+    // Per address, counted alike for every address: a mailbox cannot be
+    // flooded, and the count says nothing of an account.
+    let window = Duration::minutes(account::RESET_WINDOW_MINUTES);
+    let requests = deps
+        .sessions
+        .record_failed_sign_in(&format!("reset:{email}"), deps.clock.now(), window)
+        .await
+        .map_err(store_problem)?;
+    if requests > account::MAX_RESET_REQUESTS {
+        return Err(Problem::too_many_requests(format!(
+            "more than {} reset requests for this address in {} minutes: try again later",
+            account::MAX_RESET_REQUESTS,
+            account::RESET_WINDOW_MINUTES
+        ))
+        .with_retry_after(account::RESET_WINDOW_MINUTES as u32 * 60));
+    }
+    let lang = match asked.lang.as_deref() {
+        Some(l @ ("en" | "ru" | "kk")) => l,
+        _ => "en",
+    };
+    deps.emails
+        .enqueue(&EmailRequest::PasswordReset {
+            email,
+            lang: lang.to_owned(),
+        })
+        .await
+        .map_err(|e| Problem::unavailable(e.to_string()))?;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &json!({"detail": "If an account has this address, a link to choose a new password is on its way. It works once, for 60 minutes."}),
+    ))
+}
+
+/// The emailed link's token and a new password: the password changes, the
+/// link is spent, and every session of the account ends (before and after
+/// the change, so none opened meanwhile with the old password survives).
+async fn reset_password(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let asked: account::NewPassword = read_json(req.body())?;
+    if let Some(message) = account::password_problem(&asked.password) {
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "password", message,
+        )]));
+    }
+    let invalid = || Problem::reset_link_invalid("ask for a new link on the sign-in page");
+    let now = deps.clock.now();
+    let token_hash = account::token_hash(asked.token.trim());
+    let reset = deps
+        .accounts
+        .reset(&token_hash, now)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(invalid)?;
+    let password = asked.password;
+    let password_hash = blocking(move || account::hash_password(&password)).await?;
+    let sessions = deps.sessions.as_ref();
+    sessions
+        .end_sessions_of(&reset.account_id)
+        .await
+        .map_err(store_problem)?;
+    match deps
+        .accounts
+        .redeem_reset(&reset, &password_hash, now)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(invalid()),
+        Err(e) => return Err(store_problem(e)),
+    }
+    let ended = sessions
+        .end_sessions_of(&reset.account_id)
+        .await
+        .map_err(store_problem)?;
+    tracing::info!(account_id = %reset.account_id, late_sessions_ended = ended, "password reset");
     Ok(no_content())
 }

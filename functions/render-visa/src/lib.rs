@@ -4,6 +4,7 @@
 
 pub mod issue;
 pub mod jws;
+pub mod mail;
 
 use chrono::Duration;
 use http::StatusCode;

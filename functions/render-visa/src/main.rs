@@ -9,7 +9,7 @@ use visa_core::annex::Annexes;
 use visa_core::clock::SystemClock;
 use visa_core::notify::{EmailQueue, EmailRequest};
 use visa_pdf::Renderer;
-use visa_render_visa::{Deps, issue};
+use visa_render_visa::{Deps, issue, mail};
 
 async fn deps() -> Result<(Deps, SqsEmailQueue), lambda::Error> {
     // Fonts parsed and the FontBook built once per cold start, on another
@@ -53,7 +53,9 @@ async fn on_paid(deps: &Deps, emails: &SqsEmailQueue, changed: Changed) -> Resul
         return Ok(());
     }
     emails
-        .enqueue(&app.id)
+        .enqueue(&EmailRequest::Visa {
+            application_id: app.id.clone(),
+        })
         .await
         .map_err(|e| format!("queueing the email of {}: {e}", changed.id))
 }
@@ -62,7 +64,24 @@ async fn on_paid(deps: &Deps, emails: &SqsEmailQueue, changed: Changed) -> Resul
 /// so SQS redelivers it after the visibility timeout and dead-letters it
 /// after the redrive policy's receive count.
 async fn on_email(deps: &Deps, request: EmailRequest) -> Result<(), String> {
-    let id = &request.application_id;
+    let id = match request {
+        EmailRequest::Visa { application_id } => application_id,
+        EmailRequest::PasswordReset { email, lang } => {
+            let sent = mail::send_password_reset(
+                deps.accounts.as_ref(),
+                deps.notifier.as_ref(),
+                deps.clock.now(),
+                &deps.site_origin,
+                &email,
+                &lang,
+            )
+            .await
+            .map_err(|e| format!("emailing a reset link: {e}"))?;
+            tracing::info!(outcome = ?sent, "reset request handled");
+            return Ok(());
+        }
+    };
+    let id = &id;
     match issue::email_once(deps, id).await {
         Ok(issue::Emailed::Sent) => {
             tracing::info!(application_id = %id, "visa emailed");

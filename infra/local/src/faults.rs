@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use visa_core::account::{Account, Session};
+use visa_core::account::{Account, PasswordReset, Session};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::Invitation;
 use visa_core::store::{
@@ -147,6 +147,27 @@ impl<S: Store> Accounts for FaultyStore<S> {
         let call = self.inner.account(id);
         self.faults.around("account", call, STORE).await
     }
+    async fn create_reset(&self, reset: &PasswordReset) -> Result<(), StoreError> {
+        let call = self.inner.create_reset(reset);
+        self.faults.around("create_reset", call, STORE).await
+    }
+    async fn reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PasswordReset>, StoreError> {
+        let call = self.inner.reset(token_hash, now);
+        self.faults.around("reset", call, STORE).await
+    }
+    async fn redeem_reset(
+        &self,
+        reset: &PasswordReset,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let call = self.inner.redeem_reset(reset, password_hash, now);
+        self.faults.around("redeem_reset", call, STORE).await
+    }
 }
 
 #[async_trait]
@@ -166,6 +187,10 @@ impl<S: Store> Sessions for FaultyStore<S> {
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         let call = self.inner.delete_session(token_hash);
         self.faults.around("delete_session", call, STORE).await
+    }
+    async fn end_sessions_of(&self, account_id: &str) -> Result<u32, StoreError> {
+        let call = self.inner.end_sessions_of(account_id);
+        self.faults.around("end_sessions_of", call, STORE).await
     }
     async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError> {
         let call = self.inner.failed_sign_ins(email, now);

@@ -56,10 +56,20 @@ impl Gateway {
             store: store.clone(),
             origin: config.site_origin.clone(),
         });
+        let outbox: Arc<dyn visa_core::notify::Notifier> = Arc::new(crate::outbox::Outbox {
+            dir: crate::outbox::dir_in(&config.data_dir),
+            from: "e-visa@vmp.gov.kz".into(),
+        });
         Ok(Arc::new(Gateway {
             register: visa_register::Deps {
                 accounts: shared.clone(),
                 sessions: shared.clone(),
+                emails: Arc::new(crate::mail::LocalMail {
+                    accounts: shared.clone(),
+                    notifier: outbox.clone(),
+                    clock: clock.clone(),
+                    site_origin: config.site_origin.clone(),
+                }),
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),
             },
@@ -94,10 +104,7 @@ impl Gateway {
                 signer: Arc::new(crate::signer::LocalSigner::load_or_create(
                     &config.data_dir.join("visa-signing-key.pem"),
                 )?),
-                notifier: Arc::new(crate::outbox::Outbox {
-                    dir: crate::outbox::dir_in(&config.data_dir),
-                    from: "e-visa@vmp.gov.kz".into(),
-                }),
+                notifier: outbox,
                 renderer: Arc::new(visa_pdf::Renderer::new()),
                 clock: clock.clone(),
                 annexes: Annexes::builtin(),

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod faults;
 pub mod gateway;
 pub mod issuer;
+pub mod mail;
 pub mod outbox;
 pub mod sandbox;
 pub mod signer;

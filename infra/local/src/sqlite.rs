@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use visa_core::Status;
-use visa_core::account::{Account, Session};
+use visa_core::account::{Account, PasswordReset, Session};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::store::{
@@ -27,6 +27,8 @@ pub struct SqliteStore {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account_id);
+CREATE TABLE IF NOT EXISTS password_resets (token_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at TEXT);
 CREATE TABLE IF NOT EXISTS sign_in_failures (email TEXT PRIMARY KEY, window_start INTEGER NOT NULL, failures INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS invitations (number TEXT PRIMARY KEY, status TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS applications (
@@ -232,6 +234,77 @@ impl Accounts for SqliteStore {
         })
         .await
     }
+
+    async fn create_reset(&self, reset: &PasswordReset) -> Result<(), StoreError> {
+        let r = reset.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO password_resets (token_hash, account_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![r.token_hash, r.account_id, r.expires_at.timestamp()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<PasswordReset>, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
+            let row: Option<(String, i64)> = c
+                .query_row(
+                    "SELECT account_id, expires_at FROM password_resets \
+                     WHERE token_hash = ?1 AND expires_at > ?2 AND used_at IS NULL",
+                    params![token_hash, now.timestamp()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            Ok(row.map(|(account_id, expires)| PasswordReset {
+                token_hash,
+                account_id,
+                expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(now),
+            }))
+        })
+        .await
+    }
+
+    async fn redeem_reset(
+        &self,
+        reset: &PasswordReset,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (r, hash) = (reset.clone(), password_hash.to_owned());
+        self.with(move |c| {
+            let tx = c.transaction().map_err(unavailable)?;
+            let used = tx
+                .execute(
+                    "UPDATE password_resets SET used_at = ?1 \
+                     WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?3",
+                    params![now.to_rfc3339(), r.token_hash, now.timestamp()],
+                )
+                .map_err(unavailable)?;
+            if used == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let changed = tx
+                .execute(
+                    "UPDATE accounts SET doc = json_set(doc, '$.password_hash', ?1) WHERE id = ?2",
+                    params![hash, r.account_id],
+                )
+                .map_err(unavailable)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -279,6 +352,17 @@ impl Sessions for SqliteStore {
             c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
                 .map_err(unavailable)?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn end_sessions_of(&self, account_id: &str) -> Result<u32, StoreError> {
+        let account_id = account_id.to_owned();
+        self.with(move |c| {
+            let ended = c
+                .execute("DELETE FROM sessions WHERE account_id = ?1", [account_id])
+                .map_err(unavailable)?;
+            Ok(u32::try_from(ended).unwrap_or(u32::MAX))
         })
         .await
     }
