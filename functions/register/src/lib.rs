@@ -195,10 +195,11 @@ async fn request_reset(deps: &Deps, req: &Request) -> Result<Response, Problem> 
         ))
         .with_retry_after(account::RESET_WINDOW_MINUTES as u32 * 60));
     }
-    let lang = match asked.lang.as_deref() {
-        Some(l @ ("en" | "ru" | "kk")) => l,
-        _ => "en",
-    };
+    let lang = asked
+        .lang
+        .as_deref()
+        .filter(|l| ["en", "ru", "kk"].contains(l))
+        .unwrap_or("en");
     deps.emails
         .enqueue(&EmailRequest::PasswordReset {
             email,
