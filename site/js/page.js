@@ -12,8 +12,36 @@ function node(html) {
   return tpl.content;
 }
 
+/** The header's account links: the cabinet and sign out, or sign in and register. */
+function accountLinks() {
+  return getSession()
+    ? `<li><a href="/cabinet" data-i18n="nav.cabinet"></a></li>
+       <li><button type="button" class="link-button" data-sign-out data-i18n="nav.sign_out"></button></li>`
+    : `<li><a href="/sign-in" data-i18n="nav.sign_in"></a></li>
+       <li><a href="/register" data-i18n="nav.register"></a></li>`;
+}
+
+function wireSignOut(root) {
+  const signOut = root.querySelector('[data-sign-out]');
+  if (signOut) {
+    signOut.addEventListener('click', async () => {
+      try { await del('/sessions/current', { auth: true }); } catch { /* signed out either way */ }
+      clearSession();
+      window.location.assign('/sign-in?reason=signed-out');
+    });
+  }
+}
+
+/** Redraws the header's account links, e.g. once a page has ended the session. */
+export function refreshAccountLinks() {
+  const list = document.querySelector('.header__nav ul');
+  if (!list) return;
+  list.replaceChildren(node(accountLinks()));
+  translate(list);
+  wireSignOut(list);
+}
+
 function renderChrome() {
-  const signedIn = Boolean(getSession());
   const body = document.body;
   const main = document.getElementById('main');
 
@@ -23,13 +51,7 @@ function renderChrome() {
       <div class="width-container header__inner">
         <a class="header__service" href="/"><img class="header__emblem" src="/favicon.svg" alt=""><span data-i18n="service.name"></span></a>
         <nav class="header__nav" data-i18n-attr="aria-label:nav.label">
-          <ul>
-            ${signedIn
-              ? `<li><a href="/cabinet" data-i18n="nav.cabinet"></a></li>
-                 <li><button type="button" class="link-button" data-sign-out data-i18n="nav.sign_out"></button></li>`
-              : `<li><a href="/sign-in" data-i18n="nav.sign_in"></a></li>
-                 <li><a href="/register" data-i18n="nav.register"></a></li>`}
-          </ul>
+          <ul>${accountLinks()}</ul>
         </nav>
       </div>
     </header>
@@ -71,14 +93,7 @@ function renderChrome() {
     </footer>`);
   body.append(footer);
 
-  const signOut = document.querySelector('[data-sign-out]');
-  if (signOut) {
-    signOut.addEventListener('click', async () => {
-      try { await del('/sessions/current', { auth: true }); } catch { /* signed out either way */ }
-      clearSession();
-      window.location.assign('/sign-in?reason=signed-out');
-    });
-  }
+  wireSignOut(document);
 }
 
 function markCurrentLanguage() {

@@ -53,7 +53,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 export async function startGateway() {
   if (process.env.VISA_BASE_URL) {
-    return { baseUrl: process.env.VISA_BASE_URL.replace(/\/$/, ''), adminToken: process.env.VISA_ADMIN_TOKEN, stop: async () => {}, output: () => '' };
+    // VISA_DATA_DIR: that gateway's data dir, for the tests that read its outbox.
+    return { baseUrl: process.env.VISA_BASE_URL.replace(/\/$/, ''), adminToken: process.env.VISA_ADMIN_TOKEN, dataDir: process.env.VISA_DATA_DIR, stop: async () => {}, output: () => '' };
   }
   const bin = gatewayBinary();
   if (!existsSync(bin)) {
@@ -99,6 +100,8 @@ export async function startGateway() {
   return {
     baseUrl,
     adminToken: adminToken || (printed && printed[1]),
+    // Emails land in <dataDir>/outbox/ as .eml files.
+    dataDir,
     output: () => output,
     async stop() {
       if (!exited) {

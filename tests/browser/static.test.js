@@ -32,11 +32,11 @@ const SLUGS = [
   'passport-expires-too-soon', 'declarations-missing', 'invalid-state', 'visa-not-ready', 'not-found',
   'malformed-body', 'body-too-large', 'bad-signature', 'payment-mismatch', 'invitation-exists',
   'bad-request', 'forbidden', 'method-not-allowed', 'unsupported-media-type', 'internal',
-  'payment-provider-unavailable', 'unavailable',
+  'payment-provider-unavailable', 'unavailable', 'reset-link-invalid', 'too-many-requests',
 ];
 
 test('every problem slug of docs/API.md has a message in every language', () => {
-  const apiMd = resolve(REPO_ROOT, 'docs', 'docs/API.md');
+  const apiMd = resolve(REPO_ROOT, 'docs', 'API.md');
   const slugs = new Set(SLUGS);
   if (existsSync(apiMd)) {
     const text = readFileSync(apiMd, 'utf8');
@@ -142,7 +142,7 @@ test('pages keep the Content Security Policy: no inline script, style or handler
 });
 
 test('every page is linked without its extension and the pages the issue asks for exist', () => {
-  for (const page of ['index', 'register', 'sign-in', 'cabinet', 'apply', 'check', 'payment-return', 'verify']) {
+  for (const page of ['index', 'register', 'sign-in', 'forgot-password', 'reset-password', 'cabinet', 'apply', 'check', 'payment-return', 'verify']) {
     assert.ok(existsSync(join(SITE_DIR, `${page}.html`)), `${page}.html`);
   }
   for (const { path, text } of [...html, ...js]) {

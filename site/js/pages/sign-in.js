@@ -36,6 +36,11 @@ start(async () => {
   if (email) {
     form.elements.email.value = email;
   }
+  // Takes the address typed here on to "Forgot your password?" (not in the URL, so it reaches no log).
+  document.querySelector('[data-forgot-link]').addEventListener('click', () => {
+    const typed = form.elements.email.value.trim();
+    try { if (typed) sessionStorage.setItem('visa.email', typed); } catch { /* storage disabled */ }
+  });
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const values = { email: form.elements.email.value.trim(), password: form.elements.password.value };
