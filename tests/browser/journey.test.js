@@ -280,7 +280,11 @@ for (const lang of LANGS) {
         await page.fill('#verify-passport-number', invitation.invitee.passport_number);
         await submit(page, '#verify-form');
         await page.waitForSelector('#manual-result [data-verdict]');
-        assert.equal(await page.getAttribute('#manual-result [data-verdict]', 'data-verdict'), 'valid');
+        // Genuine and found, but its stay starts in 14 days: not valid yet,
+        // and the page says from when.
+        assert.equal(await page.getAttribute('#manual-result', 'data-status'), 'not_yet_valid');
+        assert.equal(await page.getAttribute('#manual-result [data-verdict]', 'data-verdict'), 'invalid');
+        assert.ok((await page.textContent('#manual-result')).includes(m['verify.standing.not_yet_valid'].split('{')[0]));
         await inspect(page, shot('verify-by-number'));
         // A passport number that does not go with the visa: no match.
         await page.fill('#verify-passport-number', 'X0000000');

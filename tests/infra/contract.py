@@ -22,6 +22,7 @@ ROUTES = [
     ("POST", "/api/webhooks/payment", "pay-webhook", "payment-provider"),
     ("GET", "/api/applications/{id}/visa", "render-visa", "applicant"),
     ("GET", "/api/visas/{visa_number}/verification", "render-visa", "border-control"),
+    ("POST", "/api/visa-retrievals", "render-visa", "anyone"),
     ("GET", "/api/.well-known/jwks.json", "render-visa", "anyone"),
     ("POST", "/api/admin/invitations", "confirm-invitation", "admin"),
     ("DELETE", "/api/admin/invitations/{number}", "confirm-invitation", "admin"),
@@ -63,6 +64,9 @@ SLUGS = {
     ("GET", "/api/applications/{id}/visa"): {"not-found", "visa-not-ready", "unauthenticated", "body-too-large"},
     # A missing passport_number is a passport that does not match: 404.
     ("GET", "/api/visas/{visa_number}/verification"): {"not-found", "body-too-large"},
+    ("POST", "/api/visa-retrievals"): {
+        "not-found", "validation", "too-many-requests", "malformed-body", "body-too-large",
+    },
     ("GET", "/api/.well-known/jwks.json"): {"body-too-large"},
     ("POST", "/api/admin/invitations"): {
         "invitation-exists", "validation", "unauthenticated", "malformed-body", "body-too-large",

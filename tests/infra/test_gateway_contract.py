@@ -374,6 +374,26 @@ def test_every_route_success_and_problems_conform(gw, checker):
     c.call("POST", confirm, 400, "malformed-body", raw=b"{")
     c.call("POST", confirm, 204, body={"token": reset_token, "password": "a brand new passphrase"})
     c.call("POST", confirm, 400, "reset-link-invalid", body={"token": reset_token, "password": "a brand new passphrase"})
+    # Retrieval without signing in: all three details, else one 404.
+    dob = inv["invitee"]["date_of_birth"]
+    passport = inv["invitee"]["passport_number"]
+    c.call("POST", "/api/visa-retrievals", 200,
+           body={"visa_number": number.lower(), "passport_number": passport, "date_of_birth": dob})
+    c.call("POST", "/api/visa-retrievals", 404, "not-found",
+           body={"visa_number": number, "passport_number": passport, "date_of_birth": "1901-01-01"})
+    c.call("POST", "/api/visa-retrievals", 422, "validation",
+           body={"visa_number": number, "passport_number": passport, "date_of_birth": "yesterday"})
+    c.call("POST", "/api/visa-retrievals", 400, "malformed-body", raw=b"{")
+    for _ in range(25):
+        res = gw.request("POST", "/api/visa-retrievals",
+                         body={"visa_number": "ZZZZZZZZZ", "passport_number": passport, "date_of_birth": dob})
+        c.check("POST", "/api/visa-retrievals", res)
+        if res.status == 429:
+            break
+        assert res.status == 404, res
+    c.call("POST", "/api/visa-retrievals", 429, "too-many-requests",
+           body={"visa_number": number, "passport_number": passport, "date_of_birth": dob})
+
     flooded = unique_email("flooded")
     for _ in range(5):
         c.call("POST", "/api/password-resets", 202, body={"email": flooded})

@@ -626,6 +626,7 @@ def tight_requests(openapi):
         "verification": ("get", "/api/visas/{visa_number}/verification"),
         "password reset request": ("post", "/api/password-resets"),
         "password reset": ("post", "/api/password-resets/confirmation"),
+        "retrieval": ("post", "/api/visa-retrievals"),
     }
     requests = {}
     for name, (method, path) in routes.items():

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::sync::Arc;
-use visa_core::http::GatewayContext;
+use visa_core::http::{ClientAddr, GatewayContext};
 
 pub use lambda_http::Error;
 
@@ -60,12 +60,34 @@ fn gateway_context(req: &lambda_http::Request) -> Option<GatewayContext> {
     }
 }
 
+/// The viewer's address: behind CloudFront, API Gateway's source IP is an
+/// edge's, so CloudFront's own `CloudFront-Viewer-Address` (ip:port; the
+/// origin request policy forwards it, and CloudFront sets it itself) comes
+/// first. Only requests that carried the origin secret get this far.
+fn client_addr(req: &lambda_http::Request) -> Option<String> {
+    if let Some(viewer) = req
+        .headers()
+        .get("cloudfront-viewer-address")
+        .and_then(|v| v.to_str().ok())
+    {
+        // IPv6 addresses hold colons too: the port is after the last one.
+        let ip = viewer.rsplit_once(':').map_or(viewer, |(ip, _)| ip);
+        return Some(ip.to_owned());
+    }
+    match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
 /// The request as the handlers take it: method, path and query, headers,
 /// the body bytes exactly as received (webhook signatures are over the
 /// raw body; lambda_http has already undone API Gateway's base64), and
 /// the gateway's context (route key, IAM caller) as an extension.
 pub fn into_plain(req: lambda_http::Request) -> http::Request<Bytes> {
     let context = gateway_context(&req);
+    let client = client_addr(&req);
     // The raw path: API Gateway's, without the stage lambda_http may add.
     let raw_path = req.raw_http_path();
     let path = if raw_path.is_empty() {
@@ -82,6 +104,9 @@ pub fn into_plain(req: lambda_http::Request) -> http::Request<Bytes> {
     parts.extensions = http::Extensions::new();
     if let Some(context) = context {
         parts.extensions.insert(context);
+    }
+    if let Some(client) = client {
+        parts.extensions.insert(ClientAddr(client));
     }
     parts.uri = path_and_query
         .parse()

@@ -153,6 +153,19 @@ pub struct GatewayContext {
     pub iam_caller: Option<String>,
 }
 
+/// The client's address, as the gateway saw it: the viewer's address
+/// CloudFront reports in the cloud, the TCP peer locally. Per-client
+/// counters key on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub String);
+
+/// The client's address, or `unknown` (all such requests share a count).
+pub fn client_addr(req: &Request) -> String {
+    req.extensions()
+        .get::<ClientAddr>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.clone())
+}
+
 /// 405 with the methods the resource does allow.
 pub fn method_not_allowed(allow: &'static str) -> Response {
     let mut res = problem(&Problem::method_not_allowed(format!("allowed: {allow}")));

@@ -80,6 +80,7 @@ pub enum Op {
     ReceivePaymentWebhook,
     GetVisaDownload,
     VerifyVisa,
+    RetrieveVisa,
     GetJwks,
     CreateInvitation,
     RevokeInvitation,
@@ -134,6 +135,7 @@ routes! {
     ReceivePaymentWebhook "receivePaymentWebhook" POST "/api/webhooks/payment" PayWebhook Webhook;
     GetVisaDownload "getVisaDownload" GET "/api/applications/{id}/visa" RenderVisa Applicant;
     VerifyVisa "verifyVisa" GET "/api/visas/{visa_number}/verification" RenderVisa Public;
+    RetrieveVisa "retrieveVisa" POST "/api/visa-retrievals" RenderVisa Public;
     GetJwks "getJwks" GET "/api/.well-known/jwks.json" RenderVisa Public;
     CreateInvitation "createInvitation" POST "/api/admin/invitations" ConfirmInvitation Officer;
     RevokeInvitation "revokeInvitation" DELETE "/api/admin/invitations/{number}" ConfirmInvitation Officer;

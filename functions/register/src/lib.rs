@@ -173,11 +173,17 @@ async fn sign_out(deps: &Deps, req: &Request) -> Result<Response, Problem> {
 /// this address (whether one does is decided where the email is built).
 async fn request_reset(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let asked: account::ResetRequest = read_json(req.body())?;
-    let Some(email) = account::normalise_email(&asked.email) else {
-        return Err(Problem::invalid_fields(vec![FieldError::new(
-            "email",
-            "a valid email address",
-        )]));
+    let mut errors = Vec::new();
+    let email = account::normalise_email(&asked.email);
+    if email.is_none() {
+        errors.push(FieldError::new("email", "a valid email address"));
+    }
+    let lang = asked.lang.as_deref().unwrap_or("en");
+    if !["en", "ru", "kk"].contains(&lang) {
+        errors.push(FieldError::new("lang", "one of en, ru, kk"));
+    }
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        return Err(Problem::invalid_fields(errors));
     };
     // Per address, counted alike for every address: a mailbox cannot be
     // flooded, and the count says nothing of an account.
@@ -195,11 +201,6 @@ async fn request_reset(deps: &Deps, req: &Request) -> Result<Response, Problem> 
         ))
         .with_retry_after(account::RESET_WINDOW_MINUTES as u32 * 60));
     }
-    let lang = asked
-        .lang
-        .as_deref()
-        .filter(|l| ["en", "ru", "kk"].contains(l))
-        .unwrap_or("en");
     deps.emails
         .enqueue(&EmailRequest::PasswordReset {
             email,

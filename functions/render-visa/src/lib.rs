@@ -48,6 +48,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
     match m.route.op {
         Op::GetVisaDownload => respond(visa_link(deps, &req, m.param("id")).await),
         Op::VerifyVisa => respond(verify(deps, &req, m.param("visa_number")).await),
+        Op::RetrieveVisa => respond(retrieve(deps, &req).await),
         Op::GetJwks => respond(jwks(deps).await),
         // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
@@ -125,6 +126,86 @@ async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Pr
                 "date_of_birth": p.date_of_birth, "sex": p.sex, "passport_number": p.number,
             },
         }),
+    ))
+}
+
+/// Misses of the retrieval per client address in `RETRIEVAL_WINDOW_MINUTES`
+/// before it answers 429 (the WAF limits per address in the cloud too).
+pub const MAX_RETRIEVAL_MISSES: u32 = 20;
+pub const RETRIEVAL_WINDOW_MINUTES: i64 = 60;
+
+/// `{"visa_number", "passport_number", "date_of_birth"}` of
+/// `POST /api/visa-retrievals`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Retrieval {
+    visa_number: String,
+    passport_number: String,
+    #[serde(deserialize_with = "visa_core::date::ymd")]
+    date_of_birth: chrono::NaiveDate,
+}
+
+/// The visa again without signing in (a phone lost at the airport): the
+/// visa number, the passport number and the date of birth must all match;
+/// the answer is a fresh short-lived download link. Every miss is the same
+/// 404, and misses count per client address, so guessing is slow.
+async fn retrieve(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let asked: Retrieval = visa_core::http::read_json(req.body())?;
+    let now = deps.clock.now();
+    // Counted before the check, atomically (as sign-in is); a match takes
+    // its count back.
+    let client = format!("retrieve:{}", visa_core::http::client_addr(req));
+    let window = Duration::minutes(RETRIEVAL_WINDOW_MINUTES);
+    let tries = deps
+        .sessions
+        .record_failed_sign_in(&client, now, window)
+        .await
+        .map_err(store_problem)?;
+    if tries > MAX_RETRIEVAL_MISSES {
+        return Err(Problem::too_many_requests(format!(
+            "more than {MAX_RETRIEVAL_MISSES} attempts in {RETRIEVAL_WINDOW_MINUTES} minutes: try again later"
+        ))
+        .with_retry_after(RETRIEVAL_WINDOW_MINUTES as u32 * 60));
+    }
+    let not_found = || Problem::not_found("no visa matches these three details");
+    let number = asked.visa_number.trim().to_ascii_uppercase();
+    let passport = asked
+        .passport_number
+        .trim()
+        .to_ascii_uppercase()
+        .replace(' ', "");
+    if number.is_empty() || passport.is_empty() {
+        return Err(not_found());
+    }
+    let record = deps.visas.visa(&number).await.map_err(store_problem)?;
+    let app = match record {
+        Some(record) => deps
+            .applications
+            .application(&record.application_id)
+            .await
+            .map_err(store_problem)?,
+        None => None,
+    };
+    let app = app
+        .filter(|a| {
+            a.passport.number == passport && a.passport.date_of_birth == asked.date_of_birth
+        })
+        .filter(|a| a.status == Status::Issued)
+        .ok_or_else(not_found)?;
+    if let Err(e) = deps.sessions.forgive_failed_sign_in(&client).await {
+        tracing::warn!(error = %e, "could not take back a retrieval's count");
+    }
+    let visa = app.visa.as_ref().ok_or_else(not_found)?;
+    let expires_at = now + Duration::seconds(LINK_SECONDS);
+    let url = deps
+        .blobs
+        .link(&issue::pdf_key(&app.id, &visa.number), expires_at)
+        .await
+        .map_err(|e| Problem::unavailable(e.to_string()))?;
+    tracing::info!(application_id = %app.id, visa = %visa.number, "visa retrieved without signing in");
+    Ok(json(
+        StatusCode::OK,
+        &json!({"visa_number": visa.number, "url": url, "expires_at": expires_at}),
     ))
 }
 

@@ -170,7 +170,14 @@ async fn route(gw: &Gateway, req: http::Request<Body>) -> Resp {
                 )));
             }
         };
-        let req = http::Request::from_parts(parts, body);
+        let mut req = http::Request::from_parts(parts, body);
+        if let Some(peer) = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        {
+            let client = visa_core::http::ClientAddr(peer.0.ip().to_string());
+            req.extensions_mut().insert(client);
+        }
         // The split API Gateway makes in the cloud: the route's owner, else
         // the catch-all.
         let res = match routes::owner(req.method(), &path) {

@@ -210,6 +210,17 @@ async fn reset_requests_are_throttled_per_address_alike_for_every_address() {
         )
         .await;
     assert_eq!(status, 202);
+    // An unknown language is a field error too.
+    let german = gw
+        .send(
+            "POST",
+            "/api/password-resets",
+            None,
+            Some(json!({"email": "someone@example.com", "lang": "de"})),
+        )
+        .await;
+    assert_problem(&german, 422, "validation");
+    assert_eq!(german.2["errors"][0]["field"], "lang");
     // A malformed address is a field error, whatever exists.
     let bad = gw
         .send(
