@@ -114,6 +114,8 @@ contract!(
     fifty_concurrent_claims_of_one_invitation_have_one_winner,
     fifty_concurrent_deliveries_of_one_event_pay_once,
     fifty_different_events_for_one_session_pay_once,
+    an_expired_session_is_replaced_once_under_concurrency,
+    a_late_payment_in_a_replaced_session_pays_or_is_refused_for_refund,
     everything_reads_back_after_reconnecting,
 );
 
@@ -212,6 +214,8 @@ fn payment(session: &str) -> Payment {
         checkout_url: format!("https://checkout.stripe.com/c/pay/{session}"),
         paid_at: None,
         payment_intent: None,
+        expires_at: Some(t0() + Duration::hours(23)),
+        replaced_sessions: Vec::new(),
     }
 }
 
@@ -1043,6 +1047,7 @@ async fn fifty_concurrent_deliveries_of_one_event_pay_once<B: Backend>(b: B) {
             PaymentRecorded::Paid(_) => paid += 1,
             PaymentRecorded::DuplicateEvent => duplicates += 1,
             PaymentRecorded::AlreadyPaid => panic!("one event cannot be 'already paid' by itself"),
+            PaymentRecorded::PaidByAnotherSession => panic!("one session only"),
         }
     }
     assert_eq!((paid, duplicates), (1, 49));
@@ -1068,6 +1073,7 @@ async fn fifty_different_events_for_one_session_pay_once<B: Backend>(b: B) {
             PaymentRecorded::Paid(_) => paid += 1,
             PaymentRecorded::AlreadyPaid => already += 1,
             PaymentRecorded::DuplicateEvent => panic!("every event is new"),
+            PaymentRecorded::PaidByAnotherSession => panic!("one session only"),
         }
     }
     assert_eq!((paid, already), (1, 49));
@@ -1436,4 +1442,128 @@ async fn a_folder_link_is_refused_after_it_expires() {
     assert!(blobs.check_link(&path, expires, &sig, now + Duration::seconds(299)));
     assert!(!blobs.check_link(&path, expires, &sig, now + Duration::seconds(301)));
     assert!(!blobs.check_link("visas/K00000002.pdf", expires, &sig, now));
+}
+
+fn t_expired() -> DateTime<Utc> {
+    t0() + Duration::hours(24)
+}
+
+async fn an_expired_session_is_replaced_once_under_concurrency<B: Backend>(b: B) {
+    let store = Arc::new(b.open().await);
+    awaiting_payment(store.as_ref(), "app-1", "910000000001", "cs_1").await;
+    let old = store
+        .application("app-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .payment
+        .unwrap();
+    assert!(!old.expired(t0()) && old.expired(t_expired()));
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            let new = old.replaced_by(
+                format!("cs_new_{i}"),
+                format!("https://pay.example/{i}"),
+                t_expired() + Duration::hours(23),
+            );
+            tokio::spawn(async move {
+                store
+                    .reopen_checkout("app-1", "cs_1", &new, t_expired())
+                    .await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for a in attempts {
+        match a.await.unwrap() {
+            Ok(app) => winners.push(app.payment.unwrap().checkout_session_id),
+            Err(StoreError::StatusConflict) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let now = store.application("app-1").await.unwrap().unwrap();
+    let payment = now.payment.unwrap();
+    assert_eq!(payment.checkout_session_id, winners[0]);
+    assert_eq!(payment.replaced_sessions, vec!["cs_1".to_owned()]);
+    assert_eq!(now.status, Status::AwaitingPayment);
+    // Only an awaiting application in that very session is replaced.
+    let again = payment.replaced_by("cs_x".into(), "u".into(), t_expired());
+    is(
+        store
+            .reopen_checkout("app-1", "cs_1", &again, t_expired())
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+}
+
+async fn a_late_payment_in_a_replaced_session_pays_or_is_refused_for_refund<B: Backend>(b: B) {
+    let store = b.open().await;
+    // app-1: the old session is paid late, while the new one is open.
+    awaiting_payment(&store, "app-1", "910000000001", "cs_1").await;
+    let old = store
+        .application("app-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .payment
+        .unwrap();
+    let new = old.replaced_by("cs_2".into(), "u".into(), t_expired() + Duration::hours(23));
+    store
+        .reopen_checkout("app-1", "cs_1", &new, t_expired())
+        .await
+        .unwrap();
+    let late = PaymentEvent {
+        payment_intent: Some("pi_1".into()),
+        ..event("evt_late", "app-1", "cs_1")
+    };
+    let paid = match store.record_payment(&late, t_expired()).await.unwrap() {
+        PaymentRecorded::Paid(app) => app,
+        other => panic!("{other:?}"),
+    };
+    let payment = paid.payment.unwrap();
+    assert_eq!(payment.checkout_session_id, "cs_1", "the session that paid");
+    assert_eq!(payment.replaced_sessions, vec!["cs_2".to_owned()]);
+    assert_eq!(payment.payment_intent.as_deref(), Some("pi_1"));
+    // Then the new session is paid too: a second payment, nothing recorded.
+    let second = PaymentEvent {
+        payment_intent: Some("pi_2".into()),
+        ..event("evt_second", "app-1", "cs_2")
+    };
+    assert_eq!(
+        store.record_payment(&second, t_expired()).await.unwrap(),
+        PaymentRecorded::PaidByAnotherSession
+    );
+    assert_eq!(
+        store.record_payment(&second, t_expired()).await.unwrap(),
+        PaymentRecorded::PaidByAnotherSession,
+        "still unrecorded: the refund comes first"
+    );
+    // Recorded once refunded; a session never the application's is refused.
+    assert!(
+        store
+            .record_event("evt_second", "app-1", "refunded", t_expired())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_event("evt_second", "app-1", "refunded", t_expired())
+            .await
+            .unwrap()
+    );
+    is(
+        store
+            .record_payment(&event("evt_alien", "app-1", "cs_alien"), t_expired())
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    let app = store.application("app-1").await.unwrap().unwrap();
+    assert_eq!(app.status, Status::Paid);
+    assert_eq!(app.payment.unwrap().checkout_session_id, "cs_1");
+    assert_eq!(
+        store.application_paid_by("pi_1").await.unwrap().as_deref(),
+        Some("app-1")
+    );
 }

@@ -343,6 +343,26 @@ impl DynamoStore {
 
     /// Records a payment event for an application already paid: the event
     /// id is still claimed once, so a redelivery reads as a duplicate.
+    /// An event for an application already paid: its own session's (a
+    /// second event of the same payment, recorded), or another of its
+    /// sessions' (a second payment, to refund: nothing recorded yet).
+    async fn late_payment(
+        &self,
+        app: &Application,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError> {
+        let paid_here = app
+            .payment
+            .as_ref()
+            .is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
+        if paid_here {
+            self.record_late_event(event, at).await
+        } else {
+            Ok(PaymentRecorded::PaidByAnotherSession)
+        }
+    }
+
     async fn record_late_event(
         &self,
         event: &PaymentEvent,
@@ -793,6 +813,38 @@ impl Applications for DynamoStore {
             Err(e) => Err(unavailable(e)),
         }
     }
+
+    async fn reopen_checkout(
+        &self,
+        id: &str,
+        expired_session: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
+        let updated = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(app_pk(id), "APP")))
+            .update_expression("SET #payment = :payment, #updated = :at")
+            .condition_expression("#status = :awaiting AND #payment.checkout_session_id = :old")
+            .set_expression_attribute_names(names(&["#status", "#payment", "#updated"]))
+            .expression_attribute_values(":awaiting", s(Status::AwaitingPayment.as_str()))
+            .expression_attribute_values(":old", s(expired_session))
+            .expression_attribute_values(":at", attribute(&at)?)
+            .expression_attribute_values(":payment", attribute(payment)?)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match updated {
+            Ok(out) => record(out.attributes.unwrap_or_default()),
+            Err(e) if is_condition_failure(&e) => match self.load_application(id).await? {
+                None => Err(StoreError::NotFound),
+                Some(_) => Err(StoreError::StatusConflict),
+            },
+            Err(e) => Err(unavailable(e)),
+        }
+    }
 }
 
 #[async_trait]
@@ -802,79 +854,80 @@ impl Payments for DynamoStore {
         event: &PaymentEvent,
         at: DateTime<Utc>,
     ) -> Result<PaymentRecorded, StoreError> {
-        let app = self
-            .load_application(&event.application_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let session_matches = app
-            .payment
-            .as_ref()
-            .is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
-        if !session_matches {
-            return Err(StoreError::StatusConflict);
-        }
-        match app.status {
-            Status::AwaitingPayment => {}
-            Status::Paid | Status::Issued => return self.record_late_event(event, at).await,
-            Status::InvitationConfirmed => return Err(StoreError::StatusConflict),
-        }
-        let mut paid = app;
-        paid.status = Status::Paid;
-        paid.updated_at = at;
-        if let Some(p) = paid.payment.as_mut() {
-            p.paid_at = Some(at);
-            p.payment_intent = event.payment_intent.clone();
-        }
-        let mut writes = vec![
-            self.put_new_write(self.event_item(
-                &event.event_id,
-                &event.application_id,
-                &event.event_type,
-                at,
-            )?)?,
-            self.update_write(
-                key(app_pk(&paid.id), "APP"),
-                "SET #status = :paid, #payment = :payment, #updated = :at",
-                "#status = :awaiting AND #payment.checkout_session_id = :session",
-                vec![
-                    (":paid", s(Status::Paid.as_str())),
-                    (":awaiting", s(Status::AwaitingPayment.as_str())),
-                    (":session", s(&event.checkout_session_id)),
-                    (":payment", attribute(&paid.payment)?),
-                    (":at", attribute(&at)?),
-                ],
-            )?,
-        ];
-        // The way back from a dispute, which names only the provider's payment.
-        if let Some(pi) = &event.payment_intent {
-            let mut item = key(payment_intent_pk(pi), "PI");
-            item.insert("application_id".into(), s(&paid.id));
-            writes.push(self.put_new_write(item)?);
-        }
-        match self.transact(writes).await? {
-            // The read above is what the condition held: the result is
-            // exact without reading again.
-            None => Ok(PaymentRecorded::Paid(Box::new(paid))),
-            Some(codes) if failed(&codes, 0) => Ok(PaymentRecorded::DuplicateEvent),
-            // The application moved since the read (another event paid it):
-            // decide again on what is stored now.
-            Some(_) => {
-                let now = self
-                    .load_application(&event.application_id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                let same_session = now
-                    .payment
-                    .as_ref()
-                    .is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
-                match now.status {
-                    Status::Paid | Status::Issued if same_session => {
-                        self.record_late_event(event, at).await
-                    }
-                    _ => Err(StoreError::StatusConflict),
-                }
+        // A replacement session opened between the read and the write moves
+        // the current session: read and decide again (a few times at most).
+        for _ in 0..3 {
+            let app = self
+                .load_application(&event.application_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let Some(payment) = app
+                .payment
+                .as_ref()
+                .filter(|p| p.knows(&event.checkout_session_id))
+            else {
+                return Err(StoreError::StatusConflict);
+            };
+            match app.status {
+                Status::AwaitingPayment => {}
+                Status::Paid | Status::Issued => return self.late_payment(&app, event, at).await,
+                Status::InvitationConfirmed => return Err(StoreError::StatusConflict),
+            }
+            let current = payment.checkout_session_id.clone();
+            let mut paid = app.clone();
+            paid.status = Status::Paid;
+            paid.updated_at = at;
+            paid.payment =
+                Some(payment.paid_in(&event.checkout_session_id, at, event.payment_intent.clone()));
+            let mut writes = vec![
+                self.put_new_write(self.event_item(
+                    &event.event_id,
+                    &event.application_id,
+                    &event.event_type,
+                    at,
+                )?)?,
+                self.update_write(
+                    key(app_pk(&paid.id), "APP"),
+                    "SET #status = :paid, #payment = :payment, #updated = :at",
+                    "#status = :awaiting AND #payment.checkout_session_id = :session",
+                    vec![
+                        (":paid", s(Status::Paid.as_str())),
+                        (":awaiting", s(Status::AwaitingPayment.as_str())),
+                        (":session", s(&current)),
+                        (":payment", attribute(&paid.payment)?),
+                        (":at", attribute(&at)?),
+                    ],
+                )?,
+            ];
+            // The way back from a dispute, which names only the provider's payment.
+            if let Some(pi) = &event.payment_intent {
+                let mut item = key(payment_intent_pk(pi), "PI");
+                item.insert("application_id".into(), s(&paid.id));
+                writes.push(self.put_new_write(item)?);
+            }
+            match self.transact(writes).await? {
+                // The read above is what the condition held: the result is
+                // exact without reading again.
+                None => return Ok(PaymentRecorded::Paid(Box::new(paid))),
+                Some(codes) if failed(&codes, 0) => return Ok(PaymentRecorded::DuplicateEvent),
+                // The application moved since the read (another event paid
+                // it, or a new session replaced the current one): decide
+                // again on what is stored now.
+                Some(_) => continue,
             }
         }
+        Err(StoreError::StatusConflict)
+    }
+
+    async fn record_event(
+        &self,
+        event_id: &str,
+        application_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.put_new(self.event_item(event_id, application_id, kind, at)?)
+            .await
     }
 
     async fn application_paid_by(

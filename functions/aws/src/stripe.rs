@@ -84,6 +84,7 @@ pub fn checkout_form(request: &CheckoutRequest) -> Vec<(&'static str, String)> {
         // lead back to the application.
         ("payment_intent_data[metadata][application_id]", id.clone()),
         ("metadata[application_id]", id.clone()),
+        ("expires_at", request.expires_at.timestamp().to_string()),
     ];
     if let Some(email) = &request.customer_email {
         form.push(("customer_email", email.clone()));
@@ -100,10 +101,7 @@ impl PaymentProvider for StripeCheckout {
             .bearer_auth(&self.secret_key)
             // Stripe answers a retry with the same key with the first
             // response: one session per application, never a second charge.
-            .header(
-                "Idempotency-Key",
-                format!("checkout-{}", request.application_id),
-            )
+            .header("Idempotency-Key", request.idempotency_key())
             .form(&checkout_form(request))
             .send()
             .await
@@ -128,6 +126,32 @@ impl PaymentProvider for StripeCheckout {
         };
         // 409 (the same idempotency key in flight) and 429 (rate limit) are
         // Stripe's "try again"; any other 4xx is a request it will not take.
+        if status.is_client_error() && status.as_u16() != 409 && status.as_u16() != 429 {
+            Err(PaymentError::Refused(detail))
+        } else {
+            Err(PaymentError::Unavailable(detail))
+        }
+    }
+
+    async fn refund(
+        &self,
+        payment_intent: &str,
+        idempotency_key: &str,
+    ) -> Result<(), PaymentError> {
+        let response = self
+            .http
+            .post(format!("{}/v1/refunds", self.base_url))
+            .bearer_auth(&self.secret_key)
+            .header("Idempotency-Key", idempotency_key)
+            .form(&[("payment_intent", payment_intent)])
+            .send()
+            .await
+            .map_err(|e| PaymentError::Unavailable(format!("stripe: {e}")))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let detail = format!("refund {payment_intent}: {status}");
         if status.is_client_error() && status.as_u16() != 409 && status.as_u16() != 429 {
             Err(PaymentError::Refused(detail))
         } else {
@@ -166,6 +190,23 @@ impl PaymentProvider for LazyStripe {
             })
             .await?;
         checkout.open_checkout(request).await
+    }
+
+    async fn refund(
+        &self,
+        payment_intent: &str,
+        idempotency_key: &str,
+    ) -> Result<(), PaymentError> {
+        let checkout = self
+            .checkout
+            .get_or_try_init(|| async {
+                self.cloud
+                    .stripe()
+                    .await
+                    .map_err(|e| PaymentError::Unavailable(e.to_string()))
+            })
+            .await?;
+        checkout.refund(payment_intent, idempotency_key).await
     }
 }
 
@@ -236,10 +277,34 @@ mod tests {
         )
     }
 
+    /// Stripe's refunds: a known PaymentIntent is refunded; an unknown one
+    /// is 400 resource_missing.
+    async fn refunds(
+        State(seen): State<Shared>,
+        headers: HeaderMap,
+        body: String,
+    ) -> (StatusCode, String) {
+        let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap();
+        seen.lock().unwrap().requests.push((headers, form.clone()));
+        if form
+            .iter()
+            .any(|(k, v)| k == "payment_intent" && v == "pi_missing")
+        {
+            let e =
+                r#"{"error":{"type":"invalid_request_error","message":"No such payment_intent"}}"#;
+            return (StatusCode::BAD_REQUEST, e.into());
+        }
+        (
+            StatusCode::OK,
+            r#"{"id":"re_1","object":"refund","status":"succeeded"}"#.into(),
+        )
+    }
+
     async fn stub() -> (String, Shared) {
         let seen = Shared::default();
         let app = Router::new()
             .route("/v1/checkout/sessions", post(stripe))
+            .route("/v1/refunds", post(refunds))
             .with_state(seen.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -255,6 +320,8 @@ mod tests {
             success_url: "https://visa.example/payment-return?application=01JAPP".into(),
             cancel_url: "https://visa.example/check?application=01JAPP&cancelled=1".into(),
             customer_email: Some("priya@example.com".into()),
+            expires_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            attempt: 0,
         }
     }
 
@@ -300,10 +367,52 @@ mod tests {
             ),
             ("payment_intent_data[metadata][application_id]", "01JAPP"),
             ("metadata[application_id]", "01JAPP"),
+            ("expires_at", "1800000000"),
             ("customer_email", "priya@example.com"),
         ];
         let got: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(got, expected);
+    }
+
+    #[tokio::test]
+    async fn a_replacement_session_gets_a_key_and_a_session_of_its_own() {
+        let (base, seen) = stub().await;
+        let stripe = client(&base, "sk_test_123");
+        let first = stripe.open_checkout(&request(6000, "USD")).await.unwrap();
+        let second = stripe
+            .open_checkout(&CheckoutRequest {
+                attempt: 1,
+                ..request(6000, "USD")
+            })
+            .await
+            .unwrap();
+        assert_ne!(first.session_id, second.session_id);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.requests[1].0["idempotency-key"], "checkout-01JAPP-1");
+    }
+
+    #[tokio::test]
+    async fn a_refund_names_the_payment_and_its_idempotency_key() {
+        let (base, seen) = stub().await;
+        client(&base, "sk_test_123")
+            .refund("pi_123", "refund-evt_1")
+            .await
+            .unwrap();
+        let seen = seen.lock().unwrap();
+        let (headers, form) = seen.requests.last().unwrap();
+        assert_eq!(headers["idempotency-key"], "refund-evt_1");
+        assert_eq!(
+            form,
+            &vec![("payment_intent".to_owned(), "pi_123".to_owned())]
+        );
+        drop(seen);
+        let refused = client(&base, "sk_test_123")
+            .refund("pi_missing", "refund-evt_2")
+            .await;
+        assert!(
+            matches!(refused, Err(PaymentError::Refused(_))),
+            "{refused:?}"
+        );
     }
 
     #[tokio::test]

@@ -179,12 +179,16 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
             "confirm that the visa data matches your passport",
         )]));
     }
-    match app.status {
-        Status::InvitationConfirmed => {}
+    let now = deps.clock.now();
+    let expired = match (app.status, app.payment.as_ref()) {
+        (Status::InvitationConfirmed, _) => None,
+        // An expired session is replaced: the applicant pays in a new one.
+        (Status::AwaitingPayment, Some(p)) if p.expired(now) => Some(p.clone()),
         // Idempotent: the same open checkout, no second session, no second charge.
-        Status::AwaitingPayment => return Ok(json(StatusCode::OK, &app.view())),
-        Status::Paid | Status::Issued => return Err(invalid_state(app.status)),
-    }
+        (Status::AwaitingPayment, _) => return Ok(json(StatusCode::OK, &app.view())),
+        (Status::Paid | Status::Issued, _) => return Err(invalid_state(app.status)),
+    };
+    let expires_at = now + deps.checkout_lifetime;
     let site = deps.site_origin.trim_end_matches('/');
     let checkout = deps
         .payments
@@ -195,22 +199,49 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
             success_url: format!("{site}/payment-return?application={}", app.id),
             cancel_url: format!("{site}/check?application={}&cancelled=1", app.id),
             customer_email: None,
+            expires_at,
+            attempt: expired
+                .as_ref()
+                .map_or(0, |p| p.replaced_sessions.len() + 1),
         })
         .await
         .map_err(|e| Problem::payment_provider_unavailable(e.to_string()))?;
-    let payment = Payment {
-        payment_intent: None,
-        checkout_session_id: checkout.session_id,
-        checkout_url: checkout.url,
-        paid_at: None,
+    let opened = match &expired {
+        // Conditional on the expired session still being the current one:
+        // of concurrent confirmations one replaces it, the rest answer
+        // with the winner's session below.
+        Some(old) => {
+            let payment = old.replaced_by(checkout.session_id, checkout.url, expires_at);
+            let replaced = deps
+                .applications
+                .reopen_checkout(&app.id, &old.checkout_session_id, &payment, now)
+                .await;
+            if replaced.is_ok() {
+                tracing::info!(application_id = %app.id, expired = %old.checkout_session_id, session = %payment.checkout_session_id, "expired checkout replaced");
+            }
+            replaced
+        }
+        None => {
+            let payment = Payment {
+                payment_intent: None,
+                checkout_session_id: checkout.session_id,
+                checkout_url: checkout.url,
+                paid_at: None,
+                expires_at: Some(expires_at),
+                replaced_sessions: Vec::new(),
+            };
+            deps.applications
+                .open_checkout(&app.id, &payment, now)
+                .await
+        }
     };
-    match deps
-        .applications
-        .open_checkout(&app.id, &payment, deps.clock.now())
-        .await
-    {
+    match opened {
         Ok(updated) => {
-            tracing::info!(application_id = %app.id, session = %payment.checkout_session_id, "checkout opened");
+            let session = updated
+                .payment
+                .as_ref()
+                .map(|p| p.checkout_session_id.as_str());
+            tracing::info!(application_id = %app.id, session, "checkout opened");
             Ok(json(StatusCode::OK, &updated.view()))
         }
         // A concurrent confirmation won: answer with its session.

@@ -38,7 +38,12 @@ pub struct Deps {
     /// Where the site lives, for the checkout's return links.
     pub site_origin: String,
     pub admin: AdminAuth,
+    /// How long a checkout session takes payment (Stripe: 30 min to 24 h).
+    pub checkout_lifetime: chrono::Duration,
 }
+
+/// Stripe's longest, less an hour's margin for clocks and retries.
+pub const DEFAULT_CHECKOUT_MINUTES: i64 = 23 * 60;
 
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     let m = match routes::dispatch(Function::ConfirmInvitation, &req) {

@@ -30,7 +30,20 @@ async fn deps() -> Result<Deps, lambda::Error> {
         fees,
         site_origin: config::required(config::SITE_ORIGIN)?,
         admin: AdminAuth::Iam,
+        checkout_lifetime: chrono::Duration::minutes(checkout_minutes()?),
     })
+}
+
+/// `CHECKOUT_MINUTES`, within what Stripe takes (30 to 1440).
+fn checkout_minutes() -> Result<i64, ConfigError> {
+    match std::env::var("CHECKOUT_MINUTES") {
+        Err(_) => Ok(visa_confirm_invitation::DEFAULT_CHECKOUT_MINUTES),
+        Ok(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|m| (30..=1440).contains(m))
+            .ok_or_else(|| ConfigError::Invalid(format!("CHECKOUT_MINUTES={raw}: 30 to 1440"))),
+    }
 }
 
 // A Lambda instance handles one event at a time: one thread runs it, and

@@ -68,6 +68,66 @@ pub struct Payment {
     /// a dispute names only this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_intent: Option<String>,
+    /// When the provider stops taking payment in this session (Stripe: at
+    /// most 24 hours); confirming again after it opens a new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Earlier sessions of this application that a new one replaced: a
+    /// late payment in one is still honoured, or refunded if another paid.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replaced_sessions: Vec<String>,
+}
+
+impl Payment {
+    /// Unpaid and past its session's expiry at `now`.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.paid_at.is_none() && self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// Whether `session` is this application's, current or replaced.
+    pub fn knows(&self, session: &str) -> bool {
+        self.checkout_session_id == session || self.replaced_sessions.iter().any(|s| s == session)
+    }
+
+    /// The payment as paid in `session`, which becomes the current one
+    /// (the one that was current joins the replaced).
+    pub fn paid_in(
+        &self,
+        session: &str,
+        at: DateTime<Utc>,
+        payment_intent: Option<String>,
+    ) -> Payment {
+        let mut paid = self.clone();
+        if paid.checkout_session_id != session {
+            paid.replaced_sessions.retain(|s| s != session);
+            paid.replaced_sessions.push(std::mem::replace(
+                &mut paid.checkout_session_id,
+                session.to_owned(),
+            ));
+        }
+        paid.paid_at = Some(at);
+        paid.payment_intent = payment_intent;
+        paid
+    }
+
+    /// A new session replacing this expired one.
+    pub fn replaced_by(
+        &self,
+        session_id: String,
+        url: String,
+        expires_at: DateTime<Utc>,
+    ) -> Payment {
+        let mut replaced_sessions = self.replaced_sessions.clone();
+        replaced_sessions.push(self.checkout_session_id.clone());
+        Payment {
+            checkout_session_id: session_id,
+            checkout_url: url,
+            paid_at: None,
+            payment_intent: None,
+            expires_at: Some(expires_at),
+            replaced_sessions,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -110,6 +110,16 @@ pub trait Applications: Send + Sync {
         payment: &Payment,
         at: DateTime<Utc>,
     ) -> Result<Application, StoreError>;
+    /// Replaces an expired checkout session with `payment`, conditional on
+    /// the application still awaiting payment in `expired_session`: of
+    /// concurrent replacements one wins, the others get `StatusConflict`.
+    async fn reopen_checkout(
+        &self,
+        id: &str,
+        expired_session: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError>;
 }
 
 /// A payment the provider reported, already verified and checked.
@@ -133,19 +143,36 @@ pub enum PaymentRecorded {
     DuplicateEvent,
     /// Another event paid it already: recorded this event, nothing else.
     AlreadyPaid,
+    /// The event's session is one of the application's, but another
+    /// session paid it: nothing is recorded; the caller refunds this
+    /// payment, then records the event (`record_event`).
+    PaidByAnotherSession,
 }
 
 #[async_trait]
 pub trait Payments: Send + Sync {
     /// In ONE transaction: record the event id (once ever) and move the
-    /// application awaiting_payment -> paid if its checkout session is the
-    /// event's. `StatusConflict` if it is not awaiting payment at all;
-    /// `NotFound` if there is no such application.
+    /// application awaiting_payment -> paid if the event's checkout session
+    /// is one of the application's (the current one, or one an expired
+    /// session's replacement replaced: a late payment is honoured; it then
+    /// becomes the current one). `PaidByAnotherSession` if a different
+    /// session paid it already; `StatusConflict` if the session is not the
+    /// application's or it is not awaiting payment at all; `NotFound` if
+    /// there is no such application.
     async fn record_payment(
         &self,
         event: &PaymentEvent,
         at: DateTime<Utc>,
     ) -> Result<PaymentRecorded, StoreError>;
+    /// Records an event id with what was done about it (`expired`,
+    /// `refunded`); `false` if it was recorded before.
+    async fn record_event(
+        &self,
+        event_id: &str,
+        application_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// The application a provider's payment id paid, if any (what a
     /// dispute event names).
     async fn application_paid_by(&self, payment_intent: &str)

@@ -40,6 +40,8 @@ pub enum Action {
         application_id: Option<String>,
         payment_intent: Option<String>,
     },
+    /// A checkout session expired unpaid.
+    Expired(CheckoutSession),
     /// Anything else: acknowledged, ignored.
     Ignore,
 }
@@ -59,6 +61,7 @@ pub fn action(event: &Event) -> Result<Action, serde_json::Error> {
         "checkout.session.async_payment_succeeded" => {
             Action::Paid(CheckoutSession::deserialize(object)?)
         }
+        "checkout.session.expired" => Action::Expired(CheckoutSession::deserialize(object)?),
         "charge.dispute.created" => {
             let text = |pointer: &str| {
                 object

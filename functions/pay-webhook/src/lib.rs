@@ -16,6 +16,7 @@ use std::sync::Arc;
 use visa_core::auth::store_problem;
 use visa_core::clock::Clock;
 use visa_core::http::{Request, Response, json, respond, within_body_limit};
+use visa_core::payment::PaymentProvider;
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::store::{Applications, PaymentEvent, PaymentRecorded, Payments, StoreError};
@@ -23,6 +24,8 @@ use visa_core::store::{Applications, PaymentEvent, PaymentRecorded, Payments, St
 pub struct Deps {
     pub applications: Arc<dyn Applications>,
     pub payments: Arc<dyn Payments>,
+    /// The provider, for refunds of a second payment.
+    pub provider: Arc<dyn PaymentProvider>,
     pub clock: Arc<dyn Clock>,
     /// Webhook signing secrets; more than one while rotating.
     pub secrets: Vec<String>,
@@ -89,7 +92,28 @@ async fn receive(deps: &Deps, req: &Request) -> Result<Response, Problem> {
             payment_intent,
         } => disputed(deps, &event, application_id, payment_intent).await,
         Action::Paid(session) => paid(deps, &event, session).await,
+        Action::Expired(session) => expired(deps, &event, session).await,
     }
+}
+
+/// A checkout session expired unpaid: recorded (once); the applicant's
+/// next confirmation opens a new one.
+async fn expired(
+    deps: &Deps,
+    event: &Event,
+    session: CheckoutSession,
+) -> Result<Response, Problem> {
+    let Some(application_id) = session.client_reference_id.as_deref() else {
+        tracing::warn!(anomaly = true, event_id = %event.id, "expired session naming no application");
+        return Ok(received());
+    };
+    let first = deps
+        .payments
+        .record_event(&event.id, application_id, "expired", deps.clock.now())
+        .await
+        .map_err(store_problem)?;
+    tracing::info!(%application_id, session = %session.id, first, "checkout session expired");
+    Ok(received())
 }
 
 async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Response, Problem> {
@@ -107,8 +131,9 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
         .await
         .map_err(store_problem)?
         .ok_or_else(|| mismatch("unknown application"))?;
-    let expected_session = app.payment.as_ref().map(|p| p.checkout_session_id.as_str());
-    if expected_session != Some(session.id.as_str()) {
+    // The current session, or one an expired session's replacement
+    // replaced (a late payment, honoured or refunded below).
+    if !app.payment.as_ref().is_some_and(|p| p.knows(&session.id)) {
         return Err(mismatch("checkout session is not the application's"));
     }
     if session.amount_total != Some(app.fee.amount_minor) {
@@ -150,6 +175,7 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
             tracing::info!(event_id = %event.id, application_id = %app.id, "already paid by another event");
             Ok(received())
         }
+        Ok(PaymentRecorded::PaidByAnotherSession) => refund(deps, event, &app.id, &record).await,
         Err(StoreError::StatusConflict | StoreError::NotFound) => {
             Err(mismatch("application is not awaiting payment"))
         }
@@ -198,4 +224,33 @@ async fn disputed(
         }
         Err(e) => Err(store_problem(e)),
     }
+}
+
+/// A second payment for an application another of its sessions paid (a
+/// late payment in an expired session): given back through the provider,
+/// then recorded. The refund's idempotency key is the event's, so a
+/// redelivery before the record refunds nothing more.
+async fn refund(
+    deps: &Deps,
+    event: &Event,
+    application_id: &str,
+    record: &PaymentEvent,
+) -> Result<Response, Problem> {
+    let Some(pi) = record.payment_intent.as_deref() else {
+        tracing::error!(anomaly = true, event_id = %event.id, %application_id, "second payment without a payment id: refund by hand");
+        return Err(Problem::payment_mismatch(format!(
+            "event {}: a second payment names no payment to refund",
+            event.id
+        )));
+    };
+    deps.provider
+        .refund(pi, &format!("refund-{}", event.id))
+        .await
+        .map_err(|e| Problem::payment_provider_unavailable(e.to_string()))?;
+    deps.payments
+        .record_event(&event.id, application_id, "refunded", deps.clock.now())
+        .await
+        .map_err(store_problem)?;
+    tracing::warn!(anomaly = true, %application_id, event_id = %event.id, payment_intent = pi, "second payment refunded");
+    Ok(received())
 }

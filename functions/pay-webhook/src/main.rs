@@ -15,6 +15,8 @@ async fn deps() -> Result<Deps, lambda::Error> {
     Ok(Deps {
         applications: store.clone(),
         payments: store,
+        // Read at the first refund only: most deliveries never need it.
+        provider: Arc::new(cloud.stripe_on_first_use()),
         clock: Arc::new(SystemClock),
         secrets,
         // The table stream starts render-visa once the status is `paid`.

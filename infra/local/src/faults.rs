@@ -254,6 +254,16 @@ impl<S: Store> Applications for FaultyStore<S> {
         let call = self.inner.open_checkout(id, payment, at);
         self.faults.around("open_checkout", call, STORE).await
     }
+    async fn reopen_checkout(
+        &self,
+        id: &str,
+        expired_session: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
+        let call = self.inner.reopen_checkout(id, expired_session, payment, at);
+        self.faults.around("reopen_checkout", call, STORE).await
+    }
 }
 
 #[async_trait]
@@ -265,6 +275,16 @@ impl<S: Store> Payments for FaultyStore<S> {
     ) -> Result<PaymentRecorded, StoreError> {
         let call = self.inner.record_payment(event, at);
         self.faults.around("record_payment", call, STORE).await
+    }
+    async fn record_event(
+        &self,
+        event_id: &str,
+        application_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let call = self.inner.record_event(event_id, application_id, kind, at);
+        self.faults.around("record_event", call, STORE).await
     }
     async fn application_paid_by(
         &self,

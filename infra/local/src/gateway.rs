@@ -51,6 +51,10 @@ impl Gateway {
             Err(_) => Fees::default(),
         };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let refunds: Arc<dyn visa_core::payment::PaymentProvider> = Arc::new(SandboxPayments {
+            store: store.clone(),
+            origin: config.site_origin.clone(),
+        });
         let shared = crate::faults::store(store.clone(), config.faults);
         let payments = Arc::new(SandboxPayments {
             store: store.clone(),
@@ -84,10 +88,12 @@ impl Gateway {
                 fees,
                 site_origin: config.site_origin.clone(),
                 admin: visa_confirm_invitation::AdminAuth::Token(config.admin_token.clone()),
+                checkout_lifetime: checkout_lifetime()?,
             },
             webhook: visa_pay_webhook::Deps {
                 applications: shared.clone(),
                 payments: shared.clone(),
+                provider: refunds,
                 clock: clock.clone(),
                 secrets: vec![config.webhook_secret.clone()],
                 on_paid: Box::new(move |id| {
@@ -115,6 +121,27 @@ impl Gateway {
             blobs,
             clock,
         }))
+    }
+}
+
+/// How long a sandbox checkout takes payment: `VISA_CHECKOUT_SECONDS`
+/// (tests make it short), else what the cloud uses.
+fn checkout_lifetime() -> std::io::Result<chrono::Duration> {
+    match std::env::var("VISA_CHECKOUT_SECONDS") {
+        Err(_) => Ok(chrono::Duration::minutes(
+            visa_confirm_invitation::DEFAULT_CHECKOUT_MINUTES,
+        )),
+        Ok(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|s| *s > 0)
+            .map(chrono::Duration::seconds)
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("VISA_CHECKOUT_SECONDS={raw}: a positive number of seconds"),
+                )
+            }),
     }
 }
 
@@ -256,6 +283,13 @@ async fn sandbox_pay(gw: &Gateway, id: &str) -> Resp {
             );
         }
     };
+    if session.expired(gw.clock.now()) || session.refunded {
+        return text(
+            StatusCode::GONE,
+            "text/plain; charset=utf-8",
+            "this checkout session has expired: start a new payment from the portal".into(),
+        );
+    }
     let now = gw.clock.now().timestamp();
     let event_id = format!("evt_sandbox_{}", &crate::config::random_secret()[..24]);
     let body = serde_json::to_vec(&sandbox::completed_event(&session, &event_id, now))

@@ -18,6 +18,23 @@ pub struct SandboxSession {
     pub description: String,
     pub success_url: String,
     pub cancel_url: String,
+    /// Paying is refused from then on (Stripe: `expires_at`).
+    #[serde(default)]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set when the portal refunded this session's payment.
+    #[serde(default)]
+    pub refunded: bool,
+}
+
+impl SandboxSession {
+    /// The PaymentIntent Stripe would make for the session.
+    pub fn payment_intent(&self) -> String {
+        format!("pi_{}", self.id.trim_start_matches("cs_"))
+    }
+
+    pub fn expired(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 pub struct SandboxPayments {
@@ -35,16 +52,33 @@ impl PaymentProvider for SandboxPayments {
             description: request.description.clone(),
             success_url: request.success_url.clone(),
             cancel_url: request.cancel_url.clone(),
+            expires_at: Some(request.expires_at),
+            refunded: false,
         };
         let session = self
             .store
-            .sandbox_session_for(&fresh)
+            .sandbox_session_for(&request.idempotency_key(), &fresh)
             .await
             .map_err(|e| PaymentError::Unavailable(e.to_string()))?;
         Ok(Checkout {
             url: format!("{}/sandbox/checkout/{}", self.origin, session.id),
             session_id: session.id,
         })
+    }
+
+    async fn refund(
+        &self,
+        payment_intent: &str,
+        _idempotency_key: &str,
+    ) -> Result<(), PaymentError> {
+        // Refunding twice refunds once, as the idempotency key makes it at Stripe.
+        match self.store.sandbox_refund(payment_intent).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(PaymentError::Refused(format!(
+                "no such payment_intent: {payment_intent}"
+            ))),
+            Err(e) => Err(PaymentError::Unavailable(e.to_string())),
+        }
     }
 }
 
@@ -71,7 +105,7 @@ pub fn completed_event(
             "status": "complete",
             "mode": "payment",
             // One PaymentIntent per session, as in Stripe: a dispute names it.
-            "payment_intent": format!("pi_{}", session.id.trim_start_matches("cs_")),
+            "payment_intent": session.payment_intent(),
         }},
     })
 }
@@ -105,12 +139,22 @@ pub fn checkout_page(session: &SandboxSession) -> String {
 <h1>Pay the consular fee</h1>
 <p>{description}</p>
 <p class="amount" id="amount">{amount}</p>
-<form method="post" action="/sandbox/checkout/{id}/pay"><button type="submit">Pay</button></form>
+{state}
 <p><a href="{cancel}">Cancel</a></p>
 </main></body></html>"#,
         description = escape(&session.description),
         amount = escape(&format_amount(&session.amount)),
-        id = escape(&session.id),
+        state = if session.refunded {
+            r#"<p id="state">Refunded: this payment was given back.</p>"#.to_owned()
+        } else if session.expired(chrono::Utc::now()) {
+            r#"<p id="state">Expired: this checkout session no longer takes payment.</p>"#
+                .to_owned()
+        } else {
+            format!(
+                r#"<form method="post" action="/sandbox/checkout/{}/pay"><button type="submit">Pay</button></form>"#,
+                escape(&session.id)
+            )
+        },
         cancel = escape(&session.cancel_url),
     )
 }

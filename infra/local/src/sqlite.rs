@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS payment_events (event_id TEXT PRIMARY KEY, applicatio
 CREATE TABLE IF NOT EXISTS payment_intents (payment_intent TEXT PRIMARY KEY, application_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS visas (number TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sandbox_sessions (id TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sandbox_checkouts (id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE, payment_intent TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 ";
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
@@ -116,23 +117,51 @@ impl SqliteStore {
         .await
     }
 
-    /// The sandbox provider's checkout session for an application: the
+    /// The sandbox provider's checkout session for an idempotency key: the
     /// existing one if there is one (like Stripe's idempotency keys).
     pub async fn sandbox_session_for(
         &self,
+        idempotency_key: &str,
         session: &crate::sandbox::SandboxSession,
     ) -> Result<crate::sandbox::SandboxSession, StoreError> {
-        let session = session.clone();
+        let (key, session) = (idempotency_key.to_owned(), session.clone());
         self.with(move |c| {
             c.execute(
-                "INSERT INTO sandbox_sessions (id, application_id, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                params![session.id, session.application_id, to_doc(&session)],
+                "INSERT INTO sandbox_checkouts (id, idempotency_key, payment_intent, doc) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+                params![session.id, key, session.payment_intent(), to_doc(&session)],
             )
             .map_err(unavailable)?;
             let doc: String = c
-                .query_row("SELECT doc FROM sandbox_sessions WHERE application_id = ?1", [&session.application_id], |r| r.get(0))
+                .query_row("SELECT doc FROM sandbox_checkouts WHERE idempotency_key = ?1", [&key], |r| r.get(0))
                 .map_err(unavailable)?;
             from_doc(&doc)
+        })
+        .await
+    }
+
+    /// Marks the session of `payment_intent` refunded; `false` if there is
+    /// no such payment.
+    pub async fn sandbox_refund(&self, payment_intent: &str) -> Result<bool, StoreError> {
+        let pi = payment_intent.to_owned();
+        self.with(move |c| {
+            let doc: Option<String> = c
+                .query_row(
+                    "SELECT doc FROM sandbox_checkouts WHERE payment_intent = ?1",
+                    [&pi],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let Some(doc) = doc else { return Ok(false) };
+            let mut session: crate::sandbox::SandboxSession = from_doc(&doc)?;
+            session.refunded = true;
+            c.execute(
+                "UPDATE sandbox_checkouts SET doc = ?1 WHERE payment_intent = ?2",
+                params![to_doc(&session), pi],
+            )
+            .map_err(unavailable)?;
+            Ok(true)
         })
         .await
     }
@@ -145,7 +174,7 @@ impl SqliteStore {
         self.with(move |c| {
             let doc: Option<String> = c
                 .query_row(
-                    "SELECT doc FROM sandbox_sessions WHERE id = ?1",
+                    "SELECT doc FROM sandbox_checkouts WHERE id = ?1",
                     [id],
                     |r| r.get(0),
                 )
@@ -574,6 +603,34 @@ impl Applications for SqliteStore {
         })
         .await
     }
+
+    async fn reopen_checkout(
+        &self,
+        id: &str,
+        expired_session: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
+        let (id, old, payment) = (id.to_owned(), expired_session.to_owned(), payment.clone());
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let mut app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
+            let current = app.payment.as_ref().map(|p| p.checkout_session_id.as_str());
+            if app.status != Status::AwaitingPayment || current != Some(old.as_str()) {
+                return Err(StoreError::StatusConflict);
+            }
+            app.payment = Some(payment);
+            app.updated_at = at;
+            if !save_application(&tx, &app, Status::AwaitingPayment)? {
+                return Err(StoreError::StatusConflict);
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(app)
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -587,10 +644,16 @@ impl Payments for SqliteStore {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
             let mut app = load_application(&tx, &event.application_id)?.ok_or(StoreError::NotFound)?;
-            let session_matches =
-                app.payment.as_ref().is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
-            if !matches!(app.status, Status::AwaitingPayment | Status::Paid | Status::Issued) || !session_matches {
+            let known = app.payment.as_ref().is_some_and(|p| p.knows(&event.checkout_session_id));
+            if !matches!(app.status, Status::AwaitingPayment | Status::Paid | Status::Issued) || !known {
                 return Err(StoreError::StatusConflict);
+            }
+            // Paid already, in another of its sessions: a second payment,
+            // for the caller to refund; nothing is recorded yet.
+            let paid_elsewhere = app.status != Status::AwaitingPayment
+                && app.payment.as_ref().is_some_and(|p| p.checkout_session_id != event.checkout_session_id);
+            if paid_elsewhere {
+                return Ok(PaymentRecorded::PaidByAnotherSession);
             }
             let inserted = tx
                 .execute(
@@ -608,10 +671,10 @@ impl Payments for SqliteStore {
             }
             app.status = Status::Paid;
             app.updated_at = at;
-            if let Some(p) = app.payment.as_mut() {
-                p.paid_at = Some(at);
-                p.payment_intent = event.payment_intent.clone();
-            }
+            app.payment = app
+                .payment
+                .as_ref()
+                .map(|p| p.paid_in(&event.checkout_session_id, at, event.payment_intent.clone()));
             if !save_application(&tx, &app, Status::AwaitingPayment)? {
                 return Err(StoreError::StatusConflict);
             }
@@ -624,6 +687,31 @@ impl Payments for SqliteStore {
             }
             tx.commit().map_err(unavailable)?;
             Ok(PaymentRecorded::Paid(Box::new(app)))
+        })
+        .await
+    }
+
+    async fn record_event(
+        &self,
+        event_id: &str,
+        application_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (event_id, application_id, kind) = (
+            event_id.to_owned(),
+            application_id.to_owned(),
+            kind.to_owned(),
+        );
+        self.with(move |c| {
+            let inserted = c
+                .execute(
+                    "INSERT INTO payment_events (event_id, application_id, kind, recorded_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                    params![event_id, application_id, kind, at.to_rfc3339()],
+                )
+                .map_err(unavailable)?;
+            Ok(inserted == 1)
         })
         .await
     }

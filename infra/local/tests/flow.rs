@@ -110,7 +110,7 @@ async fn invitation_to_application_walk() {
         )
         .await;
     assert_eq!(second["payment"], first["payment"]);
-    assert_eq!(gw.count("sandbox_sessions"), 1);
+    assert_eq!(gw.count("sandbox_checkouts"), 1);
 }
 
 #[tokio::test]

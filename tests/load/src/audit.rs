@@ -132,13 +132,13 @@ fn snapshot(data_dir: &Path) -> rusqlite::Result<Snapshot> {
     let visas = pairs("SELECT number, application_id FROM visas")?
         .into_iter()
         .collect();
-    let sandbox = pairs("SELECT id, application_id FROM sandbox_sessions")?
+    let sandbox = pairs("SELECT id, json_extract(doc, '$.application_id') FROM sandbox_checkouts")?
         .into_iter()
         .collect();
     let mut payments = BTreeMap::new();
-    for (app, _) in
-        pairs("SELECT application_id, event_id FROM payment_events WHERE kind <> 'dispute'")?
-    {
+    for (app, _) in pairs(
+        "SELECT application_id, event_id FROM payment_events WHERE kind NOT IN ('dispute', 'expired', 'refunded')",
+    )? {
         *payments.entry(app).or_insert(0) += 1;
     }
     let mut apps = BTreeMap::new();
