@@ -27,9 +27,22 @@ impl Gateway {
         gw
     }
 
+    /// Starts with extra environment (e.g. a short checkout lifetime).
+    pub fn start_with(env: &[(&str, &str)]) -> Gateway {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut gw = Gateway::start_in_with(dir.path(), env);
+        gw._dir = Some(dir);
+        gw
+    }
+
     /// Starts on `data_dir` (kept by the caller, for restarts).
     pub fn start_in(data_dir: &Path) -> Gateway {
+        Gateway::start_in_with(data_dir, &[])
+    }
+
+    fn start_in_with(data_dir: &Path, env: &[(&str, &str)]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_visa-local"))
+            .envs(env.iter().copied())
             .env("VISA_ADDR", "127.0.0.1:0")
             .env("VISA_DATA_DIR", data_dir)
             .env("PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET)
