@@ -86,6 +86,7 @@ function renderChrome() {
         <h2 class="visually-hidden" data-i18n="footer.title"></h2>
         <ul>
           <li><a href="/" data-i18n="footer.about"></a></li>
+          <li><a href="/retrieve" data-i18n="footer.retrieve"></a></li>
           <li><a href="/verify" data-i18n="footer.verify"></a></li>
         </ul>
         <p data-i18n="footer.owner"></p>

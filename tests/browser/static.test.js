@@ -142,7 +142,7 @@ test('pages keep the Content Security Policy: no inline script, style or handler
 });
 
 test('every page is linked without its extension and the pages the issue asks for exist', () => {
-  for (const page of ['index', 'register', 'sign-in', 'forgot-password', 'reset-password', 'cabinet', 'apply', 'check', 'payment-return', 'verify']) {
+  for (const page of ['index', 'register', 'sign-in', 'forgot-password', 'reset-password', 'cabinet', 'apply', 'check', 'payment-return', 'verify', 'retrieve']) {
     assert.ok(existsSync(join(SITE_DIR, `${page}.html`)), `${page}.html`);
   }
   for (const { path, text } of [...html, ...js]) {
