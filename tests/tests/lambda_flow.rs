@@ -230,18 +230,36 @@ impl Portal {
 }
 
 /// A stub of Stripe's `POST /v1/checkout/sessions`.
+/// Refunds the Stripe stub was asked for: (payment_intent, idempotency key).
+static REFUNDS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
 async fn stripe_stub() -> String {
-    let app = Router::new().route(
-        "/v1/checkout/sessions",
-        post(|body: String| async move {
-            let form: BTreeMap<String, String> = serde_urlencoded_pairs(&body);
-            let app = form.get("client_reference_id").cloned().unwrap_or_default();
-            axum::Json(
-                json!({"id": format!("cs_test_{app}"), "object": "checkout.session",
-                              "url": format!("https://checkout.stripe.com/c/pay/cs_test_{app}")}),
-            )
-        }),
-    );
+    let app = Router::new()
+        .route(
+            "/v1/checkout/sessions",
+            post(|body: String| async move {
+                let form: BTreeMap<String, String> = serde_urlencoded_pairs(&body);
+                let app = form.get("client_reference_id").cloned().unwrap_or_default();
+                axum::Json(
+                    json!({"id": format!("cs_test_{app}"), "object": "checkout.session",
+                                  "url": format!("https://checkout.stripe.com/c/pay/cs_test_{app}")}),
+                )
+            }),
+        )
+        .route(
+            "/v1/refunds",
+            post(|headers: axum::http::HeaderMap, body: String| async move {
+                let form = serde_urlencoded_pairs(&body);
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let pi = form.get("payment_intent").cloned().unwrap_or_default();
+                REFUNDS.lock().unwrap().push((pi, key));
+                axum::Json(json!({"id": "re_test", "object": "refund", "status": "succeeded"}))
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -1246,6 +1264,74 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         )
         .await;
     assert_eq!(new_session.status, 201);
+
+    // A late payment in an earlier, expired session of this application
+    // (recorded as replaced, as a confirmation after its expiry does) after
+    // another session paid it: refunded through Stripe with the event's
+    // idempotency key, recorded; a redelivery refunds nothing more.
+    ddb.update_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
+        )
+        .update_expression("SET payment.replaced_sessions = :r")
+        .expression_attribute_values(
+            ":r",
+            aws_sdk_dynamodb::types::AttributeValue::L(vec![
+                aws_sdk_dynamodb::types::AttributeValue::S("cs_test_expired".into()),
+            ]),
+        )
+        .send()
+        .await
+        .unwrap();
+    let late = serde_json::to_vec(&json!({
+        "id": "evt_late_in_expired", "object": "event", "type": "checkout.session.completed",
+        "data": {"object": {"id": "cs_test_expired", "object": "checkout.session", "client_reference_id": id,
+                            "amount_total": 6000, "currency": "usd", "payment_status": "paid",
+                            "payment_intent": "pi_late"}},
+    }))
+    .unwrap();
+    for _ in 0..2 {
+        let signature = sign(&webhook_secret, chrono::Utc::now().timestamp(), &late);
+        let answer = portal
+            .call_raw(
+                None,
+                "POST",
+                "/api/webhooks/payment",
+                None,
+                Some(&late),
+                &[("stripe-signature", &signature)],
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+    let refunds: Vec<_> = REFUNDS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(pi, _)| pi == "pi_late")
+        .cloned()
+        .collect();
+    assert!(!refunds.is_empty(), "refunded through Stripe");
+    assert!(
+        refunds
+            .iter()
+            .all(|(_, key)| key == "refund-evt_late_in_expired"),
+        "{refunds:?}"
+    );
+    let still = application_image(&ddb, &table, &id).await;
+    assert_eq!(still["status"], json!({"S": "issued"}));
+    assert_eq!(still["visa"]["M"]["number"]["S"], json!(visa_number));
 
     // Figures. Time waiting for moto is not what AWS would take, so each
     // init is also shown without it: the function's own start-up work.

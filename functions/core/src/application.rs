@@ -180,6 +180,18 @@ pub struct NewApplication {
     pub declarations: Declarations,
 }
 
+/// What the API shows of a payment (the provider's payment id and the
+/// replaced sessions stay inside).
+#[derive(Serialize)]
+pub struct PaymentView<'a> {
+    pub checkout_session_id: &'a str,
+    pub checkout_url: &'a str,
+    pub paid_at: Option<DateTime<Utc>>,
+    /// When the checkout stops taking payment; confirming after it opens a
+    /// new one.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 /// What the API shows of an application (the account id stays inside).
 #[derive(Serialize)]
 pub struct ApplicationView<'a> {
@@ -192,7 +204,7 @@ pub struct ApplicationView<'a> {
     pub stay: &'a Stay,
     pub fee: &'a Money,
     pub details_confirmed_at: Option<DateTime<Utc>>,
-    pub payment: Option<&'a Payment>,
+    pub payment: Option<PaymentView<'a>>,
     pub visa: Option<&'a Visa>,
     pub under_review: bool,
     pub created_at: DateTime<Utc>,
@@ -211,7 +223,12 @@ impl Application {
             stay: &self.stay,
             fee: &self.fee,
             details_confirmed_at: self.details_confirmed_at,
-            payment: self.payment.as_ref(),
+            payment: self.payment.as_ref().map(|p| PaymentView {
+                checkout_session_id: &p.checkout_session_id,
+                checkout_url: &p.checkout_url,
+                paid_at: p.paid_at,
+                expires_at: p.expires_at,
+            }),
             visa: self.visa.as_ref(),
             under_review: self.under_review,
             created_at: self.created_at,
