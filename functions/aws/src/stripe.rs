@@ -398,14 +398,12 @@ mod tests {
             .refund("pi_123", "refund-evt_1")
             .await
             .unwrap();
-        let seen = seen.lock().unwrap();
-        let (headers, form) = seen.requests.last().unwrap();
+        let (headers, form) = seen.lock().unwrap().requests.last().cloned().unwrap();
         assert_eq!(headers["idempotency-key"], "refund-evt_1");
         assert_eq!(
             form,
-            &vec![("payment_intent".to_owned(), "pi_123".to_owned())]
+            vec![("payment_intent".to_owned(), "pi_123".to_owned())]
         );
-        drop(seen);
         let refused = client(&base, "sk_test_123")
             .refund("pi_missing", "refund-evt_2")
             .await;
