@@ -397,8 +397,10 @@ pub async fn run(data_dir: &Path, ledgers: &[Ledger], client: &Client) -> Result
         }
     }
 
-    // Border control's view through the API agrees with the store.
-    let mut verified = check("border control verifies every downloaded visa");
+    // Border control's view through the API agrees with the store: found,
+    // for this passport, and in force or (a stay that starts later) not
+    // yet, never anything else.
+    let mut verified = check("border control finds every downloaded visa, in force or not yet");
     for l in ledgers {
         let Some(number) = &l.visa_number else {
             continue;
@@ -418,7 +420,13 @@ pub async fn run(data_dir: &Path, ledgers: &[Ledger], client: &Client) -> Result
             )
             .await
         {
-            Ok(a) if a.status == StatusCode::OK && a.json()["valid"] == true => {}
+            Ok(a)
+                if a.status == StatusCode::OK
+                    && a.json()["visa"]["number"] == number.as_str()
+                    && matches!(
+                        (a.json()["valid"].as_bool(), a.json()["status"].as_str()),
+                        (Some(true), Some("issued")) | (Some(false), Some("not_yet_valid"))
+                    ) => {}
             Ok(a) => verified
                 .failures
                 .push(format!("visa {number}: {}", a.describe())),
