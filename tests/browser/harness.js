@@ -49,12 +49,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts visa-local, or uses VISA_BASE_URL (+ VISA_ADMIN_TOKEN) when set,
- * e.g. to run the tests against a gateway that is already up.
+ * e.g. to run the tests against a gateway that is already up. `env` adds
+ * variables for the started gateway only (e.g. VISA_CHECKOUT_SECONDS);
+ * `external` on the result says they could not apply.
  */
-export async function startGateway() {
+export async function startGateway({ env = {} } = {}) {
   if (process.env.VISA_BASE_URL) {
     // VISA_DATA_DIR: that gateway's data dir, for the tests that read its outbox.
-    return { baseUrl: process.env.VISA_BASE_URL.replace(/\/$/, ''), adminToken: process.env.VISA_ADMIN_TOKEN, dataDir: process.env.VISA_DATA_DIR, stop: async () => {}, output: () => '' };
+    return { baseUrl: process.env.VISA_BASE_URL.replace(/\/$/, ''), adminToken: process.env.VISA_ADMIN_TOKEN, dataDir: process.env.VISA_DATA_DIR, external: true, stop: async () => {}, output: () => '' };
   }
   const bin = gatewayBinary();
   if (!existsSync(bin)) {
@@ -73,6 +75,7 @@ export async function startGateway() {
       VISA_ADMIN_TOKEN: adminToken,
       VISA_DEMO: '0',
       RUST_LOG: process.env.RUST_LOG || 'warn',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -99,6 +102,7 @@ export async function startGateway() {
   const printed = /admin token:\s*(\S+)/i.exec(output);
   return {
     baseUrl,
+    external: false,
     adminToken: adminToken || (printed && printed[1]),
     // Emails land in <dataDir>/outbox/ as .eml files.
     dataDir,

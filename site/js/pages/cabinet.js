@@ -1,11 +1,15 @@
 // Personal cabinet: the applicant's applications with their live status
-// (GET /api/applications, polled), and what to do next for each.
+// (GET /api/applications, polled), and what to do next for each. An
+// application awaiting payment links to its checkout while that takes
+// payment ("Pay by ..."); once it has expired the cabinet says so and pays
+// again through a new confirmation, which opens a new checkout.
 
 import { start, onLanguageChange, showPageProblem } from '../page.js';
 import { t, el, formatDate, formatDateTime, formatMoney } from '../i18n.js';
 import { get, ApiProblem } from '../api.js';
 import { problemKey } from '../errors.js';
 import { downloadVisa } from '../visa-download.js';
+import { checkoutUrl, checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
 
 // Fast while a payment or an issue is under way (the webhook and the
 // renderer act within seconds), slow otherwise.
@@ -15,7 +19,9 @@ const IN_FLIGHT = new Set(['awaiting_payment', 'paid']);
 
 let items = null;
 let timer = null;
+let cancelExpiryTimer = () => {};
 const actionErrors = new Map(); // application id -> problem key
+const paying = new Set(); // application ids whose confirmation is under way
 
 function row(labelKey, value) {
   const dd = el('dd');
@@ -28,6 +34,90 @@ export function statusTag(status) {
   return el('strong', { className: `tag tag--${status}`, key: `status.${status}`, attrs: { 'data-status-tag': status } });
 }
 
+/**
+ * Paying: the link to the open checkout with its deadline, or, once it has
+ * expired, what happened and a button that opens a new one. Either way a
+ * click confirms again first, so a link that has just died (or a clock
+ * that runs slow) still ends on a checkout that takes payment.
+ */
+function payActions(app, check) {
+  const url = checkoutUrl(app);
+  if (!url) return [el('a', { className: 'button', key: 'cabinet.action_pay', attrs: { href: check } })];
+  const focus = `pay:${app.id}`;
+  if (checkoutExpired(app)) {
+    const button = el('button', {
+      className: 'button',
+      key: 'cabinet.action_pay_again',
+      vars: { fee: formatMoney(app.fee) },
+      attrs: { type: 'button', 'data-pay-again': app.id, 'data-focus': focus },
+    });
+    button.addEventListener('click', () => pay(app));
+    return [
+      el('p', {
+        className: 'inset',
+        key: 'cabinet.payment_expired',
+        vars: { time: formatDateTime(app.payment.expires_at) },
+        attrs: { 'data-checkout-expired': app.payment.expires_at },
+      }),
+      button,
+    ];
+  }
+  const link = el('a', { className: 'button', key: 'cabinet.action_pay', attrs: { href: url, 'data-pay': app.id, 'data-focus': focus } });
+  link.addEventListener('click', (ev) => {
+    // A new tab or window follows the link itself.
+    if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    pay(app);
+  });
+  const out = [];
+  if (app.payment.expires_at) {
+    out.push(el('p', {
+      key: 'cabinet.pay_by',
+      vars: { time: formatDateTime(app.payment.expires_at) },
+      attrs: { 'data-pay-by': app.payment.expires_at },
+    }));
+  }
+  out.push(link);
+  return out;
+}
+
+/** Focuses a card's action (or its title, made focusable for this) by its data-focus key. */
+function focusAction(key) {
+  const target = document.querySelector(`#applications [data-focus="${CSS.escape(key)}"]`);
+  if (!target) return;
+  if (target.matches('h2')) target.setAttribute('tabindex', '-1');
+  target.focus();
+}
+
+async function pay(app) {
+  // A second click while the first is under way does nothing (GOV.UK's double-click guard).
+  if (paying.has(app.id)) return;
+  paying.add(app.id);
+  actionErrors.delete(app.id);
+  render();
+  try {
+    await goToCheckout(app.id);
+    return; // on the way to the checkout
+  } catch (err) {
+    paying.delete(app.id);
+    if (!(err instanceof ApiProblem)) throw err;
+    if (err.slug === 'unauthenticated') return; // on the way to sign in
+    if (err.slug === 'invalid-state') {
+      // Paid meanwhile (another tab, a late payment): show where it is now.
+      try { await refresh(); } catch { /* the message below says what to do */ }
+      const now = (items || []).find((a) => a.id === app.id);
+      if (now && now.status !== 'awaiting_payment') {
+        render();
+        focusAction(`title:${app.id}`);
+        return;
+      }
+    }
+    actionErrors.set(app.id, problemKey(err));
+    render();
+    focusAction(`pay:${app.id}`);
+  }
+}
+
 function actionsFor(app) {
   const box = el('div', { className: 'card__actions' });
   const check = `/check?application=${encodeURIComponent(app.id)}`;
@@ -37,14 +127,13 @@ function actionsFor(app) {
         el('a', { className: 'button', key: 'cabinet.action_check', attrs: { href: check } }));
       break;
     case 'awaiting_payment':
-      box.append(el('p', { key: 'cabinet.next_pay' }),
-        el('a', { className: 'button', key: 'cabinet.action_pay', attrs: { href: check } }));
+      box.append(el('p', { key: 'cabinet.next_pay' }), ...payActions(app, check));
       break;
     case 'paid':
       box.append(el('p', { key: 'cabinet.next_wait' }));
       break;
     case 'issued': {
-      const button = el('button', { className: 'button', key: 'visa.download', attrs: { type: 'button', 'data-download': app.id } });
+      const button = el('button', { className: 'button', key: 'visa.download', attrs: { type: 'button', 'data-download': app.id, 'data-focus': `download:${app.id}` } });
       button.addEventListener('click', async () => {
         actionErrors.delete(app.id);
         try {
@@ -81,7 +170,7 @@ function card(app) {
     app.created_at ? row('cabinet.created', formatDateTime(app.created_at)) : null,
   ]);
   return el('section', { className: 'card', attrs: { 'aria-labelledby': titleId, 'data-application': app.id, 'data-status': app.status } }, [
-    el('h2', { className: 'card__title', key: `category.${app.category}_visa`, attrs: { id: titleId } }),
+    el('h2', { className: 'card__title', key: `category.${app.category}_visa`, attrs: { id: titleId, 'data-focus': `title:${app.id}` } }),
     el('div', { className: 'card__body' }, [dl]),
     actionsFor(app),
   ]);
@@ -90,18 +179,28 @@ function card(app) {
 function render() {
   const host = document.getElementById('applications');
   host.removeAttribute('aria-busy');
-  const focused = document.activeElement && document.activeElement.getAttribute('data-download');
+  const focused = document.activeElement && document.activeElement.getAttribute('data-focus');
   host.replaceChildren();
+  cancelExpiryTimer();
   if (!items || items.length === 0) {
     host.append(el('p', { key: 'cabinet.empty' }));
     return;
   }
   for (const app of items) host.append(card(app));
-  // Keep keyboard focus where it was across a refresh.
-  if (focused) {
-    const again = host.querySelector(`[data-download="${CSS.escape(focused)}"]`);
-    if (again) again.focus();
-  }
+  // Keep keyboard focus where it was across a refresh (from a Pay link to the button that replaces it).
+  if (focused) focusAction(focused);
+  cancelExpiryTimer = whenCheckoutsExpire(items, checkoutsExpired);
+}
+
+/** A checkout on screen has just expired: no more link to it, and say so. */
+function checkoutsExpired() {
+  const linked = new Set([...document.querySelectorAll('#applications [data-pay]')].map((a) => a.getAttribute('data-pay')));
+  render();
+  const expired = (items || []).filter((a) => linked.has(a.id) && checkoutExpired(a));
+  if (!expired.length) return;
+  document.getElementById('status-announcer').textContent = expired
+    .map((a) => t('cabinet.payment_expired', { time: formatDateTime(a.payment.expires_at) }))
+    .join(' ');
 }
 
 function announceChanges(before, after) {

@@ -1,16 +1,20 @@
 // Check your answers: the data as the visa will print it, with the MRZ
 // preview, and the applicant's confirmation that it matches the passport
 // (the seed: a visa that disagrees with the passport is invalid). Confirming
-// POSTs /api/applications/{id}/confirmation and goes to the checkout.
+// POSTs /api/applications/{id}/confirmation and goes to the checkout. Once
+// an application awaits payment, the page says until when its checkout
+// takes payment, or that it expired (confirming again opens a new one).
 
 import { start, param, onLanguageChange, showPageProblem } from '../page.js';
-import { t, el, formatDate, formatMoney, countryName, entryPointName } from '../i18n.js';
-import { get, post, ApiProblem } from '../api.js';
+import { t, el, formatDate, formatDateTime, formatMoney, countryName, entryPointName } from '../i18n.js';
+import { get, ApiProblem } from '../api.js';
 import { FormErrors, problemMessages } from '../errors.js';
 import { mrvB } from '../mrz.js';
+import { checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
 
 let app = null;
 let entryPoints = null;
+let cancelExpiryTimer = () => {};
 
 function row(labelKey, value, name) {
   const dd = el('dd', { attrs: name ? { 'data-answer': name } : {} });
@@ -90,29 +94,44 @@ function renderAnswers() {
     ]),
   );
 
-  document.getElementById('pay-button').textContent = t('check.submit', { fee: formatMoney(app.fee) });
+  renderPayment();
+}
+
+/** The button's words, and the checkout's deadline while it takes payment. */
+function renderPayment() {
+  const fee = formatMoney(app.fee);
+  document.getElementById('pay-button').textContent = checkoutExpired(app)
+    ? t('cabinet.action_pay_again', { fee })
+    : t('check.submit', { fee });
+  const host = document.getElementById('pay-by');
+  host.replaceChildren();
+  const expiresAt = app.status === 'awaiting_payment' && app.payment && app.payment.expires_at;
+  if (expiresAt && !checkoutExpired(app)) {
+    host.append(el('p', { key: 'cabinet.pay_by', vars: { time: formatDateTime(expiresAt) }, attrs: { 'data-pay-by': expiresAt } }));
+  }
 }
 
 function renderNotice() {
   const host = document.getElementById('notice');
   host.replaceChildren();
+  cancelExpiryTimer();
+  if (app && checkoutExpired(app)) {
+    // Back from a checkout that had expired, or here after it did: no money was taken.
+    host.append(el('div', { className: 'banner', attrs: { role: 'region', 'aria-labelledby': 'notice-title', 'data-notice': 'expired' } }, [
+      el('h2', { className: 'banner__title', key: 'check.expired_title', attrs: { id: 'notice-title' } }),
+      el('div', { className: 'banner__content' }, [
+        el('p', { key: 'cabinet.payment_expired', vars: { time: formatDateTime(app.payment.expires_at) } }),
+        el('p', { key: 'check.expired_body' }),
+      ]),
+    ]));
+    return;
+  }
+  if (app) cancelExpiryTimer = whenCheckoutsExpire([app], () => { renderNotice(); renderPayment(); });
   if (param('cancelled') !== '1') return;
   host.append(el('div', { className: 'banner', attrs: { role: 'region', 'aria-labelledby': 'notice-title', 'data-notice': 'cancelled' } }, [
     el('h2', { className: 'banner__title', key: 'check.cancelled_title', attrs: { id: 'notice-title' } }),
     el('div', { className: 'banner__content' }, [el('p', { key: 'check.cancelled_body' })]),
   ]));
-}
-
-/** Only an http(s) checkout URL is followed: a Stripe page or the sandbox's on this origin. */
-function checkoutUrl(application) {
-  const raw = application && application.payment && application.payment.checkout_url;
-  if (!raw) return null;
-  try {
-    const url = new URL(raw, window.location.origin);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
-  } catch {
-    return null;
-  }
 }
 
 start(async () => {
@@ -139,6 +158,7 @@ start(async () => {
     if (Array.isArray(req.entry_points)) entryPoints = req.entry_points;
   } catch { /* the rule's default wording names the two airports */ }
   renderAnswers();
+  renderNotice();
 
   const form = document.getElementById('confirm-form');
   form.hidden = false;
@@ -153,10 +173,8 @@ start(async () => {
     const button = document.getElementById('pay-button');
     button.disabled = true;
     try {
-      const confirmed = await post(`/applications/${encodeURIComponent(app.id)}/confirmation`, { details_match_passport: true }, { auth: true });
-      const url = checkoutUrl(confirmed);
-      if (!url) throw new ApiProblem(502, { type: '/problems/payment-provider-unavailable' });
-      window.location.assign(url);
+      // The same checkout while it is open, a new one once it has expired.
+      await goToCheckout(app.id);
     } catch (err) {
       if (!(err instanceof ApiProblem)) throw err;
       button.disabled = false;
