@@ -438,6 +438,20 @@ fn sqs_as(sdk: &aws_config::SdkConfig, endpoint: &str, function: &str) -> aws_sd
     aws_sdk_sqs::Client::from_conf(config)
 }
 
+/// Every email SES in moto has sent (its raw MIME in `raw_data`).
+async fn ses_messages(moto_endpoint: &str) -> Vec<Value> {
+    let data: Value = reqwest::get(format!("{moto_endpoint}/moto-api/data.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    data["ses"]["RawMessage"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// What one pass of the email poller did.
 #[derive(Debug, Default)]
 struct Pumped {
@@ -1095,16 +1109,8 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     let sent_of = |number: String| {
         let endpoint = moto.endpoint();
         async move {
-            let data: Value = reqwest::get(format!("{endpoint}/moto-api/data.json"))
+            ses_messages(&endpoint)
                 .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            data["ses"]["RawMessage"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
                 .iter()
                 .filter(|m| m.to_string().contains(&number))
                 .count()
@@ -1214,16 +1220,9 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         "refused: {:?}",
         aws.audit().refused
     );
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto.endpoint()))
+    let reset_token = ses_messages(&moto.endpoint())
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let reset_token = data["ses"]["RawMessage"]
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .filter_map(|m| m["raw_data"].as_str())
         .filter(|raw| raw.contains(&format!("To: {email}")))
         .filter_map(|raw| {
@@ -2239,16 +2238,7 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
 
     // One visa, one PDF, one email per applicant.
     let s3 = stack.cloud.s3();
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", stack.moto.endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mails = data["ses"]["RawMessage"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let mails = ses_messages(&stack.moto.endpoint()).await;
     let mut numbers = std::collections::BTreeSet::new();
     for id in &issued {
         let app = application_image(&ddb, &stack.table, id).await;

@@ -234,6 +234,50 @@ impl DynamoStore {
         self.get(key(pk, sk)).await?.map(record).transpose()
     }
 
+    /// Every item of one kind (`APP#`, `SESSION#`) in an account's GSI1
+    /// partition, all pages, in sort-key order (`forward`) or reversed.
+    async fn account_index(
+        &self,
+        account_id: &str,
+        kind: &str,
+        forward: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :kind)")
+                .expression_attribute_values(":pk", s(account_pk(account_id)))
+                .expression_attribute_values(":kind", s(kind))
+                .scan_index_forward(forward)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Puts a record keyed by a fresh random token (a session, a reset):
+    /// a clash would mean a broken random source, so it is an error.
+    async fn put_fresh(&self, item: Item, what: &str) -> Result<(), StoreError> {
+        if self.put_new(item).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "a {what} with this token hash exists"
+            )))
+        }
+    }
+
     /// Puts an item that must not exist yet: `false` if it did.
     async fn put_new(&self, item: Item) -> Result<bool, StoreError> {
         match self
@@ -428,13 +472,7 @@ impl Accounts for DynamoStore {
     async fn create_reset(&self, reset: &PasswordReset) -> Result<(), StoreError> {
         let mut item = record_item(reset_pk(&reset.token_hash), "RESET", reset)?;
         item.insert("ttl".into(), n(reset.expires_at.timestamp()));
-        if self.put_new(item).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Unavailable(
-                "a reset with this token hash exists".into(),
-            ))
-        }
+        self.put_fresh(item, "reset").await
     }
 
     async fn reset(
@@ -501,13 +539,7 @@ impl Sessions for DynamoStore {
             "gsi1sk".into(),
             s(format!("{SESSION_GSI1SK}{}", session.token_hash)),
         );
-        if self.put_new(item).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Unavailable(
-                "a session with this token hash exists".into(),
-            ))
-        }
+        self.put_fresh(item, "session").await
     }
 
     async fn session(
@@ -543,35 +575,15 @@ impl Sessions for DynamoStore {
     }
 
     async fn end_sessions_of(&self, account_id: &str) -> Result<u32, StoreError> {
-        let mut ended = 0;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :kind)")
-                .expression_attribute_values(":pk", s(account_pk(account_id)))
-                .expression_attribute_values(":kind", s(SESSION_GSI1SK))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                // The table's keys are in every index's projection.
-                let pk = text(&item, "pk")?;
-                let token_hash = pk
-                    .strip_prefix("SESSION#")
-                    .ok_or_else(|| corrupt("a session's key"))?;
-                self.delete_session(token_hash).await?;
-                ended += 1;
-            }
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(ended);
-            }
+        let sessions = self.account_index(account_id, SESSION_GSI1SK, true).await?;
+        for item in &sessions {
+            // The table's keys are in every index's projection.
+            let token_hash = text(item, "pk")?
+                .strip_prefix("SESSION#")
+                .ok_or_else(|| corrupt("a session's key"))?;
+            self.delete_session(token_hash).await?;
         }
+        Ok(u32::try_from(sessions.len()).unwrap_or(u32::MAX))
     }
 
     async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError> {
@@ -750,30 +762,11 @@ impl Applications for DynamoStore {
     }
 
     async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError> {
-        let mut apps = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("gsi1pk = :pk AND begins_with(gsi1sk, :kind)")
-                .expression_attribute_values(":pk", s(account_pk(account_id)))
-                .expression_attribute_values(":kind", s(APP_GSI1SK))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                apps.push(record(item)?);
-            }
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                return Ok(apps);
-            }
-        }
+        self.account_index(account_id, APP_GSI1SK, false)
+            .await?
+            .into_iter()
+            .map(record)
+            .collect()
     }
 
     async fn open_checkout(

@@ -175,21 +175,24 @@ impl LazyStripe {
             checkout: tokio::sync::OnceCell::new(),
         }
     }
-}
 
-#[async_trait]
-impl PaymentProvider for LazyStripe {
-    async fn open_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, PaymentError> {
-        let checkout = self
-            .checkout
+    /// The client, its key read from Secrets Manager on first use.
+    async fn client(&self) -> Result<&StripeCheckout, PaymentError> {
+        self.checkout
             .get_or_try_init(|| async {
                 self.cloud
                     .stripe()
                     .await
                     .map_err(|e| PaymentError::Unavailable(e.to_string()))
             })
-            .await?;
-        checkout.open_checkout(request).await
+            .await
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for LazyStripe {
+    async fn open_checkout(&self, request: &CheckoutRequest) -> Result<Checkout, PaymentError> {
+        self.client().await?.open_checkout(request).await
     }
 
     async fn refund(
@@ -197,16 +200,10 @@ impl PaymentProvider for LazyStripe {
         payment_intent: &str,
         idempotency_key: &str,
     ) -> Result<(), PaymentError> {
-        let checkout = self
-            .checkout
-            .get_or_try_init(|| async {
-                self.cloud
-                    .stripe()
-                    .await
-                    .map_err(|e| PaymentError::Unavailable(e.to_string()))
-            })
-            .await?;
-        checkout.refund(payment_intent, idempotency_key).await
+        self.client()
+            .await?
+            .refund(payment_intent, idempotency_key)
+            .await
     }
 }
 

@@ -73,10 +73,21 @@ async fn visa_link(deps: &Deps, req: &Request, id: &str) -> Result<Response, Pro
             app.status.as_str()
         )));
     };
+    download(deps, &app.id, visa, now).await
+}
+
+/// A fresh presigned link to an issued visa's PDF, as both download
+/// routes answer it.
+async fn download(
+    deps: &Deps,
+    application_id: &str,
+    visa: &visa_core::application::Visa,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Response, Problem> {
     let expires_at = now + Duration::seconds(LINK_SECONDS);
     let url = deps
         .blobs
-        .link(&issue::pdf_key(&app.id, &visa.number), expires_at)
+        .link(&issue::pdf_key(application_id, &visa.number), expires_at)
         .await
         .map_err(|e| Problem::unavailable(e.to_string()))?;
     Ok(json(
@@ -196,17 +207,8 @@ async fn retrieve(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         tracing::warn!(error = %e, "could not take back a retrieval's count");
     }
     let visa = app.visa.as_ref().ok_or_else(not_found)?;
-    let expires_at = now + Duration::seconds(LINK_SECONDS);
-    let url = deps
-        .blobs
-        .link(&issue::pdf_key(&app.id, &visa.number), expires_at)
-        .await
-        .map_err(|e| Problem::unavailable(e.to_string()))?;
     tracing::info!(application_id = %app.id, visa = %visa.number, "visa retrieved without signing in");
-    Ok(json(
-        StatusCode::OK,
-        &json!({"visa_number": visa.number, "url": url, "expires_at": expires_at}),
-    ))
+    download(deps, &app.id, visa, now).await
 }
 
 /// The current key first, then every retired key whose visas may still be
