@@ -1016,6 +1016,33 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         pdf.starts_with(b"%PDF-"),
         "a PDF through the presigned link"
     );
+    // The same visa on another device, without signing in: the three
+    // details give a fresh presigned link to the same object.
+    let retrieved = portal
+        .call(
+            "POST",
+            "/api/visa-retrievals",
+            None,
+            Some(
+                json!({"visa_number": visa_number, "passport_number": "Z1234567",
+                        "date_of_birth": "1990-04-12"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        retrieved.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&retrieved.body)
+    );
+    let again = retrieved.json()["url"].as_str().unwrap().to_owned();
+    assert!(
+        again.contains(&format!("/visas/{id}/{visa_number}.pdf")),
+        "{again}"
+    );
+    let pdf_again = reqwest::get(&again).await.unwrap().bytes().await.unwrap();
+    assert_eq!(pdf_again, pdf, "the same PDF");
     let other = portal
         .call(
             "POST",
