@@ -4,16 +4,30 @@
 
 const SESSION_KEY = 'visa.session';
 
-/** A failed call: `slug` is the problem slug ("network" when nothing answered). */
+/**
+ * A failed call: `slug` is the problem slug ("network" when nothing
+ * answered); `retryAt`, from a 429's or 503's Retry-After, the Date after
+ * which asking again may work (null when the answer did not say).
+ */
 export class ApiProblem extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, { retryAt = null } = {}) {
     const slug = slugOf(problem && problem.type) || (status ? 'unknown' : 'network');
     super(`${status} ${slug}`);
     this.status = status;
     this.slug = slug;
     this.problem = problem || {};
     this.errors = Array.isArray(problem && problem.errors) ? problem.errors : [];
+    this.retryAt = retryAt;
   }
+}
+
+/** Retry-After (RFC 9110: delay-seconds or an HTTP date) as a Date, or null. */
+export function retryAtOf(value, now = Date.now()) {
+  const text = String(value || '').trim();
+  if (!text) return null;
+  if (/^\d+$/.test(text)) return new Date(now + Number(text) * 1000);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : new Date(at);
 }
 
 /** "/problems/invitation-not-found" (or an absolute URI ending so) -> "invitation-not-found". */
@@ -101,7 +115,7 @@ export async function api(method, path, { body, auth = false, signal } = {}) {
     clearSession();
     goToSignIn('expired');
   }
-  throw new ApiProblem(res.status, data);
+  throw new ApiProblem(res.status, data, { retryAt: retryAtOf(res.headers.get('Retry-After')) });
 }
 
 export const get = (path, opts) => api('GET', path, opts);

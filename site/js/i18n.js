@@ -173,6 +173,18 @@ export function formatDateTime(instant) {
   return t('format.date_time', { date: day, time: `${pad(date.getHours())}:${pad(date.getMinutes())}` });
 }
 
+/** The time of day of an instant in the current language ("14:35"), with its date when that is not today. */
+export function formatTime(instant) {
+  const date = new Date(instant);
+  if (Number.isNaN(date.getTime())) return '';
+  if (date.toDateString() !== new Date().toDateString()) return formatDateTime(date);
+  if (hasLocaleData(lang)) {
+    return new Intl.DateTimeFormat(intlLocale(), { timeStyle: 'short' }).format(date);
+  }
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
 /** Money `{amount_minor, currency}` in the current language: "$60.00", "60,00 $". */
 export function formatMoney(money) {
   if (!money || typeof money.amount_minor !== 'number' || !money.currency) return '';

@@ -33,6 +33,7 @@ const SLUGS = [
   'malformed-body', 'body-too-large', 'bad-signature', 'payment-mismatch', 'invitation-exists',
   'bad-request', 'forbidden', 'method-not-allowed', 'unsupported-media-type', 'internal',
   'payment-provider-unavailable', 'unavailable', 'reset-link-invalid', 'too-many-requests',
+  'verification-link-invalid', 'email-already-verified',
 ];
 
 test('every problem slug of docs/API.md has a message in every language', () => {
@@ -142,7 +143,7 @@ test('pages keep the Content Security Policy: no inline script, style or handler
 });
 
 test('every page is linked without its extension and the pages the issue asks for exist', () => {
-  for (const page of ['index', 'register', 'sign-in', 'forgot-password', 'reset-password', 'cabinet', 'apply', 'check', 'payment-return', 'verify', 'retrieve']) {
+  for (const page of ['index', 'register', 'sign-in', 'forgot-password', 'reset-password', 'confirm-email', 'cabinet', 'apply', 'check', 'payment-return', 'verify', 'retrieve']) {
     assert.ok(existsSync(join(SITE_DIR, `${page}.html`)), `${page}.html`);
   }
   for (const { path, text } of [...html, ...js]) {

@@ -1,5 +1,6 @@
 // The site's pure modules, run in node: the MRZ preview against ICAO
-// Doc 9303's specimen, the date parts, and the visa-token verifier.
+// Doc 9303's specimen, the date parts, the visa-token verifier, and the
+// API client's reading of Retry-After.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,6 +8,7 @@ import { webcrypto } from 'node:crypto';
 import { mrvB, checkDigit, nameField, mrzName, UNASSIGNED_NUMBER } from '../../site/js/mrz.js';
 import { dateFromParts } from '../../site/js/dates.js';
 import { verifyCompactJws, readClaims, validityOn, CLAIMS } from '../../site/js/visa-token.js';
+import { retryAtOf } from '../../site/js/api.js';
 
 test('MRZ: the MRV-B specimen of ICAO Doc 9303 Part 7', () => {
   const [l1, l2] = mrvB({
@@ -82,4 +84,14 @@ test('visa token: genuine, altered, wrong key, wrong algorithm', async () => {
   assert.equal((await verifyCompactJws(`${hs}.${p}.${sig}`, jwks)).status, 'malformed');
   assert.equal((await verifyCompactJws('a.b', jwks)).status, 'malformed');
   assert.equal((await verifyCompactJws(`${h}.${p}.${b64u(new Uint8Array(70))}`, jwks)).status, 'bad-signature');
+});
+
+test('Retry-After: seconds or an HTTP date, anything else unknown', () => {
+  const now = Date.UTC(2026, 0, 5, 12, 0, 0);
+  assert.equal(retryAtOf('3600', now).toISOString(), '2026-01-05T13:00:00.000Z');
+  assert.equal(retryAtOf(' 0 ', now).toISOString(), '2026-01-05T12:00:00.000Z');
+  assert.equal(retryAtOf('Mon, 05 Jan 2026 12:30:00 GMT', now).toISOString(), '2026-01-05T12:30:00.000Z');
+  assert.equal(retryAtOf(null, now), null);
+  assert.equal(retryAtOf('', now), null);
+  assert.equal(retryAtOf('soon', now), null);
 });

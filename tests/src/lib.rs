@@ -10,9 +10,11 @@
 //!   roles, authorises each against its function's role as AWS would.
 //! - `iam`: the template's role and key policies, the ARN each call names,
 //!   and the decision.
+//! - `sigv4`: API Gateway's IAM authorisation of a signed request.
 
 pub mod apigw;
 pub mod counting_proxy;
 pub mod iam;
 pub mod moto;
 pub mod runtime_api;
+pub mod sigv4;

@@ -24,6 +24,9 @@ use visa_tests::moto::{
 };
 use visa_tests::runtime_api::Function;
 
+#[path = "lambda_flow/smoke.rs"]
+mod smoke;
+
 const SITE: &str = "https://visa.example";
 const FUNCTIONS: [&str; 4] = [
     "register",

@@ -8,7 +8,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use std::sync::Arc;
 use visa_aws::{DynamoStore, Encryption, S3Blobs};
 use visa_core::Status;
-use visa_core::account::{Account, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session};
+use visa_core::account::{
+    Account, EmailVerification, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session,
+};
 use visa_core::application::{Application, Payment, Stay, Visa};
 use visa_core::category::Category;
 use visa_core::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
@@ -100,6 +102,7 @@ macro_rules! contract {
 contract!(
     accounts_and_the_email_claim,
     a_password_reset_is_redeemed_once_and_changes_both_copies,
+    an_email_verification_is_redeemed_once_and_marks_both_copies,
     ending_an_accounts_sessions_leaves_the_others,
     sessions_expire_by_their_own_clock,
     failed_sign_ins_count_in_a_window,
@@ -136,6 +139,8 @@ fn account(id: &str, email: &str) -> Account {
         email: email.into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: t0(),
+        email_verified_at: None,
+        lang: "ru".into(),
     }
 }
 
@@ -298,6 +303,107 @@ async fn accounts_and_the_email_claim<B: Backend>(b: B) {
     assert_eq!(
         store.account_by_email("nobody@example.com").await.unwrap(),
         None
+    );
+}
+
+async fn an_email_verification_is_redeemed_once_and_marks_both_copies<B: Backend>(b: B) {
+    let store = b.open().await;
+    store
+        .create_account(&account("acc-1", "priya@example.com"))
+        .await
+        .unwrap();
+    let first = EmailVerification {
+        token_hash: "ab".repeat(32),
+        account_id: "acc-1".into(),
+        expires_at: t0() + Duration::hours(48),
+    };
+    let second = EmailVerification {
+        token_hash: "ba".repeat(32),
+        ..first.clone()
+    };
+    store.create_verification(&first).await.unwrap();
+    store.create_verification(&second).await.unwrap();
+    assert_eq!(
+        store.verification(&first.token_hash, t0()).await.unwrap(),
+        Some(first.clone())
+    );
+    // Unknown, and expired (while still stored): none, and not redeemable.
+    assert_eq!(
+        store.verification(&"ef".repeat(32), t0()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .verification(&first.token_hash, first.expires_at)
+            .await
+            .unwrap(),
+        None
+    );
+    is(
+        store.redeem_verification(&first, first.expires_at).await,
+        |e| matches!(e, StoreError::NotFound),
+    );
+    assert_eq!(
+        store
+            .account("acc-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified_at,
+        None
+    );
+
+    // Redeemed: the account and its sign-in claim both say verified.
+    let at = t0() + Duration::minutes(5);
+    store.redeem_verification(&first, at).await.unwrap();
+    let verified = store.account("acc-1").await.unwrap().unwrap();
+    assert_eq!(verified.email_verified_at, Some(at));
+    assert_eq!(verified.lang, "ru");
+    assert_eq!(
+        store
+            .account_by_email("priya@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified_at,
+        Some(at)
+    );
+    // Spent: gone for reading, and a second redemption changes nothing.
+    assert_eq!(
+        store.verification(&first.token_hash, at).await.unwrap(),
+        None
+    );
+    is(store.redeem_verification(&first, at).await, |e| {
+        matches!(e, StoreError::NotFound)
+    });
+    // The other link still works once, and keeps the first time.
+    store
+        .redeem_verification(&second, at + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .account("acc-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified_at,
+        Some(at)
+    );
+    // Two redemptions of one link at once: exactly one succeeds.
+    let third = EmailVerification {
+        token_hash: "cc".repeat(32),
+        ..first.clone()
+    };
+    store.create_verification(&third).await.unwrap();
+    let (a, b2) = tokio::join!(
+        store.redeem_verification(&third, at),
+        store.redeem_verification(&third, at)
+    );
+    assert_eq!(
+        [a.is_ok(), b2.is_ok()].iter().filter(|ok| **ok).count(),
+        1,
+        "{a:?} {b2:?}"
     );
 }
 

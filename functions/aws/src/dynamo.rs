@@ -19,7 +19,9 @@ use serde_dynamo::aws_sdk_dynamodb_1::{from_item, to_attribute_value, to_item};
 use std::collections::HashMap;
 use std::time::Duration;
 use visa_core::Status;
-use visa_core::account::{Account, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session};
+use visa_core::account::{
+    Account, EmailVerification, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session,
+};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::store::{
@@ -95,8 +97,9 @@ fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
 
 /// Every attribute an expression names goes through a placeholder:
 /// DynamoDB reserves hundreds of words (`status`, `ttl`, ...).
-const NAMES: [(&str, &str); 13] = [
+const NAMES: [(&str, &str); 14] = [
     ("#used", "used_at"),
+    ("#verified", "email_verified_at"),
     ("#ttl", "ttl"),
     ("#hash", "password_hash"),
     ("#emailed", "emailed_at"),
@@ -143,6 +146,9 @@ fn session_pk(token_hash: &str) -> String {
 }
 fn reset_pk(token_hash: &str) -> String {
     format!("RESET#{token_hash}")
+}
+fn verification_pk(token_hash: &str) -> String {
+    format!("VERIFY#{token_hash}")
 }
 /// Sessions sit in their account's GSI1 partition beside its applications
 /// (`APP#...`), so a password reset can find and end them all.
@@ -520,6 +526,65 @@ impl Accounts for DynamoStore {
                 "SET #hash = :hash",
                 "attribute_exists(#pk)",
                 vec![(":hash", hash())],
+            )?,
+        ];
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(_) => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError> {
+        let mut item = record_item(verification_pk(&v.token_hash), "VERIFY", v)?;
+        item.insert("ttl".into(), n(v.expires_at.timestamp()));
+        self.put_fresh(item, "verification").await
+    }
+
+    async fn verification(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EmailVerification>, StoreError> {
+        let Some(item) = self.get(key(verification_pk(token_hash), "VERIFY")).await? else {
+            return Ok(None);
+        };
+        // TTL deletion runs late, and a redeemed link stays until it does.
+        if number(&item, "ttl")? <= now.timestamp() || item.contains_key("used_at") {
+            return Ok(None);
+        }
+        record(item).map(Some)
+    }
+
+    async fn redeem_verification(
+        &self,
+        v: &EmailVerification,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // The sign-in claim carries a copy of the account: both change.
+        let account = self
+            .account(&v.account_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        // The first confirmation's time stays.
+        let verified = "SET #verified = if_not_exists(#verified, :now)";
+        let writes = vec![
+            self.update_write(
+                key(verification_pk(&v.token_hash), "VERIFY"),
+                "SET #used = :now",
+                "attribute_exists(#pk) AND attribute_not_exists(#used) AND #ttl > :epoch",
+                vec![(":now", attribute(&now)?), (":epoch", n(now.timestamp()))],
+            )?,
+            self.update_write(
+                key(account_pk(&account.id), "ACCOUNT"),
+                verified,
+                "attribute_exists(#pk)",
+                vec![(":now", attribute(&now)?)],
+            )?,
+            self.update_write(
+                key(email_pk(&account.email), "EMAIL"),
+                verified,
+                "attribute_exists(#pk)",
+                vec![(":now", attribute(&now)?)],
             )?,
         ];
         match self.transact(writes).await? {

@@ -15,7 +15,64 @@ pub struct Account {
     /// PHC string of an Argon2id hash.
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+    /// When the owner followed the emailed link: until then no visa is
+    /// emailed to the address (a typo would mail it to a stranger).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// The language the owner registered in (en, ru or kk): its emails' language.
+    #[serde(default = "default_lang")]
+    pub lang: String,
 }
+
+fn default_lang() -> String {
+    "en".into()
+}
+
+/// The languages of the site and its emails.
+pub const LANGUAGES: [&str; 3] = ["en", "ru", "kk"];
+
+/// `{"email", "password", "lang"?}` of `POST /api/accounts`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// An email verification: the emailed link's token, hashed like a
+/// session's. Single use; an account may hold several unexpired ones (a
+/// resent link does not void the first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailVerification {
+    pub token_hash: String,
+    pub account_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `{"lang"?}` of `POST /api/email-verifications`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationRequest {
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// `{"token"}` of `POST /api/email-verifications/confirmation`.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationToken {
+    pub token: String,
+}
+
+/// A verification link works this long: long enough for a traveller who
+/// registers before a weekend away from email.
+pub const VERIFICATION_HOURS: i64 = 48;
+/// At most this many verification emails per account in
+/// `VERIFICATION_WINDOW_MINUTES` (the first, at registration, included).
+pub const MAX_VERIFICATION_REQUESTS: u32 = 5;
+pub const VERIFICATION_WINDOW_MINUTES: i64 = 60;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {

@@ -52,4 +52,10 @@ pub enum EmailRequest {
     /// the sign-in page queues it either way, so its answer and its timing
     /// say nothing of whether the account exists.
     PasswordReset { email: String, lang: String },
+    /// A fresh link confirming the address of the account (at sign-up, and
+    /// whenever its owner asks again).
+    EmailVerification { account_id: String, lang: String },
+    /// The account's address was just confirmed: its issued visas that
+    /// were held back meanwhile go out now.
+    AddressVerified { account_id: String },
 }

@@ -70,6 +70,7 @@ problems! {
     bad_signature => 400, "bad-signature", "The webhook signature is not valid";
     bad_request => 400, "bad-request", "The request is not valid";
     reset_link_invalid => 400, "reset-link-invalid", "This password reset link is not valid: it was used, it expired, or it was never issued";
+    verification_link_invalid => 400, "verification-link-invalid", "This email confirmation link is not valid: it was used, it expired, or it was never issued";
     unauthenticated => 401, "unauthenticated", "Sign in to continue";
     invalid_credentials => 401, "invalid-credentials", "Email or password is wrong";
     forbidden => 403, "forbidden", "Not allowed";
@@ -77,6 +78,7 @@ problems! {
     invitation_not_found => 404, "invitation-not-found", "No approved invitation has this number";
     method_not_allowed => 405, "method-not-allowed", "This method is not allowed on this resource";
     email_taken => 409, "email-taken", "An account with this email already exists";
+    email_already_verified => 409, "email-already-verified", "This email address is already confirmed";
     invitation_already_used => 409, "invitation-already-used", "This invitation has already been used";
     invitation_exists => 409, "invitation-exists", "An invitation with this number already exists";
     invalid_state => 409, "invalid-state", "The application is not in a state that allows this";

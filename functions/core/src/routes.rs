@@ -73,6 +73,9 @@ pub enum Op {
     DeleteCurrentSession,
     RequestPasswordReset,
     ResetPassword,
+    GetCurrentAccount,
+    RequestEmailVerification,
+    VerifyEmail,
     CreateApplication,
     ListApplications,
     GetApplication,
@@ -128,6 +131,9 @@ routes! {
     DeleteCurrentSession "deleteCurrentSession" DELETE "/api/sessions/current" Register Applicant;
     RequestPasswordReset "requestPasswordReset" POST "/api/password-resets" Register Public;
     ResetPassword "resetPassword" POST "/api/password-resets/confirmation" Register Public;
+    GetCurrentAccount "getCurrentAccount" GET "/api/accounts/current" Register Applicant;
+    RequestEmailVerification "requestEmailVerification" POST "/api/email-verifications" Register Applicant;
+    VerifyEmail "verifyEmail" POST "/api/email-verifications/confirmation" Register Public;
     CreateApplication "createApplication" POST "/api/applications" ConfirmInvitation Applicant;
     ListApplications "listApplications" GET "/api/applications" ConfirmInvitation Applicant;
     GetApplication "getApplication" GET "/api/applications/{id}" ConfirmInvitation Applicant;

@@ -2,7 +2,7 @@
 //! conditional guarantee is part of its contract: the embedded store and
 //! DynamoDB give the same, and one contract test suite proves both.
 
-use crate::account::{Account, PasswordReset, Session};
+use crate::account::{Account, EmailVerification, PasswordReset, Session};
 use crate::application::{Application, Payment, Visa};
 use crate::invitation::Invitation;
 use async_trait::async_trait;
@@ -50,6 +50,23 @@ pub trait Accounts: Send + Sync {
         &self,
         reset: &PasswordReset,
         password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Stores a verification link's token hash (a fresh one: put only if new).
+    async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError>;
+    /// The verification, if it exists unused and has not expired at `now`.
+    async fn verification(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EmailVerification>, StoreError>;
+    /// Spends the link and marks the account's address verified at `now`
+    /// (kept if it already was), in one atomic step conditional on the link
+    /// still being unused and unexpired: of two redemptions, one gets
+    /// `NotFound` and changes nothing.
+    async fn redeem_verification(
+        &self,
+        v: &EmailVerification,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 }

@@ -7,7 +7,7 @@ use chrono::Duration;
 use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
-use visa_core::account::{self, Account, Credentials, Session};
+use visa_core::account::{self, Account, Credentials, Registration, Session};
 use visa_core::auth::store_problem;
 use visa_core::clock::{Clock, Ids};
 use visa_core::http::{Request, Response, bearer, json, no_content, read_json, respond};
@@ -36,6 +36,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::DeleteCurrentSession => respond(sign_out(deps, &req).await),
         Op::RequestPasswordReset => respond(request_reset(deps, &req).await),
         Op::ResetPassword => respond(reset_password(deps, &req).await),
+        Op::GetCurrentAccount => respond(current_account(deps, &req).await),
+        Op::RequestEmailVerification => respond(request_verification(deps, &req).await),
+        Op::VerifyEmail => respond(verify_email(deps, &req).await),
         // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
@@ -62,8 +65,17 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| Problem::internal(format!("hashing task failed: {e}")))
 }
 
+/// The language a request names for its emails: en when it names none.
+fn language(lang: Option<&str>, errors: &mut Vec<FieldError>) -> String {
+    let lang = lang.unwrap_or("en");
+    if !account::LANGUAGES.contains(&lang) {
+        errors.push(FieldError::new("lang", "one of en, ru, kk"));
+    }
+    lang.to_owned()
+}
+
 async fn create_account(deps: &Deps, req: &Request) -> Result<Response, Problem> {
-    let creds: Credentials = read_json(req.body())?;
+    let creds: Registration = read_json(req.body())?;
     let mut errors = Vec::new();
     let email = account::normalise_email(&creds.email);
     if email.is_none() {
@@ -72,6 +84,7 @@ async fn create_account(deps: &Deps, req: &Request) -> Result<Response, Problem>
     if let Some(message) = account::password_problem(&creds.password) {
         errors.push(FieldError::new("password", message));
     }
+    let lang = language(creds.lang.as_deref(), &mut errors);
     let (Some(email), true) = (email, errors.is_empty()) else {
         return Err(Problem::invalid_fields(errors));
     };
@@ -82,10 +95,23 @@ async fn create_account(deps: &Deps, req: &Request) -> Result<Response, Problem>
         email,
         password_hash,
         created_at: deps.clock.now(),
+        email_verified_at: None,
+        lang,
     };
     match deps.accounts.create_account(&account).await {
         Ok(()) => {
             tracing::info!(account_id = %account.id, "account created");
+            // Counted like a resend, so the first link is one of the five.
+            let _ = count_verification_request(deps, &account.id).await;
+            let link = EmailRequest::EmailVerification {
+                account_id: account.id.clone(),
+                lang: account.lang.clone(),
+            };
+            // The account stands without the link: its owner can ask for
+            // another from the cabinet.
+            if let Err(e) = deps.emails.enqueue(&link).await {
+                tracing::warn!(account_id = %account.id, error = %e, "verification email not queued");
+            }
             Ok(json(
                 StatusCode::CREATED,
                 &json!({"account_id": account.id, "email": account.email}),
@@ -254,5 +280,122 @@ async fn reset_password(deps: &Deps, req: &Request) -> Result<Response, Problem>
         .await
         .map_err(store_problem)?;
     tracing::info!(account_id = %reset.account_id, late_sessions_ended = ended, "password reset");
+    Ok(no_content())
+}
+
+/// The signed-in applicant's account, for the cabinet: whether its address
+/// is confirmed yet.
+async fn current_account(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let account_id =
+        visa_core::auth::applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let account = deps
+        .accounts
+        .account(&account_id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::unauthenticated("the account of this session is gone"))?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "account_id": account.id,
+            "email": account.email,
+            "email_verified": account.email_verified_at.is_some(),
+            "lang": account.lang,
+            "created_at": account.created_at,
+        }),
+    ))
+}
+
+/// Counts one verification email for the account; the count after it.
+async fn count_verification_request(deps: &Deps, account_id: &str) -> Result<u32, Problem> {
+    let window = Duration::minutes(account::VERIFICATION_WINDOW_MINUTES);
+    deps.sessions
+        .record_failed_sign_in(&format!("verify:{account_id}"), deps.clock.now(), window)
+        .await
+        .map_err(store_problem)
+}
+
+/// "Send the link again" in the cabinet: a fresh link, the earlier ones
+/// still good until they expire.
+async fn request_verification(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let account_id =
+        visa_core::auth::applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let asked: account::VerificationRequest = if req.body().is_empty() {
+        account::VerificationRequest::default()
+    } else {
+        read_json(req.body())?
+    };
+    let mut errors = Vec::new();
+    let lang = asked
+        .lang
+        .as_deref()
+        .map(|l| language(Some(l), &mut errors));
+    if !errors.is_empty() {
+        return Err(Problem::invalid_fields(errors));
+    }
+    let account = deps
+        .accounts
+        .account(&account_id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::unauthenticated("the account of this session is gone"))?;
+    if account.email_verified_at.is_some() {
+        return Err(Problem::email_already_verified(
+            "this address is confirmed: visas are emailed to it",
+        ));
+    }
+    if count_verification_request(deps, &account.id).await? > account::MAX_VERIFICATION_REQUESTS {
+        return Err(Problem::too_many_requests(format!(
+            "more than {} confirmation emails in {} minutes: try again later",
+            account::MAX_VERIFICATION_REQUESTS,
+            account::VERIFICATION_WINDOW_MINUTES
+        ))
+        .with_retry_after(account::VERIFICATION_WINDOW_MINUTES as u32 * 60));
+    }
+    deps.emails
+        .enqueue(&EmailRequest::EmailVerification {
+            account_id: account.id,
+            lang: lang.unwrap_or(account.lang),
+        })
+        .await
+        .map_err(|e| Problem::unavailable(e.to_string()))?;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &json!({"detail": format!(
+            "A link to confirm {} is on its way. It works once, for {} hours.",
+            account.email,
+            account::VERIFICATION_HOURS
+        )}),
+    ))
+}
+
+/// The emailed link: the address is confirmed, and visas held back until
+/// now are queued to be emailed.
+async fn verify_email(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let asked: account::VerificationToken = read_json(req.body())?;
+    let invalid =
+        || Problem::verification_link_invalid("sign in and ask for a new link in your cabinet");
+    let now = deps.clock.now();
+    let token_hash = account::token_hash(asked.token.trim());
+    let verification = deps
+        .accounts
+        .verification(&token_hash, now)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(invalid)?;
+    match deps.accounts.redeem_verification(&verification, now).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(invalid()),
+        Err(e) => return Err(store_problem(e)),
+    }
+    tracing::info!(account_id = %verification.account_id, "email confirmed");
+    let held = EmailRequest::AddressVerified {
+        account_id: verification.account_id.clone(),
+    };
+    // The address stays verified either way; a visa held back is still in
+    // the cabinet, and retrieval emails it too.
+    if let Err(e) = deps.emails.enqueue(&held).await {
+        tracing::warn!(account_id = %verification.account_id, error = %e, "held visas not queued");
+    }
     Ok(no_content())
 }

@@ -170,15 +170,10 @@ async fn render(deps: &Deps, app: &Application, visa: &Visa) -> Result<Vec<u8>, 
         .map_err(|e| IssueError::Render(e.to_string()))
 }
 
-/// The email with the visa attached; its failure never undoes issuance.
-pub async fn email(deps: &Deps, app: &Application) -> Result<(), String> {
+/// The email with the visa attached, to the account's address; its
+/// failure never undoes issuance.
+async fn email(deps: &Deps, app: &Application, to: String) -> Result<(), String> {
     let visa = app.visa.as_ref().ok_or("not issued")?;
-    let account = deps
-        .accounts
-        .account(&app.account_id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no account")?;
     let pdf = deps
         .blobs
         .get(&pdf_key(&app.id, &visa.number))
@@ -195,7 +190,7 @@ pub async fn email(deps: &Deps, app: &Application) -> Result<(), String> {
     );
     let message = VisaEmail {
         visa_number: visa.number.clone(),
-        to: account.email,
+        to,
         subject: format!("Your Kazakhstan e-visa {}", visa.number),
         text,
         attachment_name: format!("e-visa-{}.pdf", visa.number),
@@ -216,12 +211,17 @@ pub enum Emailed {
     /// No such application (a message from another stack or a deleted
     /// one): nothing to send, and retrying would not change that.
     NoApplication,
+    /// Not issued (yet): nothing to attach.
+    NotIssued,
+    /// The account's address is not confirmed: the visa stays in the
+    /// cabinet and goes out when the address is confirmed.
+    Unverified,
 }
 
 /// Emails an application's issued visa unless that was recorded already
 /// (queues deliver at least once), then records it. A failure leaves it
 /// unrecorded, so the queue's redelivery tries again; issuance is never
-/// touched.
+/// touched. Only to a confirmed address.
 pub async fn email_once(deps: &Deps, application_id: &str) -> Result<Emailed, String> {
     let Some(app) = deps
         .applications
@@ -234,12 +234,44 @@ pub async fn email_once(deps: &Deps, application_id: &str) -> Result<Emailed, St
     if app.emailed_at.is_some() {
         return Ok(Emailed::AlreadySent);
     }
-    email(deps, &app).await?;
+    if app.visa.is_none() {
+        return Ok(Emailed::NotIssued);
+    }
+    let account = deps
+        .accounts
+        .account(&app.account_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("no account")?;
+    if account.email_verified_at.is_none() {
+        return Ok(Emailed::Unverified);
+    }
+    email(deps, &app, account.email).await?;
     // A failure here only risks one more email on a redelivery.
     if let Err(e) = deps.visas.mark_emailed(&app.id, deps.clock.now()).await {
         tracing::warn!(application_id = %app.id, error = %e, "could not record the email");
     }
     Ok(Emailed::Sent)
+}
+
+/// The account's issued visas not emailed yet (held back while its address
+/// was unconfirmed), emailed now; how many went out.
+pub async fn email_held(deps: &Deps, account_id: &str) -> Result<usize, String> {
+    let apps = deps
+        .applications
+        .applications_of(account_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut sent = 0;
+    for app in apps
+        .iter()
+        .filter(|a| a.visa.is_some() && a.emailed_at.is_none())
+    {
+        if email_once(deps, &app.id).await? == Emailed::Sent {
+            sent += 1;
+        }
+    }
+    Ok(sent)
 }
 
 #[cfg(test)]

@@ -64,39 +64,9 @@ async fn on_paid(deps: &Deps, emails: &SqsEmailQueue, changed: Changed) -> Resul
 /// so SQS redelivers it after the visibility timeout and dead-letters it
 /// after the redrive policy's receive count.
 async fn on_email(deps: &Deps, request: EmailRequest) -> Result<(), String> {
-    let id = match request {
-        EmailRequest::Visa { application_id } => application_id,
-        EmailRequest::PasswordReset { email, lang } => {
-            let sent = mail::send_password_reset(
-                deps.accounts.as_ref(),
-                deps.notifier.as_ref(),
-                deps.clock.now(),
-                &deps.site_origin,
-                &email,
-                &lang,
-            )
-            .await
-            .map_err(|e| format!("emailing a reset link: {e}"))?;
-            tracing::info!(outcome = ?sent, "reset request handled");
-            return Ok(());
-        }
-    };
-    let id = &id;
-    match issue::email_once(deps, id).await {
-        Ok(issue::Emailed::Sent) => {
-            tracing::info!(application_id = %id, "visa emailed");
-            Ok(())
-        }
-        Ok(issue::Emailed::AlreadySent) => {
-            tracing::info!(application_id = %id, "visa already emailed");
-            Ok(())
-        }
-        Ok(issue::Emailed::NoApplication) => {
-            tracing::warn!(anomaly = true, application_id = %id, "email requested for no application");
-            Ok(())
-        }
-        Err(e) => Err(format!("emailing {id}: {e}")),
-    }
+    let outcome = mail::deliver(deps, &request).await?;
+    tracing::info!(%outcome, "email request handled");
+    Ok(())
 }
 
 // A Lambda instance handles one event at a time: one thread runs it, and

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use visa_core::account::{Account, PasswordReset, Session};
+use visa_core::account::{Account, EmailVerification, PasswordReset, Session};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::Invitation;
 use visa_core::store::{
@@ -167,6 +167,26 @@ impl<S: Store> Accounts for FaultyStore<S> {
     ) -> Result<(), StoreError> {
         let call = self.inner.redeem_reset(reset, password_hash, now);
         self.faults.around("redeem_reset", call, STORE).await
+    }
+    async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError> {
+        let call = self.inner.create_verification(v);
+        self.faults.around("create_verification", call, STORE).await
+    }
+    async fn verification(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EmailVerification>, StoreError> {
+        let call = self.inner.verification(token_hash, now);
+        self.faults.around("verification", call, STORE).await
+    }
+    async fn redeem_verification(
+        &self,
+        v: &EmailVerification,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let call = self.inner.redeem_verification(v, now);
+        self.faults.around("redeem_verification", call, STORE).await
     }
 }
 

@@ -28,7 +28,7 @@ pub struct Gateway {
     pub register: visa_register::Deps,
     pub confirm: visa_confirm_invitation::Deps,
     pub webhook: visa_pay_webhook::Deps,
-    pub render: visa_render_visa::Deps,
+    pub render: Arc<visa_render_visa::Deps>,
 }
 
 impl Gateway {
@@ -64,15 +64,27 @@ impl Gateway {
             dir: crate::outbox::dir_in(&config.data_dir),
             from: "e-visa@vmp.gov.kz".into(),
         });
+        let render = Arc::new(visa_render_visa::Deps {
+            applications: shared.clone(),
+            visas: shared.clone(),
+            accounts: shared.clone(),
+            sessions: shared.clone(),
+            blobs: crate::faults::blobs(blobs.clone(), config.faults),
+            signer: Arc::new(crate::signer::LocalSigner::load_or_create(
+                &config.data_dir.join("visa-signing-key.pem"),
+            )?),
+            notifier: outbox,
+            renderer: Arc::new(visa_pdf::Renderer::new()),
+            clock: clock.clone(),
+            annexes: Annexes::builtin(),
+            site_origin: config.site_origin.clone(),
+        });
         Ok(Arc::new(Gateway {
             register: visa_register::Deps {
                 accounts: shared.clone(),
                 sessions: shared.clone(),
                 emails: Arc::new(crate::mail::LocalMail {
-                    accounts: shared.clone(),
-                    notifier: outbox.clone(),
-                    clock: clock.clone(),
-                    site_origin: config.site_origin.clone(),
+                    render: render.clone(),
                 }),
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),
@@ -101,21 +113,7 @@ impl Gateway {
                     let _ = wake.send(id.to_owned());
                 }),
             },
-            render: visa_render_visa::Deps {
-                applications: shared.clone(),
-                visas: shared.clone(),
-                accounts: shared.clone(),
-                sessions: shared.clone(),
-                blobs: crate::faults::blobs(blobs.clone(), config.faults),
-                signer: Arc::new(crate::signer::LocalSigner::load_or_create(
-                    &config.data_dir.join("visa-signing-key.pem"),
-                )?),
-                notifier: outbox,
-                renderer: Arc::new(visa_pdf::Renderer::new()),
-                clock: clock.clone(),
-                annexes: Annexes::builtin(),
-                site_origin: config.site_origin.clone(),
-            },
+            render,
             config,
             store,
             blobs,

@@ -76,8 +76,11 @@ fn email_in_background(gw: &Arc<Gateway>, app: visa_core::application::Applicati
     let gw = gw.clone();
     tokio::spawn(async move {
         for attempt in 0..10u32 {
-            match visa_render_visa::issue::email(&gw.render, &app).await {
-                Ok(()) => return,
+            match visa_render_visa::issue::email_once(&gw.render, &app.id).await {
+                Ok(outcome) => {
+                    tracing::info!(application_id = %app.id, ?outcome, "visa email");
+                    return;
+                }
                 Err(e) => {
                     tracing::warn!(application_id = %app.id, attempt, error = %e, "visa email failed")
                 }

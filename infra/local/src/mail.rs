@@ -1,40 +1,24 @@
-//! The local stand-in for the email queue: a reset request is handled on a
-//! task of its own, so the HTTP answer never waits for it (as in the
-//! cloud, where it waits in SQS). Issued visas are emailed by the issuer.
+//! The local stand-in for the email queue: each request is delivered on a
+//! task of its own by render-visa's own code, so the HTTP answer never
+//! waits for it (as in the cloud, where it waits in SQS). Issued visas are
+//! emailed by the issuer.
 
 use async_trait::async_trait;
 use std::sync::Arc;
-use visa_core::clock::Clock;
-use visa_core::notify::{EmailQueue, EmailRequest, Notifier, NotifyError};
-use visa_core::store::Accounts;
+use visa_core::notify::{EmailQueue, EmailRequest, NotifyError};
 
 pub struct LocalMail {
-    pub accounts: Arc<dyn Accounts>,
-    pub notifier: Arc<dyn Notifier>,
-    pub clock: Arc<dyn Clock>,
-    pub site_origin: String,
+    pub render: Arc<visa_render_visa::Deps>,
 }
 
 #[async_trait]
 impl EmailQueue for LocalMail {
     async fn enqueue(&self, request: &EmailRequest) -> Result<(), NotifyError> {
-        let EmailRequest::PasswordReset { email, lang } = request.clone() else {
-            return Ok(());
-        };
-        let (accounts, notifier) = (self.accounts.clone(), self.notifier.clone());
-        let (now, site) = (self.clock.now(), self.site_origin.clone());
+        let (render, request) = (self.render.clone(), request.clone());
         tokio::spawn(async move {
-            let sent = visa_render_visa::mail::send_password_reset(
-                accounts.as_ref(),
-                notifier.as_ref(),
-                now,
-                &site,
-                &email,
-                &lang,
-            )
-            .await;
-            if let Err(e) = sent {
-                tracing::error!(error = %e, "could not email a reset link");
+            match visa_render_visa::mail::deliver(&render, &request).await {
+                Ok(outcome) => tracing::info!(%outcome, "email request handled"),
+                Err(e) => tracing::error!(error = %e, ?request, "email request failed"),
             }
         });
         Ok(())

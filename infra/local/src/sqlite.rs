@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use visa_core::Status;
-use visa_core::account::{Account, PasswordReset, Session};
+use visa_core::account::{Account, EmailVerification, PasswordReset, Session};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::store::{
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, email TEXT NOT NULL UN
 CREATE TABLE IF NOT EXISTS sessions (token_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS sessions_by_account ON sessions (account_id);
 CREATE TABLE IF NOT EXISTS password_resets (token_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at TEXT);
+CREATE TABLE IF NOT EXISTS email_verifications (token_hash TEXT PRIMARY KEY, account_id TEXT NOT NULL, expires_at INTEGER NOT NULL, used_at TEXT);
 CREATE TABLE IF NOT EXISTS sign_in_failures (email TEXT PRIMARY KEY, window_start INTEGER NOT NULL, failures INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS invitations (number TEXT PRIMARY KEY, status TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS applications (
@@ -325,6 +326,80 @@ impl Accounts for SqliteStore {
                 .execute(
                     "UPDATE accounts SET doc = json_set(doc, '$.password_hash', ?1) WHERE id = ?2",
                     params![hash, r.account_id],
+                )
+                .map_err(unavailable)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError> {
+        let v = v.clone();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO email_verifications (token_hash, account_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![v.token_hash, v.account_id, v.expires_at.timestamp()],
+            )
+            .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn verification(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EmailVerification>, StoreError> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
+            let row: Option<(String, i64)> = c
+                .query_row(
+                    "SELECT account_id, expires_at FROM email_verifications \
+                     WHERE token_hash = ?1 AND expires_at > ?2 AND used_at IS NULL",
+                    params![token_hash, now.timestamp()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            Ok(row.map(|(account_id, expires)| EmailVerification {
+                token_hash,
+                account_id,
+                expires_at: DateTime::from_timestamp(expires, 0).unwrap_or(now),
+            }))
+        })
+        .await
+    }
+
+    async fn redeem_verification(
+        &self,
+        v: &EmailVerification,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let v = v.clone();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(unavailable)?;
+            let used = tx
+                .execute(
+                    "UPDATE email_verifications SET used_at = ?1 \
+                     WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?3",
+                    params![now.to_rfc3339(), v.token_hash, now.timestamp()],
+                )
+                .map_err(unavailable)?;
+            if used == 0 {
+                return Err(StoreError::NotFound);
+            }
+            // The first confirmation's time stays.
+            let verified_at =
+                serde_json::to_string(&now).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let changed = tx
+                .execute(
+                    "UPDATE accounts SET doc = json_set(doc, '$.email_verified_at', \
+                     coalesce(json_extract(doc, '$.email_verified_at'), json(?1))) WHERE id = ?2",
+                    params![verified_at, v.account_id],
                 )
                 .map_err(unavailable)?;
             if changed == 0 {

@@ -2,11 +2,14 @@
 // (GET /api/applications, polled), and what to do next for each. An
 // application awaiting payment links to its checkout while that takes
 // payment ("Pay by ..."); once it has expired the cabinet says so and pays
-// again through a new confirmation, which opens a new checkout.
+// again through a new confirmation, which opens a new checkout. While the
+// account's email address is not confirmed (GET /api/accounts/current), a
+// notice says so, and that the e-visa is not emailed until it is, with a
+// button that emails a new link (POST /api/email-verifications).
 
 import { start, onLanguageChange, showPageProblem } from '../page.js';
-import { t, el, formatDate, formatDateTime, formatMoney } from '../i18n.js';
-import { get, ApiProblem } from '../api.js';
+import { t, el, translate, currentLanguage, formatDate, formatDateTime, formatMoney, formatTime } from '../i18n.js';
+import { get, post, ApiProblem } from '../api.js';
 import { problemKey } from '../errors.js';
 import { downloadVisa } from '../visa-download.js';
 import { checkoutUrl, checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
@@ -22,6 +25,9 @@ let timer = null;
 let cancelExpiryTimer = () => {};
 const actionErrors = new Map(); // application id -> problem key
 const paying = new Set(); // application ids whose confirmation is under way
+let account = null; // GET /api/accounts/current, once known
+let resendOutcome = null; // what "Send a new link" last came to: {key, vars, retryAt, error}
+let resending = false;
 
 function row(labelKey, value) {
   const dd = el('dd');
@@ -212,6 +218,86 @@ function announceChanges(before, after) {
     .join(' ');
 }
 
+// ---------- The account's email address ----------
+
+/** Shows the notice while the address is known to be unconfirmed, hides it otherwise. */
+function renderAccount() {
+  const notice = document.getElementById('email-unverified');
+  const unverified = Boolean(account) && account.email_verified === false;
+  notice.hidden = !unverified;
+  if (!unverified) return;
+  const body = document.getElementById('email-unverified-body');
+  // translate() fills the placeholder again after a language change.
+  body.setAttribute('data-i18n-vars', JSON.stringify({ email: account.email }));
+  translate(body);
+}
+
+/** The outcome of "Send a new link" in its live region, in the current language. */
+function renderResendOutcome() {
+  const status = document.getElementById('resend-status');
+  const outcome = resendOutcome;
+  status.classList.toggle('error-message', Boolean(outcome && outcome.error));
+  if (!outcome) {
+    status.textContent = '';
+    return;
+  }
+  const vars = { ...outcome.vars };
+  if (outcome.retryAt) vars.time = formatTime(outcome.retryAt);
+  status.textContent = t(outcome.key, vars);
+}
+
+async function loadAccount() {
+  try {
+    account = await get('/accounts/current', { auth: true });
+  } catch (err) {
+    if (!(err instanceof ApiProblem)) throw err;
+    // Unknown for now (on the way to sign in, or the call failed): no notice
+    // rather than a wrong one; the applications are what this page is for.
+    return;
+  }
+  renderAccount();
+}
+
+async function resendVerification() {
+  // A second click while the first is under way does nothing; the button
+  // keeps focus (aria-disabled, not disabled, which would drop it).
+  if (resending || !account) return;
+  resending = true;
+  const button = document.getElementById('resend-verification');
+  button.setAttribute('aria-disabled', 'true');
+  // Emptied first, so the same words said again are announced again.
+  resendOutcome = null;
+  renderResendOutcome();
+  try {
+    await post('/email-verifications', { lang: currentLanguage() }, { auth: true });
+    resendOutcome = { key: 'cabinet.email_resend_sent', vars: { email: account.email } };
+  } catch (err) {
+    if (!(err instanceof ApiProblem)) throw err;
+    if (err.slug === 'unauthenticated') return; // on the way to sign in
+    if (err.slug === 'email-already-verified') {
+      // Confirmed meanwhile (the link opened in another tab): nothing left to ask.
+      account = { ...account, email_verified: true };
+      renderAccount();
+      document.getElementById('status-announcer').textContent = t('cabinet.email_already_verified');
+      document.getElementById('main').focus();
+      return;
+    }
+    if (err.slug === 'too-many-requests') {
+      resendOutcome = err.retryAt
+        ? { key: 'cabinet.email_resend_too_many', retryAt: err.retryAt, error: true }
+        : { key: 'cabinet.email_resend_too_many_later', error: true };
+    } else {
+      resendOutcome = { key: problemKey(err), error: true };
+    }
+  } finally {
+    resending = false;
+    button.removeAttribute('aria-disabled');
+  }
+  renderResendOutcome();
+}
+
+// ---------- The applications ----------
+
 async function refresh() {
   const data = await get('/applications', { auth: true });
   const next = Array.isArray(data && data.items) ? data.items : [];
@@ -252,8 +338,14 @@ start(async () => {
   }
   render();
   onLanguageChange(render);
+  document.getElementById('resend-verification').addEventListener('click', resendVerification);
+  await loadAccount();
+  onLanguageChange(renderResendOutcome);
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') refresh().catch(() => {}).finally(schedule);
+    if (document.visibilityState !== 'visible') return;
+    refresh().catch(() => {}).finally(schedule);
+    // The link may have been opened in another tab meanwhile.
+    if (account && !account.email_verified) loadAccount().catch(() => {});
   });
   schedule();
 }, { requireAuth: true });

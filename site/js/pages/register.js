@@ -1,6 +1,8 @@
-// Create an account: POST /api/accounts, then on to sign in.
+// Create an account: POST /api/accounts with the site's language (that of
+// the email asking to confirm the address), then on to sign in.
 
 import { start, param } from '../page.js';
+import { currentLanguage } from '../i18n.js';
 import { post, ApiProblem, safeNext } from '../api.js';
 import { FormErrors, problemMessages } from '../errors.js';
 
@@ -30,7 +32,7 @@ start(async () => {
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
-      await post('/accounts', { email, password });
+      await post('/accounts', { email, password, lang: currentLanguage() });
       const params = new URLSearchParams({ reason: 'registered' });
       if (next) params.set('next', safeNext(next));
       // Prefills sign-in; kept out of the URL so it reaches no log.

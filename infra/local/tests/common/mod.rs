@@ -166,8 +166,16 @@ impl Gateway {
         body
     }
 
-    /// A new account and its session token.
+    /// A new account, its address confirmed from the emailed link, and
+    /// its session token.
     pub async fn applicant(&self, email: &str) -> String {
+        let token = self.unverified_applicant(email).await;
+        self.confirm_email(email).await;
+        token
+    }
+
+    /// A new account whose address is not confirmed, and its session token.
+    pub async fn unverified_applicant(&self, email: &str) -> String {
         let creds = json!({"email": email, "password": "correct horse battery"});
         let (status, _, body) = self
             .send("POST", "/api/accounts", None, Some(creds.clone()))
@@ -176,6 +184,59 @@ impl Gateway {
         let (status, _, body) = self.send("POST", "/api/sessions", None, Some(creds)).await;
         assert_eq!(status, 201, "{body}");
         body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Follows the newest confirmation link emailed to `email`.
+    pub async fn confirm_email(&self, email: &str) {
+        let link = self.emailed_link(email, "/confirm-email#", &[]).await;
+        let token = link.split_once('#').unwrap().1;
+        let (status, _, body) = self
+            .send(
+                "POST",
+                "/api/email-verifications/confirmation",
+                None,
+                Some(json!({ "token": token })),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+    }
+
+    /// The newest link containing `marker` in an outbox message to
+    /// `email` (other than those in `not`), waiting up to 10 s for it.
+    pub async fn emailed_link(&self, email: &str, marker: &str, not: &[String]) -> String {
+        let outbox = self.data_dir.join("outbox");
+        let start = std::time::Instant::now();
+        loop {
+            let mut found: Vec<(String, String)> = std::fs::read_dir(&outbox)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("message-"))
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+                .map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    (name, std::fs::read_to_string(e.path()).unwrap_or_default())
+                })
+                .filter(|(_, text)| text.contains(&format!("To: {email}\r\n")))
+                .filter(|(_, text)| text.contains(marker))
+                .collect();
+            found.sort();
+            if let Some((_, text)) = found.last() {
+                let link = text
+                    .split_whitespace()
+                    .find(|w| w.contains(marker))
+                    .expect("a link")
+                    .to_owned();
+                if !not.contains(&link) {
+                    return link;
+                }
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "no email with {marker} for {email}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Invitation + account + application, confirmed to awaiting_payment.
