@@ -15,6 +15,9 @@ ROUTES = [
     ("DELETE", "/api/sessions/current", "register", "applicant"),
     ("POST", "/api/password-resets", "register", "anyone"),
     ("POST", "/api/password-resets/confirmation", "register", "anyone"),
+    ("GET", "/api/accounts/current", "register", "applicant"),
+    ("POST", "/api/email-verifications", "register", "applicant"),
+    ("POST", "/api/email-verifications/confirmation", "register", "anyone"),
     ("POST", "/api/applications", "confirm-invitation", "applicant"),
     ("GET", "/api/applications", "confirm-invitation", "applicant"),
     ("GET", "/api/applications/{id}", "confirm-invitation", "applicant"),
@@ -49,6 +52,14 @@ SLUGS = {
     ("POST", "/api/password-resets"): {"validation", "too-many-requests", "malformed-body", "body-too-large"},
     ("POST", "/api/password-resets/confirmation"): {
         "reset-link-invalid", "validation", "malformed-body", "body-too-large",
+    },
+    ("GET", "/api/accounts/current"): {"unauthenticated", "body-too-large"},
+    ("POST", "/api/email-verifications"): {
+        "email-already-verified", "too-many-requests", "validation", "unauthenticated",
+        "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/email-verifications/confirmation"): {
+        "verification-link-invalid", "validation", "malformed-body", "body-too-large",
     },
     ("POST", "/api/applications"): {
         "invitation-not-found", "invitation-already-used", "invitation-mismatch", "not-eligible",

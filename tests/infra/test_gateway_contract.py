@@ -374,6 +374,43 @@ def test_every_route_success_and_problems_conform(gw, checker):
     c.call("POST", confirm, 400, "malformed-body", raw=b"{")
     c.call("POST", confirm, 204, body={"token": reset_token, "password": "a brand new passphrase"})
     c.call("POST", confirm, 400, "reset-link-invalid", body={"token": reset_token, "password": "a brand new passphrase"})
+    # Email verification: the cabinet's view, the link from the outbox
+    # (single use), the resend refused once confirmed and throttled per account.
+    confirmer = {"email": unique_email("confirmer"), "password": "correct horse battery"}
+    c.call("POST", "/api/accounts", 422, "validation", body={**confirmer, "lang": "fr"})
+    c.call("POST", "/api/accounts", 201, body={**confirmer, "lang": "ru"})
+    ctoken = c.call("POST", "/api/sessions", 201, body=confirmer).json()["token"]
+    assert c.call("GET", "/api/accounts/current", 200, token=ctoken).json()["email_verified"] is False
+    c.call("GET", "/api/accounts/current", 401, "unauthenticated")
+    c.call("POST", "/api/email-verifications", 401, "unauthenticated")
+    c.call("POST", "/api/email-verifications", 422, "validation", body={"lang": "de"}, token=ctoken)
+    c.call("POST", "/api/email-verifications", 400, "malformed-body", raw=b"{", token=ctoken)
+    c.call("POST", "/api/email-verifications", 202, body={"lang": "kk"}, token=ctoken)
+    link = None
+    for _ in range(200):
+        for eml in sorted(pathlib.Path(gw.dir.name, "outbox").glob("message-*.eml")):
+            text = eml.read_text()
+            if f"To: {confirmer['email']}" in text:
+                link = re.search(r"/confirm-email#(\S+)", text) or link
+        if link:
+            break
+        time.sleep(0.05)
+    assert link, "a confirmation link in the outbox"
+    verify = "/api/email-verifications/confirmation"
+    c.call("POST", verify, 422, "validation", body={})
+    c.call("POST", verify, 400, "malformed-body", raw=b"{")
+    c.call("POST", verify, 400, "verification-link-invalid", body={"token": "never-issued"})
+    c.call("POST", verify, 204, body={"token": link.group(1)})
+    c.call("POST", verify, 400, "verification-link-invalid", body={"token": link.group(1)})
+    assert c.call("GET", "/api/accounts/current", 200, token=ctoken).json()["email_verified"] is True
+    c.call("POST", "/api/email-verifications", 409, "email-already-verified", token=ctoken)
+    pending = {"email": unique_email("pending"), "password": "correct horse battery"}
+    c.call("POST", "/api/accounts", 201, body=pending)
+    ptoken = c.call("POST", "/api/sessions", 201, body=pending).json()["token"]
+    for _ in range(4):
+        c.call("POST", "/api/email-verifications", 202, token=ptoken)
+    c.call("POST", "/api/email-verifications", 429, "too-many-requests", token=ptoken)
+
     # Retrieval without signing in: all three details, else one 404.
     dob = inv["invitee"]["date_of_birth"]
     passport = inv["invitee"]["passport_number"]

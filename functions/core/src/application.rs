@@ -207,6 +207,9 @@ pub struct ApplicationView<'a> {
     pub payment: Option<PaymentView<'a>>,
     pub visa: Option<&'a Visa>,
     pub under_review: bool,
+    /// When the visa was emailed; absent until then (the cabinet says why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emailed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -231,6 +234,7 @@ impl Application {
             }),
             visa: self.visa.as_ref(),
             under_review: self.under_review,
+            emailed_at: self.emailed_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }

@@ -149,20 +149,9 @@ async fn paid_visa_is_issued_downloaded_and_verified() {
         .unwrap()
         .count();
     assert_eq!(pdfs, 1);
-    let outbox = gw.data_dir.join("outbox");
-    wait_until("no email in the outbox", || {
-        std::fs::read_dir(&outbox).is_ok_and(|mut d| d.next().is_some())
-    })
-    .await;
-    let eml = std::fs::read_to_string(
-        std::fs::read_dir(&outbox)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path(),
-    )
-    .unwrap();
+    let eml = gw.data_dir.join(format!("outbox/e-visa-{number}.eml"));
+    wait_until("no email in the outbox", || eml.exists()).await;
+    let eml = std::fs::read_to_string(&eml).unwrap();
     assert!(
         eml.contains("To: priya@example.com")
             && eml.contains("application/pdf")
@@ -193,9 +182,17 @@ async fn an_email_lost_to_a_crash_is_sent_on_restart() {
     let number = issued["visa"]["number"].as_str().unwrap().to_owned();
     let eml = dir.path().join(format!("outbox/e-visa-{number}.eml"));
     wait_until("no email", || eml.exists()).await;
-    // The state a crash after the issuing write, before the email, leaves.
+    // The state a crash after the issuing write, before the email, leaves:
+    // no email, none recorded.
     gw.kill();
     std::fs::remove_file(&eml).unwrap();
+    rusqlite::Connection::open(dir.path().join("visa.sqlite3"))
+        .unwrap()
+        .execute(
+            "UPDATE applications SET doc = json_remove(doc, '$.emailed_at')",
+            [],
+        )
+        .unwrap();
     let gw = Gateway::start_in(dir.path());
     wait_until("the email was not sent again after the restart", || {
         eml.exists()

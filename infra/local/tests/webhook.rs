@@ -312,9 +312,11 @@ async fn a_dispute_naming_only_the_payment_intent_finds_its_application() {
     let unknown = json!({"id": "evt_dispute_unknown", "type": "charge.dispute.created",
         "data": {"object": {"id": "dp_0", "object": "dispute", "metadata": {},
                             "payment_intent": "pi_never_seen", "charge": "ch_0"}}});
-    // Let the background issuer finish, so the snapshot holds still.
+    // Let the background issuer finish (issued, then emailed), so the
+    // snapshot holds still.
     for _ in 0..100 {
-        if status_of(&gw, &token, &app).await["status"] == "issued" {
+        let now = status_of(&gw, &token, &app).await;
+        if now["status"] == "issued" && now["emailed_at"].is_string() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

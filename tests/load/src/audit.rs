@@ -64,6 +64,8 @@ struct App {
 
 struct Snapshot {
     accounts: BTreeSet<String>,
+    /// Accounts whose address is confirmed.
+    confirmed: BTreeSet<String>,
     apps: BTreeMap<String, App>,
     invitations: BTreeMap<String, String>,
     /// visa number -> application id
@@ -95,7 +97,12 @@ pub async fn drain(data_dir: &Path, deadline: Duration) -> Result<usize, String>
                     [],
                     |r| r.get(0),
                 )?;
-                let mut stmt = c.prepare("SELECT number FROM visas")?;
+                // Only a confirmed address is sent its visa.
+                let mut stmt = c.prepare(
+                    "SELECT v.number FROM visas v JOIN applications a ON a.id = v.application_id \
+                     JOIN accounts c ON c.id = a.account_id \
+                     WHERE json_extract(c.doc, '$.email_verified_at') IS NOT NULL",
+                )?;
                 let visas = stmt
                     .query_map([], |r| r.get::<_, String>(0))?
                     .collect::<Result<Vec<_>, _>>()?;
@@ -126,6 +133,12 @@ fn snapshot(data_dir: &Path) -> rusqlite::Result<Snapshot> {
         .into_iter()
         .map(|(id, _)| id)
         .collect();
+    let confirmed = pairs(
+        "SELECT id, email FROM accounts WHERE json_extract(doc, '$.email_verified_at') IS NOT NULL",
+    )?
+    .into_iter()
+    .map(|(id, _)| id)
+    .collect();
     let invitations = pairs("SELECT number, status FROM invitations")?
         .into_iter()
         .collect();
@@ -164,6 +177,7 @@ fn snapshot(data_dir: &Path) -> rusqlite::Result<Snapshot> {
     c.execute_batch("COMMIT")?;
     Ok(Snapshot {
         accounts,
+        confirmed,
         apps,
         invitations,
         visas,
@@ -342,13 +356,29 @@ pub async fn run(data_dir: &Path, ledgers: &[Ledger], client: &Client) -> Result
         ));
     }
 
-    let mut emailed = check("every issued visa was emailed");
+    let mut emailed = check("every visa emailed to a confirmed address, none to another");
     let outbox = data_dir.join("outbox");
-    for number in s.visas.keys() {
+    let mut held = 0;
+    for (number, app_id) in &s.visas {
         emailed.checked += 1;
-        if !outbox.join(format!("e-visa-{number}.eml")).exists() {
-            emailed.failures.push(format!("no email for visa {number}"));
+        let confirmed = s
+            .apps
+            .get(app_id)
+            .is_some_and(|a| s.confirmed.contains(&a.account_id));
+        let sent = outbox.join(format!("e-visa-{number}.eml")).exists();
+        match (confirmed, sent) {
+            (true, false) => emailed.failures.push(format!("no email for visa {number}")),
+            (false, true) => emailed
+                .failures
+                .push(format!("visa {number} emailed to an unconfirmed address")),
+            (false, false) => held += 1,
+            (true, true) => {}
         }
+    }
+    if held > 0 {
+        notes.push(format!(
+            "{held} visas held back: their confirmation email was lost to a crash or fault"
+        ));
     }
 
     let mut kept = check("nothing the portal acknowledged is lost");

@@ -271,6 +271,7 @@ async fn run(opts: Options) -> Result<bool, String> {
         run_id: rand::random::<u32>() % 10_000,
         duplicate_every: opts.duplicate_every,
         issue_deadline: Duration::from_secs(if opts.crash_after.is_some() { 120 } else { 60 }),
+        outbox: data_dir.join("outbox"),
     });
     let bar = ProgressBar::new(opts.n as u64);
     bar.set_style(
