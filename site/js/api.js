@@ -78,7 +78,9 @@ export function goToSignIn(reason) {
 
 /**
  * Calls the API. `auth: true` sends the session's bearer token and, on 401,
- * forgets the session and goes to the sign-in page.
+ * forgets the session and goes to the sign-in page; except for a 401
+ * `invalid-credentials`, a wrong password asked for again (deleting the
+ * account), which leaves the session as it was.
  */
 export async function api(method, path, { body, auth = false, signal } = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
@@ -111,7 +113,7 @@ export async function api(method, path, { body, auth = false, signal } = {}) {
     try { data = await res.json(); } catch { data = null; }
   }
   if (res.ok) return data;
-  if (res.status === 401 && auth) {
+  if (res.status === 401 && auth && slugOf(data && data.type) !== 'invalid-credentials') {
     clearSession();
     goToSignIn('expired');
   }

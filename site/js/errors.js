@@ -58,7 +58,9 @@ export function problemMessages(problem) {
 export class FormErrors {
   /**
    * @param {HTMLFormElement} form the form whose groups carry data-field
-   * @param {HTMLElement} summaryHost where the summary goes (as first child)
+   * @param {HTMLElement|null} summaryHost where the summary goes (as first
+   *   child); null for a small form within a page (deleting the account):
+   *   no summary, the message stays next to its field, which takes focus
    */
   constructor(form, summaryHost) {
     this.form = form;
@@ -81,7 +83,7 @@ export class FormErrors {
     return group.querySelector('[data-error-target]') || group.querySelector('input:not([type="hidden"]), select, textarea');
   }
 
-  /** Shows messages `[{field, key, vars}]` and moves focus to the summary. */
+  /** Shows messages `[{field, key, vars}]` and moves focus to the summary (or, without one, the first field at fault). */
   show(list) {
     this.clear();
     this.list = list;
@@ -106,7 +108,12 @@ export class FormErrors {
       seenText.add(dedupe);
       items.push({ text, target });
     }
-    this.renderSummary(items, focus);
+    if (this.host) {
+      this.renderSummary(items, focus);
+    } else if (focus) {
+      const first = items.find((item) => item.target);
+      if (first) first.target.focus();
+    }
     document.documentElement.setAttribute('data-has-errors', '');
     updateTitle();
   }

@@ -202,6 +202,27 @@ export async function inspect(page, name) {
   await screenshots(page, name);
 }
 
+/**
+ * A mail header's value with its RFC 2047 encoded-words (`=?UTF-8?B?...?=`
+ * or `?Q?`) decoded; plain values come back as they are.
+ */
+export function decodeHeader(value) {
+  const word = /=\?utf-8\?([bq])\?([^?]*)\?=(?:\s+(?==\?utf-8\?))?/gi;
+  return String(value).replace(word, (whole, encoding, text) => {
+    if (encoding.toUpperCase() === 'B') return Buffer.from(text, 'base64').toString('utf8');
+    const bytes = [];
+    for (let i = 0; i < text.length; i += 1) {
+      if (text[i] === '=' && /^[0-9a-f]{2}$/i.test(text.slice(i + 1, i + 3))) {
+        bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else {
+        bytes.push(text[i] === '_' ? 0x20 : text.charCodeAt(i));
+      }
+    }
+    return Buffer.from(bytes).toString('utf8');
+  });
+}
+
 /** Collects console errors and CSP violations of a page, to assert there are none. */
 export function watchConsole(page) {
   const problems = [];

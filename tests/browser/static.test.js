@@ -33,7 +33,7 @@ const SLUGS = [
   'malformed-body', 'body-too-large', 'bad-signature', 'payment-mismatch', 'invitation-exists',
   'bad-request', 'forbidden', 'method-not-allowed', 'unsupported-media-type', 'internal',
   'payment-provider-unavailable', 'unavailable', 'reset-link-invalid', 'too-many-requests',
-  'verification-link-invalid', 'email-already-verified',
+  'verification-link-invalid', 'email-already-verified', 'payment-open',
 ];
 
 test('every problem slug of docs/API.md has a message in every language', () => {

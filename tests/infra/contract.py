@@ -16,6 +16,7 @@ ROUTES = [
     ("POST", "/api/password-resets", "register", "anyone"),
     ("POST", "/api/password-resets/confirmation", "register", "anyone"),
     ("GET", "/api/accounts/current", "register", "applicant"),
+    ("DELETE", "/api/accounts/current", "register", "applicant"),
     ("POST", "/api/email-verifications", "register", "applicant"),
     ("POST", "/api/email-verifications/confirmation", "register", "anyone"),
     ("POST", "/api/applications", "confirm-invitation", "applicant"),
@@ -54,6 +55,10 @@ SLUGS = {
         "reset-link-invalid", "validation", "malformed-body", "body-too-large",
     },
     ("GET", "/api/accounts/current"): {"unauthenticated", "body-too-large"},
+    ("DELETE", "/api/accounts/current"): {
+        "unauthenticated", "invalid-credentials", "payment-open", "validation",
+        "malformed-body", "body-too-large",
+    },
     ("POST", "/api/email-verifications"): {
         "email-already-verified", "too-many-requests", "validation", "unauthenticated",
         "malformed-body", "body-too-large",

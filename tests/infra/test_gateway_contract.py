@@ -411,6 +411,31 @@ def test_every_route_success_and_problems_conform(gw, checker):
         c.call("POST", "/api/email-verifications", 202, token=ptoken)
     c.call("POST", "/api/email-verifications", 429, "too-many-requests", token=ptoken)
 
+    # Deleting an account: the password again; refused while a checkout can
+    # still be paid; then the unpaid application is erased with the account.
+    leaver = {"email": unique_email("leaver"), "password": "correct horse battery"}
+    c.call("POST", "/api/accounts", 201, body=leaver)
+    ltoken = c.call("POST", "/api/sessions", 201, body=leaver).json()["token"]
+    linv = new_invitation(c)
+    lapp = c.call("POST", "/api/applications", 201, token=ltoken, body=application(linv)).json()
+    c.call("POST", f"/api/applications/{lapp['id']}/confirmation", 200, token=ltoken,
+           body={"details_match_passport": True})
+    me = "/api/accounts/current"
+    c.call("DELETE", me, 401, "unauthenticated", body={"password": leaver["password"]})
+    c.call("DELETE", me, 401, "invalid-credentials", token=ltoken, body={"password": "not the password"})
+    c.call("DELETE", me, 422, "validation", token=ltoken, body={})
+    c.call("DELETE", me, 400, "malformed-body", token=ltoken, raw=b"{")
+    open_payment = c.call("DELETE", me, 409, "payment-open", token=ltoken, body={"password": leaver["password"]})
+    assert open_payment.json()["until"], open_payment
+    stayer = {"email": unique_email("stayer"), "password": "correct horse battery"}
+    c.call("POST", "/api/accounts", 201, body=stayer)
+    stoken = c.call("POST", "/api/sessions", 201, body=stayer).json()["token"]
+    sapp = c.call("POST", "/api/applications", 201, token=stoken, body=application(new_invitation(c))).json()
+    gone = c.call("DELETE", me, 200, token=stoken, body={"password": stayer["password"]}).json()
+    assert gone == {"deleted": {"account": True, "applications": [sapp["id"]]}, "kept": []}, gone
+    c.call("GET", "/api/applications", 401, "unauthenticated", token=stoken)
+    c.call("POST", "/api/accounts", 201, body=stayer)
+
     # Retrieval without signing in: all three details, else one 404.
     dob = inv["invitee"]["date_of_birth"]
     passport = inv["invitee"]["passport_number"]

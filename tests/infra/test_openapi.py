@@ -134,7 +134,8 @@ def test_method_not_allowed_and_rate_limit_are_documented(openapi):
 def test_schemas_carry_the_contract_formats(openapi):
     s = openapi["components"]["schemas"]
     assert set(s["Problem"]["required"]) == {"type", "title", "status"}
-    assert set(s["Problem"]["properties"]) == {"type", "title", "status", "detail", "errors"}
+    # `until`: the extension member of `payment-open` (when the conflict ends).
+    assert set(s["Problem"]["properties"]) == {"type", "title", "status", "detail", "errors", "until"}
     assert set(s["FieldError"]["required"]) == {"field", "message"}
     assert s["CountryCode"]["pattern"] == "^[A-Z]{3}$"
     assert s["VisaNumber"]["pattern"] == "^[A-Z0-9]{9}$"

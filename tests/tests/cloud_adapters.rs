@@ -80,6 +80,7 @@ async fn ses_sends_the_visa_with_the_pdf_attached_only_from_a_verified_identity(
         to: "priya@example.com".into(),
         subject: "Your e-visa K00000001".into(),
         text: "Your e-visa is attached.".into(),
+        html: "<p>Your e-visa is attached.</p>".into(),
         attachment_name: "e-visa-K00000001.pdf".into(),
         pdf: b"%PDF-1.7 visa".to_vec(),
     };
@@ -106,6 +107,9 @@ async fn ses_sends_the_visa_with_the_pdf_attached_only_from_a_verified_identity(
     assert!(raw.contains("To: priya@example.com"));
     assert!(raw.contains("Content-Disposition: attachment; filename=\"e-visa-K00000001.pdf\""));
     assert!(raw.contains(&STANDARD.encode(b"%PDF-1.7 visa")));
+    // Text and HTML as alternatives, bodies base64 (7-bit safe for SES).
+    assert!(raw.contains("Content-Type: multipart/alternative;"));
+    assert!(raw.contains(&STANDARD.encode("<p>Your e-visa is attached.</p>")));
 }
 
 #[tokio::test]

@@ -464,13 +464,16 @@ async fn emailed_token(moto_endpoint: &str, email: &str, marker: &str) -> Option
         .filter_map(|m| m["raw_data"].as_str())
         .filter(|raw| raw.contains(&format!("To: {email}")))
         .filter_map(|raw| {
-            let body: String = raw.split("\r\n\r\n").nth(1)?.split_whitespace().collect();
-            let text = base64::engine::general_purpose::STANDARD
-                .decode(body)
-                .ok()?;
-            let text = String::from_utf8(text).ok()?;
-            let (_, tail) = text.split_once(marker)?;
-            tail.split_whitespace().next().map(str::to_owned)
+            // Each part's body runs from its blank line to the next boundary.
+            raw.split("\r\n\r\n").skip(1).find_map(|part| {
+                let body: String = part.split("\r\n--").next()?.split_whitespace().collect();
+                let text = base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .ok()?;
+                let text = String::from_utf8(text).ok()?;
+                let (_, tail) = text.split_once(marker)?;
+                tail.split_whitespace().next().map(str::to_owned)
+            })
         })
         .next_back()
 }
@@ -1244,7 +1247,9 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert_eq!(sent_of(visa_number.clone()).await, 0, "held back");
     let held = application_image(&ddb, &table, &id).await;
     assert!(held.get("emailed_at").is_none(), "{held}");
-    let me = portal.call("GET", "/api/accounts/current", t, None, &[]).await;
+    let me = portal
+        .call("GET", "/api/accounts/current", t, None, &[])
+        .await;
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["email_verified"], false);
     let confirmation = emailed_token(&moto.endpoint(), &email, "/confirm-email#")
@@ -1276,7 +1281,10 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         .await;
     assert_eq!(spent.status, 400);
     assert_eq!(
-        portal.call("GET", "/api/accounts/current", t, None, &[]).await.json()["email_verified"],
+        portal
+            .call("GET", "/api/accounts/current", t, None, &[])
+            .await
+            .json()["email_verified"],
         true
     );
     // Confirmed: render-visa finds the held visa in the account's index
@@ -1411,6 +1419,100 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     let still = application_image(&ddb, &table, &id).await;
     assert_eq!(still["status"], json!({"S": "issued"}));
     assert_eq!(still["visa"]["M"]["number"]["S"], json!(visa_number));
+
+    // Deleting accounts (register, with the password again): the other
+    // applicant's unpaid application is erased with the account and its
+    // sign-in claim; the first applicant's issued visa is kept.
+    let leaving = "930000000001";
+    let made = portal
+        .call_as_officer(
+            "POST",
+            "/api/admin/invitations",
+            Some(serde_json::from_slice(&invitation_body(leaving)).unwrap()),
+        )
+        .await;
+    assert_eq!(made.status, 201);
+    let unpaid = portal
+        .call(
+            "POST",
+            "/api/applications",
+            Some(&other_token),
+            Some(json!({
+                "invitation_number": leaving,
+                "passport": {"number": "Z1234567", "surname": "Sharma", "given_names": "Priya Anil",
+                             "nationality": "IND", "sex": "F", "date_of_birth": "1990-04-12",
+                             "issuing_state": "IND", "expiry_date": date_in(3000)},
+                "declarations": {"two_blank_pages": true, "passport_undamaged": true},
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        unpaid.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&unpaid.body)
+    );
+    let unpaid_id = unpaid.json()["id"].as_str().unwrap().to_owned();
+    let gone = portal
+        .call(
+            "DELETE",
+            "/api/accounts/current",
+            Some(&other_token),
+            Some(json!({"password": "correct horse battery"})),
+            &[],
+        )
+        .await;
+    assert_eq!(gone.status, 200, "{}", String::from_utf8_lossy(&gone.body));
+    assert_eq!(
+        gone.json(),
+        json!({"deleted": {"account": true, "applications": [unpaid_id]}, "kept": []})
+    );
+    let item = |pk: String, sk: &'static str| {
+        let ddb = ddb.clone();
+        let table = table.clone();
+        async move {
+            ddb.get_item()
+                .table_name(table)
+                .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+                .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+                .send()
+                .await
+                .unwrap()
+                .item
+        }
+    };
+    assert!(
+        item(format!("APP#{unpaid_id}"), "APP").await.is_none(),
+        "the unpaid application is erased"
+    );
+    assert!(
+        item(format!("EMAIL#x{email}"), "EMAIL").await.is_none(),
+        "the sign-in claim is erased"
+    );
+    let new_token = new_session.json()["token"].as_str().unwrap().to_owned();
+    let leaving_too = portal
+        .call(
+            "DELETE",
+            "/api/accounts/current",
+            Some(&new_token),
+            Some(json!({"password": "a brand new passphrase"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        leaving_too.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&leaving_too.body)
+    );
+    let kept = leaving_too.json()["kept"].clone();
+    assert_eq!(kept[0]["application_id"], json!(id), "{kept}");
+    assert_eq!(kept[0]["visa_number"], json!(visa_number));
+    assert!(
+        item(format!("APP#{id}"), "APP").await.is_some(),
+        "the issued visa is kept"
+    );
 
     // Figures. Time waiting for moto is not what AWS would take, so each
     // init is also shown without it: the function's own start-up work.
@@ -2206,7 +2308,9 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
         let mut confirmed = false;
         for _ in 0..3 {
             email_retries += drain_emails(&direct_sqs, &poller, &stack.emails, render).await;
-            if let Some(link) = emailed_token(&stack.moto.endpoint(), &email, "/confirm-email#").await {
+            if let Some(link) =
+                emailed_token(&stack.moto.endpoint(), &email, "/confirm-email#").await
+            {
                 let body = json(json!({ "token": link }));
                 let path = "/api/email-verifications/confirmation";
                 let (answer, r) = portal
@@ -2214,7 +2318,11 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
                     .await;
                 client_retries += r;
                 // 400: a reply lost after the link was spent.
-                assert!([204, 400].contains(&answer.status), "confirmation: {}", answer.status);
+                assert!(
+                    [204, 400].contains(&answer.status),
+                    "confirmation: {}",
+                    answer.status
+                );
                 confirmed = true;
                 break;
             }
@@ -2222,7 +2330,12 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
                 .call_retrying(None, "POST", "/api/email-verifications", t, None, &[])
                 .await;
             client_retries += r;
-            assert_eq!(asked.status, 202, "{}", String::from_utf8_lossy(&asked.body));
+            assert_eq!(
+                asked.status,
+                202,
+                "{}",
+                String::from_utf8_lossy(&asked.body)
+            );
         }
         assert!(confirmed, "{email}: no confirmation link");
         let number = format!("94{:010}", n + 1);

@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -188,6 +190,7 @@ fn gsi1sk(app: &Application) -> String {
 struct Write {
     put: Option<Put>,
     update: Option<Update>,
+    delete: Option<Delete>,
 }
 
 impl Write {
@@ -195,6 +198,7 @@ impl Write {
         TransactWriteItem::builder()
             .set_put(self.put)
             .set_update(self.update)
+            .set_delete(self.delete)
             .build()
     }
 }
@@ -313,6 +317,7 @@ impl DynamoStore {
         Ok(Write {
             put: Some(put),
             update: None,
+            delete: None,
         })
     }
 
@@ -337,6 +342,31 @@ impl DynamoStore {
         Ok(Write {
             put: None,
             update: Some(update),
+            delete: None,
+        })
+    }
+
+    fn delete_write(
+        &self,
+        key: Item,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Write, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names(&[condition]))
+            .set_expression_attribute_values(
+                (!values.is_empty())
+                    .then(|| values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+            )
+            .build()
+            .map_err(corrupt)?;
+        Ok(Write {
+            put: None,
+            update: None,
+            delete: Some(delete),
         })
     }
 
@@ -531,6 +561,44 @@ impl Accounts for DynamoStore {
         match self.transact(writes).await? {
             None => Ok(()),
             Some(_) => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn erase_account(
+        &self,
+        account: &Account,
+        applications: &[(String, Status)],
+    ) -> Result<(), StoreError> {
+        // One transaction holds at most 100 writes: the account and its
+        // claim, and the applications (each needs an invitation of its own).
+        if applications.len() > 98 {
+            return Err(StoreError::Unavailable(
+                "more applications than one erasure can hold".into(),
+            ));
+        }
+        let mut writes = vec![
+            self.delete_write(
+                key(account_pk(&account.id), "ACCOUNT"),
+                "attribute_exists(#pk)",
+                vec![],
+            )?,
+            self.delete_write(
+                key(email_pk(&account.email), "EMAIL"),
+                "attribute_exists(#pk)",
+                vec![],
+            )?,
+        ];
+        for (id, status) in applications {
+            writes.push(self.delete_write(
+                key(app_pk(id), "APP"),
+                "#status = :status",
+                vec![(":status", s(status.as_str()))],
+            )?);
+        }
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(codes) if failed(&codes, 0) || failed(&codes, 1) => Err(StoreError::NotFound),
+            Some(_) => Err(StoreError::StatusConflict),
         }
     }
 

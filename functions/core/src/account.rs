@@ -51,6 +51,14 @@ pub struct EmailVerification {
     pub expires_at: DateTime<Utc>,
 }
 
+/// `{"password"}` of `DELETE /api/accounts/current`: deleting asks for
+/// the password again, so a session token alone cannot.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeletionRequest {
+    pub password: String,
+}
+
 /// `{"lang"?}` of `POST /api/email-verifications`.
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

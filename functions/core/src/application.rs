@@ -214,7 +214,46 @@ pub struct ApplicationView<'a> {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What deleting its account does to an application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OnDeletion {
+    /// Unpaid: erased with its passport data.
+    Erase,
+    /// Paid or issued: the migration service keeps it (the reason says why).
+    Keep(&'static str),
+    /// Its checkout can still be paid until then: a payment landing after
+    /// the erasure would pay for nothing, so the deletion waits.
+    WaitForCheckout(DateTime<Utc>),
+}
+
+/// Stripe keeps a Checkout Session open at most this long.
+const LONGEST_CHECKOUT_HOURS: i64 = 24;
+
 impl Application {
+    /// The rule for deleting the applicant's account, at `now`.
+    pub fn on_account_deletion(&self, now: DateTime<Utc>) -> OnDeletion {
+        match self.status {
+            Status::InvitationConfirmed => OnDeletion::Erase,
+            Status::AwaitingPayment => {
+                let open_until = self.payment.as_ref().map(|p| {
+                    p.expires_at.unwrap_or(
+                        self.updated_at + chrono::Duration::hours(LONGEST_CHECKOUT_HOURS),
+                    )
+                });
+                match open_until {
+                    Some(until) if until > now => OnDeletion::WaitForCheckout(until),
+                    _ => OnDeletion::Erase,
+                }
+            }
+            Status::Paid => OnDeletion::Keep(
+                "paid: the visa is being issued, and the migration service keeps paid applications with their payment records",
+            ),
+            Status::Issued => OnDeletion::Keep(
+                "issued: the migration service keeps issued visas for border control and its audit trail; retrieve it without an account",
+            ),
+        }
+    }
+
     pub fn view(&self) -> ApplicationView<'_> {
         ApplicationView {
             id: &self.id,

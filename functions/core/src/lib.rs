@@ -13,6 +13,7 @@ pub mod clock;
 pub mod date;
 pub mod http;
 pub mod invitation;
+pub mod mime;
 pub mod money;
 pub mod names;
 pub mod notify;

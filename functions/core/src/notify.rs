@@ -1,6 +1,7 @@
 //! The notifier port: the issued e-visa by email (the seed's portal also
 //! emails it). `.eml` files locally, Amazon SES in the cloud.
 
+use crate::mime::{Attachment, BodyEncoding, Message};
 use async_trait::async_trait;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,16 +11,52 @@ pub struct VisaEmail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    pub html: String,
     pub attachment_name: String,
     pub pdf: Vec<u8>,
 }
 
-/// A plain-text email (a password reset link).
+/// An email without attachment (a password reset or confirmation link).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TextEmail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    pub html: String,
+}
+
+impl VisaEmail {
+    pub fn to_mime(&self, from: &str, encoding: BodyEncoding) -> Result<String, NotifyError> {
+        Message {
+            from,
+            to: &self.to,
+            subject: &self.subject,
+            text: &self.text,
+            html: &self.html,
+            attachment: Some(Attachment {
+                name: &self.attachment_name,
+                content_type: "application/pdf",
+                bytes: &self.pdf,
+            }),
+        }
+        .to_mime(encoding)
+        .map_err(|e| NotifyError::Unavailable(e.to_string()))
+    }
+}
+
+impl TextEmail {
+    pub fn to_mime(&self, from: &str, encoding: BodyEncoding) -> Result<String, NotifyError> {
+        Message {
+            from,
+            to: &self.to,
+            subject: &self.subject,
+            text: &self.text,
+            html: &self.html,
+            attachment: None,
+        }
+        .to_mime(encoding)
+        .map_err(|e| NotifyError::Unavailable(e.to_string()))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,4 +95,7 @@ pub enum EmailRequest {
     /// The account's address was just confirmed: its issued visas that
     /// were held back meanwhile go out now.
     AddressVerified { account_id: String },
+    /// A copy of an issued visa for its holder, who asked for it again
+    /// without signing in (to the confirmed address only, a few a day).
+    VisaCopy { application_id: String },
 }

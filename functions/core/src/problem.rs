@@ -28,6 +28,8 @@ pub struct Problem {
     /// Seconds after which trying again may succeed (`Retry-After`, RFC
     /// 9110 10.2.3), for 429 and 503.
     pub retry_after: Option<u32>,
+    /// Until when the conflict lasts (`payment-open`): an extension member.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The wire shape: `{"type","title","status","detail","errors"?}`.
@@ -40,6 +42,8 @@ struct Wire<'a> {
     detail: &'a str,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 macro_rules! problems {
@@ -47,7 +51,7 @@ macro_rules! problems {
         impl Problem {
             $(
                 pub fn $fn_name(detail: impl Into<String>) -> Problem {
-                    Problem { status: $status, slug: $slug, detail: detail.into(), errors: Vec::new(), retry_after: None }
+                    Problem { status: $status, slug: $slug, detail: detail.into(), errors: Vec::new(), retry_after: None, until: None }
                 }
             )*
 
@@ -78,6 +82,7 @@ problems! {
     invitation_not_found => 404, "invitation-not-found", "No approved invitation has this number";
     method_not_allowed => 405, "method-not-allowed", "This method is not allowed on this resource";
     email_taken => 409, "email-taken", "An account with this email already exists";
+    payment_open => 409, "payment-open", "A payment of one of your applications can still complete";
     email_already_verified => 409, "email-already-verified", "This email address is already confirmed";
     invitation_already_used => 409, "invitation-already-used", "This invitation has already been used";
     invitation_exists => 409, "invitation-exists", "An invitation with this number already exists";
@@ -109,6 +114,11 @@ impl Problem {
         self
     }
 
+    pub fn with_until(mut self, until: chrono::DateTime<chrono::Utc>) -> Self {
+        self.until = Some(until);
+        self
+    }
+
     pub fn with_field(mut self, field: &str, message: &str) -> Self {
         self.errors.push(FieldError::new(field, message));
         self
@@ -135,6 +145,7 @@ impl Problem {
             status: self.status,
             detail: &self.detail,
             errors: &self.errors,
+            until: self.until,
         })
         .expect("problem serialises")
     }

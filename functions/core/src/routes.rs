@@ -74,6 +74,7 @@ pub enum Op {
     RequestPasswordReset,
     ResetPassword,
     GetCurrentAccount,
+    DeleteCurrentAccount,
     RequestEmailVerification,
     VerifyEmail,
     CreateApplication,
@@ -132,6 +133,7 @@ routes! {
     RequestPasswordReset "requestPasswordReset" POST "/api/password-resets" Register Public;
     ResetPassword "resetPassword" POST "/api/password-resets/confirmation" Register Public;
     GetCurrentAccount "getCurrentAccount" GET "/api/accounts/current" Register Applicant;
+    DeleteCurrentAccount "deleteCurrentAccount" DELETE "/api/accounts/current" Register Applicant;
     RequestEmailVerification "requestEmailVerification" POST "/api/email-verifications" Register Applicant;
     VerifyEmail "verifyEmail" POST "/api/email-verifications/confirmation" Register Public;
     CreateApplication "createApplication" POST "/api/applications" ConfirmInvitation Applicant;

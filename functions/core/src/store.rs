@@ -52,6 +52,17 @@ pub trait Accounts: Send + Sync {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Erases an account: the account, its sign-in claim, its reset and
+    /// confirmation links, and each listed application (its id and the
+    /// status it must still have), in one atomic step. If any of them
+    /// moved on meanwhile (a payment landed), nothing is erased and the
+    /// answer is `StatusConflict`; `NotFound` if the account is gone.
+    /// Sessions end separately (`Sessions::end_sessions_of`).
+    async fn erase_account(
+        &self,
+        account: &Account,
+        applications: &[(String, crate::Status)],
+    ) -> Result<(), StoreError>;
     /// Stores a verification link's token hash (a fresh one: put only if new).
     async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError>;
     /// The verification, if it exists unused and has not expired at `now`.

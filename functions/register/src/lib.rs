@@ -8,16 +8,19 @@ use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use visa_core::account::{self, Account, Credentials, Registration, Session};
+use visa_core::application::OnDeletion;
 use visa_core::auth::store_problem;
 use visa_core::clock::{Clock, Ids};
 use visa_core::http::{Request, Response, bearer, json, no_content, read_json, respond};
 use visa_core::notify::{EmailQueue, EmailRequest};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::{self, Function, Op};
-use visa_core::store::{Accounts, Sessions, StoreError};
+use visa_core::store::{Accounts, Applications, Sessions, StoreError};
 
 pub struct Deps {
     pub accounts: Arc<dyn Accounts>,
+    /// An account's applications, read when the account is deleted.
+    pub applications: Arc<dyn Applications>,
     pub sessions: Arc<dyn Sessions>,
     /// Where reset requests go to be emailed (render-visa's mail queue).
     pub emails: Arc<dyn EmailQueue>,
@@ -37,6 +40,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::RequestPasswordReset => respond(request_reset(deps, &req).await),
         Op::ResetPassword => respond(reset_password(deps, &req).await),
         Op::GetCurrentAccount => respond(current_account(deps, &req).await),
+        Op::DeleteCurrentAccount => respond(delete_account(deps, &req).await),
         Op::RequestEmailVerification => respond(request_verification(deps, &req).await),
         Op::VerifyEmail => respond(verify_email(deps, &req).await),
         // routes::dispatch hands this function only its own routes.
@@ -398,4 +402,90 @@ async fn verify_email(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         tracing::warn!(account_id = %verification.account_id, error = %e, "held visas not queued");
     }
     Ok(no_content())
+}
+
+/// What deleting the account does to each of its applications now: the
+/// ones to erase (with the status they must still have) and the kept ones,
+/// as the answer lists them; `payment-open` while a checkout can be paid.
+async fn erasure(
+    deps: &Deps,
+    account_id: &str,
+) -> Result<(Vec<(String, visa_core::Status)>, Vec<serde_json::Value>), Problem> {
+    let now = deps.clock.now();
+    let applications = deps
+        .applications
+        .applications_of(account_id)
+        .await
+        .map_err(store_problem)?;
+    let mut erase = Vec::new();
+    let mut kept = Vec::new();
+    for app in &applications {
+        match app.on_account_deletion(now) {
+            OnDeletion::Erase => erase.push((app.id.clone(), app.status)),
+            OnDeletion::Keep(reason) => kept.push(json!({
+                "application_id": app.id,
+                "status": app.status,
+                "visa_number": app.visa.as_ref().map(|v| v.number.clone()),
+                "reason": reason,
+            })),
+            OnDeletion::WaitForCheckout(until) => {
+                return Err(Problem::payment_open(format!(
+                    "application {} can still be paid until {until}: pay it, or try again after that",
+                    app.id
+                ))
+                .with_until(until));
+            }
+        }
+    }
+    Ok((erase, kept))
+}
+
+/// Deletes the signed-in applicant's account, the password asked again:
+/// the account, its sessions and its unpaid applications (passport data
+/// included) are erased; paid and issued ones stay with the migration
+/// service, and the answer says which and why.
+async fn delete_account(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let account_id =
+        visa_core::auth::applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let asked: account::DeletionRequest = read_json(req.body())?;
+    let account = deps
+        .accounts
+        .account(&account_id)
+        .await
+        .map_err(store_problem)?
+        .ok_or_else(|| Problem::unauthenticated("the account of this session is gone"))?;
+    let (password, phc) = (asked.password, account.password_hash.clone());
+    let ok = password.len() <= account::MAX_PASSWORD_BYTES
+        && blocking(move || account::verify_password(&password, Some(&phc))).await?;
+    if !ok {
+        return Err(Problem::invalid_credentials("the password is wrong")
+            .with_field("password", "not this account's password"));
+    }
+    // An application that moves on between the reading and the erasure
+    // (a payment lands) fails the erasure; read again and decide again.
+    // Statuses only move forward, so this settles within a few tries.
+    let mut attempts = 0;
+    let (erase, kept) = loop {
+        attempts += 1;
+        let (erase, kept) = erasure(deps, &account.id).await?;
+        match deps.accounts.erase_account(&account, &erase).await {
+            Ok(()) => break (erase, kept),
+            Err(StoreError::StatusConflict) if attempts < 4 => continue,
+            Err(e) => return Err(store_problem(e)),
+        }
+    };
+    let ended = deps
+        .sessions
+        .end_sessions_of(&account.id)
+        .await
+        .map_err(store_problem)?;
+    let erased: Vec<&str> = erase.iter().map(|(id, _)| id.as_str()).collect();
+    tracing::info!(account_id = %account.id, erased = erased.len(), kept = kept.len(), sessions = ended, "account deleted");
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "deleted": {"account": true, "applications": erased},
+            "kept": kept,
+        }),
+    ))
 }

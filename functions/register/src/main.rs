@@ -11,6 +11,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
     store.warm().await?;
     Ok(Deps {
         accounts: store.clone(),
+        applications: store.clone(),
         sessions: store,
         emails: Arc::new(cloud.email_queue()?),
         clock: Arc::new(SystemClock),

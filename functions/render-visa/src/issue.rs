@@ -172,7 +172,7 @@ async fn render(deps: &Deps, app: &Application, visa: &Visa) -> Result<Vec<u8>, 
 
 /// The email with the visa attached, to the account's address; its
 /// failure never undoes issuance.
-async fn email(deps: &Deps, app: &Application, to: String) -> Result<(), String> {
+async fn email(deps: &Deps, app: &Application, to: String, lang: &str) -> Result<(), String> {
     let visa = app.visa.as_ref().ok_or("not issued")?;
     let pdf = deps
         .blobs
@@ -180,19 +180,24 @@ async fn email(deps: &Deps, app: &Application, to: String) -> Result<(), String>
         .await
         .map_err(|e| e.to_string())?
         .ok_or("no PDF")?;
-    let site = deps.site_origin.trim_end_matches('/');
-    let text = format!(
-        "Your electronic visa to the Republic of Kazakhstan has been issued.\r\n\r\n\
-         Visa number: {}\r\nValid from {} until {}, single entry, through Astana or Almaty international airport.\r\n\r\n\
-         Print the attached e-visa and carry it with the passport it was issued for ({}).\r\n\
-         Your personal cabinet: {site}/cabinet\r\n",
-        visa.number, visa.valid_from, visa.valid_until, app.passport.number
+    let cabinet = format!("{}/cabinet", deps.site_origin.trim_end_matches('/'));
+    let (valid_from, valid_until) = (visa.valid_from.to_string(), visa.valid_until.to_string());
+    let composed = crate::mail::visa_message(
+        lang,
+        &crate::mail::IssuedVisa {
+            number: &visa.number,
+            valid_from: &valid_from,
+            valid_until: &valid_until,
+            passport_number: &app.passport.number,
+            cabinet: &cabinet,
+        },
     );
     let message = VisaEmail {
         visa_number: visa.number.clone(),
         to,
-        subject: format!("Your Kazakhstan e-visa {}", visa.number),
-        text,
+        subject: composed.subject,
+        text: composed.text,
+        html: composed.html,
         attachment_name: format!("e-visa-{}.pdf", visa.number),
         pdf,
     };
@@ -216,7 +221,15 @@ pub enum Emailed {
     /// The account's address is not confirmed: the visa stays in the
     /// cabinet and goes out when the address is confirmed.
     Unverified,
+    /// More copies asked for today than the holder's mailbox should get.
+    TooManyCopies,
+    /// The account was deleted (the visa is kept): no address to send to.
+    NoAccount,
 }
+
+/// Copies of one visa emailed per day at most: retrieval is open to
+/// anyone who knows the three details, so it must not flood the holder.
+pub const MAX_COPIES_PER_DAY: u32 = 3;
 
 /// Emails an application's issued visa unless that was recorded already
 /// (queues deliver at least once), then records it. A failure leaves it
@@ -237,20 +250,64 @@ pub async fn email_once(deps: &Deps, application_id: &str) -> Result<Emailed, St
     if app.visa.is_none() {
         return Ok(Emailed::NotIssued);
     }
-    let account = deps
+    let Some(account) = deps
         .accounts
         .account(&app.account_id)
         .await
         .map_err(|e| e.to_string())?
-        .ok_or("no account")?;
+    else {
+        return Ok(Emailed::NoAccount);
+    };
     if account.email_verified_at.is_none() {
         return Ok(Emailed::Unverified);
     }
-    email(deps, &app, account.email).await?;
+    email(deps, &app, account.email, &account.lang).await?;
     // A failure here only risks one more email on a redelivery.
     if let Err(e) = deps.visas.mark_emailed(&app.id, deps.clock.now()).await {
         tracing::warn!(application_id = %app.id, error = %e, "could not record the email");
     }
+    Ok(Emailed::Sent)
+}
+
+/// A copy of an issued visa, asked for through retrieval: sent to the
+/// confirmed address whether or not the visa was emailed before, never
+/// recorded, at most `MAX_COPIES_PER_DAY` a day.
+pub async fn email_copy(deps: &Deps, application_id: &str) -> Result<Emailed, String> {
+    let Some(app) = deps
+        .applications
+        .application(application_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(Emailed::NoApplication);
+    };
+    if app.visa.is_none() {
+        return Ok(Emailed::NotIssued);
+    }
+    let Some(account) = deps
+        .accounts
+        .account(&app.account_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(Emailed::NoAccount);
+    };
+    if account.email_verified_at.is_none() {
+        return Ok(Emailed::Unverified);
+    }
+    let copies = deps
+        .sessions
+        .record_failed_sign_in(
+            &format!("copy:{}", app.id),
+            deps.clock.now(),
+            chrono::Duration::hours(24),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if copies > MAX_COPIES_PER_DAY {
+        return Ok(Emailed::TooManyCopies);
+    }
+    email(deps, &app, account.email, &account.lang).await?;
     Ok(Emailed::Sent)
 }
 

@@ -15,7 +15,7 @@ use visa_core::annex::Annexes;
 use visa_core::auth::{applicant, store_problem};
 use visa_core::clock::Clock;
 use visa_core::http::{Request, Response, json, query_param, respond};
-use visa_core::notify::Notifier;
+use visa_core::notify::{EmailQueue, EmailRequest, Notifier};
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::signing::VisaSigner;
@@ -34,6 +34,9 @@ pub struct Deps {
     pub blobs: Arc<dyn Blobs>,
     pub signer: Arc<dyn VisaSigner>,
     pub notifier: Arc<dyn Notifier>,
+    /// The email queue (the cloud's SQS queue, a task locally): issuance
+    /// and retrieval only ask for an email; the queue's handler sends it.
+    pub emails: Arc<dyn EmailQueue>,
     pub renderer: Arc<Renderer>,
     pub clock: Arc<dyn Clock>,
     pub annexes: &'static Annexes,
@@ -208,6 +211,14 @@ async fn retrieve(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     }
     let visa = app.visa.as_ref().ok_or_else(not_found)?;
     tracing::info!(application_id = %app.id, visa = %visa.number, "visa retrieved without signing in");
+    // And a copy by email, to the account's confirmed address only; the
+    // link in the answer does not wait for it.
+    let copy = EmailRequest::VisaCopy {
+        application_id: app.id.clone(),
+    };
+    if let Err(e) = deps.emails.enqueue(&copy).await {
+        tracing::warn!(application_id = %app.id, error = %e, "visa copy not queued");
+    }
     download(deps, &app.id, visa, now).await
 }
 

@@ -4,6 +4,7 @@
 use crate::{Deps, issue};
 use chrono::{DateTime, Duration, Utc};
 use visa_core::account::{self, EmailVerification, PasswordReset};
+use visa_core::mime::escape_html;
 use visa_core::notify::{EmailRequest, Notifier, TextEmail};
 use visa_core::store::Accounts;
 
@@ -39,6 +40,9 @@ pub async fn deliver(deps: &Deps, request: &EmailRequest) -> Result<String, Stri
         )
         .await
         .map(|outcome| format!("email verification: {outcome:?}")),
+        EmailRequest::VisaCopy { application_id } => issue::email_copy(deps, application_id)
+            .await
+            .map(|outcome| format!("visa copy {application_id}: {outcome:?}")),
         EmailRequest::AddressVerified { account_id } => issue::email_held(deps, account_id)
             .await
             .map(|sent| format!("address verified: {sent} held visa(s) emailed")),
@@ -55,39 +59,102 @@ pub enum VerificationMail {
     NoAccount,
 }
 
-/// The confirmation email's subject and text, in the applicant's language;
-/// the token rides in the link's fragment, never sent to a server.
-pub fn verification_text(lang: &str, link: &str) -> (&'static str, String) {
+/// The email confirming an address, in the applicant's language; the
+/// token rides in the link's fragment, never sent to a server.
+pub fn verification_message(lang: &str, link: &str) -> Composed {
     let hours = account::VERIFICATION_HOURS;
-    match lang {
+    let (subject, paragraphs, label) = match lang {
         "ru" => (
             "Подтвердите адрес электронной почты для электронной визы в Казахстан",
-            format!(
-                "Вы создали учётную запись на портале электронных виз Республики Казахстан.\r\n\r\n\
-                 Чтобы подтвердить этот адрес, откройте ссылку (она работает один раз, {hours} часов):\r\n{link}\r\n\r\n\
-                 Пока адрес не подтверждён, выданная виза не отправляется по почте, но её можно скачать в личном кабинете. \
-                 Если вы не создавали учётную запись, ничего не делайте.\r\n"
-            ),
+            [
+                "Вы создали учётную запись на портале электронных виз Республики Казахстан. Подтвердите, что это ваш адрес.".to_owned(),
+                format!("Ссылка работает один раз, {hours} часов. Пока адрес не подтверждён, выданная виза не отправляется по почте, но её можно скачать в личном кабинете."),
+                "Если вы не создавали учётную запись, ничего не делайте.".to_owned(),
+            ],
+            "Подтвердить адрес",
         ),
         "kk" => (
             "Қазақстанға электрондық виза үшін электрондық пошта мекенжайын растаңыз",
-            format!(
-                "Сіз Қазақстан Республикасының электрондық виза порталында тіркелгі жасадыңыз.\r\n\r\n\
-                 Осы мекенжайды растау үшін сілтемені ашыңыз (бір рет, {hours} сағат жұмыс істейді):\r\n{link}\r\n\r\n\
-                 Мекенжай расталмайынша берілген виза поштамен жіберілмейді, бірақ оны жеке кабинеттен жүктеп алуға болады. \
-                 Егер сіз тіркелгі жасамаған болсаңыз, ештеңе істемеңіз.\r\n"
-            ),
+            [
+                "Сіз Қазақстан Республикасының электрондық виза порталында тіркелгі жасадыңыз. Бұл сіздің мекенжайыңыз екенін растаңыз.".to_owned(),
+                format!("Сілтеме бір рет, {hours} сағат жұмыс істейді. Мекенжай расталмайынша берілген виза поштамен жіберілмейді, бірақ оны жеке кабинеттен жүктеп алуға болады."),
+                "Егер сіз тіркелгі жасамаған болсаңыз, ештеңе істемеңіз.".to_owned(),
+            ],
+            "Мекенжайды растау",
         ),
         _ => (
             "Confirm your email address for your Kazakhstan e-visa",
-            format!(
-                "You created an account on the e-visa portal of the Republic of Kazakhstan.\r\n\r\n\
-                 To confirm this address, open this link (it works once, for {hours} hours):\r\n{link}\r\n\r\n\
-                 Until the address is confirmed, an issued visa is not emailed to it; you can still download it in your personal cabinet. \
-                 If you did not create an account, do nothing.\r\n"
-            ),
+            [
+                "You created an account on the e-visa portal of the Republic of Kazakhstan. Please confirm that this address is yours.".to_owned(),
+                format!("The link works once, for {hours} hours. Until the address is confirmed, an issued visa is not emailed to it; you can still download it in your personal cabinet."),
+                "If you did not create an account, do nothing.".to_owned(),
+            ],
+            "Confirm my address",
         ),
-    }
+    };
+    compose(lang, subject, &paragraphs, Some((label, link)))
+}
+
+/// What the visa email states about the visa.
+pub struct IssuedVisa<'a> {
+    pub number: &'a str,
+    pub valid_from: &'a str,
+    pub valid_until: &'a str,
+    pub passport_number: &'a str,
+    pub cabinet: &'a str,
+}
+
+/// The email carrying the issued visa, in the applicant's language.
+pub fn visa_message(lang: &str, v: &IssuedVisa) -> Composed {
+    let IssuedVisa {
+        number,
+        valid_from,
+        valid_until,
+        passport_number,
+        cabinet,
+    } = v;
+    let (subject, paragraphs, label) = match lang {
+        "ru" => (
+            format!("Ваша электронная виза в Казахстан {number}"),
+            [
+                "Ваша электронная виза в Республику Казахстан выдана.".to_owned(),
+                format!(
+                    "Номер визы: {number}. Действует с {valid_from} по {valid_until}, однократный въезд через международный аэропорт Астаны или Алматы."
+                ),
+                format!(
+                    "Распечатайте приложенную визу и возьмите её вместе с паспортом, на который она выдана ({passport_number})."
+                ),
+            ],
+            "Личный кабинет",
+        ),
+        "kk" => (
+            format!("Қазақстанға электрондық визаңыз {number}"),
+            [
+                "Қазақстан Республикасына электрондық визаңыз берілді.".to_owned(),
+                format!(
+                    "Виза нөмірі: {number}. {valid_from} бастап {valid_until} дейін жарамды, Астана немесе Алматы халықаралық әуежайы арқылы бір рет кіру."
+                ),
+                format!(
+                    "Қоса берілген визаны басып шығарып, ол берілген төлқұжатпен ({passport_number}) бірге алып жүріңіз."
+                ),
+            ],
+            "Жеке кабинет",
+        ),
+        _ => (
+            format!("Your Kazakhstan e-visa {number}"),
+            [
+                "Your electronic visa to the Republic of Kazakhstan has been issued.".to_owned(),
+                format!(
+                    "Visa number: {number}. Valid from {valid_from} until {valid_until}, single entry, through Astana or Almaty international airport."
+                ),
+                format!(
+                    "Print the attached e-visa and carry it with the passport it was issued for ({passport_number})."
+                ),
+            ],
+            "Your personal cabinet",
+        ),
+    };
+    compose(lang, &subject, &paragraphs, Some((label, cabinet)))
 }
 
 /// Emails a fresh single-use link confirming the account's address. The
@@ -124,12 +191,13 @@ pub async fn send_email_verification(
         "{}/confirm-email#{token}",
         site_origin.trim_end_matches('/')
     );
-    let (subject, text) = verification_text(lang, &link);
+    let message = verification_message(lang, &link);
     notifier
         .send_text(&TextEmail {
             to: found.email,
-            subject: subject.to_owned(),
-            text,
+            subject: message.subject,
+            text: message.text,
+            html: message.html,
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -146,37 +214,104 @@ pub enum ResetMail {
     NoAccount,
 }
 
-/// The reset email's subject and text, in the applicant's language; the
-/// link carries the token in its fragment, which browsers never send to a
-/// server (so it stays out of access logs).
-pub fn reset_text(lang: &str, link: &str) -> (&'static str, String) {
-    let minutes = account::RESET_MINUTES;
+/// A message's words in one language: the subject, paragraphs, and an
+/// optional link the message is about (a button in HTML).
+pub struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Builds the plain text and the HTML of one message from the same words,
+/// so the two never say different things.
+pub fn compose(
+    lang: &str,
+    subject: &str,
+    paragraphs: &[String],
+    action: Option<(&str, &str)>,
+) -> Composed {
+    let lang = if account::LANGUAGES.contains(&lang) {
+        lang
+    } else {
+        "en"
+    };
+    let mut text = String::new();
+    let mut body = String::new();
+    for (i, p) in paragraphs.iter().enumerate() {
+        text.push_str(p);
+        text.push_str("\r\n\r\n");
+        body.push_str(&format!("<p>{}</p>\n", escape_html(p)));
+        if i == 0
+            && let Some((label, link)) = action
+        {
+            text.push_str(&format!("{label}:\r\n{link}\r\n\r\n"));
+            body.push_str(&format!(
+                "<p><a href=\"{href}\" style=\"display:inline-block;padding:10px 18px;background:#00628b;color:#ffffff;text-decoration:none;border-radius:4px\">{label}</a></p>\n\
+                 <p style=\"font-size:13px;color:#555555\">{link}</p>\n",
+                href = escape_html(link),
+                label = escape_html(label),
+                link = escape_html(link),
+            ));
+        }
+    }
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
+         <body style=\"font-family:Arial,Helvetica,sans-serif;line-height:1.5;color:#1a1a1a;max-width:560px;margin:0 auto;padding:16px\">\n\
+         <p style=\"font-weight:bold;color:#00628b\">{header}</p>\n{body}</body></html>\n",
+        title = escape_html(subject),
+        header = escape_html(portal_name(lang)),
+    );
+    Composed {
+        subject: subject.to_owned(),
+        text,
+        html,
+    }
+}
+
+/// The sender, as every message names it.
+fn portal_name(lang: &str) -> &'static str {
     match lang {
+        "ru" => "Визовый и миграционный портал Республики Казахстан",
+        "kk" => "Қазақстан Республикасының визалық және көші-қон порталы",
+        _ => "Visa and Migration Portal of the Republic of Kazakhstan",
+    }
+}
+
+/// The reset email, in the applicant's language; the link carries the
+/// token in its fragment, which browsers never send to a server (so it
+/// stays out of access logs).
+pub fn reset_message(lang: &str, link: &str) -> Composed {
+    let minutes = account::RESET_MINUTES;
+    let (subject, paragraphs, label) = match lang {
         "ru" => (
             "Сброс пароля: электронная виза в Казахстан",
-            format!(
-                "Кто-то (надеемся, вы) попросил сменить пароль учётной записи на портале электронных виз Республики Казахстан.\r\n\r\n\
-                 Чтобы выбрать новый пароль, откройте ссылку (она работает один раз, {minutes} минут):\r\n{link}\r\n\r\n\
-                 После смены пароля все открытые сеансы завершатся. Если вы не просили сброс, ничего не делайте: пароль останется прежним.\r\n"
-            ),
+            [
+                "Кто-то (надеемся, вы) попросил сменить пароль учётной записи на портале электронных виз Республики Казахстан.".to_owned(),
+                format!("Ссылка работает один раз, {minutes} минут. После смены пароля все открытые сеансы завершатся."),
+                "Если вы не просили сброс, ничего не делайте: пароль останется прежним.".to_owned(),
+            ],
+            "Выбрать новый пароль",
         ),
         "kk" => (
             "Құпиясөзді қалпына келтіру: Қазақстанға электрондық виза",
-            format!(
-                "Біреу (сіз деп үміттенеміз) Қазақстан Республикасының электрондық виза порталындағы тіркелгінің құпиясөзін өзгертуді сұрады.\r\n\r\n\
-                 Жаңа құпиясөз таңдау үшін сілтемені ашыңыз (бір рет, {minutes} минут жұмыс істейді):\r\n{link}\r\n\r\n\
-                 Құпиясөз өзгергеннен кейін барлық ашық сеанстар аяқталады. Егер сіз сұрамаған болсаңыз, ештеңе істемеңіз: құпиясөз өзгермейді.\r\n"
-            ),
+            [
+                "Біреу (сіз деп үміттенеміз) Қазақстан Республикасының электрондық виза порталындағы тіркелгінің құпиясөзін өзгертуді сұрады.".to_owned(),
+                format!("Сілтеме бір рет, {minutes} минут жұмыс істейді. Құпиясөз өзгергеннен кейін барлық ашық сеанстар аяқталады."),
+                "Егер сіз сұрамаған болсаңыз, ештеңе істемеңіз: құпиясөз өзгермейді.".to_owned(),
+            ],
+            "Жаңа құпиясөз таңдау",
         ),
         _ => (
             "Reset your password: Kazakhstan e-visa",
-            format!(
-                "Someone (we hope you) asked to change the password of your account on the e-visa portal of the Republic of Kazakhstan.\r\n\r\n\
-                 To choose a new password, open this link (it works once, for {minutes} minutes):\r\n{link}\r\n\r\n\
-                 Changing the password signs out every open session. If you did not ask, do nothing: your password stays as it is.\r\n"
-            ),
+            [
+                "Someone (we hope you) asked to change the password of your account on the e-visa portal of the Republic of Kazakhstan.".to_owned(),
+                format!("The link works once, for {minutes} minutes. Changing the password signs out every open session."),
+                "If you did not ask, do nothing: your password stays as it is.".to_owned(),
+            ],
+            "Choose a new password",
         ),
-    }
+    };
+    compose(lang, subject, &paragraphs, Some((label, link)))
 }
 
 /// Emails a single-use reset link to the account of `email`, if there is
@@ -209,12 +344,13 @@ pub async fn send_password_reset(
         "{}/reset-password#{token}",
         site_origin.trim_end_matches('/')
     );
-    let (subject, text) = reset_text(lang, &link);
+    let message = reset_message(lang, &link);
     notifier
         .send_text(&TextEmail {
             to: found.email,
-            subject: subject.to_owned(),
-            text,
+            subject: message.subject,
+            text: message.text,
+            html: message.html,
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -226,38 +362,79 @@ pub async fn send_password_reset(
 mod tests {
     use super::*;
 
-    #[test]
-    fn every_language_carries_the_link_and_its_lifetime() {
-        let link = "https://visa.example/reset-password#tok";
+    fn every_language(make: impl Fn(&str) -> Composed, must: &[&str]) {
+        let mut subjects = std::collections::BTreeSet::new();
         for lang in ["en", "ru", "kk", "de"] {
-            let (subject, text) = reset_text(lang, link);
-            assert!(!subject.is_empty());
-            assert!(text.contains(link), "{lang}");
-            assert!(text.contains(&account::RESET_MINUTES.to_string()), "{lang}");
+            let m = make(lang);
+            assert!(!m.subject.is_empty());
+            for needle in must {
+                assert!(m.text.contains(needle), "{lang} text lacks {needle}");
+                assert!(
+                    m.html.contains(&escape_html(needle)),
+                    "{lang} html lacks {needle}"
+                );
+            }
+            let html_lang = if lang == "de" { "en" } else { lang };
+            assert!(
+                m.html.contains(&format!("<html lang=\"{html_lang}\">")),
+                "{lang}"
+            );
+            subjects.insert(m.subject);
         }
-        assert_ne!(reset_text("ru", link).0, reset_text("en", link).0);
-        assert_ne!(reset_text("kk", link).0, reset_text("ru", link).0);
+        // en, ru and kk differ; an unknown language reads as English.
+        assert_eq!(subjects.len(), 3);
     }
 
     #[test]
-    fn every_language_carries_the_confirmation_link_and_its_lifetime() {
+    fn resets_carry_the_link_and_its_lifetime_in_every_language() {
+        let link = "https://visa.example/reset-password#tok";
+        every_language(
+            |l| reset_message(l, link),
+            &[link, &account::RESET_MINUTES.to_string()],
+        );
+    }
+
+    #[test]
+    fn confirmations_carry_the_link_and_its_lifetime_in_every_language() {
         let link = "https://visa.example/confirm-email#tok";
-        for lang in ["en", "ru", "kk", "de"] {
-            let (subject, text) = verification_text(lang, link);
-            assert!(!subject.is_empty());
-            assert!(text.contains(link), "{lang}");
-            assert!(
-                text.contains(&account::VERIFICATION_HOURS.to_string()),
-                "{lang}"
-            );
-        }
-        assert_ne!(
-            verification_text("ru", link).0,
-            verification_text("en", link).0
+        every_language(
+            |l| verification_message(l, link),
+            &[link, &account::VERIFICATION_HOURS.to_string()],
         );
-        assert_ne!(
-            verification_text("kk", link).0,
-            verification_text("ru", link).0
+    }
+
+    #[test]
+    fn visa_emails_state_the_visa_in_every_language() {
+        let v = IssuedVisa {
+            number: "K12345678",
+            valid_from: "2026-12-15",
+            valid_until: "2027-01-13",
+            passport_number: "Z1234567",
+            cabinet: "https://visa.example/cabinet",
+        };
+        every_language(
+            |l| visa_message(l, &v),
+            &[
+                "K12345678",
+                "2026-12-15",
+                "2027-01-13",
+                "Z1234567",
+                "https://visa.example/cabinet",
+            ],
         );
+    }
+
+    #[test]
+    fn html_escapes_what_it_quotes() {
+        let m = compose(
+            "en",
+            "a <b>",
+            &["x < y & \"z\"".to_owned()],
+            Some(("go", "https://e.x/?a=1&b=2")),
+        );
+        assert!(m.html.contains("<title>a &lt;b&gt;</title>"));
+        assert!(m.html.contains("<p>x &lt; y &amp; &quot;z&quot;</p>"));
+        assert!(m.html.contains("href=\"https://e.x/?a=1&amp;b=2\""));
+        assert!(m.text.contains("https://e.x/?a=1&b=2"));
     }
 }

@@ -4,14 +4,14 @@
 //! queue's SQS batches, each visa emailed once.
 
 use std::sync::Arc;
-use visa_aws::{Cloud, SqsEmailQueue, config, lambda};
+use visa_aws::{Cloud, config, lambda};
 use visa_core::annex::Annexes;
 use visa_core::clock::SystemClock;
-use visa_core::notify::{EmailQueue, EmailRequest};
+use visa_core::notify::EmailRequest;
 use visa_pdf::Renderer;
 use visa_render_visa::{Deps, issue, mail};
 
-async fn deps() -> Result<(Deps, SqsEmailQueue), lambda::Error> {
+async fn deps() -> Result<Deps, lambda::Error> {
     // Fonts parsed and the FontBook built once per cold start, on another
     // thread while the DynamoDB connection opens (a TLS handshake in AWS).
     let renderer = tokio::task::spawn_blocking(Renderer::new);
@@ -26,12 +26,13 @@ async fn deps() -> Result<(Deps, SqsEmailQueue), lambda::Error> {
         blobs: Arc::new(cloud.blobs()?),
         signer: Arc::new(cloud.signer()?),
         notifier: Arc::new(cloud.notifier()?),
+        emails: Arc::new(cloud.email_queue()?),
         renderer: Arc::new(renderer.await?),
         clock: Arc::new(SystemClock),
         annexes: Annexes::builtin(),
         site_origin: config::required(config::SITE_ORIGIN)?,
     };
-    Ok((deps, cloud.email_queue()?))
+    Ok(deps)
 }
 
 /// The part of a stream record's NewImage this function needs.
@@ -44,7 +45,7 @@ struct Changed {
 /// A record fails (and the stream retries it) only while issuing or
 /// queueing fails; issuing again is a no-op. The email itself is the
 /// queue's business: a mail outage never holds up the stream.
-async fn on_paid(deps: &Deps, emails: &SqsEmailQueue, changed: Changed) -> Result<(), String> {
+async fn on_paid(deps: &Deps, changed: Changed) -> Result<(), String> {
     let app = issue::issue(deps, &changed.id)
         .await
         .map_err(|e| format!("issuing {}: {e}", changed.id))?;
@@ -52,7 +53,7 @@ async fn on_paid(deps: &Deps, emails: &SqsEmailQueue, changed: Changed) -> Resul
         tracing::info!(application_id = %app.id, "visa already emailed");
         return Ok(());
     }
-    emails
+    deps.emails
         .enqueue(&EmailRequest::Visa {
             application_id: app.id.clone(),
         })
@@ -75,8 +76,7 @@ async fn on_email(deps: &Deps, request: EmailRequest) -> Result<(), String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
-    let (deps, emails) = lambda::started(deps().await)?;
-    let (deps, emails) = (Arc::new(deps), Arc::new(emails));
+    let deps = Arc::new(lambda::started(deps().await)?);
     let http_deps = deps.clone();
     let queue_deps = deps.clone();
     lambda::run_http_and_records(
@@ -86,8 +86,7 @@ async fn main() -> Result<(), lambda::Error> {
         },
         move |changed: Changed| {
             let deps = deps.clone();
-            let emails = emails.clone();
-            async move { on_paid(&deps, &emails, changed).await }
+            async move { on_paid(&deps, changed).await }
         },
         move |request: EmailRequest| {
             let deps = queue_deps.clone();

@@ -168,6 +168,14 @@ impl<S: Store> Accounts for FaultyStore<S> {
         let call = self.inner.redeem_reset(reset, password_hash, now);
         self.faults.around("redeem_reset", call, STORE).await
     }
+    async fn erase_account(
+        &self,
+        account: &Account,
+        applications: &[(String, visa_core::Status)],
+    ) -> Result<(), StoreError> {
+        let call = self.inner.erase_account(account, applications);
+        self.faults.around("erase_account", call, STORE).await
+    }
     async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError> {
         let call = self.inner.create_verification(v);
         self.faults.around("create_verification", call, STORE).await

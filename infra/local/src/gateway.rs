@@ -64,16 +64,22 @@ impl Gateway {
             dir: crate::outbox::dir_in(&config.data_dir),
             from: "e-visa@vmp.gov.kz".into(),
         });
-        let render = Arc::new(visa_render_visa::Deps {
+        let signer = Arc::new(crate::signer::LocalSigner::load_or_create(
+            &config.data_dir.join("visa-signing-key.pem"),
+        )?);
+        // The email queue's handler is render-visa itself (a task per
+        // request), so the two point at each other: a weak link back.
+        let render = Arc::new_cyclic(|render| visa_render_visa::Deps {
             applications: shared.clone(),
             visas: shared.clone(),
             accounts: shared.clone(),
             sessions: shared.clone(),
             blobs: crate::faults::blobs(blobs.clone(), config.faults),
-            signer: Arc::new(crate::signer::LocalSigner::load_or_create(
-                &config.data_dir.join("visa-signing-key.pem"),
-            )?),
+            signer,
             notifier: outbox,
+            emails: Arc::new(crate::mail::LocalMail {
+                render: render.clone(),
+            }),
             renderer: Arc::new(visa_pdf::Renderer::new()),
             clock: clock.clone(),
             annexes: Annexes::builtin(),
@@ -82,9 +88,10 @@ impl Gateway {
         Ok(Arc::new(Gateway {
             register: visa_register::Deps {
                 accounts: shared.clone(),
+                applications: shared.clone(),
                 sessions: shared.clone(),
                 emails: Arc::new(crate::mail::LocalMail {
-                    render: render.clone(),
+                    render: Arc::downgrade(&render),
                 }),
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),

@@ -4,17 +4,20 @@
 //! emailed by the issuer.
 
 use async_trait::async_trait;
-use std::sync::Arc;
+use std::sync::Weak;
 use visa_core::notify::{EmailQueue, EmailRequest, NotifyError};
 
 pub struct LocalMail {
-    pub render: Arc<visa_render_visa::Deps>,
+    pub render: Weak<visa_render_visa::Deps>,
 }
 
 #[async_trait]
 impl EmailQueue for LocalMail {
     async fn enqueue(&self, request: &EmailRequest) -> Result<(), NotifyError> {
-        let (render, request) = (self.render.clone(), request.clone());
+        let Some(render) = self.render.upgrade() else {
+            return Err(NotifyError::Unavailable("shutting down".into()));
+        };
+        let request = request.clone();
         tokio::spawn(async move {
             match visa_render_visa::mail::deliver(&render, &request).await {
                 Ok(outcome) => tracing::info!(%outcome, "email request handled"),

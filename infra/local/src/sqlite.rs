@@ -336,6 +336,40 @@ impl Accounts for SqliteStore {
         .await
     }
 
+    async fn erase_account(
+        &self,
+        account: &Account,
+        applications: &[(String, Status)],
+    ) -> Result<(), StoreError> {
+        let (id, apps) = (account.id.clone(), applications.to_vec());
+        self.with(move |c| {
+            let tx = c.transaction().map_err(unavailable)?;
+            let gone = tx
+                .execute("DELETE FROM accounts WHERE id = ?1", [&id])
+                .map_err(unavailable)?;
+            if gone == 0 {
+                return Err(StoreError::NotFound);
+            }
+            for (app, status) in &apps {
+                let erased = tx
+                    .execute(
+                        "DELETE FROM applications WHERE id = ?1 AND account_id = ?2 AND status = ?3",
+                        params![app, id, status.as_str()],
+                    )
+                    .map_err(unavailable)?;
+                if erased == 0 {
+                    return Err(StoreError::StatusConflict);
+                }
+            }
+            for table in ["password_resets", "email_verifications"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE account_id = ?1"), [&id])
+                    .map_err(unavailable)?;
+            }
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
     async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError> {
         let v = v.clone();
         self.with(move |c| {

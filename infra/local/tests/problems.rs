@@ -348,7 +348,12 @@ async fn application_problems_change_nothing() {
         .await;
     assert_eq!(others["items"], json!([]));
     // The other account's own rows (it, its session, its confirmed link).
-    let theirs = ["accounts", "sessions", "email_verifications", "sign_in_failures"];
+    let theirs = [
+        "accounts",
+        "sessions",
+        "email_verifications",
+        "sign_in_failures",
+    ];
     assert_eq!(gw.snapshot_without(&theirs), {
         let c = after_create
             .iter()

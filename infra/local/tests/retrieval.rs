@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 #[tokio::test]
 async fn a_lost_phone_gets_the_visa_back_by_three_details_alone() {
-    let gw = Gateway::start();
+    let (gw, logs) = Gateway::start_logged();
     let (token, app) = gw.awaiting_payment("priya@example.com").await;
     let issued = gw.pay_and_wait_issued(&token, &app).await;
     let number = issued["visa"]["number"].as_str().unwrap().to_owned();
@@ -39,6 +39,57 @@ async fn a_lost_phone_gets_the_visa_back_by_three_details_alone() {
         .unwrap();
     assert_eq!(pdf.status(), 200);
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    // And a copy by email to the confirmed address, beside the first one;
+    // three a day at most, however often the details are given.
+    let copies = || {
+        std::fs::read_dir(gw.data_dir.join("outbox"))
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with(&format!("e-visa-{number}-copy-"))
+            })
+            .count()
+    };
+    let start = std::time::Instant::now();
+    while copies() < 1 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no copy emailed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for _ in 0..4 {
+        let (status, _, _) = gw
+            .send(
+                "POST",
+                "/api/visa-retrievals",
+                None,
+                Some(ask(&number, &passport, &dob)),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    // Five asked: three sent, the last two refused (each says so in the log).
+    let start = std::time::Instant::now();
+    while logs.text().matches("TooManyCopies").count() < 2 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{}",
+            logs.text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let start = std::time::Instant::now();
+    while copies() < 3 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "copies: {}",
+            copies()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(copies(), 3);
 
     // Any one detail wrong: the very same answer.
     let misses: Vec<(u16, Value)> = answers_to(

@@ -5,12 +5,16 @@
 // again through a new confirmation, which opens a new checkout. While the
 // account's email address is not confirmed (GET /api/accounts/current), a
 // notice says so, and that the e-visa is not emailed until it is, with a
-// button that emails a new link (POST /api/email-verifications).
+// button that emails a new link (POST /api/email-verifications). At the
+// end, "Delete my account" (DELETE /api/accounts/current, the password
+// asked again): once done, the page shows what was erased and the e-visas
+// the migration service keeps, each with the way to get it without an
+// account (/retrieve).
 
-import { start, onLanguageChange, showPageProblem } from '../page.js';
-import { t, el, translate, currentLanguage, formatDate, formatDateTime, formatMoney, formatTime } from '../i18n.js';
-import { get, post, ApiProblem } from '../api.js';
-import { problemKey } from '../errors.js';
+import { start, onLanguageChange, showPageProblem, refreshAccountLinks } from '../page.js';
+import { t, el, translate, currentLanguage, formatDate, formatDateTime, formatMoney, formatTime, updateTitle } from '../i18n.js';
+import { get, post, del, clearSession, ApiProblem } from '../api.js';
+import { FormErrors, problemKey } from '../errors.js';
 import { downloadVisa } from '../visa-download.js';
 import { checkoutUrl, checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
 
@@ -28,6 +32,9 @@ const paying = new Set(); // application ids whose confirmation is under way
 let account = null; // GET /api/accounts/current, once known
 let resendOutcome = null; // what "Send a new link" last came to: {key, vars, retryAt, error}
 let resending = false;
+let deleting = false;
+let deletionOutcome = null; // what "Delete my account" last came to, short of success: {key, until}
+let deleted = null; // the 200 answer of DELETE /api/accounts/current, once the account is gone
 
 function row(labelKey, value) {
   const dd = el('dd');
@@ -164,18 +171,21 @@ function actionsFor(app) {
 
 function card(app) {
   const titleId = `application-${app.id}-title`;
+  // Two applications of the same type share a title: the invitation number tells their regions apart.
+  const invitationId = `application-${app.id}-invitation`;
   const p = app.passport || {};
   const dl = el('dl', { className: 'summary-list' }, [
     row('cabinet.status', statusTag(app.status)),
     app.visa && app.visa.number ? row('field.visa_number', app.visa.number) : null,
-    row('field.invitation_number', app.invitation_number || ''),
+    row('field.invitation_number', el('span', { text: app.invitation_number || '', attrs: { id: invitationId } })),
     row('field.name', [p.surname, p.given_names].filter(Boolean).join(' ')),
     row('field.passport.number', p.number || ''),
     app.stay ? row('field.stay', t('common.date_range', { from: formatDate(app.stay.valid_from), to: formatDate(app.stay.valid_until) })) : null,
     app.fee ? row('field.fee', formatMoney(app.fee)) : null,
     app.created_at ? row('cabinet.created', formatDateTime(app.created_at)) : null,
   ]);
-  return el('section', { className: 'card', attrs: { 'aria-labelledby': titleId, 'data-application': app.id, 'data-status': app.status } }, [
+  const label = app.invitation_number ? `${titleId} ${invitationId}` : titleId;
+  return el('section', { className: 'card', attrs: { 'aria-labelledby': label, 'data-application': app.id, 'data-status': app.status } }, [
     el('h2', { className: 'card__title', key: `category.${app.category}_visa`, attrs: { id: titleId, 'data-focus': `title:${app.id}` } }),
     el('div', { className: 'card__body' }, [dl]),
     actionsFor(app),
@@ -296,6 +306,131 @@ async function resendVerification() {
   renderResendOutcome();
 }
 
+// ---------- Deleting the account ----------
+
+/** What deleting came to, short of success, in its live region and the current language. */
+function renderDeletionOutcome() {
+  const status = document.getElementById('delete-account-status');
+  const outcome = deletionOutcome;
+  status.classList.toggle('error-message', Boolean(outcome));
+  if (!outcome) {
+    status.textContent = '';
+    return;
+  }
+  status.textContent = outcome.until ? t(outcome.key, { time: formatTime(outcome.until) }) : t(outcome.key);
+}
+
+/** One kept application (paid or issued): its visa number, and how to get the e-visa without an account. */
+function keptCard(kept) {
+  // What the cabinet knew of it before the account went (the answer gives ids only).
+  const app = (items || []).find((a) => a.id === kept.application_id) || {};
+  const titleId = `kept-${kept.application_id}-title`;
+  const numberId = `kept-${kept.application_id}-number`;
+  const status = kept.status || app.status || 'unknown';
+  const visaNumber = kept.visa_number || (app.visa && app.visa.number) || null;
+  const p = app.passport || {};
+  const dl = el('dl', { className: 'summary-list' }, [
+    row('cabinet.status', statusTag(status)),
+    visaNumber ? row('field.visa_number', el('strong', { text: visaNumber, attrs: { id: numberId, 'data-kept-visa-number': '' } })) : null,
+    app.invitation_number ? row('field.invitation_number', app.invitation_number) : null,
+    p.surname ? row('field.name', [p.surname, p.given_names].filter(Boolean).join(' ')) : null,
+  ]);
+  const actions = el('div', { className: 'card__actions' });
+  if (status === 'issued') {
+    actions.append(
+      el('p', { key: 'delete_account.kept_issued' }),
+      el('p', {}, [el('a', { key: 'delete_account.kept_retrieve_link', attrs: { href: '/retrieve', 'data-kept-retrieve': '' } })]),
+    );
+  } else {
+    actions.append(el('p', { key: 'delete_account.kept_paid' }));
+  }
+  // Named by its title and visa number: two kept e-visas of the same type stay distinct regions.
+  const label = visaNumber ? `${titleId} ${numberId}` : titleId;
+  return el('section', { className: 'card', attrs: { 'aria-labelledby': label, 'data-kept': kept.application_id, 'data-status': status } }, [
+    el('h3', { className: 'card__title', key: app.category ? `category.${app.category}_visa` : 'delete_account.kept_visa', attrs: { id: titleId } }),
+    el('div', { className: 'card__body' }, [dl]),
+    actions,
+  ]);
+}
+
+/** The page once the account is gone: what was erased, and what the migration service keeps. */
+function renderDeleted() {
+  if (!deleted) return;
+  const erased = Array.isArray(deleted.deleted && deleted.deleted.applications) ? deleted.deleted.applications.length : 0;
+  const count = document.getElementById('deleted-applications');
+  count.setAttribute('data-count', String(erased));
+  count.textContent = erased ? t('delete_account.erased_count', { count: erased }) : t('delete_account.erased_none');
+  const kept = Array.isArray(deleted.kept) ? deleted.kept : [];
+  document.getElementById('kept-applications').hidden = kept.length === 0;
+  document.getElementById('kept-list').replaceChildren(...kept.map(keptCard));
+}
+
+function showDeleted() {
+  clearTimeout(timer);
+  cancelExpiryTimer();
+  document.getElementById('cabinet-view').hidden = true;
+  document.getElementById('account-deleted').hidden = false;
+  document.getElementById('main').setAttribute('data-shown', 'deleted');
+  // The page is named after what it now shows (translate() keeps this on a language change).
+  document.documentElement.setAttribute('data-title', 'delete_account.done_title');
+  updateTitle();
+  renderDeleted();
+  document.getElementById('account-deleted-heading').focus();
+}
+
+function wireDeletion() {
+  const form = document.getElementById('delete-account-form');
+  const input = document.getElementById('delete-password');
+  const button = document.getElementById('delete-account');
+  // No summary: the form sits at the end of the page, so the message stays next to its field.
+  const errors = new FormErrors(form, null);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    // A second click while the first is under way does nothing; the button
+    // keeps focus (aria-disabled, not disabled, which would drop it).
+    if (deleting) return;
+    deletionOutcome = null;
+    renderDeletionOutcome();
+    const password = input.value;
+    if (!password) {
+      errors.show([{ field: 'password', key: 'missing.password' }]);
+      return;
+    }
+    deleting = true;
+    button.setAttribute('aria-disabled', 'true');
+    // No polling meanwhile: a poll answered after the deletion (401) would send the tab to sign in.
+    clearTimeout(timer);
+    try {
+      const answer = await del('/accounts/current', { body: { password }, auth: true });
+      // The API has ended every session of the account: forget this tab's, as signing out does.
+      clearSession();
+      refreshAccountLinks();
+      form.reset();
+      errors.clear();
+      deleted = answer || {};
+      showDeleted();
+    } catch (err) {
+      if (!(err instanceof ApiProblem)) throw err;
+      if (err.slug === 'unauthenticated') return; // on the way to sign in
+      if (err.slug === 'invalid-credentials') {
+        errors.show([{ field: 'password', key: 'delete_account.wrong_password' }]);
+      } else if (err.slug === 'validation') {
+        errors.show([{ field: 'password', key: 'missing.password' }]);
+      } else {
+        errors.clear();
+        const until = err.slug === 'payment-open' && err.problem.until && !Number.isNaN(Date.parse(err.problem.until)) ? err.problem.until : null;
+        deletionOutcome = until ? { key: 'delete_account.payment_open', until } : { key: problemKey(err) };
+        renderDeletionOutcome();
+      }
+    } finally {
+      deleting = false;
+      button.removeAttribute('aria-disabled');
+      schedule();
+    }
+  });
+  onLanguageChange(() => { renderDeletionOutcome(); renderDeleted(); });
+}
+
 // ---------- The applications ----------
 
 async function refresh() {
@@ -310,8 +445,10 @@ async function refresh() {
 
 function schedule() {
   clearTimeout(timer);
+  if (deleted || deleting) return;
   const delay = (items || []).some((a) => IN_FLIGHT.has(a.status)) ? FAST_POLL_MS : SLOW_POLL_MS;
   timer = setTimeout(async () => {
+    if (deleted || deleting) return;
     if (document.visibilityState === 'visible') {
       try {
         await refresh();
@@ -339,10 +476,11 @@ start(async () => {
   render();
   onLanguageChange(render);
   document.getElementById('resend-verification').addEventListener('click', resendVerification);
+  wireDeletion();
   await loadAccount();
   onLanguageChange(renderResendOutcome);
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState !== 'visible') return;
+    if (document.visibilityState !== 'visible' || deleted || deleting) return;
     refresh().catch(() => {}).finally(schedule);
     // The link may have been opened in another tab meanwhile.
     if (account && !account.email_verified) loadAccount().catch(() => {});

@@ -454,8 +454,15 @@ async fn smoke_script_passes_against_the_emulated_stack_through_the_lambda_binar
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(mails.len(), 1, "one email to the smoke applicant: {mails:?}");
-    assert!(!mails[0].contains("application/pdf"), "a visa to an unconfirmed address");
+    assert_eq!(
+        mails.len(),
+        1,
+        "one email to the smoke applicant: {mails:?}"
+    );
+    assert!(
+        !mails[0].contains("application/pdf"),
+        "a visa to an unconfirmed address"
+    );
 
     // It can fail: an operator whose signature API Gateway refuses gets no
     // invitation, so nothing after it that needs one passes; the probes of
