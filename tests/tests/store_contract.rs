@@ -103,6 +103,7 @@ contract!(
     accounts_and_the_email_claim,
     a_password_reset_is_redeemed_once_and_changes_both_copies,
     an_email_verification_is_redeemed_once_and_marks_both_copies,
+    an_erased_account_takes_its_listed_applications_or_nothing,
     ending_an_accounts_sessions_leaves_the_others,
     sessions_expire_by_their_own_clock,
     failed_sign_ins_count_in_a_window,
@@ -304,6 +305,64 @@ async fn accounts_and_the_email_claim<B: Backend>(b: B) {
         store.account_by_email("nobody@example.com").await.unwrap(),
         None
     );
+}
+
+async fn an_erased_account_takes_its_listed_applications_or_nothing<B: Backend>(b: B) {
+    let store = b.open().await;
+    let priya = account("acc-1", "priya@example.com");
+    store.create_account(&priya).await.unwrap();
+    for (i, id) in ["app-1", "app-2", "app-3"].into_iter().enumerate() {
+        let number = format!("41000000000{i}");
+        store.create_invitation(&invitation(&number)).await.unwrap();
+        store
+            .create_application(&application(id, "acc-1", &number, t0()))
+            .await
+            .unwrap();
+    }
+    store
+        .open_checkout("app-2", &payment("cs_2"), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    // Listed with a status it no longer has: nothing is erased.
+    let stale = [
+        ("app-1".to_owned(), Status::InvitationConfirmed),
+        ("app-2".to_owned(), Status::InvitationConfirmed),
+    ];
+    is(store.erase_account(&priya, &stale).await, |e| {
+        matches!(e, StoreError::StatusConflict)
+    });
+    assert!(store.account("acc-1").await.unwrap().is_some());
+    assert!(
+        store
+            .account_by_email("priya@example.com")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.applications_of("acc-1").await.unwrap().len(), 3);
+
+    // As they are: the account, its claim and the two listed go; app-3 stays.
+    let current = [
+        ("app-1".to_owned(), Status::InvitationConfirmed),
+        ("app-2".to_owned(), Status::AwaitingPayment),
+    ];
+    store.erase_account(&priya, &current).await.unwrap();
+    assert_eq!(store.account("acc-1").await.unwrap(), None);
+    assert_eq!(
+        store.account_by_email("priya@example.com").await.unwrap(),
+        None
+    );
+    assert_eq!(store.application("app-1").await.unwrap(), None);
+    assert_eq!(store.application("app-2").await.unwrap(), None);
+    assert!(store.application("app-3").await.unwrap().is_some());
+    // Gone already: NotFound; and the address can be claimed again.
+    is(store.erase_account(&priya, &[]).await, |e| {
+        matches!(e, StoreError::NotFound)
+    });
+    store
+        .create_account(&account("acc-9", "priya@example.com"))
+        .await
+        .unwrap();
 }
 
 async fn an_email_verification_is_redeemed_once_and_marks_both_copies<B: Backend>(b: B) {
