@@ -18,11 +18,22 @@ impl EmailQueue for LocalMail {
             return Err(NotifyError::Unavailable("shutting down".into()));
         };
         let request = request.clone();
+        // Retried like SQS redelivers (the injected faults fail some
+        // tries); a crash loses what was in flight, as a lost email would.
         tokio::spawn(async move {
-            match visa_render_visa::mail::deliver(&render, &request).await {
-                Ok(outcome) => tracing::info!(%outcome, "email request handled"),
-                Err(e) => tracing::error!(error = %e, ?request, "email request failed"),
+            for attempt in 0..6u32 {
+                match visa_render_visa::mail::deliver(&render, &request).await {
+                    Ok(outcome) => {
+                        tracing::info!(%outcome, "email request handled");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(attempt, error = %e, ?request, "email request failed")
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
             }
+            tracing::error!(?request, "email request given up");
         });
         Ok(())
     }
