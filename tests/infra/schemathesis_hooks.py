@@ -16,23 +16,30 @@ NAME = "Stripe-Signature"
 
 
 def fresh_session():
-    """A new session of the run's applicant (POST /api/sessions)."""
+    """A session of a new applicant of its own (POST /api/accounts, then
+    /api/sessions). Not the run's applicant: schemathesis' stateful phase
+    feeds that applicant's address (from GET /api/accounts/current) to
+    sign-in with made-up passwords, and the per-address throttle then
+    refuses even the right one for a while."""
     import urllib.request
+    import uuid
 
-    creds = json.dumps({"email": os.environ["APPLICANT_EMAIL"], "password": os.environ["APPLICANT_PASSWORD"]})
-    req = urllib.request.Request(
-        os.environ["VISA_BASE"] + "/api/sessions", data=creds.encode(), method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=30) as res:
-        return json.load(res)["token"]
+    creds = json.dumps({"email": f"st-{uuid.uuid4().hex[:12]}@example.com", "password": "correct horse battery"})
+    for path in ("/api/accounts", "/api/sessions"):
+        req = urllib.request.Request(
+            os.environ["VISA_BASE"] + path, data=creds.encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as res:
+            answer = json.load(res)
+    return answer["token"]
 
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
     if case.operation.path == "/api/sessions/current" and case.headers is not None:
         # Signing out with the run's token would turn every later applicant
-        # request into 401: sign out a fresh session of the same applicant.
+        # request into 401: sign out a fresh session of another applicant.
         token = os.environ["APPLICANT_TOKEN"]
         for k, v in list(case.headers.items()):
             if k.lower() == "authorization" and v == f"Bearer {token}":
