@@ -346,6 +346,34 @@ impl DynamoStore {
         })
     }
 
+    /// An emailed link's record (reset or confirmation), expiring with
+    /// DynamoDB's TTL at `expires_at`.
+    async fn put_link(
+        &self,
+        mut item: Item,
+        expires_at: DateTime<Utc>,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        item.insert("ttl".into(), n(expires_at.timestamp()));
+        self.put_fresh(item, what).await
+    }
+
+    /// An emailed link's record if it is unused and unexpired at `now`:
+    /// TTL deletion runs late, and a redeemed link stays until it does.
+    async fn link_record<T: DeserializeOwned>(
+        &self,
+        key: Item,
+        now: DateTime<Utc>,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(item) = self.get(key).await? else {
+            return Ok(None);
+        };
+        if number(&item, "ttl")? <= now.timestamp() || item.contains_key("used_at") {
+            return Ok(None);
+        }
+        record(item).map(Some)
+    }
+
     fn delete_write(
         &self,
         key: Item,
@@ -506,9 +534,8 @@ impl Accounts for DynamoStore {
     }
 
     async fn create_reset(&self, reset: &PasswordReset) -> Result<(), StoreError> {
-        let mut item = record_item(reset_pk(&reset.token_hash), "RESET", reset)?;
-        item.insert("ttl".into(), n(reset.expires_at.timestamp()));
-        self.put_fresh(item, "reset").await
+        let item = record_item(reset_pk(&reset.token_hash), "RESET", reset)?;
+        self.put_link(item, reset.expires_at, "reset").await
     }
 
     async fn reset(
@@ -516,14 +543,8 @@ impl Accounts for DynamoStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<PasswordReset>, StoreError> {
-        let Some(item) = self.get(key(reset_pk(token_hash), "RESET")).await? else {
-            return Ok(None);
-        };
-        // TTL deletion runs late, and a redeemed reset stays until it does.
-        if number(&item, "ttl")? <= now.timestamp() || item.contains_key("used_at") {
-            return Ok(None);
-        }
-        record(item).map(Some)
+        self.link_record(key(reset_pk(token_hash), "RESET"), now)
+            .await
     }
 
     async fn redeem_reset(
@@ -603,9 +624,8 @@ impl Accounts for DynamoStore {
     }
 
     async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError> {
-        let mut item = record_item(verification_pk(&v.token_hash), "VERIFY", v)?;
-        item.insert("ttl".into(), n(v.expires_at.timestamp()));
-        self.put_fresh(item, "verification").await
+        let item = record_item(verification_pk(&v.token_hash), "VERIFY", v)?;
+        self.put_link(item, v.expires_at, "verification").await
     }
 
     async fn verification(
@@ -613,14 +633,8 @@ impl Accounts for DynamoStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<EmailVerification>, StoreError> {
-        let Some(item) = self.get(key(verification_pk(token_hash), "VERIFY")).await? else {
-            return Ok(None);
-        };
-        // TTL deletion runs late, and a redeemed link stays until it does.
-        if number(&item, "ttl")? <= now.timestamp() || item.contains_key("used_at") {
-            return Ok(None);
-        }
-        record(item).map(Some)
+        self.link_record(key(verification_pk(token_hash), "VERIFY"), now)
+            .await
     }
 
     async fn redeem_verification(

@@ -7,6 +7,7 @@
 use crate::{Deps, jws};
 use sha2::{Digest, Sha256};
 use visa_core::Status;
+use visa_core::account::Account;
 use visa_core::application::{Application, Visa};
 use visa_core::notify::VisaEmail;
 use visa_core::rules::ENTRY_POINTS;
@@ -231,24 +232,22 @@ pub enum Emailed {
 /// anyone who knows the three details, so it must not flood the holder.
 pub const MAX_COPIES_PER_DAY: u32 = 3;
 
-/// Emails an application's issued visa unless that was recorded already
-/// (queues deliver at least once), then records it. A failure leaves it
-/// unrecorded, so the queue's redelivery tries again; issuance is never
-/// touched. Only to a confirmed address.
-pub async fn email_once(deps: &Deps, application_id: &str) -> Result<Emailed, String> {
+/// An issued application and its account's confirmed address, or why
+/// there is nothing to send.
+async fn recipient(
+    deps: &Deps,
+    application_id: &str,
+) -> Result<Result<(Application, Account), Emailed>, String> {
     let Some(app) = deps
         .applications
         .application(application_id)
         .await
         .map_err(|e| e.to_string())?
     else {
-        return Ok(Emailed::NoApplication);
+        return Ok(Err(Emailed::NoApplication));
     };
-    if app.emailed_at.is_some() {
-        return Ok(Emailed::AlreadySent);
-    }
     if app.visa.is_none() {
-        return Ok(Emailed::NotIssued);
+        return Ok(Err(Emailed::NotIssued));
     }
     let Some(account) = deps
         .accounts
@@ -256,10 +255,25 @@ pub async fn email_once(deps: &Deps, application_id: &str) -> Result<Emailed, St
         .await
         .map_err(|e| e.to_string())?
     else {
-        return Ok(Emailed::NoAccount);
+        return Ok(Err(Emailed::NoAccount));
     };
     if account.email_verified_at.is_none() {
-        return Ok(Emailed::Unverified);
+        return Ok(Err(Emailed::Unverified));
+    }
+    Ok(Ok((app, account)))
+}
+
+/// Emails an application's issued visa unless that was recorded already
+/// (queues deliver at least once), then records it. A failure leaves it
+/// unrecorded, so the queue's redelivery tries again; issuance is never
+/// touched. Only to a confirmed address.
+pub async fn email_once(deps: &Deps, application_id: &str) -> Result<Emailed, String> {
+    let (app, account) = match recipient(deps, application_id).await? {
+        Ok(found) => found,
+        Err(nothing) => return Ok(nothing),
+    };
+    if app.emailed_at.is_some() {
+        return Ok(Emailed::AlreadySent);
     }
     email(deps, &app, account.email, &account.lang).await?;
     // A failure here only risks one more email on a redelivery.
@@ -273,28 +287,10 @@ pub async fn email_once(deps: &Deps, application_id: &str) -> Result<Emailed, St
 /// confirmed address whether or not the visa was emailed before, never
 /// recorded, at most `MAX_COPIES_PER_DAY` a day.
 pub async fn email_copy(deps: &Deps, application_id: &str) -> Result<Emailed, String> {
-    let Some(app) = deps
-        .applications
-        .application(application_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(Emailed::NoApplication);
+    let (app, account) = match recipient(deps, application_id).await? {
+        Ok(found) => found,
+        Err(nothing) => return Ok(nothing),
     };
-    if app.visa.is_none() {
-        return Ok(Emailed::NotIssued);
-    }
-    let Some(account) = deps
-        .accounts
-        .account(&app.account_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok(Emailed::NoAccount);
-    };
-    if account.email_verified_at.is_none() {
-        return Ok(Emailed::Unverified);
-    }
     let copies = deps
         .sessions
         .record_failed_sign_in(

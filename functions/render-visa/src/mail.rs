@@ -187,22 +187,29 @@ pub async fn send_email_verification(
         })
         .await
         .map_err(|e| e.to_string())?;
-    let link = format!(
-        "{}/confirm-email#{token}",
-        site_origin.trim_end_matches('/')
-    );
-    let message = verification_message(lang, &link);
+    let link = page_link(site_origin, "confirm-email", &token);
+    send(notifier, found.email, verification_message(lang, &link)).await?;
+    tracing::info!(account_id = %found.id, "email verification link sent");
+    Ok(VerificationMail::Sent)
+}
+
+/// A site page's link carrying `token` in its fragment, which browsers
+/// never send to a server (so it stays out of access logs).
+fn page_link(site_origin: &str, page: &str, token: &str) -> String {
+    format!("{}/{page}#{token}", site_origin.trim_end_matches('/'))
+}
+
+/// Sends a composed message without attachment.
+async fn send(notifier: &dyn Notifier, to: String, message: Composed) -> Result<(), String> {
     notifier
         .send_text(&TextEmail {
-            to: found.email,
+            to,
             subject: message.subject,
             text: message.text,
             html: message.html,
         })
         .await
-        .map_err(|e| e.to_string())?;
-    tracing::info!(account_id = %found.id, "email verification link sent");
-    Ok(VerificationMail::Sent)
+        .map_err(|e| e.to_string())
 }
 
 /// What a reset request came to.
@@ -340,20 +347,8 @@ pub async fn send_password_reset(
         })
         .await
         .map_err(|e| e.to_string())?;
-    let link = format!(
-        "{}/reset-password#{token}",
-        site_origin.trim_end_matches('/')
-    );
-    let message = reset_message(lang, &link);
-    notifier
-        .send_text(&TextEmail {
-            to: found.email,
-            subject: message.subject,
-            text: message.text,
-            html: message.html,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    let link = page_link(site_origin, "reset-password", &token);
+    send(notifier, found.email, reset_message(lang, &link)).await?;
     tracing::info!(account_id = %found.id, "password reset link emailed");
     Ok(ResetMail::Sent)
 }

@@ -44,6 +44,41 @@ CREATE TABLE IF NOT EXISTS sandbox_sessions (id TEXT PRIMARY KEY, application_id
 CREATE TABLE IF NOT EXISTS sandbox_checkouts (id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE, payment_intent TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 ";
 
+/// Stores an emailed link's token hash (a reset or a confirmation).
+fn put_link(
+    c: &mut Connection,
+    table: &str,
+    token_hash: &str,
+    account_id: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    c.execute(
+        &format!("INSERT INTO {table} (token_hash, account_id, expires_at) VALUES (?1, ?2, ?3)"),
+        params![token_hash, account_id, expires_at.timestamp()],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// An emailed link's account and expiry, if unused and unexpired at `now`.
+fn link_row(
+    c: &mut Connection,
+    table: &str,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(String, i64)>, StoreError> {
+    c.query_row(
+        &format!(
+            "SELECT account_id, expires_at FROM {table} \
+             WHERE token_hash = ?1 AND expires_at > ?2 AND used_at IS NULL"
+        ),
+        params![token_hash, now.timestamp()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(unavailable)
+}
+
 fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
@@ -268,12 +303,13 @@ impl Accounts for SqliteStore {
     async fn create_reset(&self, reset: &PasswordReset) -> Result<(), StoreError> {
         let r = reset.clone();
         self.with(move |c| {
-            c.execute(
-                "INSERT INTO password_resets (token_hash, account_id, expires_at) VALUES (?1, ?2, ?3)",
-                params![r.token_hash, r.account_id, r.expires_at.timestamp()],
+            put_link(
+                c,
+                "password_resets",
+                &r.token_hash,
+                &r.account_id,
+                r.expires_at,
             )
-            .map_err(unavailable)?;
-            Ok(())
         })
         .await
     }
@@ -285,15 +321,7 @@ impl Accounts for SqliteStore {
     ) -> Result<Option<PasswordReset>, StoreError> {
         let token_hash = token_hash.to_owned();
         self.with(move |c| {
-            let row: Option<(String, i64)> = c
-                .query_row(
-                    "SELECT account_id, expires_at FROM password_resets \
-                     WHERE token_hash = ?1 AND expires_at > ?2 AND used_at IS NULL",
-                    params![token_hash, now.timestamp()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(unavailable)?;
+            let row = link_row(c, "password_resets", &token_hash, now)?;
             Ok(row.map(|(account_id, expires)| PasswordReset {
                 token_hash,
                 account_id,
@@ -373,12 +401,13 @@ impl Accounts for SqliteStore {
     async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError> {
         let v = v.clone();
         self.with(move |c| {
-            c.execute(
-                "INSERT INTO email_verifications (token_hash, account_id, expires_at) VALUES (?1, ?2, ?3)",
-                params![v.token_hash, v.account_id, v.expires_at.timestamp()],
+            put_link(
+                c,
+                "email_verifications",
+                &v.token_hash,
+                &v.account_id,
+                v.expires_at,
             )
-            .map_err(unavailable)?;
-            Ok(())
         })
         .await
     }
@@ -390,15 +419,7 @@ impl Accounts for SqliteStore {
     ) -> Result<Option<EmailVerification>, StoreError> {
         let token_hash = token_hash.to_owned();
         self.with(move |c| {
-            let row: Option<(String, i64)> = c
-                .query_row(
-                    "SELECT account_id, expires_at FROM email_verifications \
-                     WHERE token_hash = ?1 AND expires_at > ?2 AND used_at IS NULL",
-                    params![token_hash, now.timestamp()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(unavailable)?;
+            let row = link_row(c, "email_verifications", &token_hash, now)?;
             Ok(row.map(|(account_id, expires)| EmailVerification {
                 token_hash,
                 account_id,
