@@ -899,13 +899,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
             "POST",
             "/api/applications",
             t,
-            Some(json!({
-                "invitation_number": number,
-                "passport": {"number": "Z1234567", "surname": "Sharma", "given_names": "Priya Anil",
-                             "nationality": "IND", "sex": "F", "date_of_birth": "1990-04-12",
-                             "issuing_state": "IND", "expiry_date": date_in(3000)},
-                "declarations": {"two_blank_pages": true, "passport_undamaged": true},
-            })),
+            Some(application_body(&number)),
             &[],
         )
         .await;
@@ -1252,6 +1246,23 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         .await;
     assert_eq!(me.status, 200);
     assert_eq!(me.json()["email_verified"], false);
+    // "Send the link again" from the cabinet: a second link goes out.
+    let resent = portal
+        .call(
+            "POST",
+            "/api/email-verifications",
+            t,
+            Some(json!({"lang": "kk"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        resent.status,
+        202,
+        "{}",
+        String::from_utf8_lossy(&resent.body)
+    );
+    assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
     let confirmation = emailed_token(&moto.endpoint(), &email, "/confirm-email#")
         .await
         .expect("a confirmation link emailed through SES");
@@ -1437,13 +1448,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
             "POST",
             "/api/applications",
             Some(&other_token),
-            Some(json!({
-                "invitation_number": leaving,
-                "passport": {"number": "Z1234567", "surname": "Sharma", "given_names": "Priya Anil",
-                             "nationality": "IND", "sex": "F", "date_of_birth": "1990-04-12",
-                             "issuing_state": "IND", "expiry_date": date_in(3000)},
-                "declarations": {"two_blank_pages": true, "passport_undamaged": true},
-            })),
+            Some(application_body(leaving)),
             &[],
         )
         .await;
@@ -1732,6 +1737,18 @@ fn near_misses(path: &str) -> Vec<String> {
         misses.push(format!("/api/{first}//{tail}"));
     }
     misses
+}
+
+/// The invitee's application for invitation `number` (matching passport,
+/// both declarations).
+fn application_body(number: &str) -> Value {
+    json!({
+        "invitation_number": number,
+        "passport": {"number": "Z1234567", "surname": "Sharma", "given_names": "Priya Anil",
+                     "nationality": "IND", "sex": "F", "date_of_birth": "1990-04-12",
+                     "issuing_state": "IND", "expiry_date": date_in(3000)},
+        "declarations": {"two_blank_pages": true, "passport_undamaged": true},
+    })
 }
 
 fn invitation_body(number: &str) -> Vec<u8> {
@@ -2355,13 +2372,7 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
             "invitation: {}",
             invited.status
         );
-        let application = json(json!({
-            "invitation_number": number,
-            "passport": {"number": "Z1234567", "surname": "Sharma", "given_names": "Priya Anil",
-                         "nationality": "IND", "sex": "F", "date_of_birth": "1990-04-12",
-                         "issuing_state": "IND", "expiry_date": date_in(3000)},
-            "declarations": {"two_blank_pages": true, "passport_undamaged": true},
-        }));
+        let application = json(application_body(&number));
         let (applied, r) = portal
             .call_retrying(
                 None,
