@@ -254,7 +254,31 @@ def test_table_has_pitr_sse_and_the_single_table_shape(transformed):
     attrs = {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]}
     assert attrs == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
     assert p.get("TimeToLiveSpecification") == {"AttributeName": "ttl", "Enabled": True}
-    assert p.get("StreamSpecification") == {"StreamViewType": "NEW_IMAGE"}
+    # Old images: a TTL deletion names the PDF to delete only in the erased item.
+    assert p.get("StreamSpecification") == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def filter_matches(pattern, event):
+    """Lambda's event filtering as the template uses it: every key of the
+    pattern is in the event; a list holds the values allowed."""
+    if isinstance(pattern, list):
+        return event in pattern
+    if not isinstance(pattern, dict) or not isinstance(event, dict):
+        return False
+    return all(k in event and filter_matches(v, event[k]) for k, v in pattern.items())
+
+
+def test_retention_reaches_every_function_and_the_pdf_backstop_comes_later(template):
+    params = template["Parameters"]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["RETENTION_UNPAID_DAYS"] == {"Ref": "RetentionUnpaidDays"}
+    assert env["RETENTION_AFTER_VISA_END_DAYS"] == {"Ref": "RetentionAfterVisaEndDays"}
+    # The same floor the code enforces: an open checkout (24 h) never
+    # outlives the application it pays for.
+    assert params["RetentionUnpaidDays"]["MinValue"] >= 2
+    # S3's lifecycle counts from issue: it must not delete a PDF the
+    # application still keeps (a visa ends within months of issue).
+    assert params["VisaRetentionDays"]["Default"] >= params["RetentionAfterVisaEndDays"]["Default"] + 365
 
 
 def test_render_visa_consumes_paid_records_with_partial_failures(template, transformed):
@@ -267,7 +291,27 @@ def test_render_visa_consumes_paid_records_with_partial_failures(template, trans
     p = streams[0]
     assert binary_of(raw, ref_target(p["FunctionName"])) == "render-visa"
     patterns = [json.loads(f["Pattern"]) for f in p["FilterCriteria"]["Filters"]]
-    assert patterns == [{"dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}]
+
+    def passes(record):
+        return any(filter_matches(pattern, record) for pattern in patterns)
+
+    def app(status, **extra):
+        return {"pk": {"S": "APP#01J"}, "sk": {"S": "APP"}, "id": {"S": "01J"},
+                "status": {"S": status}, **extra}
+
+    visa = {"visa": {"M": {"number": {"S": "KZ1234567"}}}}
+    ttl = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    assert passes({"eventName": "MODIFY", "dynamodb": {"NewImage": app("paid"), "OldImage": app("awaiting_payment")}})
+    assert passes({"eventName": "REMOVE", "userIdentity": ttl, "dynamodb": {"OldImage": app("issued", **visa)}})
+    # Not for render-visa: other writes, an unpaid application erased with
+    # its account, other items' expiry.
+    assert not passes({"eventName": "MODIFY", "dynamodb": {"NewImage": app("issued", **visa), "OldImage": app("paid")}})
+    assert not passes({"eventName": "INSERT", "dynamodb": {"NewImage": app("invitation_confirmed")}})
+    assert not passes({"eventName": "REMOVE", "dynamodb": {"OldImage": app("awaiting_payment")}})
+    assert not passes({"eventName": "REMOVE", "userIdentity": ttl, "dynamodb": {"OldImage": {
+        "pk": {"S": "VISA#KZ1234567"}, "sk": {"S": "VISA"}, "status": {"S": "issued"}}}})
+    assert not passes({"eventName": "REMOVE", "userIdentity": ttl, "dynamodb": {"OldImage": {
+        "pk": {"S": "SESSION#ab"}, "sk": {"S": "SESSION"}}}})
     assert p.get("BisectBatchOnFunctionError") is True
     assert isinstance(p.get("MaximumRetryAttempts"), int) and 0 <= p["MaximumRetryAttempts"] <= 10
     assert p.get("FunctionResponseTypes") == ["ReportBatchItemFailures"]

@@ -211,7 +211,7 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 /// The table as infra/template.yaml declares it: pk/sk strings, GSI1
-/// (gsi1pk/gsi1sk, all attributes), on-demand, `ttl`, NEW_IMAGE stream.
+/// (gsi1pk/gsi1sk, all attributes), on-demand, `ttl`, NEW_AND_OLD_IMAGES stream.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
     let string = |n: &str| {
         AttributeDefinition::builder()
@@ -253,7 +253,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewImage)
+                .stream_view_type(StreamViewType::NewAndOldImages)
                 .build()
                 .unwrap(),
         )

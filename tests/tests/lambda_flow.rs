@@ -289,7 +289,20 @@ fn stream_record(sequence: &str, image: Value) -> Value {
         "eventSource": "aws:dynamodb", "awsRegion": REGION,
         "dynamodb": {"Keys": {"pk": image["pk"].clone(), "sk": image["sk"].clone()},
                      "NewImage": image, "SequenceNumber": sequence, "SizeBytes": 512,
-                     "StreamViewType": "NEW_IMAGE"},
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:123456789012:table/visa/stream/2026-01-01T00:00:00.000"),
+    })
+}
+
+/// DynamoDB's TTL erasing an item: the service's identity, the old image.
+fn removal_record(sequence: &str, image: Value) -> Value {
+    json!({
+        "eventID": format!("ev-{sequence}"), "eventName": "REMOVE", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": REGION,
+        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+        "dynamodb": {"Keys": {"pk": image["pk"].clone(), "sk": image["sk"].clone()},
+                     "OldImage": image, "SequenceNumber": sequence, "SizeBytes": 512,
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
         "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:123456789012:table/visa/stream/2026-01-01T00:00:00.000"),
     })
 }
@@ -1517,6 +1530,68 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert!(
         item(format!("APP#{id}"), "APP").await.is_some(),
         "the issued visa is kept"
+    );
+
+    // Retention: the kept application and its visa record expire (TTL) a
+    // year after the visa's last day, as the policy says; when DynamoDB
+    // erases the application, the stream's REMOVE record has render-visa
+    // delete its PDF, with its own role.
+    let kept_image = application_image(&ddb, &table, &id).await;
+    let last_day: chrono::NaiveDate = kept_image["visa"]["M"]["valid_until"]["S"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let due = visa_core::retention::Retention::default()
+        .issued_until(last_day)
+        .timestamp()
+        .to_string();
+    assert_eq!(kept_image["ttl"], json!({"N": due}), "{kept_image}");
+    let visa_item = item(format!("VISA#{visa_number}"), "VISA").await.unwrap();
+    assert_eq!(
+        visa_item.get("ttl"),
+        Some(&aws_sdk_dynamodb::types::AttributeValue::N(due.clone()))
+    );
+    let pdfs = |bucket: String| {
+        let s3 = cloud.s3();
+        let prefix = format!("visas/{id}/");
+        async move {
+            s3.list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .unwrap()
+                .key_count()
+                .unwrap_or(0)
+        }
+    };
+    assert_eq!(pdfs(bucket.clone()).await, 1);
+    ddb.delete_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Delivered twice (at least once): the second deletes nothing, and succeeds.
+    for sequence in ["900", "901"] {
+        let erased = portal.functions["render-visa"]
+            .invoke(json!({"Records": [removal_record(sequence, kept_image.clone())]}))
+            .await
+            .unwrap();
+        assert_eq!(erased, json!({"batchItemFailures": []}));
+    }
+    assert_eq!(
+        pdfs(bucket.clone()).await,
+        0,
+        "the PDF went with its application"
     );
 
     // Figures. Time waiting for moto is not what AWS would take, so each

@@ -1388,6 +1388,194 @@ async fn the_application_item_carries_the_status_the_stream_filters_on() {
     assert!(ttl > (t0() + Duration::days(30)).timestamp());
 }
 
+/// Every item that holds passport data carries the retention policy's
+/// instant as its `ttl`, through each state change: DynamoDB erases it then.
+#[tokio::test]
+async fn items_with_passport_data_expire_as_the_retention_policy_says() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use visa_core::retention::Retention;
+    let backend = Dynamo::new().await;
+    // Not the defaults: the figures come from the policy the store is given.
+    let policy = Retention {
+        unpaid: Duration::days(3),
+        after_visa_end: Duration::days(100),
+    };
+    let store = backend.open().await.with_retention(policy);
+    let client = aws_sdk_dynamodb::Client::new(&backend.moto.sdk_config().await);
+    let ttl = |pk: String, sk: &'static str| {
+        let (client, table) = (client.clone(), backend.table.clone());
+        async move {
+            let item = client
+                .get_item()
+                .table_name(table)
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(sk.into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("the item exists");
+            item.get("ttl")
+                .map(|n| DateTime::from_timestamp(n.as_n().unwrap().parse().unwrap(), 0).unwrap())
+        }
+    };
+    let inv = invitation("970000000001");
+    store.create_invitation(&inv).await.unwrap();
+    // The invitation's last day, 30 May, ends at 19:00 UTC (midnight in Astana).
+    let end_of_stay = Utc.with_ymd_and_hms(2026, 5, 30, 19, 0, 0).unwrap();
+    assert_eq!(
+        ttl("INVITATION#970000000001".into(), "INVITATION").await,
+        Some(end_of_stay + Duration::days(100))
+    );
+    store
+        .create_application(&application("app-r", "acc-1", "970000000001", t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl("APP#app-r".into(), "APP").await,
+        Some(t0() + Duration::days(3)),
+        "a draft: three days after it was made"
+    );
+    let confirmed_at = t0() + Duration::hours(2);
+    store
+        .open_checkout("app-r", &payment("cs_r"), confirmed_at)
+        .await
+        .unwrap();
+    // The checkout (open until t0 + 23 h) ends after the confirmation.
+    assert_eq!(
+        ttl("APP#app-r".into(), "APP").await,
+        Some(t0() + Duration::hours(23) + Duration::days(3))
+    );
+    store
+        .record_payment(&event("evt_r", "app-r", "cs_r"), t0() + Duration::hours(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl("APP#app-r".into(), "APP").await,
+        None,
+        "paid: kept until issued"
+    );
+    assert!(
+        ttl("PI#pi_cs_r".into(), "PI").await.is_some(),
+        "the payment id for disputes expires too"
+    );
+    store
+        .issue_visa("app-r", &visa("KR0000001"), t0() + Duration::hours(4))
+        .await
+        .unwrap();
+    let issued = Some(end_of_stay + Duration::days(100));
+    assert_eq!(ttl("APP#app-r".into(), "APP").await, issued);
+    assert_eq!(ttl("VISA#KR0000001".into(), "VISA").await, issued);
+    let app = store.application("app-r").await.unwrap().unwrap();
+    assert_eq!(policy.application(&app), issued, "the policy's own answer");
+}
+
+/// The embedded store's sweep, on a pinned clock: what is due goes, a
+/// second before nothing does; what is paid and waiting stays.
+#[tokio::test]
+async fn the_sqlite_sweep_erases_what_the_retention_policy_says_is_due() {
+    use visa_core::retention::Retention;
+    let backend = Sqlite::new().await;
+    let store = backend.open().await;
+    let policy = Retention {
+        unpaid: Duration::days(3),
+        after_visa_end: Duration::days(100),
+    };
+    // A draft, one awaiting payment, one paid, one issued.
+    store
+        .create_invitation(&invitation("980000000001"))
+        .await
+        .unwrap();
+    store
+        .create_application(&application("draft", "acc-1", "980000000001", t0()))
+        .await
+        .unwrap();
+    awaiting_payment(&store, "unpaid", "980000000002", "cs_u").await;
+    awaiting_payment(&store, "paid", "980000000003", "cs_p").await;
+    store
+        .record_payment(&event("evt_p", "paid", "cs_p"), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    awaiting_payment(&store, "issued", "980000000004", "cs_i").await;
+    store
+        .record_payment(&event("evt_i", "issued", "cs_i"), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    store
+        .issue_visa("issued", &visa("KS0000001"), t0() + Duration::hours(2))
+        .await
+        .unwrap();
+    store
+        .create_session(&Session {
+            token_hash: "ab".repeat(32),
+            account_id: "acc-1".into(),
+            expires_at: t0() + Duration::days(1),
+        })
+        .await
+        .unwrap();
+    let ids = |apps: &[&str]| apps.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let draft_due = t0() + Duration::days(3);
+    let before = store
+        .sweep(policy, draft_due - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(before.applications.is_empty(), "{before:?}");
+    assert_eq!(before.expired, 1, "only the session, a day old");
+    let swept = store.sweep(policy, draft_due).await.unwrap();
+    assert_eq!(swept.applications, ids(&["draft"]));
+    assert!(store.application("draft").await.unwrap().is_none());
+    assert!(store.application("unpaid").await.unwrap().is_some());
+
+    // The unpaid one's checkout ran until t0 + 23 h.
+    let unpaid_due = t0() + Duration::hours(23) + Duration::days(3);
+    let swept = store.sweep(policy, unpaid_due).await.unwrap();
+    assert_eq!(swept.applications, ids(&["unpaid"]));
+    assert!(swept.visas.is_empty());
+
+    // The visa's last day, 30 May, ends at 19:00 UTC; 100 days on, the
+    // issued application goes with its visa record; invitations too.
+    let issued_due = Utc.with_ymd_and_hms(2026, 5, 30, 19, 0, 0).unwrap() + Duration::days(100);
+    let early = store
+        .sweep(policy, issued_due - Duration::seconds(1))
+        .await
+        .unwrap();
+    assert!(early.applications.is_empty(), "{early:?}");
+    assert_eq!(early.invitations, 0);
+    let swept = store.sweep(policy, issued_due).await.unwrap();
+    assert_eq!(swept.applications, ids(&["issued"]));
+    assert_eq!(
+        swept.visas,
+        vec![("issued".to_owned(), "KS0000001".to_owned())]
+    );
+    assert_eq!(swept.invitations, 4);
+    assert!(store.visa("KS0000001").await.unwrap().is_none());
+    assert!(store.invitation("980000000004").await.unwrap().is_none());
+    // Paid and waiting for its visa: kept whatever the time.
+    let later = store
+        .sweep(policy, issued_due + Duration::days(10_000))
+        .await
+        .unwrap();
+    assert!(later.applications.is_empty());
+    assert!(store.application("paid").await.unwrap().is_some());
+    // No passport data of the erased left in the file.
+    drop(store);
+    let raw = rusqlite::Connection::open(backend.dir.path().join("visa.sqlite3")).unwrap();
+    let rows: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM applications WHERE id IN ('draft', 'unpaid', 'issued')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 0);
+    let invitations: i64 = raw
+        .query_row("SELECT count(*) FROM invitations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(invitations, 0);
+}
+
 /// A table that does not exist is an outage, not a missing item.
 #[tokio::test]
 async fn dynamodb_errors_other_than_conditions_are_unavailability() {
@@ -1499,6 +1687,10 @@ async fn blobs_contract<B: BlobBackend>(b: B) {
         Some(pdf_bytes())
     );
     assert_eq!(again.get("visas/K00000002.pdf").await.unwrap(), None);
+    // Its retention ended: gone, and deleting again (a retried record) is fine.
+    again.delete("visas/K00000001.pdf").await.unwrap();
+    assert_eq!(again.get("visas/K00000001.pdf").await.unwrap(), None);
+    again.delete("visas/K00000001.pdf").await.unwrap();
 }
 
 #[tokio::test]

@@ -139,9 +139,12 @@ impl Cloud {
         aws_sdk_s3::Client::from_conf(config.build())
     }
 
-    /// The store on the table `TABLE_NAME`.
+    /// The store on the table `TABLE_NAME`, its items expiring by the
+    /// retention policy (`RETENTION_*_DAYS`, else the defaults).
     pub fn store(&self) -> Result<DynamoStore, ConfigError> {
-        Ok(DynamoStore::new(self.dynamodb(), required(TABLE_NAME)?))
+        let retention = visa_core::retention::Retention::from_env()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        Ok(DynamoStore::new(self.dynamodb(), required(TABLE_NAME)?).with_retention(retention))
     }
 
     /// The visa bucket `VISA_BUCKET`, objects put with SSE-S3.

@@ -26,6 +26,7 @@ use visa_core::account::{
 };
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::{Invitation, InvitationStatus};
+use visa_core::retention::{PAYMENT_EVENT_DAYS, PAYMENT_INTENT_DAYS, Retention};
 use visa_core::store::{
     Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
     StoreError, VisaRecord, Visas,
@@ -35,8 +36,6 @@ type Item = HashMap<String, AttributeValue>;
 
 /// The index of an account's applications: `ACCOUNT#<id>` / `APP#<created>#<id>`.
 pub const GSI1: &str = "GSI1";
-/// Payment events are kept past Stripe's three days of retries, then expire.
-const PAYMENT_EVENT_DAYS: i64 = 90;
 /// Attempts for a transaction DynamoDB cancelled only because another
 /// transaction held one of its items (`TransactionConflict`).
 const TRANSACTION_ATTEMPTS: u32 = 8;
@@ -46,6 +45,12 @@ const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Written as each item's `ttl`: DynamoDB erases it past that.
+    retention: Retention,
+}
+
+fn epoch(at: DateTime<Utc>) -> AttributeValue {
+    n(at.timestamp())
 }
 
 fn unavailable(e: impl std::error::Error) -> StoreError {
@@ -208,7 +213,14 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            retention: Retention::default(),
         }
+    }
+
+    /// The same store, its items expiring by `retention`.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
     }
 
     pub fn table(&self) -> &str {
@@ -826,14 +838,9 @@ impl Sessions for DynamoStore {
 #[async_trait]
 impl Invitations for DynamoStore {
     async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError> {
-        if self
-            .put_new(record_item(
-                invitation_pk(&invitation.number),
-                "INVITATION",
-                invitation,
-            )?)
-            .await?
-        {
+        let mut item = record_item(invitation_pk(&invitation.number), "INVITATION", invitation)?;
+        item.insert("ttl".into(), epoch(self.retention.invitation(invitation)));
+        if self.put_new(item).await? {
             Ok(())
         } else {
             Err(StoreError::InvitationExists)
@@ -882,6 +889,9 @@ impl Applications for DynamoStore {
         let mut item = record_item(app_pk(&application.id), "APP", application)?;
         item.insert("gsi1pk".into(), s(account_pk(&application.account_id)));
         item.insert("gsi1sk".into(), s(gsi1sk(application)));
+        if let Some(until) = self.retention.application(application) {
+            item.insert("ttl".into(), epoch(until));
+        }
         let writes = vec![
             self.update_write(
                 key(invitation_pk(&application.invitation_number), "INVITATION"),
@@ -928,7 +938,7 @@ impl Applications for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(app_pk(id), "APP")))
             .update_expression(
-                "SET #status = :to, #confirmed = :at, #payment = :payment, #updated = :at",
+                "SET #status = :to, #confirmed = :at, #payment = :payment, #updated = :at, #ttl = :ttl",
             )
             .condition_expression("#status = :from")
             .set_expression_attribute_names(names(&[
@@ -936,7 +946,12 @@ impl Applications for DynamoStore {
                 "#confirmed",
                 "#payment",
                 "#updated",
+                "#ttl",
             ]))
+            .expression_attribute_values(
+                ":ttl",
+                epoch(self.retention.unpaid_until(at, payment.expires_at)),
+            )
             .expression_attribute_values(":to", s(Status::AwaitingPayment.as_str()))
             .expression_attribute_values(":from", s(Status::InvitationConfirmed.as_str()))
             .expression_attribute_values(":at", attribute(&at)?)
@@ -966,9 +981,13 @@ impl Applications for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(app_pk(id), "APP")))
-            .update_expression("SET #payment = :payment, #updated = :at")
+            .update_expression("SET #payment = :payment, #updated = :at, #ttl = :ttl")
             .condition_expression("#status = :awaiting AND #payment.checkout_session_id = :old")
-            .set_expression_attribute_names(names(&["#status", "#payment", "#updated"]))
+            .set_expression_attribute_names(names(&["#status", "#payment", "#updated", "#ttl"]))
+            .expression_attribute_values(
+                ":ttl",
+                epoch(self.retention.unpaid_until(at, payment.expires_at)),
+            )
             .expression_attribute_values(":awaiting", s(Status::AwaitingPayment.as_str()))
             .expression_attribute_values(":old", s(expired_session))
             .expression_attribute_values(":at", attribute(&at)?)
@@ -1028,7 +1047,8 @@ impl Payments for DynamoStore {
                 )?)?,
                 self.update_write(
                     key(app_pk(&paid.id), "APP"),
-                    "SET #status = :paid, #payment = :payment, #updated = :at",
+                    // Kept until issued: no expiry while paid.
+                    "SET #status = :paid, #payment = :payment, #updated = :at REMOVE #ttl",
                     "#status = :awaiting AND #payment.checkout_session_id = :session",
                     vec![
                         (":paid", s(Status::Paid.as_str())),
@@ -1043,6 +1063,10 @@ impl Payments for DynamoStore {
             if let Some(pi) = &event.payment_intent {
                 let mut item = key(payment_intent_pk(pi), "PI");
                 item.insert("application_id".into(), s(&paid.id));
+                item.insert(
+                    "ttl".into(),
+                    epoch(at + chrono::Duration::days(PAYMENT_INTENT_DAYS)),
+                );
                 writes.push(self.put_new_write(item)?);
             }
             match self.transact(writes).await? {
@@ -1093,7 +1117,8 @@ impl Payments for DynamoStore {
             self.put_new_write(self.event_item(event_id, application_id, "dispute", at)?)?,
             self.update_write(
                 key(app_pk(application_id), "APP"),
-                "SET #review = :yes, #updated = :at",
+                // Kept while officers review it.
+                "SET #review = :yes, #updated = :at REMOVE #ttl",
                 "attribute_exists(#pk)",
                 vec![
                     (":yes", AttributeValue::Bool(true)),
@@ -1124,20 +1149,38 @@ impl Visas for DynamoStore {
         if app.status != Status::Paid {
             return Err(StoreError::StatusConflict);
         }
+        // The visa record, the application and (through the stream) the
+        // PDF go together; one under review stays until officers decide.
+        let until =
+            (!app.under_review).then(|| epoch(self.retention.issued_until(visa.valid_until)));
         let mut visa_item = record_item(visa_pk(&visa.number), "VISA", visa)?;
         visa_item.insert("application_id".into(), s(application_id));
+        if let Some(until) = &until {
+            visa_item.insert("ttl".into(), until.clone());
+        }
+        let (expression, mut values) = match until {
+            Some(until) => (
+                "SET #status = :issued, #visa = :visa, #updated = :at, #ttl = :ttl",
+                vec![(":ttl", until)],
+            ),
+            None => (
+                "SET #status = :issued, #visa = :visa, #updated = :at",
+                vec![],
+            ),
+        };
+        values.extend([
+            (":issued", s(Status::Issued.as_str())),
+            (":paid", s(Status::Paid.as_str())),
+            (":visa", attribute(visa)?),
+            (":at", attribute(&at)?),
+        ]);
         let writes = vec![
             self.put_new_write(visa_item)?,
             self.update_write(
                 key(app_pk(application_id), "APP"),
-                "SET #status = :issued, #visa = :visa, #updated = :at",
+                expression,
                 "#status = :paid",
-                vec![
-                    (":issued", s(Status::Issued.as_str())),
-                    (":paid", s(Status::Paid.as_str())),
-                    (":visa", attribute(visa)?),
-                    (":at", attribute(&at)?),
-                ],
+                values,
             )?,
         ];
         match self.transact(writes).await? {

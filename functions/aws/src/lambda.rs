@@ -205,10 +205,20 @@ pub fn v2_response(res: http::Response<Bytes>) -> Value {
     })
 }
 
+/// A table stream record as the function sees it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Change<T> {
+    /// Put or updated: its `NewImage`.
+    Written(T),
+    /// Deleted (by TTL when its retention ended, or by a transaction): its
+    /// `OldImage` (the stream's view type is NEW_AND_OLD_IMAGES).
+    Erased(T),
+}
+
 /// One event of a function that serves HTTP API requests, DynamoDB
 /// Streams batches and SQS batches (render-visa: issue on the stream, email
-/// from the queue). A stream record is decoded from its `NewImage` into `T`
-/// and handed to `stream`; a queue message's JSON body is decoded into `M`
+/// from the queue). A stream record is decoded from its image into `T`
+/// and handed to `stream` as a `Change`; a queue message's JSON body is decoded into `M`
 /// and handed to `queue`; one by one. The answer names the records that
 /// failed (`batchItemFailures`: a stream record by sequence number, so
 /// Lambda retries from the first failure; a message by id, so SQS
@@ -227,7 +237,7 @@ where
     M: DeserializeOwned,
     H: Fn(http::Request<Bytes>) -> HF,
     HF: Future<Output = http::Response<Bytes>>,
-    S: Fn(T) -> SF,
+    S: Fn(Change<T>) -> SF,
     SF: Future<Output = Result<(), String>>,
     Q: Fn(M) -> QF,
     QF: Future<Output = Result<(), String>>,
@@ -257,10 +267,17 @@ where
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            let decoded = serde_json::from_value::<serde_dynamo::Item>(change["NewImage"].clone())
+            let erased = record["eventName"] == "REMOVE";
+            let image = &change[if erased { "OldImage" } else { "NewImage" }];
+            let decoded = serde_json::from_value::<serde_dynamo::Item>(image.clone())
                 .map_err(|e| e.to_string())
-                .and_then(|image| {
-                    serde_dynamo::from_item::<_, T>(image).map_err(|e| e.to_string())
+                .and_then(|image| serde_dynamo::from_item::<_, T>(image).map_err(|e| e.to_string()))
+                .map(|item| {
+                    if erased {
+                        Change::Erased(item)
+                    } else {
+                        Change::Written(item)
+                    }
                 });
             let outcome = match decoded {
                 Ok(item) => stream(item).await,
@@ -287,7 +304,7 @@ where
     M: DeserializeOwned + Send + 'static,
     H: Fn(http::Request<Bytes>) -> HF + Send + Sync + 'static,
     HF: Future<Output = http::Response<Bytes>> + Send + 'static,
-    S: Fn(T) -> SF + Send + Sync + 'static,
+    S: Fn(Change<T>) -> SF + Send + Sync + 'static,
     SF: Future<Output = Result<(), String>> + Send + 'static,
     Q: Fn(M) -> QF + Send + Sync + 'static,
     QF: Future<Output = Result<(), String>> + Send + 'static,
@@ -375,7 +392,18 @@ mod tests {
             "eventID": format!("e{sequence}"), "eventName": "MODIFY", "eventSource": "aws:dynamodb",
             "awsRegion": "eu-central-1",
             "dynamodb": {"Keys": {"pk": {"S": "APP#x"}, "sk": {"S": "APP"}}, "NewImage": image,
-                         "SequenceNumber": sequence, "SizeBytes": 100, "StreamViewType": "NEW_IMAGE"},
+                         "SequenceNumber": sequence, "SizeBytes": 100, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        })
+    }
+
+    /// A TTL deletion: the service's identity, the old image only.
+    fn removal_record(sequence: &str, image: Value) -> Value {
+        json!({
+            "eventID": format!("e{sequence}"), "eventName": "REMOVE", "eventSource": "aws:dynamodb",
+            "awsRegion": "eu-central-1",
+            "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+            "dynamodb": {"Keys": {"pk": {"S": "APP#x"}, "sk": {"S": "APP"}}, "OldImage": image,
+                         "SequenceNumber": sequence, "SizeBytes": 100, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         })
     }
 
@@ -386,13 +414,21 @@ mod tests {
             stream_record("200", json!({"id": {"S": "app-bad"}, "status": {"S": "paid"}})),
             stream_record("300", json!({"status": {"S": "paid"}})),
             stream_record("400", json!({"id": {"S": "app-4"}, "status": {"S": "paid"}, "extra": {"N": "1"}})),
+            removal_record("500", json!({"id": {"S": "app-5"}, "status": {"S": "issued"}})),
         ]});
         let seen = std::sync::Mutex::new(Vec::new());
         let no_queue = |_: Value| async { Err("not a queue batch".to_owned()) };
         let http = |_: http::Request<Bytes>| async {
             http::Response::new(Bytes::from_static(b"not a stream"))
         };
-        let stream = |p: Paid| {
+        let stream = |change: Change<Paid>| {
+            let p = match change {
+                Change::Written(p) => p,
+                Change::Erased(p) => Paid {
+                    status: format!("erased {}", p.status),
+                    ..p
+                },
+            };
             seen.lock().unwrap().push(format!("{}:{}", p.id, p.status));
             async move {
                 if p.id == "app-bad" {
@@ -411,7 +447,12 @@ mod tests {
         );
         assert_eq!(
             *seen.lock().unwrap(),
-            ["app-1:paid", "app-bad:paid", "app-4:paid"]
+            [
+                "app-1:paid",
+                "app-bad:paid",
+                "app-4:paid",
+                "app-5:erased issued"
+            ]
         );
 
         let none = dispatch(
@@ -441,7 +482,7 @@ mod tests {
         ]});
         let seen = std::sync::Mutex::new(Vec::new());
         let http = |_: http::Request<Bytes>| async { http::Response::new(Bytes::new()) };
-        let stream = |_: Paid| async { Err("not a stream batch".to_owned()) };
+        let stream = |_: Change<Paid>| async { Err("not a stream batch".to_owned()) };
         let queue = |m: visa_core::notify::EmailRequest| {
             let visa_core::notify::EmailRequest::Visa { application_id } = m else {
                 panic!("only visa requests here")
@@ -493,7 +534,7 @@ mod tests {
                 .body(Bytes::from_static(b"%PDF\xff"))
                 .unwrap()
         };
-        let stream = |_: Paid| async { Ok(()) };
+        let stream = |_: Change<Paid>| async { Ok(()) };
         let no_queue = |_: Value| async { Ok(()) };
         let answer = dispatch(event, &OriginGuard::default(), &http, &stream, &no_queue)
             .await

@@ -123,6 +123,20 @@ impl Blobs for S3Blobs {
             .map_err(unavailable)?;
         Ok(presigned.uri().to_owned())
     }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        // S3 answers a missing key with 204 too; in the versioned bucket
+        // this leaves a delete marker, and the lifecycle rule removes the
+        // old version after its noncurrent days.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod passport;
 pub mod payment;
 pub mod printable;
 pub mod problem;
+pub mod retention;
 pub mod routes;
 pub mod rules;
 pub mod signing;

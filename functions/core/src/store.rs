@@ -277,4 +277,7 @@ pub trait Blobs: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
     /// A link that fetches the object until `expires_at` (at most 300 s ahead).
     async fn link(&self, key: &str, expires_at: DateTime<Utc>) -> Result<String, BlobError>;
+    /// Deletes the object under `key` when its retention ends; deleting
+    /// what is not there succeeds (a retried erasure).
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
 }

@@ -1,9 +1,11 @@
 //! The render-visa Lambda: HTTP API requests (download link, verification,
-//! JWKS), DynamoDB Streams batches of applications that became `paid` (the
-//! template's filter), each issued and its email queued, and the email
-//! queue's SQS batches, each visa emailed once.
+//! JWKS), DynamoDB Streams batches of applications that became `paid` (each
+//! issued and its email queued) or whose issued item was erased at the end
+//! of its retention (its PDF deleted), as the template's filters pass them,
+//! and the email queue's SQS batches, each visa emailed once.
 
 use std::sync::Arc;
+use visa_aws::lambda::Change;
 use visa_aws::{Cloud, config, lambda};
 use visa_core::annex::Annexes;
 use visa_core::clock::SystemClock;
@@ -35,10 +37,39 @@ async fn deps() -> Result<Deps, lambda::Error> {
     Ok(deps)
 }
 
-/// The part of a stream record's NewImage this function needs.
+/// The part of a stream record's image this function needs.
 #[derive(serde::Deserialize)]
 struct Changed {
     id: String,
+    #[serde(default)]
+    visa: Option<VisaNumber>,
+}
+
+#[derive(serde::Deserialize)]
+struct VisaNumber {
+    number: String,
+}
+
+async fn on_change(deps: &Deps, change: Change<Changed>) -> Result<(), String> {
+    match change {
+        Change::Written(changed) => on_paid(deps, changed).await,
+        Change::Erased(erased) => on_erased(deps, erased).await,
+    }
+}
+
+/// An application erased when its retention ended (DynamoDB's TTL): its
+/// PDF goes too. One erased unpaid has none. Deleting again is harmless,
+/// so a retried record is too.
+async fn on_erased(deps: &Deps, erased: Changed) -> Result<(), String> {
+    let Some(visa) = erased.visa else {
+        return Ok(());
+    };
+    deps.blobs
+        .delete(&issue::pdf_key(&erased.id, &visa.number))
+        .await
+        .map_err(|e| format!("deleting the PDF of {}: {e}", erased.id))?;
+    tracing::info!(application_id = %erased.id, "retention ended: visa PDF deleted");
+    Ok(())
 }
 
 /// Issues the visa, then queues its email unless one was recorded already.
@@ -84,9 +115,9 @@ async fn main() -> Result<(), lambda::Error> {
             let deps = http_deps.clone();
             async move { visa_render_visa::handle(&deps, req).await }
         },
-        move |changed: Changed| {
+        move |change: Change<Changed>| {
             let deps = deps.clone();
-            async move { on_paid(&deps, changed).await }
+            async move { on_change(&deps, change).await }
         },
         move |request: EmailRequest| {
             let deps = queue_deps.clone();

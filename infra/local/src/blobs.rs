@@ -54,6 +54,38 @@ impl FolderBlobs {
     }
 }
 
+impl FolderBlobs {
+    /// The applications that have visa PDFs here (`visas/<application>/`).
+    pub async fn application_folders(&self) -> std::io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut dir = match tokio::fs::read_dir(self.dir.join("visas")).await {
+            Ok(dir) => dir,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        while let Some(entry) = dir.next_entry().await? {
+            if entry.file_type().await?.is_dir()
+                && let Some(name) = entry.file_name().to_str()
+            {
+                out.push(name.to_owned());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes every visa PDF of an erased application.
+    pub async fn erase_application(&self, application_id: &str) -> std::io::Result<()> {
+        let key = format!("visas/{application_id}");
+        if !safe_key(&key) {
+            return Err(std::io::Error::other(format!("unsafe key {key:?}")));
+        }
+        match tokio::fs::remove_dir_all(self.dir.join(key)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[async_trait]
 impl Blobs for FolderBlobs {
     async fn put_new(
@@ -109,6 +141,23 @@ impl Blobs for FolderBlobs {
             self.signature(key, expires)
         ))
     }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        if !safe_key(key) {
+            return Err(BlobError::Unavailable(format!("unsafe key {key:?}")));
+        }
+        let path = self.dir.join(key);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(unavailable(e)),
+        }
+        // The application's folder goes with its last object.
+        if let Some(parent) = path.parent().filter(|p| *p != self.dir) {
+            let _ = tokio::fs::remove_dir(parent).await;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +177,7 @@ mod tests {
         );
         assert_eq!(blobs.get("visas/A.pdf").await.unwrap().unwrap(), b"%PDF");
         assert_eq!(blobs.get("../etc/passwd").await.unwrap(), None);
+        assert!(blobs.delete("../etc/passwd").await.is_err());
         let now = Utc::now();
         let exp = now.timestamp() + 300;
         let sig = blobs.signature("visas/A.pdf", exp);
@@ -140,5 +190,9 @@ mod tests {
             &sig,
             now + chrono::Duration::seconds(301)
         ));
+        blobs.delete("visas/A.pdf").await.unwrap();
+        assert_eq!(blobs.get("visas/A.pdf").await.unwrap(), None);
+        // Again, as a retried erasure would.
+        blobs.delete("visas/A.pdf").await.unwrap();
     }
 }

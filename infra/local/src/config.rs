@@ -18,6 +18,8 @@ pub struct Config {
     pub demo: bool,
     /// Injected store and blob faults (`VISA_FAULTS`), for load runs only.
     pub faults: Option<crate::faults::Faults>,
+    /// How long each kind of data is kept (`RETENTION_*_DAYS`).
+    pub retention: visa_core::retention::Retention,
     /// Where the site is reached (checkout return links, QR codes); the
     /// bound address when SITE_ORIGIN is unset (see `with_bound_addr`).
     pub site_origin: String,
@@ -88,6 +90,8 @@ impl Config {
             .unwrap_or(true);
         let faults = crate::faults::Faults::from_env()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let retention = visa_core::retention::Retention::from_env()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         let site_origin_from_env = env("SITE_ORIGIN").is_some();
         let site_origin = env("SITE_ORIGIN").unwrap_or_else(|| format!("http://{addr}"));
         Ok(Config {
@@ -99,6 +103,7 @@ impl Config {
             link_key,
             demo,
             faults,
+            retention,
             site_origin: site_origin.trim_end_matches('/').to_owned(),
             site_origin_from_env,
         })

@@ -376,6 +376,10 @@ impl<B: Blobs> Blobs for FaultyBlobs<B> {
         let call = self.inner.link(key, expires_at);
         self.faults.around("blob link", call, BLOB).await
     }
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        let call = self.inner.delete(key);
+        self.faults.around("blob delete", call, BLOB).await
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod issuer;
 pub mod mail;
 pub mod outbox;
+pub mod retention;
 pub mod sandbox;
 pub mod signer;
 pub mod sqlite;

@@ -1,3 +1,5 @@
+use visa_local::blobs::FolderBlobs;
+use visa_local::sqlite::SqliteStore;
 use visa_local::{config::Config, demo, gateway::Gateway};
 
 #[tokio::main]
@@ -10,6 +12,18 @@ async fn main() -> std::io::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let config = Config::from_env()?;
+    let mut args = std::env::args().skip(1);
+    if let Some(command) = args.next() {
+        return match command.as_str() {
+            "sweep" => sweep(config, args).await,
+            other => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "unknown command {other:?}; usage: visa-local [sweep [--at <RFC 3339 instant>]]"
+                ),
+            )),
+        };
+    }
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let config = config.with_bound_addr(listener.local_addr()?);
     let (wake, woken) = tokio::sync::mpsc::unbounded_channel();
@@ -40,5 +54,39 @@ async fn main() -> std::io::Result<()> {
         }
     }
     visa_local::issuer::spawn(gw.clone(), woken);
+    visa_local::retention::spawn(gw.clone());
     visa_local::serve(listener, gw).await
+}
+
+/// `visa-local sweep [--at <instant>]`: one retention sweep of the data
+/// dir, at the given instant (an operator checking what a date would
+/// erase, or a test on a pinned clock) or now.
+async fn sweep(config: Config, mut args: impl Iterator<Item = String>) -> std::io::Result<()> {
+    let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+    let now = match (args.next().as_deref(), args.next()) {
+        (None, _) => visa_core::clock::Clock::now(&visa_core::clock::SystemClock),
+        (Some("--at"), Some(at)) => chrono::DateTime::parse_from_rfc3339(&at)
+            .map_err(|e| invalid(format!("--at {at}: {e}")))?
+            .with_timezone(&chrono::Utc),
+        _ => {
+            return Err(invalid(
+                "usage: visa-local sweep [--at <RFC 3339 instant>]".into(),
+            ));
+        }
+    };
+    let store =
+        SqliteStore::open(&config.data_dir.join("visa.sqlite3")).map_err(std::io::Error::other)?;
+    let blobs = FolderBlobs::new(
+        config.data_dir.join("blobs"),
+        config.link_key.clone(),
+        config.site_origin.clone(),
+    )?;
+    let swept = visa_local::retention::sweep(&store, &blobs, config.retention, now)
+        .await
+        .map_err(std::io::Error::other)?;
+    println!("{}", visa_local::retention::summary(&swept, now));
+    for id in &swept.applications {
+        println!("erased application {id}");
+    }
+    Ok(())
 }

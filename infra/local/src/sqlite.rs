@@ -14,10 +14,23 @@ use visa_core::Status;
 use visa_core::account::{Account, EmailVerification, PasswordReset, Session};
 use visa_core::application::{Application, Payment, Visa};
 use visa_core::invitation::{Invitation, InvitationStatus};
+use visa_core::retention::{PAYMENT_EVENT_DAYS, Retention};
 use visa_core::store::{
     Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
     StoreError, VisaRecord, Visas,
 };
+
+/// What one retention sweep erased.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// The erased applications' ids.
+    pub applications: Vec<String>,
+    /// The erased visas as (application id, visa number): their PDFs go next.
+    pub visas: Vec<(String, String)>,
+    pub invitations: u64,
+    /// Expired sessions, links, sign-in counters and payment events.
+    pub expired: u64,
+}
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -149,6 +162,109 @@ impl SqliteStore {
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .map_err(unavailable)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(unavailable)
+        })
+        .await
+    }
+
+    /// Erases, in one transaction, what the retention policy says is due
+    /// at `now`: the embedded store's stand-in for DynamoDB's TTL, with the
+    /// same rules (`visa_core::retention`). Applications whose time came go
+    /// with their visa record, payment ids and sandbox session; invitations
+    /// past theirs; expired sessions, links, sign-in counters and payment
+    /// events. The PDFs of the erased visas are the caller's to delete.
+    pub async fn sweep(
+        &self,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<Swept, StoreError> {
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let mut swept = Swept::default();
+            let due = {
+                let mut stmt = tx
+                    .prepare("SELECT doc FROM applications WHERE status != 'paid'")
+                    .map_err(unavailable)?;
+                let docs = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(unavailable)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(unavailable)?;
+                docs.iter()
+                    .map(|doc| from_doc::<Application>(doc))
+                    .filter(|app| {
+                        app.as_ref()
+                            .map_or(true, |a| retention.application(a).is_some_and(|t| t <= now))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            for app in due {
+                tx.execute("DELETE FROM applications WHERE id = ?1", [&app.id])
+                    .map_err(unavailable)?;
+                for table in ["visas", "payment_intents", "sandbox_sessions"] {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE application_id = ?1"),
+                        [&app.id],
+                    )
+                    .map_err(unavailable)?;
+                }
+                if let Some(visa) = &app.visa {
+                    swept.visas.push((app.id.clone(), visa.number.clone()));
+                }
+                swept.applications.push(app.id);
+            }
+            let invitations = {
+                let mut stmt = tx
+                    .prepare("SELECT doc FROM invitations")
+                    .map_err(unavailable)?;
+                let docs = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(unavailable)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(unavailable)?;
+                docs.iter()
+                    .map(|doc| from_doc::<Invitation>(doc))
+                    .filter(|i| i.as_ref().map_or(true, |i| retention.invitation(i) <= now))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            for invitation in invitations {
+                tx.execute(
+                    "DELETE FROM invitations WHERE number = ?1",
+                    [&invitation.number],
+                )
+                .map_err(unavailable)?;
+                swept.invitations += 1;
+            }
+            let epoch = now.timestamp();
+            let events_before = now - chrono::Duration::days(PAYMENT_EVENT_DAYS);
+            for (sql, value) in [
+                (
+                    "DELETE FROM sessions WHERE expires_at <= ?1",
+                    epoch.to_string(),
+                ),
+                (
+                    "DELETE FROM password_resets WHERE expires_at <= ?1",
+                    epoch.to_string(),
+                ),
+                (
+                    "DELETE FROM email_verifications WHERE expires_at <= ?1",
+                    epoch.to_string(),
+                ),
+                // A day after its window: no count is read that old.
+                (
+                    "DELETE FROM sign_in_failures WHERE window_start <= ?1",
+                    (epoch - 86_400).to_string(),
+                ),
+                (
+                    "DELETE FROM payment_events WHERE recorded_at <= ?1",
+                    events_before.to_rfc3339(),
+                ),
+            ] {
+                swept.expired += tx.execute(sql, [value]).map_err(unavailable)? as u64;
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(swept)
         })
         .await
     }

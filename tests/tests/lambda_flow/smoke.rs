@@ -201,13 +201,39 @@ async fn streams(moto: &str, action: &str, body: Value) -> Value {
 }
 
 /// Lambda's event source mapping for the table's stream: reads from the
-/// trim horizon, hands render-visa batches of 10, and on a reported
-/// failure retries from the first failed record (ReportBatchItemFailures),
-/// 5 times at most.
+/// trim horizon, passes on only the records the template's filters match,
+/// hands render-visa batches of 10, and on a reported failure retries from
+/// the first failed record (ReportBatchItemFailures), 5 times at most.
 struct StreamPoller {
     moto: String,
     arn: String,
     iterators: Vec<String>,
+    filters: Vec<Value>,
+}
+
+/// The stream mapping's filter patterns, from the template.
+fn stream_filters() -> Vec<Value> {
+    let template = apigw::read_yaml("infra/template.yaml");
+    let filters = &template["Resources"]["RenderVisaStreamMapping"]["Properties"]["FilterCriteria"]
+        ["Filters"];
+    filters
+        .as_sequence()
+        .expect("the stream mapping has filters")
+        .iter()
+        .map(|f| serde_json::from_str(f["Pattern"].as_str().expect("a pattern")).unwrap())
+        .collect()
+}
+
+/// Lambda's event filtering as the template uses it: every key of the
+/// pattern is in the record; a list holds the values allowed.
+fn filter_matches(pattern: &Value, record: &Value) -> bool {
+    match pattern {
+        Value::Array(allowed) => allowed.contains(record),
+        Value::Object(keys) => keys
+            .iter()
+            .all(|(k, p)| record.get(k).is_some_and(|r| filter_matches(p, r))),
+        _ => false,
+    }
 }
 
 impl StreamPoller {
@@ -241,6 +267,7 @@ impl StreamPoller {
             moto: moto.to_owned(),
             arn,
             iterators,
+            filters: stream_filters(),
         }
     }
 
@@ -261,6 +288,7 @@ impl StreamPoller {
                 .cloned()
                 .unwrap_or_default()
                 .into_iter()
+                .filter(|r| self.filters.iter().any(|f| filter_matches(f, r)))
                 .map(|mut r| {
                     r["eventSourceARN"] = json!(self.arn);
                     r
