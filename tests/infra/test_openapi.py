@@ -146,8 +146,12 @@ def test_schemas_carry_the_contract_formats(openapi):
     app = s["Application"]
     assert set(app["required"]) == {
         "id", "status", "category", "invitation_number", "passport", "inviter", "stay", "fee",
-        "payment", "visa", "details_confirmed_at", "under_review", "created_at", "updated_at",
+        "payment", "visa", "details_confirmed_at", "under_review", "mrz", "created_at", "updated_at",
     }
+    # The one MRZ: two lines of the MRV-B alphabet, 36 characters each.
+    mrz = app["properties"]["mrz"]
+    assert (mrz["minItems"], mrz["maxItems"]) == (2, 2)
+    assert mrz["items"]["pattern"] == "^[A-Z0-9<]{36}$"
     assert s["ApplicationStatus"]["enum"] == ["invitation_confirmed", "awaiting_payment", "paid", "issued"]
     nullable = lambda prop: {"type": "null"} in prop.get("oneOf", []) or "null" in prop.get("type", [])
     assert nullable(app["properties"]["payment"]) and nullable(app["properties"]["visa"])

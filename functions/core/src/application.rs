@@ -210,6 +210,9 @@ pub struct ApplicationView<'a> {
     /// When the visa was emailed; absent until then (the cabinet says why).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emailed_at: Option<DateTime<Utc>>,
+    /// The visa's machine-readable zone as it prints (fillers for the
+    /// number until issued): what the applicant checks before paying.
+    pub mrz: [String; 2],
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -254,6 +257,28 @@ impl Application {
         }
     }
 
+    /// The MRZ of this application's visa, as it prints once issued; before
+    /// that, fillers in place of the visa number.
+    pub fn mrz(&self) -> [String; 2] {
+        let p = &self.passport;
+        crate::mrz::KazakhVisa {
+            surname: &p.surname,
+            given_names: &p.given_names,
+            visa_number: self
+                .visa
+                .as_ref()
+                .map_or(crate::mrz::UNASSIGNED_NUMBER, |v| v.number.as_str()),
+            nationality: &p.nationality,
+            date_of_birth: p.date_of_birth,
+            sex: p.sex.as_str(),
+            valid_until: self
+                .visa
+                .as_ref()
+                .map_or(self.stay.valid_until, |v| v.valid_until),
+        }
+        .lines()
+    }
+
     pub fn view(&self) -> ApplicationView<'_> {
         ApplicationView {
             id: &self.id,
@@ -274,6 +299,7 @@ impl Application {
             visa: self.visa.as_ref(),
             under_review: self.under_review,
             emailed_at: self.emailed_at,
+            mrz: self.mrz(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         }

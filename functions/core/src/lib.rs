@@ -15,6 +15,7 @@ pub mod http;
 pub mod invitation;
 pub mod mime;
 pub mod money;
+pub mod mrz;
 pub mod names;
 pub mod notify;
 pub mod passport;

@@ -18,6 +18,17 @@ pub enum Sex {
     X,
 }
 
+impl Sex {
+    /// `M`, `F` or `X`, as the API, the PDF and the QR payload write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::M => "M",
+            Sex::F => "F",
+            Sex::X => "X",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Passport {
     pub number: String,

@@ -5,8 +5,6 @@
 
 /// Why a render failed.
 pub mod error;
-/// The ICAO Doc 9303 MRV-B machine-readable zone.
-pub mod mrz;
 /// The QR code, as one SVG path.
 pub mod qr;
 /// Reading a rendered visa back with poppler and zbar (tests).
@@ -54,6 +52,20 @@ pub struct VisaDocument {
 }
 
 impl VisaDocument {
+    /// The visa's machine-readable zone (`visa_core::mrz`, the one MRZ).
+    pub fn mrz(&self) -> [String; 2] {
+        visa_core::mrz::KazakhVisa {
+            surname: &self.surname,
+            given_names: &self.given_names,
+            visa_number: &self.visa_number,
+            nationality: &self.nationality,
+            date_of_birth: self.date_of_birth,
+            sex: &self.sex,
+            valid_until: self.valid_until,
+        }
+        .lines()
+    }
+
     /// The sample visa of `examples/visa.json`, for tests and template work.
     pub fn example() -> Self {
         serde_json::from_str(include_str!("../examples/visa.json"))

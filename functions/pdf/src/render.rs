@@ -12,7 +12,7 @@ use typst_layout::PagedDocument;
 use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 use crate::world::{Assets, QrFile, VisaWorld};
-use crate::{RenderError, VisaDocument, mrz, qr, template};
+use crate::{RenderError, VisaDocument, qr, template};
 
 /// Renders visas. Build one per process (a Lambda's init, a server's
 /// start-up) and share it: it holds the parsed fonts, the font book, the
@@ -264,7 +264,7 @@ impl<'a> View<'a> {
                 "QR code with the signed verification link of e-visa {}",
                 doc.visa_number
             ),
-            mrz: mrz::mrv_b(doc),
+            mrz: doc.mrz(),
         }
     }
 }

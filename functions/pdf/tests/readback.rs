@@ -74,7 +74,7 @@ fn the_independent_checker_agrees_with_the_icao_specimen() {
     assert_eq!(icao_check("740812"), 2);
     assert_eq!(icao_check("120415"), 9);
     // The crate's MRZ code reproduces the specimen too.
-    let [l1, l2] = visa_pdf::mrz::MrvB {
+    let [l1, l2] = visa_core::mrz::MrvB {
         issuing_state: "UTO",
         surname: "ERIKSSON",
         given_names: "ANNA MARIA",

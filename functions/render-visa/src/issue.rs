@@ -133,7 +133,7 @@ pub fn document(deps: &Deps, app: &Application, visa: &Visa, qr_url: String) -> 
             .unwrap_or(&p.nationality)
             .to_owned(),
         date_of_birth: p.date_of_birth,
-        sex: format!("{:?}", p.sex),
+        sex: p.sex.as_str().to_owned(),
         passport_number: p.number.clone(),
         inviter_name: app.inviter.name.clone(),
         inviter_bin: app.inviter.bin.clone(),
@@ -150,7 +150,7 @@ pub fn claims(app: &Application, visa: &Visa) -> jws::Claims {
         gn: p.given_names.clone(),
         nat: p.nationality.clone(),
         dob: p.date_of_birth.to_string(),
-        sex: format!("{:?}", p.sex),
+        sex: p.sex.as_str().to_owned(),
         pn: p.number.clone(),
         cat: visa.category.as_str().into(),
         vf: visa.valid_from.to_string(),

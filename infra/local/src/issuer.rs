@@ -53,6 +53,7 @@ async fn resend_unsent(gw: &Arc<Gateway>) {
         }
     };
     let outbox = crate::outbox::dir_in(&gw.config.data_dir);
+    let (checked, mut resent) = (issued.len(), 0);
     for (id, number) in issued {
         if crate::outbox::file_for(&outbox, &number).exists() {
             continue;
@@ -61,6 +62,7 @@ async fn resend_unsent(gw: &Arc<Gateway>) {
             Ok(Some(app)) => {
                 tracing::warn!(application_id = %id, visa = %number, "issued visa was never emailed: sending");
                 email_in_background(gw, app);
+                resent += 1;
             }
             Ok(None) => {}
             Err(e) => {
@@ -68,6 +70,7 @@ async fn resend_unsent(gw: &Arc<Gateway>) {
             }
         }
     }
+    tracing::info!(checked, resent, "issued visas' emails checked");
 }
 
 /// Emails the visa, retrying in the background: it never blocks or undoes

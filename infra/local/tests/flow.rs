@@ -72,6 +72,16 @@ async fn invitation_to_application_walk() {
     assert_eq!(app["inviter"], inv["inviter"]);
     assert_eq!(app["fee"]["amount_minor"], 6000);
     assert!(app.get("account_id").is_none());
+    // The MRZ as it will print (visa_core::mrz): fillers for the number
+    // until issued, the stay's last day as the expiry.
+    let until = inv["valid_until"].as_str().unwrap().replace('-', "");
+    assert_eq!(
+        app["mrz"][0], "V<KAZMULLER<<ANNA<MARIA<<<<<<<<<<<<<",
+        "{app}"
+    );
+    let line2 = app["mrz"][1].as_str().unwrap();
+    assert!(line2.starts_with("<<<<<<<<<0IND"), "{line2}");
+    assert_eq!(&line2[21..27], &until[2..]);
 
     let id = app["id"].as_str().unwrap();
     let (_, _, list) = gw

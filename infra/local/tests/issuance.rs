@@ -203,9 +203,21 @@ async fn an_email_lost_to_a_crash_is_sent_on_restart() {
     // Sent once: a second restart finds it in the outbox and sends nothing.
     let modified = std::fs::metadata(&eml).unwrap().modified().unwrap();
     drop(gw);
-    let gw = Gateway::start_in(dir.path());
-    gw.send("GET", "/api/health", None, None).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (gw, logs) = Gateway::start_logged_in(dir.path());
+    wait_until(
+        "the start-up check of issued visas' emails finished",
+        || logs.text().contains("issued visas' emails checked"),
+    )
+    .await;
+    // The log's fields, without their colours.
+    let text = logs.text();
+    let mut parts = text.split('\x1b');
+    let plain: String = parts
+        .next()
+        .into_iter()
+        .chain(parts.map(|p| p.split_once('m').map_or(p, |(_, rest)| rest)))
+        .collect();
+    assert!(plain.contains("resent=0"), "nothing resent: {plain}");
     assert_eq!(
         std::fs::metadata(&eml).unwrap().modified().unwrap(),
         modified

@@ -9,7 +9,6 @@ import { start, param, onLanguageChange, showPageProblem } from '../page.js';
 import { t, el, formatDate, formatDateTime, formatMoney, countryName, entryPointName } from '../i18n.js';
 import { get, ApiProblem } from '../api.js';
 import { FormErrors, problemMessages } from '../errors.js';
-import { mrvB } from '../mrz.js';
 import { checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
 
 let app = null;
@@ -31,17 +30,9 @@ function sexName(sex) {
   return ['F', 'M'].includes(sex) ? t(`sex.${sex}`) : t('sex.X');
 }
 
-export function mrzLines(application) {
-  const p = application.passport || {};
-  return mrvB({
-    visaNumber: application.visa && application.visa.number,
-    surname: p.surname,
-    givenNames: p.given_names,
-    nationality: p.nationality,
-    dateOfBirth: p.date_of_birth,
-    sex: p.sex,
-    validUntil: application.stay && application.stay.valid_until,
-  });
+// The server makes the MRZ (the same code prints it on the visa).
+function mrzLines(application) {
+  return Array.isArray(application.mrz) ? application.mrz : ['', ''];
 }
 
 function renderAnswers() {

@@ -398,9 +398,16 @@ impl Gateway {
     /// Like `start`, at `RUST_LOG=debug`, with stdout and stderr captured.
     pub fn start_logged() -> (Gateway, Logs) {
         let dir = tempfile::tempdir().expect("temp dir");
+        let (mut gw, logs) = Gateway::start_logged_in(dir.path());
+        gw._dir = Some(dir);
+        (gw, logs)
+    }
+
+    /// Like `start_in` (a data dir the caller keeps), logged as `start_logged`.
+    pub fn start_logged_in(data_dir: &Path) -> (Gateway, Logs) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_visa-local"))
             .env("VISA_ADDR", "127.0.0.1:0")
-            .env("VISA_DATA_DIR", dir.path())
+            .env("VISA_DATA_DIR", data_dir)
             .env("PAYMENT_WEBHOOK_SECRET", WEBHOOK_SECRET)
             .env("VISA_DEMO", "0")
             .env("RUST_LOG", "debug")
@@ -435,8 +442,8 @@ impl Gateway {
             child,
             base: base.unwrap(),
             admin_token: admin_token.expect("admin token printed"),
-            data_dir: dir.path().to_owned(),
-            _dir: Some(dir),
+            data_dir: data_dir.to_owned(),
+            _dir: None,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()

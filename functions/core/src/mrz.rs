@@ -6,9 +6,11 @@
 //! (YYMMDD) + check digit, sex, expiry date (YYMMDD) + check digit, optional
 //! data (8). Visas have no composite check digit (Doc 9303 Part 7, 5.2).
 
-use chrono::{Datelike, NaiveDate};
+//!
+//! The one MRZ of the portal: the printed visa (visa-pdf) and the preview
+//! the API returns with every application are both made here.
 
-use crate::VisaDocument;
+use chrono::{Datelike, NaiveDate};
 
 /// Characters in one MRV-B line.
 pub const LINE_LEN: usize = 36;
@@ -69,22 +71,42 @@ impl MrvB<'_> {
     }
 }
 
-/// The MRV-B lines of a Kazakh e-visa: the visa number is the document
-/// number, the visa's last day its expiry date, and the optional data field
-/// is left empty (all fillers).
-pub fn mrv_b(doc: &VisaDocument) -> [String; 2] {
-    MrvB {
-        issuing_state: ISSUING_STATE,
-        surname: &doc.surname,
-        given_names: &doc.given_names,
-        document_number: &doc.visa_number,
-        nationality: &mrz_nationality(&doc.nationality),
-        date_of_birth: doc.date_of_birth,
-        sex: &doc.sex,
-        expiry: doc.valid_until,
-        optional_data: "",
+/// The document number of a visa not yet issued: fillers in its place.
+pub const UNASSIGNED_NUMBER: &str = "<<<<<<<<<";
+
+/// What a Kazakh e-visa's MRZ holds of its holder and the visa.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KazakhVisa<'a> {
+    pub surname: &'a str,
+    pub given_names: &'a str,
+    /// The visa number, or [`UNASSIGNED_NUMBER`] before issue.
+    pub visa_number: &'a str,
+    /// ISO 3166-1 alpha-3.
+    pub nationality: &'a str,
+    pub date_of_birth: NaiveDate,
+    /// `M`, `F`; anything else is the unspecified filler.
+    pub sex: &'a str,
+    pub valid_until: NaiveDate,
+}
+
+impl KazakhVisa<'_> {
+    /// The MRV-B lines: the visa number is the document number, the visa's
+    /// last day its expiry date, and the optional data field is left empty
+    /// (all fillers).
+    pub fn lines(&self) -> [String; 2] {
+        MrvB {
+            issuing_state: ISSUING_STATE,
+            surname: self.surname,
+            given_names: self.given_names,
+            document_number: self.visa_number,
+            nationality: &mrz_nationality(self.nationality),
+            date_of_birth: self.date_of_birth,
+            sex: self.sex,
+            expiry: self.valid_until,
+            optional_data: "",
+        }
+        .lines()
     }
-    .lines()
 }
 
 /// Doc 9303 Part 3 codes nationality with ISO 3166-1 alpha-3, except Germany,
@@ -327,12 +349,27 @@ mod tests {
         assert_eq!(check_digit("<<<<<<"), '0');
     }
 
-    fn doc(surname: &str, given: &str, sex: &str) -> VisaDocument {
-        let mut d = VisaDocument::example();
-        d.surname = surname.into();
-        d.given_names = given.into();
-        d.sex = sex.into();
-        d
+    /// visa-pdf's sample visa: KZ1234567, a DEU holder born 1988-03-14, F,
+    /// valid until 2026-08-30.
+    fn example() -> KazakhVisa<'static> {
+        KazakhVisa {
+            surname: "MÜLLER",
+            given_names: "ANNA MARIA",
+            visa_number: "KZ1234567",
+            nationality: "DEU",
+            date_of_birth: date(1988, 3, 14),
+            sex: "F",
+            valid_until: date(2026, 8, 30),
+        }
+    }
+
+    fn doc<'a>(surname: &'a str, given: &'a str, sex: &'a str) -> KazakhVisa<'a> {
+        KazakhVisa {
+            surname,
+            given_names: given,
+            sex,
+            ..example()
+        }
     }
 
     #[test]
@@ -347,7 +384,7 @@ mod tests {
             doc(&"W".repeat(40), "Anna", "F"),
             doc("Ли", "", "F"),
         ] {
-            for line in mrv_b(&d) {
+            for line in d.lines() {
                 assert_eq!(line.len(), LINE_LEN, "{line}");
                 assert!(
                     line.chars()
@@ -359,8 +396,7 @@ mod tests {
 
     #[test]
     fn kazakh_visa_line_two_layout() {
-        let d = VisaDocument::example();
-        let [l1, l2] = mrv_b(&d);
+        let [l1, l2] = example().lines();
         assert!(l1.starts_with("V<KAZ"));
         // Sample: visa KZ1234567, DEU holder (D<<), born 1988-03-14, F,
         // valid until 2026-08-30.
@@ -374,8 +410,27 @@ mod tests {
     }
 
     #[test]
+    fn a_visa_not_yet_numbered_shows_fillers() {
+        let [l1, l2] = KazakhVisa {
+            surname: "Sharma",
+            given_names: "Priya  Anil",
+            visa_number: UNASSIGNED_NUMBER,
+            nationality: "IND",
+            date_of_birth: date(1990, 4, 12),
+            sex: "F",
+            valid_until: date(2026, 12, 30),
+        }
+        .lines();
+        assert_eq!(l1, "V<KAZSHARMA<<PRIYA<ANIL<<<<<<<<<<<<<");
+        assert_eq!(l2, "<<<<<<<<<0IND9004126F2612306<<<<<<<<");
+        // Kazakh letters the ICAO table lacks: their nearest base letter.
+        let [l1, _] = doc("Нұрсұлтанова", "Әлия", "F").lines();
+        assert!(l1.starts_with("V<KAZNURSULTANOVA<<ALIIA<"), "{l1}");
+    }
+
+    #[test]
     fn sex_x_is_the_filler() {
-        let [_, l2] = mrv_b(&doc("Doe", "Sam", "X"));
+        let [_, l2] = doc("Doe", "Sam", "X").lines();
         assert_eq!(&l2[20..21], "<");
     }
 
