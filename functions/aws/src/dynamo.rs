@@ -1027,17 +1027,12 @@ impl Payments for DynamoStore {
             else {
                 return Err(StoreError::StatusConflict);
             };
-            match app.status {
-                Status::AwaitingPayment => {}
-                Status::Paid | Status::Issued => return self.late_payment(&app, event, at).await,
-                Status::InvitationConfirmed => return Err(StoreError::StatusConflict),
+            if matches!(app.status, Status::Paid | Status::Issued) {
+                return self.late_payment(&app, event, at).await;
             }
             let current = payment.checkout_session_id.clone();
-            let mut paid = app.clone();
-            paid.status = Status::Paid;
-            paid.updated_at = at;
-            paid.payment =
-                Some(payment.paid_in(&event.checkout_session_id, at, event.payment_intent.clone()));
+            let paid =
+                app.mark_paid(&event.checkout_session_id, at, event.payment_intent.clone())?;
             let mut writes = vec![
                 self.put_new_write(self.event_item(
                     &event.event_id,
@@ -1142,13 +1137,11 @@ impl Visas for DynamoStore {
         visa: &Visa,
         at: DateTime<Utc>,
     ) -> Result<Application, StoreError> {
-        let mut app = self
+        let app = self
             .load_application(application_id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        if app.status != Status::Paid {
-            return Err(StoreError::StatusConflict);
-        }
+        let issued = app.issue(visa.clone(), at)?;
         // The visa record, the application and (through the stream) the
         // PDF go together; one under review stays until officers decide.
         let until =
@@ -1184,12 +1177,7 @@ impl Visas for DynamoStore {
             )?,
         ];
         match self.transact(writes).await? {
-            None => {
-                app.status = Status::Issued;
-                app.visa = Some(visa.clone());
-                app.updated_at = at;
-                Ok(app)
-            }
+            None => Ok(issued),
             // As in the embedded store, the status is checked before the number.
             Some(codes) if failed(&codes, 1) => Err(StoreError::StatusConflict),
             Some(_) => Err(StoreError::VisaNumberTaken),

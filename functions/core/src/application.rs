@@ -229,10 +229,120 @@ pub enum OnDeletion {
     WaitForCheckout(DateTime<Utc>),
 }
 
+/// A transition asked of an application whose status (or checkout) does
+/// not allow it: the stores answer `StatusConflict`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("an application {from} cannot do that")]
+pub struct Conflict {
+    pub from: &'static str,
+}
+
+impl Status {
+    fn conflict(self) -> Conflict {
+        Conflict {
+            from: self.as_str(),
+        }
+    }
+}
+
 /// Stripe keeps a Checkout Session open at most this long.
 const LONGEST_CHECKOUT_HOURS: i64 = 24;
 
+/// The state machine's transitions. Each returns the application as it is
+/// after the step, or the conflict; stores persist the result conditional
+/// on the status it had (and nothing else decides a status).
 impl Application {
+    /// The next application: `to` must be the one status after this one.
+    fn moved(&self, to: Status, at: DateTime<Utc>) -> Result<Application, Conflict> {
+        if !self.status.can_move_to(to) {
+            return Err(self.status.conflict());
+        }
+        let mut next = self.clone();
+        next.status = to;
+        next.updated_at = at;
+        Ok(next)
+    }
+
+    /// invitation_confirmed -> awaiting_payment: the applicant confirmed the
+    /// data matches the passport, and `payment` is the checkout opened for it.
+    pub fn open_checkout(
+        &self,
+        payment: Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, Conflict> {
+        let mut next = self.moved(Status::AwaitingPayment, at)?;
+        next.details_confirmed_at = Some(at);
+        next.payment = Some(payment);
+        Ok(next)
+    }
+
+    /// Still awaiting payment, the expired checkout `expired_session` (the
+    /// current one) replaced by `payment`.
+    pub fn reopen_checkout(
+        &self,
+        expired_session: &str,
+        payment: Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, Conflict> {
+        let current = self
+            .payment
+            .as_ref()
+            .map(|p| p.checkout_session_id.as_str());
+        if self.status != Status::AwaitingPayment || current != Some(expired_session) {
+            return Err(self.status.conflict());
+        }
+        let mut next = self.clone();
+        next.payment = Some(payment);
+        next.updated_at = at;
+        Ok(next)
+    }
+
+    /// awaiting_payment -> paid in `session`: the current checkout, or one
+    /// it replaced (a late payment, which becomes the current one).
+    pub fn mark_paid(
+        &self,
+        session: &str,
+        at: DateTime<Utc>,
+        payment_intent: Option<String>,
+    ) -> Result<Application, Conflict> {
+        let payment = self
+            .payment
+            .as_ref()
+            .filter(|p| p.knows(session))
+            .ok_or(self.status.conflict())?;
+        let paid = payment.paid_in(session, at, payment_intent);
+        let mut next = self.moved(Status::Paid, at)?;
+        next.payment = Some(paid);
+        Ok(next)
+    }
+
+    /// paid -> issued with `visa`.
+    pub fn issue(&self, visa: Visa, at: DateTime<Utc>) -> Result<Application, Conflict> {
+        let mut next = self.moved(Status::Issued, at)?;
+        next.visa = Some(visa);
+        Ok(next)
+    }
+
+    /// The issued visa emailed at `at`, recorded once: `None` if it was
+    /// recorded already.
+    pub fn mark_emailed(&self, at: DateTime<Utc>) -> Result<Option<Application>, Conflict> {
+        match (self.status, self.emailed_at) {
+            (Status::Issued, Some(_)) => Ok(None),
+            (Status::Issued, None) => {
+                let mut next = self.clone();
+                next.emailed_at = Some(at);
+                Ok(Some(next))
+            }
+            (other, _) => Err(other.conflict()),
+        }
+    }
+
+    /// Held for officers' review (a payment dispute), whatever its status.
+    pub fn flag_for_review(&mut self, at: DateTime<Utc>) {
+        self.under_review = true;
+        self.updated_at = at;
+    }
+
     /// The rule for deleting the applicant's account, at `now`.
     pub fn on_account_deletion(&self, now: DateTime<Utc>) -> OnDeletion {
         match self.status {
@@ -309,6 +419,145 @@ impl Application {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::passport::Sex;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 12, 5, hour, 0, 0).unwrap()
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn draft() -> Application {
+        Application {
+            id: "app".into(),
+            account_id: "acc".into(),
+            status: Status::InvitationConfirmed,
+            category: Category::Tourist,
+            invitation_number: "250000000001".into(),
+            passport: Passport {
+                number: "Z1234567".into(),
+                surname: "SHARMA".into(),
+                given_names: "PRIYA ANIL".into(),
+                nationality: "IND".into(),
+                sex: Sex::F,
+                date_of_birth: day("1990-04-12"),
+                issuing_state: "IND".into(),
+                expiry_date: day("2031-01-01"),
+            },
+            declarations: Declarations {
+                two_blank_pages: true,
+                passport_undamaged: true,
+            },
+            inviter: Inviter {
+                name: "Kazakh Tourism JSC".into(),
+                bin: "123456789012".into(),
+            },
+            stay: Stay {
+                valid_from: day("2026-12-20"),
+                valid_until: day("2026-12-30"),
+            },
+            fee: Money::new(6000, "USD"),
+            details_confirmed_at: None,
+            payment: None,
+            visa: None,
+            under_review: false,
+            emailed_at: None,
+            created_at: at(1),
+            updated_at: at(1),
+        }
+    }
+
+    fn checkout(session: &str) -> Payment {
+        Payment {
+            checkout_session_id: session.into(),
+            checkout_url: format!("https://checkout.example/{session}"),
+            paid_at: None,
+            payment_intent: None,
+            expires_at: Some(at(23)),
+            replaced_sessions: Vec::new(),
+        }
+    }
+
+    fn visa() -> Visa {
+        Visa {
+            number: "K7Q4M2X9A".into(),
+            category: Category::Tourist,
+            entries: "single".into(),
+            valid_from: day("2026-12-20"),
+            valid_until: day("2026-12-30"),
+            entry_points: Vec::new(),
+            issued_at: at(5),
+        }
+    }
+
+    #[test]
+    fn transitions_go_one_step_forward_from_their_own_status_only() {
+        let app = draft();
+        assert!(
+            app.mark_paid("cs_1", at(2), None).is_err(),
+            "no checkout yet"
+        );
+        assert!(app.issue(visa(), at(2)).is_err());
+        assert!(app.mark_emailed(at(2)).is_err());
+
+        let open = app.open_checkout(checkout("cs_1"), at(2)).unwrap();
+        assert_eq!(open.status, Status::AwaitingPayment);
+        assert_eq!(open.details_confirmed_at, Some(at(2)));
+        assert_eq!(open.updated_at, at(2));
+        assert!(
+            open.open_checkout(checkout("cs_2"), at(3)).is_err(),
+            "opened once"
+        );
+        assert!(
+            open.mark_paid("cs_other", at(3), None).is_err(),
+            "not its session"
+        );
+
+        // An expired checkout replaced; a payment in the old one still counts.
+        assert!(
+            open.reopen_checkout("cs_other", checkout("cs_2"), at(3))
+                .is_err()
+        );
+        let replacement = open.payment.as_ref().unwrap().replaced_by(
+            "cs_2".into(),
+            "https://checkout.example/cs_2".into(),
+            at(23),
+        );
+        let reopened = open.reopen_checkout("cs_1", replacement, at(3)).unwrap();
+        let paid = reopened
+            .mark_paid("cs_1", at(4), Some("pi_1".into()))
+            .unwrap();
+        assert_eq!(paid.status, Status::Paid);
+        let payment = paid.payment.as_ref().unwrap();
+        assert_eq!(payment.checkout_session_id, "cs_1");
+        assert_eq!(payment.replaced_sessions, ["cs_2"]);
+        assert_eq!(payment.paid_at, Some(at(4)));
+        assert!(paid.mark_paid("cs_1", at(4), None).is_err(), "paid once");
+
+        let issued = paid.issue(visa(), at(5)).unwrap();
+        assert_eq!(
+            (issued.status, issued.visa.as_ref()),
+            (Status::Issued, Some(&visa()))
+        );
+        assert!(issued.issue(visa(), at(6)).is_err());
+        let emailed = issued.mark_emailed(at(6)).unwrap().unwrap();
+        assert_eq!(emailed.emailed_at, Some(at(6)));
+        assert_eq!(emailed.mark_emailed(at(7)), Ok(None), "recorded once");
+    }
+
+    #[test]
+    fn the_mrz_carries_the_visa_number_once_issued() {
+        let app = draft();
+        let [l1, l2] = app.mrz();
+        assert_eq!(l1, "V<KAZSHARMA<<PRIYA<ANIL<<<<<<<<<<<<<");
+        assert_eq!(l2, "<<<<<<<<<0IND9004126F2612306<<<<<<<<");
+        let mut issued = app;
+        issued.visa = Some(visa());
+        assert!(issued.mrz()[1].starts_with("K7Q4M2X9A"));
+    }
 
     #[test]
     fn status_moves_only_forward_one_step() {

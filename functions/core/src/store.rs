@@ -28,6 +28,12 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<crate::application::Conflict> for StoreError {
+    fn from(_: crate::application::Conflict) -> Self {
+        StoreError::StatusConflict
+    }
+}
+
 #[async_trait]
 pub trait Accounts: Send + Sync {
     /// Creates the account and claims its email at once: `EmailTaken` if

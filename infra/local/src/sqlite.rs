@@ -360,18 +360,20 @@ fn load_application(c: &Connection, id: &str) -> Result<Option<Application>, Sto
     doc.map(|d| from_doc(&d)).transpose()
 }
 
-fn save_application(
-    c: &Connection,
-    app: &Application,
-    expected: Status,
-) -> Result<bool, StoreError> {
+/// Persists the application as a transition left it, conditional on the
+/// status it had: `StatusConflict` if it has another now.
+fn save_application(c: &Connection, app: &Application, expected: Status) -> Result<(), StoreError> {
     let n = c
         .execute(
             "UPDATE applications SET status = ?2, doc = ?3 WHERE id = ?1 AND status = ?4",
             params![app.id, app.status.as_str(), to_doc(app), expected.as_str()],
         )
         .map_err(unavailable)?;
-    Ok(n == 1)
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::StatusConflict)
+    }
 }
 
 #[async_trait]
@@ -833,19 +835,11 @@ impl Applications for SqliteStore {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let mut app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
-            if app.status != Status::InvitationConfirmed {
-                return Err(StoreError::StatusConflict);
-            }
-            app.status = Status::AwaitingPayment;
-            app.details_confirmed_at = Some(at);
-            app.payment = Some(payment);
-            app.updated_at = at;
-            if !save_application(&tx, &app, Status::InvitationConfirmed)? {
-                return Err(StoreError::StatusConflict);
-            }
+            let app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
+            let next = app.open_checkout(payment, at)?;
+            save_application(&tx, &next, app.status)?;
             tx.commit().map_err(unavailable)?;
-            Ok(app)
+            Ok(next)
         })
         .await
     }
@@ -862,18 +856,11 @@ impl Applications for SqliteStore {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let mut app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
-            let current = app.payment.as_ref().map(|p| p.checkout_session_id.as_str());
-            if app.status != Status::AwaitingPayment || current != Some(old.as_str()) {
-                return Err(StoreError::StatusConflict);
-            }
-            app.payment = Some(payment);
-            app.updated_at = at;
-            if !save_application(&tx, &app, Status::AwaitingPayment)? {
-                return Err(StoreError::StatusConflict);
-            }
+            let app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
+            let next = app.reopen_checkout(&old, payment, at)?;
+            save_application(&tx, &next, app.status)?;
             tx.commit().map_err(unavailable)?;
-            Ok(app)
+            Ok(next)
         })
         .await
     }
@@ -889,7 +876,7 @@ impl Payments for SqliteStore {
         let event = event.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-            let mut app = load_application(&tx, &event.application_id)?.ok_or(StoreError::NotFound)?;
+            let app = load_application(&tx, &event.application_id)?.ok_or(StoreError::NotFound)?;
             let known = app.payment.as_ref().is_some_and(|p| p.knows(&event.checkout_session_id));
             if !matches!(app.status, Status::AwaitingPayment | Status::Paid | Status::Issued) || !known {
                 return Err(StoreError::StatusConflict);
@@ -915,24 +902,17 @@ impl Payments for SqliteStore {
                 tx.commit().map_err(unavailable)?;
                 return Ok(PaymentRecorded::AlreadyPaid);
             }
-            app.status = Status::Paid;
-            app.updated_at = at;
-            app.payment = app
-                .payment
-                .as_ref()
-                .map(|p| p.paid_in(&event.checkout_session_id, at, event.payment_intent.clone()));
-            if !save_application(&tx, &app, Status::AwaitingPayment)? {
-                return Err(StoreError::StatusConflict);
-            }
+            let paid = app.mark_paid(&event.checkout_session_id, at, event.payment_intent.clone())?;
+            save_application(&tx, &paid, app.status)?;
             if let Some(pi) = &event.payment_intent {
                 tx.execute(
                     "INSERT INTO payment_intents (payment_intent, application_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    params![pi, app.id],
+                    params![pi, paid.id],
                 )
                 .map_err(unavailable)?;
             }
             tx.commit().map_err(unavailable)?;
-            Ok(PaymentRecorded::Paid(Box::new(app)))
+            Ok(PaymentRecorded::Paid(Box::new(paid)))
         })
         .await
     }
@@ -999,11 +979,9 @@ impl Payments for SqliteStore {
             if inserted == 0 {
                 return Ok(false);
             }
-            app.under_review = true;
-            app.updated_at = at;
-            if !save_application(&tx, &app, app.status)? {
-                return Err(StoreError::StatusConflict);
-            }
+            let status = app.status;
+            app.flag_for_review(at);
+            save_application(&tx, &app, status)?;
             tx.commit().map_err(unavailable)?;
             Ok(true)
         })
@@ -1022,10 +1000,9 @@ impl Visas for SqliteStore {
         let (application_id, visa) = (application_id.to_owned(), visa.clone());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-            let mut app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
-            if app.status != Status::Paid {
-                return Err(StoreError::StatusConflict);
-            }
+            let app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
+            // The status is checked before the number, as DynamoDB's transaction does.
+            let issued = app.issue(visa.clone(), at)?;
             let inserted = tx
                 .execute(
                     "INSERT INTO visas (number, application_id, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -1035,14 +1012,9 @@ impl Visas for SqliteStore {
             if inserted == 0 {
                 return Err(StoreError::VisaNumberTaken);
             }
-            app.status = Status::Issued;
-            app.visa = Some(visa);
-            app.updated_at = at;
-            if !save_application(&tx, &app, Status::Paid)? {
-                return Err(StoreError::StatusConflict);
-            }
+            save_application(&tx, &issued, app.status)?;
             tx.commit().map_err(unavailable)?;
-            Ok(app)
+            Ok(issued)
         })
         .await
     }
@@ -1057,16 +1029,11 @@ impl Visas for SqliteStore {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let mut app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
-            match (app.status, app.emailed_at) {
-                (Status::Issued, Some(_)) => return Ok(false),
-                (Status::Issued, None) => {}
-                _ => return Err(StoreError::StatusConflict),
-            }
-            app.emailed_at = Some(at);
-            if !save_application(&tx, &app, Status::Issued)? {
-                return Err(StoreError::StatusConflict);
-            }
+            let app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
+            let Some(emailed) = app.mark_emailed(at)? else {
+                return Ok(false);
+            };
+            save_application(&tx, &emailed, app.status)?;
             tx.commit().map_err(unavailable)?;
             Ok(true)
         })

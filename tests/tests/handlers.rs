@@ -1,0 +1,615 @@
+//! Handlers called as plain functions: no process, no socket, a pinned
+//! clock and ids, the embedded store on a temp file. The inner ring of the
+//! tests (the subprocess suites drive the same handlers through visa-local
+//! and the Lambda binaries). Here: register, every route and problem slug,
+//! with the windows and expiries reached by moving the clock, not by waiting.
+//!
+//! `cargo test -p visa-tests --test handlers`
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use visa_core::account::{self, EmailVerification, PasswordReset};
+use visa_core::application::{Application, Payment, Stay};
+use visa_core::clock::{Clock, Ids};
+use visa_core::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
+use visa_core::notify::{EmailQueue, EmailRequest, NotifyError};
+use visa_core::passport::{Declarations, Passport, Sex};
+use visa_core::store::{Accounts, Applications, Invitations};
+use visa_local::sqlite::SqliteStore;
+
+/// A clock that moves only when the test says.
+struct PinnedClock(Mutex<DateTime<Utc>>);
+
+impl PinnedClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for PinnedClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Ids in order: 26 characters, like the ULIDs they stand for.
+struct CountingIds(AtomicU64);
+
+impl Ids for CountingIds {
+    fn new_id(&self) -> String {
+        format!("01TEST{:020}", self.0.fetch_add(1, Ordering::Relaxed))
+    }
+    fn invitation_number(&self) -> String {
+        format!(
+            "{:012}",
+            250_000_000_000 + self.0.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// The email queue as the handler sees it; what was queued, kept.
+#[derive(Default)]
+struct Queued(Mutex<Vec<EmailRequest>>);
+
+#[async_trait::async_trait]
+impl EmailQueue for Queued {
+    async fn enqueue(&self, request: &EmailRequest) -> Result<(), NotifyError> {
+        self.0.lock().unwrap().push(request.clone());
+        Ok(())
+    }
+}
+
+struct Register {
+    deps: visa_register::Deps,
+    store: SqliteStore,
+    clock: Arc<PinnedClock>,
+    queued: Arc<Queued>,
+    _dir: tempfile::TempDir,
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+impl Register {
+    fn new() -> Register {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
+        let clock = Arc::new(PinnedClock(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
+        )));
+        let queued = Arc::new(Queued::default());
+        let shared = Arc::new(store.clone());
+        Register {
+            deps: visa_register::Deps {
+                accounts: shared.clone(),
+                applications: shared.clone(),
+                sessions: shared,
+                emails: queued.clone(),
+                clock: clock.clone(),
+                ids: Arc::new(CountingIds(AtomicU64::new(1))),
+            },
+            store,
+            clock,
+            queued,
+            _dir: dir,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let body = if body.is_null() {
+            Bytes::new()
+        } else {
+            Bytes::from(body.to_string())
+        };
+        let res = visa_register::handle(&self.deps, req.body(body).unwrap()).await;
+        let status = res.status().as_u16();
+        let body = serde_json::from_slice(res.body()).unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    async fn sign_up(&self, email: &str) -> String {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/api/accounts",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let (status, session) = self
+            .call(
+                "POST",
+                "/api/sessions",
+                None,
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 201, "{session}");
+        session["token"].as_str().unwrap().to_owned()
+    }
+
+    async fn account_id(&self, email: &str) -> String {
+        self.store
+            .account_by_email(email)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+}
+
+/// The problem's status and slug, after checking it is a problem at all.
+fn slug(answer: &(u16, Value)) -> (u16, &str) {
+    let (status, body) = answer;
+    let kind = body["type"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a problem: {body}"));
+    assert_eq!(body["status"], *status, "{body}");
+    (*status, kind.trim_start_matches("/problems/"))
+}
+
+#[tokio::test]
+async fn sign_up_and_sign_in_with_their_refusals() {
+    let r = Register::new();
+    let token = r.sign_up("aliya@example.com").await;
+    let again = r
+        .call(
+            "POST",
+            "/api/accounts",
+            None,
+            json!({"email": "Aliya@Example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(slug(&again), (409, "email-taken"));
+    assert_eq!(again.1["errors"][0]["field"], "email");
+    let short = r
+        .call(
+            "POST",
+            "/api/accounts",
+            None,
+            json!({"email": "b@example.com", "password": "short"}),
+        )
+        .await;
+    assert_eq!(slug(&short), (422, "validation"));
+    assert_eq!(short.1["errors"][0]["field"], "password");
+    let junk = r
+        .call("POST", "/api/accounts", None, json!("not an object"))
+        .await;
+    assert_eq!(slug(&junk), (422, "validation"));
+
+    let wrong = json!({"email": "aliya@example.com", "password": "not the password"});
+    assert_eq!(
+        slug(&r.call("POST", "/api/sessions", None, wrong.clone()).await),
+        (401, "invalid-credentials")
+    );
+    // A miss for an address nobody has reads the same.
+    let nobody = json!({"email": "nobody@example.com", "password": "not the password"});
+    assert_eq!(
+        slug(&r.call("POST", "/api/sessions", None, nobody).await),
+        (401, "invalid-credentials")
+    );
+
+    let (status, me) = r
+        .call("GET", "/api/accounts/current", Some(&token), Value::Null)
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], "aliya@example.com");
+    assert_eq!(me["email_verified"], false);
+    assert_eq!(me["created_at"], "2026-12-05T09:00:00Z");
+
+    assert_eq!(
+        r.call("DELETE", "/api/sessions/current", Some(&token), Value::Null)
+            .await
+            .0,
+        204
+    );
+    let gone = r
+        .call("GET", "/api/accounts/current", Some(&token), Value::Null)
+        .await;
+    assert_eq!(slug(&gone), (401, "unauthenticated"));
+    // A route of another function is not register's to answer.
+    let elsewhere = r.call("GET", "/api/applications", None, Value::Null).await;
+    assert_eq!(slug(&elsewhere), (404, "not-found"));
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_for_their_window_on_the_clock() {
+    let r = Register::new();
+    r.sign_up("timur@example.com").await;
+    let wrong = json!({"email": "timur@example.com", "password": "not the password"});
+    for n in 1..account::MAX_FAILED_SIGN_INS {
+        let answer = r.call("POST", "/api/sessions", None, wrong.clone()).await;
+        assert_eq!(slug(&answer), (401, "invalid-credentials"), "attempt {n}");
+    }
+    // The tenth failure (the sign-up's own sign-in was forgiven) fills the
+    // window; from the next on, even the right password waits.
+    assert_eq!(
+        r.call("POST", "/api/sessions", None, wrong.clone()).await.0,
+        401
+    );
+    let right = json!({"email": "timur@example.com", "password": PASSWORD});
+    let held = r.call("POST", "/api/sessions", None, right.clone()).await;
+    assert_eq!(slug(&held), (429, "too-many-attempts"));
+    r.clock
+        .advance(Duration::minutes(account::SIGN_IN_WINDOW_MINUTES) - Duration::seconds(1));
+    assert_eq!(
+        r.call("POST", "/api/sessions", None, right.clone()).await.0,
+        429
+    );
+    r.clock.advance(Duration::seconds(2));
+    let (status, session) = r.call("POST", "/api/sessions", None, right).await;
+    assert_eq!(status, 201, "{session}");
+}
+
+#[tokio::test]
+async fn password_resets_answer_alike_are_throttled_and_used_once() {
+    let r = Register::new();
+    let old_session = r.sign_up("priya@example.com").await;
+    r.queued.0.lock().unwrap().clear();
+    let known = r
+        .call(
+            "POST",
+            "/api/password-resets",
+            None,
+            json!({"email": "priya@example.com", "lang": "ru"}),
+        )
+        .await;
+    let unknown = r
+        .call(
+            "POST",
+            "/api/password-resets",
+            None,
+            json!({"email": "nobody@example.com"}),
+        )
+        .await;
+    assert_eq!(
+        known, unknown,
+        "the answer never says whether an account exists"
+    );
+    assert_eq!(known.0, 202);
+    // Both are queued: render-visa finds no account for the second and
+    // sends nothing, off the request's path, so the timing says nothing either.
+    assert_eq!(
+        *r.queued.0.lock().unwrap(),
+        [
+            EmailRequest::PasswordReset {
+                email: "priya@example.com".into(),
+                lang: "ru".into()
+            },
+            EmailRequest::PasswordReset {
+                email: "nobody@example.com".into(),
+                lang: "en".into()
+            },
+        ]
+    );
+    for _ in 1..account::MAX_RESET_REQUESTS {
+        r.call(
+            "POST",
+            "/api/password-resets",
+            None,
+            json!({"email": "priya@example.com"}),
+        )
+        .await;
+    }
+    let throttled = r
+        .call(
+            "POST",
+            "/api/password-resets",
+            None,
+            json!({"email": "priya@example.com"}),
+        )
+        .await;
+    assert_eq!(slug(&throttled), (429, "too-many-requests"));
+
+    // The emailed link (render-visa mints it; here the store is given one).
+    let account_id = r.account_id("priya@example.com").await;
+    let reset = |token: &str, minutes: i64| PasswordReset {
+        token_hash: account::token_hash(token),
+        account_id: account_id.clone(),
+        expires_at: r.clock.now() + Duration::minutes(minutes),
+    };
+    r.store
+        .create_reset(&reset("reset-token-1", account::RESET_MINUTES))
+        .await
+        .unwrap();
+    let new_password = |token: &str| json!({"token": token, "password": "a brand new passphrase"});
+    let (status, done) = r
+        .call(
+            "POST",
+            "/api/password-resets/confirmation",
+            None,
+            new_password("reset-token-1"),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{done}");
+    let used = r
+        .call(
+            "POST",
+            "/api/password-resets/confirmation",
+            None,
+            new_password("reset-token-1"),
+        )
+        .await;
+    assert_eq!(slug(&used), (400, "reset-link-invalid"));
+    let old = r
+        .call(
+            "GET",
+            "/api/accounts/current",
+            Some(&old_session),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        slug(&old),
+        (401, "unauthenticated"),
+        "a reset ends the other sessions"
+    );
+    // A link past its hour is refused as if it never was.
+    r.store
+        .create_reset(&reset("reset-token-2", account::RESET_MINUTES))
+        .await
+        .unwrap();
+    r.clock.advance(Duration::minutes(account::RESET_MINUTES));
+    let late = r
+        .call(
+            "POST",
+            "/api/password-resets/confirmation",
+            None,
+            new_password("reset-token-2"),
+        )
+        .await;
+    assert_eq!(slug(&late), (400, "reset-link-invalid"));
+    let signed_in = r
+        .call(
+            "POST",
+            "/api/sessions",
+            None,
+            json!({"email": "priya@example.com", "password": "a brand new passphrase"}),
+        )
+        .await;
+    assert_eq!(signed_in.0, 201, "{}", signed_in.1);
+}
+
+#[tokio::test]
+async fn an_address_is_confirmed_once_and_links_are_throttled() {
+    let r = Register::new();
+    let token = r.sign_up("kairat@example.com").await;
+    let account_id = r.account_id("kairat@example.com").await;
+    assert_eq!(
+        r.queued.0.lock().unwrap().first(),
+        Some(&EmailRequest::EmailVerification {
+            account_id: account_id.clone(),
+            lang: "en".into()
+        }),
+        "the first link is queued at sign-up"
+    );
+    // Five links a window, the sign-up's included.
+    for _ in 1..account::MAX_VERIFICATION_REQUESTS {
+        let (status, body) = r
+            .call("POST", "/api/email-verifications", Some(&token), json!({}))
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let throttled = r
+        .call("POST", "/api/email-verifications", Some(&token), json!({}))
+        .await;
+    assert_eq!(slug(&throttled), (429, "too-many-requests"));
+    let anonymous = r
+        .call("POST", "/api/email-verifications", None, json!({}))
+        .await;
+    assert_eq!(slug(&anonymous), (401, "unauthenticated"));
+
+    r.store
+        .create_verification(&EmailVerification {
+            token_hash: account::token_hash("verify-token-1"),
+            account_id,
+            expires_at: r.clock.now() + Duration::hours(account::VERIFICATION_HOURS),
+        })
+        .await
+        .unwrap();
+    let confirm = json!({"token": "verify-token-1"});
+    let (status, body) = r
+        .call(
+            "POST",
+            "/api/email-verifications/confirmation",
+            None,
+            confirm.clone(),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{body}");
+    let again = r
+        .call(
+            "POST",
+            "/api/email-verifications/confirmation",
+            None,
+            confirm,
+        )
+        .await;
+    assert_eq!(slug(&again), (400, "verification-link-invalid"));
+    let (_, me) = r
+        .call("GET", "/api/accounts/current", Some(&token), Value::Null)
+        .await;
+    assert_eq!(me["email_verified"], true);
+    r.clock
+        .advance(Duration::minutes(account::VERIFICATION_WINDOW_MINUTES));
+    let verified = r
+        .call("POST", "/api/email-verifications", Some(&token), json!({}))
+        .await;
+    assert_eq!(slug(&verified), (409, "email-already-verified"));
+}
+
+fn application(id: &str, account_id: &str, number: &str, at: DateTime<Utc>) -> Application {
+    let day = |s: &str| s.parse().unwrap();
+    Application {
+        id: id.into(),
+        account_id: account_id.into(),
+        status: visa_core::Status::InvitationConfirmed,
+        category: visa_core::Category::Tourist,
+        invitation_number: number.into(),
+        passport: Passport {
+            number: "Z1234567".into(),
+            surname: "SHARMA".into(),
+            given_names: "PRIYA".into(),
+            nationality: "IND".into(),
+            sex: Sex::F,
+            date_of_birth: day("1990-04-12"),
+            issuing_state: "IND".into(),
+            expiry_date: day("2031-01-01"),
+        },
+        declarations: Declarations {
+            two_blank_pages: true,
+            passport_undamaged: true,
+        },
+        inviter: Inviter {
+            name: "Kazakh Tourism JSC".into(),
+            bin: "123456789012".into(),
+        },
+        stay: Stay {
+            valid_from: day("2026-12-20"),
+            valid_until: day("2026-12-30"),
+        },
+        fee: visa_core::Money::new(6000, "USD"),
+        details_confirmed_at: None,
+        payment: None,
+        visa: None,
+        under_review: false,
+        emailed_at: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+#[tokio::test]
+async fn deleting_an_account_asks_the_password_and_waits_for_an_open_checkout() {
+    let r = Register::new();
+    let token = r.sign_up("dana@example.com").await;
+    let account_id = r.account_id("dana@example.com").await;
+    let now = r.clock.now();
+    let invitation = Invitation {
+        number: "250000000777".into(),
+        category: visa_core::Category::Tourist,
+        inviter: Inviter {
+            name: "Kazakh Tourism JSC".into(),
+            bin: "123456789012".into(),
+        },
+        invitee: Invitee {
+            surname: "SHARMA".into(),
+            given_names: "PRIYA".into(),
+            nationality: "IND".into(),
+            date_of_birth: "1990-04-12".parse().unwrap(),
+            passport_number: "Z1234567".into(),
+        },
+        valid_from: "2026-12-20".parse().unwrap(),
+        valid_until: "2026-12-30".parse().unwrap(),
+        status: InvitationStatus::Approved,
+        created_at: now,
+        created_by: None,
+        revoked_by: None,
+    };
+    r.store.create_invitation(&invitation).await.unwrap();
+    r.store
+        .create_application(&application("app-1", &account_id, "250000000777", now))
+        .await
+        .unwrap();
+    let open_until = now + Duration::hours(23);
+    let checkout = Payment {
+        checkout_session_id: "cs_1".into(),
+        checkout_url: "https://checkout.example/cs_1".into(),
+        paid_at: None,
+        payment_intent: None,
+        expires_at: Some(open_until),
+        replaced_sessions: Vec::new(),
+    };
+    r.store
+        .open_checkout("app-1", &checkout, now)
+        .await
+        .unwrap();
+
+    let me = "/api/accounts/current";
+    let wrong = r
+        .call(
+            "DELETE",
+            me,
+            Some(&token),
+            json!({"password": "not the password"}),
+        )
+        .await;
+    assert_eq!(slug(&wrong), (401, "invalid-credentials"));
+    let right = json!({"password": PASSWORD});
+    let open = r.call("DELETE", me, Some(&token), right.clone()).await;
+    assert_eq!(slug(&open), (409, "payment-open"));
+    assert_eq!(open.1["until"], json!(open_until));
+    assert!(
+        r.store.application("app-1").await.unwrap().is_some(),
+        "nothing erased"
+    );
+
+    // The checkout closes; the session (12 hours) has ended too: sign in again.
+    r.clock.advance(Duration::hours(23));
+    let expired = r.call("DELETE", me, Some(&token), right.clone()).await;
+    assert_eq!(slug(&expired), (401, "unauthenticated"));
+    let (_, session) = r
+        .call(
+            "POST",
+            "/api/sessions",
+            None,
+            json!({"email": "dana@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let token = session["token"].as_str().unwrap();
+    let (status, deleted) = r.call("DELETE", me, Some(token), right).await;
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(deleted["deleted"]["applications"], json!(["app-1"]));
+    assert!(r.store.application("app-1").await.unwrap().is_none());
+    assert!(
+        r.store
+            .account_by_email("dana@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_store_outage_is_a_503_with_fixed_words() {
+    let mut r = Register::new();
+    let down = visa_local::faults::store(
+        r.store.clone(),
+        Some(visa_local::faults::Faults {
+            share: 1.0,
+            timeout: std::time::Duration::from_millis(1),
+        }),
+    );
+    r.deps.accounts = down.clone();
+    r.deps.sessions = down;
+    let answer = r
+        .call(
+            "POST",
+            "/api/sessions",
+            None,
+            json!({"email": "a@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(slug(&answer), (503, "unavailable"));
+    assert!(
+        !answer.1.to_string().contains("injected"),
+        "no internals: {}",
+        answer.1
+    );
+}
