@@ -1,5 +1,7 @@
-//! Fault injection for load runs: wraps the store and blob ports and makes
-//! a share of calls fail the ways a cloud store does. A call is refused
+//! Fault injection for load runs: a share of store and blob calls fail the
+//! ways a cloud store does, injected where each adapter already passes
+//! every call (`SqliteStore::with`, the blob wrapper below), so a new store
+//! operation needs nothing here. A call is refused
 //! before it is made, made but its reply lost (the write landed, the
 //! caller sees an error: what retries must be idempotent against), or
 //! held past a timeout and then refused. Every fault is a transient
@@ -14,13 +16,7 @@ use chrono::{DateTime, Utc};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use visa_core::account::{Account, EmailVerification, PasswordReset, Session};
-use visa_core::application::{Application, Payment, Visa};
-use visa_core::invitation::Invitation;
-use visa_core::store::{
-    Accounts, Applications, BlobError, Blobs, Invitations, PaymentEvent, PaymentRecorded, Payments,
-    Sessions, Store, StoreError, Stored, VisaRecord, Visas,
-};
+use visa_core::store::{BlobError, Blobs, Store, Stored};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Faults {
@@ -77,7 +73,7 @@ impl Faults {
     }
 
     /// Runs `call`, or fails it the way the draw says.
-    async fn around<T, E>(
+    pub(crate) async fn around<T, E>(
         &self,
         op: &'static str,
         call: impl Future<Output = Result<T, E>>,
@@ -104,12 +100,10 @@ impl Faults {
     }
 }
 
-/// The store every function gets: `inner` itself, or wrapped in faults.
-pub fn store<S: Store + 'static>(inner: S, faults: Option<Faults>) -> Arc<dyn Store> {
-    match faults {
-        Some(faults) => Arc::new(FaultyStore { inner, faults }),
-        None => Arc::new(inner),
-    }
+/// The store every function gets: `inner` itself, its calls failing as
+/// `faults` says (the embedded store injects them at its one choke point).
+pub fn store(inner: crate::sqlite::SqliteStore, faults: Option<Faults>) -> Arc<dyn Store> {
+    Arc::new(inner.with_faults(faults))
 }
 
 /// The blob port render-visa gets: `inner` itself, or wrapped in faults.
@@ -120,242 +114,12 @@ pub fn blobs<B: Blobs + 'static>(inner: B, faults: Option<Faults>) -> Arc<dyn Bl
     }
 }
 
-pub struct FaultyStore<S> {
-    inner: S,
-    faults: Faults,
-}
-
 pub struct FaultyBlobs<B> {
     inner: B,
     faults: Faults,
 }
 
-const STORE: fn(String) -> StoreError = StoreError::Unavailable;
 const BLOB: fn(String) -> BlobError = BlobError::Unavailable;
-
-#[async_trait]
-impl<S: Store> Accounts for FaultyStore<S> {
-    async fn create_account(&self, account: &Account) -> Result<(), StoreError> {
-        let call = self.inner.create_account(account);
-        self.faults.around("create_account", call, STORE).await
-    }
-    async fn account_by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
-        let call = self.inner.account_by_email(email);
-        self.faults.around("account_by_email", call, STORE).await
-    }
-    async fn account(&self, id: &str) -> Result<Option<Account>, StoreError> {
-        let call = self.inner.account(id);
-        self.faults.around("account", call, STORE).await
-    }
-    async fn create_reset(&self, reset: &PasswordReset) -> Result<(), StoreError> {
-        let call = self.inner.create_reset(reset);
-        self.faults.around("create_reset", call, STORE).await
-    }
-    async fn reset(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<PasswordReset>, StoreError> {
-        let call = self.inner.reset(token_hash, now);
-        self.faults.around("reset", call, STORE).await
-    }
-    async fn redeem_reset(
-        &self,
-        reset: &PasswordReset,
-        password_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let call = self.inner.redeem_reset(reset, password_hash, now);
-        self.faults.around("redeem_reset", call, STORE).await
-    }
-    async fn erase_account(
-        &self,
-        account: &Account,
-        applications: &[(String, visa_core::Status)],
-    ) -> Result<(), StoreError> {
-        let call = self.inner.erase_account(account, applications);
-        self.faults.around("erase_account", call, STORE).await
-    }
-    async fn create_verification(&self, v: &EmailVerification) -> Result<(), StoreError> {
-        let call = self.inner.create_verification(v);
-        self.faults.around("create_verification", call, STORE).await
-    }
-    async fn verification(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<EmailVerification>, StoreError> {
-        let call = self.inner.verification(token_hash, now);
-        self.faults.around("verification", call, STORE).await
-    }
-    async fn redeem_verification(
-        &self,
-        v: &EmailVerification,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let call = self.inner.redeem_verification(v, now);
-        self.faults.around("redeem_verification", call, STORE).await
-    }
-}
-
-#[async_trait]
-impl<S: Store> Sessions for FaultyStore<S> {
-    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
-        let call = self.inner.create_session(session);
-        self.faults.around("create_session", call, STORE).await
-    }
-    async fn session(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Session>, StoreError> {
-        let call = self.inner.session(token_hash, now);
-        self.faults.around("session", call, STORE).await
-    }
-    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        let call = self.inner.delete_session(token_hash);
-        self.faults.around("delete_session", call, STORE).await
-    }
-    async fn end_sessions_of(&self, account_id: &str) -> Result<u32, StoreError> {
-        let call = self.inner.end_sessions_of(account_id);
-        self.faults.around("end_sessions_of", call, STORE).await
-    }
-    async fn failed_sign_ins(&self, email: &str, now: DateTime<Utc>) -> Result<u32, StoreError> {
-        let call = self.inner.failed_sign_ins(email, now);
-        self.faults.around("failed_sign_ins", call, STORE).await
-    }
-    async fn forgive_failed_sign_in(&self, email: &str) -> Result<(), StoreError> {
-        let call = self.inner.forgive_failed_sign_in(email);
-        self.faults
-            .around("forgive_failed_sign_in", call, STORE)
-            .await
-    }
-    async fn record_failed_sign_in(
-        &self,
-        email: &str,
-        now: DateTime<Utc>,
-        window: chrono::Duration,
-    ) -> Result<u32, StoreError> {
-        let call = self.inner.record_failed_sign_in(email, now, window);
-        self.faults
-            .around("record_failed_sign_in", call, STORE)
-            .await
-    }
-}
-
-#[async_trait]
-impl<S: Store> Invitations for FaultyStore<S> {
-    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError> {
-        let call = self.inner.create_invitation(invitation);
-        self.faults.around("create_invitation", call, STORE).await
-    }
-    async fn invitation(&self, number: &str) -> Result<Option<Invitation>, StoreError> {
-        let call = self.inner.invitation(number);
-        self.faults.around("invitation", call, STORE).await
-    }
-    async fn revoke_invitation(&self, number: &str, by: &str) -> Result<Invitation, StoreError> {
-        let call = self.inner.revoke_invitation(number, by);
-        self.faults.around("revoke_invitation", call, STORE).await
-    }
-}
-
-#[async_trait]
-impl<S: Store> Applications for FaultyStore<S> {
-    async fn create_application(&self, application: &Application) -> Result<(), StoreError> {
-        let call = self.inner.create_application(application);
-        self.faults.around("create_application", call, STORE).await
-    }
-    async fn application(&self, id: &str) -> Result<Option<Application>, StoreError> {
-        let call = self.inner.application(id);
-        self.faults.around("application", call, STORE).await
-    }
-    async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError> {
-        let call = self.inner.applications_of(account_id);
-        self.faults.around("applications_of", call, STORE).await
-    }
-    async fn open_checkout(
-        &self,
-        id: &str,
-        payment: &Payment,
-        at: DateTime<Utc>,
-    ) -> Result<Application, StoreError> {
-        let call = self.inner.open_checkout(id, payment, at);
-        self.faults.around("open_checkout", call, STORE).await
-    }
-    async fn reopen_checkout(
-        &self,
-        id: &str,
-        expired_session: &str,
-        payment: &Payment,
-        at: DateTime<Utc>,
-    ) -> Result<Application, StoreError> {
-        let call = self.inner.reopen_checkout(id, expired_session, payment, at);
-        self.faults.around("reopen_checkout", call, STORE).await
-    }
-}
-
-#[async_trait]
-impl<S: Store> Payments for FaultyStore<S> {
-    async fn record_payment(
-        &self,
-        event: &PaymentEvent,
-        at: DateTime<Utc>,
-    ) -> Result<PaymentRecorded, StoreError> {
-        let call = self.inner.record_payment(event, at);
-        self.faults.around("record_payment", call, STORE).await
-    }
-    async fn record_event(
-        &self,
-        event_id: &str,
-        application_id: &str,
-        kind: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let call = self.inner.record_event(event_id, application_id, kind, at);
-        self.faults.around("record_event", call, STORE).await
-    }
-    async fn application_paid_by(
-        &self,
-        payment_intent: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let call = self.inner.application_paid_by(payment_intent);
-        self.faults.around("application_paid_by", call, STORE).await
-    }
-    async fn flag_for_review(
-        &self,
-        event_id: &str,
-        application_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let call = self.inner.flag_for_review(event_id, application_id, at);
-        self.faults.around("flag_for_review", call, STORE).await
-    }
-}
-
-#[async_trait]
-impl<S: Store> Visas for FaultyStore<S> {
-    async fn issue_visa(
-        &self,
-        application_id: &str,
-        visa: &Visa,
-        at: DateTime<Utc>,
-    ) -> Result<Application, StoreError> {
-        let call = self.inner.issue_visa(application_id, visa, at);
-        self.faults.around("issue_visa", call, STORE).await
-    }
-    async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError> {
-        let call = self.inner.visa(number);
-        self.faults.around("visa", call, STORE).await
-    }
-    async fn mark_emailed(
-        &self,
-        application_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let call = self.inner.mark_emailed(application_id, at);
-        self.faults.around("mark_emailed", call, STORE).await
-    }
-}
 
 #[async_trait]
 impl<B: Blobs> Blobs for FaultyBlobs<B> {
@@ -386,6 +150,7 @@ impl<B: Blobs> Blobs for FaultyBlobs<B> {
 mod tests {
     use super::*;
     use crate::sqlite::SqliteStore;
+    use visa_core::store::StoreError;
 
     #[tokio::test]
     async fn every_fault_is_a_transient_unavailable_and_none_when_off() {

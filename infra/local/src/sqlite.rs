@@ -35,6 +35,8 @@ pub struct Swept {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Injected failures (load runs only): every call passes `with`.
+    faults: Option<crate::faults::Faults>,
 }
 
 const SCHEMA: &str = "
@@ -118,21 +120,42 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            faults: None,
         })
     }
 
-    /// Runs `f` on the connection off the async workers.
+    /// The same store (the same connection), its calls failing as `faults`
+    /// says.
+    pub fn with_faults(&self, faults: Option<crate::faults::Faults>) -> SqliteStore {
+        SqliteStore {
+            conn: self.conn.clone(),
+            faults,
+        }
+    }
+
+    /// Runs `f` on the connection off the async workers: every store call
+    /// passes here, so injected faults do too.
     async fn with<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+        let call = async move {
+            tokio::task::spawn_blocking(move || {
+                let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                f(&mut guard)
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+        };
+        match &self.faults {
+            Some(faults) => {
+                faults
+                    .around("store call", call, StoreError::Unavailable)
+                    .await
+            }
+            None => call.await,
+        }
     }
 
     /// Applications paid but not yet issued: the local stand-in for the
