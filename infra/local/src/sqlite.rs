@@ -106,6 +106,17 @@ fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// The records `sql` selects (one `doc` column).
+fn records<T: DeserializeOwned>(c: &Connection, sql: &str) -> Result<Vec<T>, StoreError> {
+    let mut stmt = c.prepare(sql).map_err(unavailable)?;
+    let docs = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(unavailable)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unavailable)?;
+    docs.iter().map(|doc| from_doc(doc)).collect()
+}
+
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(unavailable)?;
@@ -205,23 +216,11 @@ impl SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
             let mut swept = Swept::default();
-            let due = {
-                let mut stmt = tx
-                    .prepare("SELECT doc FROM applications WHERE status != 'paid'")
-                    .map_err(unavailable)?;
-                let docs = stmt
-                    .query_map([], |r| r.get::<_, String>(0))
-                    .map_err(unavailable)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(unavailable)?;
-                docs.iter()
-                    .map(|doc| from_doc::<Application>(doc))
-                    .filter(|app| {
-                        app.as_ref()
-                            .map_or(true, |a| retention.application(a).is_some_and(|t| t <= now))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?
-            };
+            let applications: Vec<Application> =
+                records(&tx, "SELECT doc FROM applications WHERE status != 'paid'")?;
+            let due = applications
+                .into_iter()
+                .filter(|a| retention.application(a).is_some_and(|t| t <= now));
             for app in due {
                 tx.execute("DELETE FROM applications WHERE id = ?1", [&app.id])
                     .map_err(unavailable)?;
@@ -237,21 +236,11 @@ impl SqliteStore {
                 }
                 swept.applications.push(app.id);
             }
-            let invitations = {
-                let mut stmt = tx
-                    .prepare("SELECT doc FROM invitations")
-                    .map_err(unavailable)?;
-                let docs = stmt
-                    .query_map([], |r| r.get::<_, String>(0))
-                    .map_err(unavailable)?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(unavailable)?;
-                docs.iter()
-                    .map(|doc| from_doc::<Invitation>(doc))
-                    .filter(|i| i.as_ref().map_or(true, |i| retention.invitation(i) <= now))
-                    .collect::<Result<Vec<_>, _>>()?
-            };
-            for invitation in invitations {
+            let invitations: Vec<Invitation> = records(&tx, "SELECT doc FROM invitations")?;
+            let due = invitations
+                .into_iter()
+                .filter(|i| retention.invitation(i) <= now);
+            for invitation in due {
                 tx.execute(
                     "DELETE FROM invitations WHERE number = ?1",
                     [&invitation.number],
