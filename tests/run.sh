@@ -2,8 +2,9 @@
 # Every test of the portal, on a fresh machine: installs what the tests
 # need (Debian: poppler-utils, zbar-tools, chromium, curl, jq; PyPI: moto[server],
 # cfn-lint, openapi-spec-validator, pytest, schemathesis; npm: the browser
-# test packages from their lock file; crates.io: cargo-fuzz when nightly is
-# there), then runs, in order: fmt; one build of every target; clippy; the
+# test packages from their lock file; crates.io: cargo-machete, and
+# cargo-fuzz for the nightly toolchain the fuzzing step needs), then runs,
+# in order: fmt; cargo machete; one build of every target; clippy; the
 # Rust workspace's tests (unit, store contract on SQLite and on
 # DynamoDB/S3 in moto, cloud adapters, whole flows through the real
 # visa-local binary, security, QR read-back); the four Lambda binaries
@@ -38,6 +39,10 @@ fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "cargo machete (no unused dependencies)"
+command -v cargo-machete >/dev/null || cargo install --locked cargo-machete
+cargo machete
 
 # One build of everything (tests, binaries, the Lambda entry points) in
 # the one dev profile; every later step reuses it. Always the same package
