@@ -613,3 +613,320 @@ async fn a_store_outage_is_a_503_with_fixed_words() {
         answer.1
     );
 }
+
+// ------------------------------------------------------------ confirm-invitation
+
+const OFFICER: &str = "officer-token-for-handler-tests";
+
+/// A payment provider that is down: the one way to reach 502 here.
+struct ProviderDown;
+
+#[async_trait::async_trait]
+impl visa_core::payment::PaymentProvider for ProviderDown {
+    async fn open_checkout(
+        &self,
+        _: &visa_core::payment::CheckoutRequest,
+    ) -> Result<visa_core::payment::Checkout, visa_core::payment::PaymentError> {
+        Err(visa_core::payment::PaymentError::Unavailable(
+            "connection refused".into(),
+        ))
+    }
+    async fn refund(&self, _: &str, _: &str) -> Result<(), visa_core::payment::PaymentError> {
+        Err(visa_core::payment::PaymentError::Unavailable(
+            "connection refused".into(),
+        ))
+    }
+}
+
+struct Confirm {
+    deps: visa_confirm_invitation::Deps,
+    store: SqliteStore,
+    clock: Arc<PinnedClock>,
+    _dir: tempfile::TempDir,
+}
+
+impl Confirm {
+    fn new() -> Confirm {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
+        let clock = Arc::new(PinnedClock(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
+        )));
+        let shared = Arc::new(store.clone());
+        Confirm {
+            deps: visa_confirm_invitation::Deps {
+                invitations: shared.clone(),
+                applications: shared.clone(),
+                sessions: shared,
+                payments: Arc::new(visa_local::sandbox::SandboxPayments {
+                    store: store.clone(),
+                    origin: "http://127.0.0.1:8080".into(),
+                }),
+                clock: clock.clone(),
+                ids: Arc::new(CountingIds(AtomicU64::new(1))),
+                annexes: visa_core::annex::Annexes::builtin(),
+                fees: visa_core::money::Fees::default(),
+                site_origin: "http://127.0.0.1:8080".into(),
+                admin: visa_confirm_invitation::AdminAuth::Token(OFFICER.into()),
+                checkout_lifetime: Duration::hours(1),
+            },
+            store,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let body = if body.is_null() {
+            Bytes::new()
+        } else {
+            Bytes::from(body.to_string())
+        };
+        let res = visa_confirm_invitation::handle(&self.deps, req.body(body).unwrap()).await;
+        let status = res.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(res.body()).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A signed-in applicant's token (the session put straight in the store).
+    async fn applicant(&self, account_id: &str) -> String {
+        use visa_core::store::Sessions;
+        let token = format!("token-of-{account_id}");
+        self.store
+            .create_session(&visa_core::account::Session {
+                token_hash: account::token_hash(&token),
+                account_id: account_id.into(),
+                expires_at: self.clock.now() + Duration::hours(12),
+            })
+            .await
+            .unwrap();
+        token
+    }
+
+    /// The officer's invitation for a `nationality` holder, stay 15 to 29
+    /// days ahead of the pinned clock.
+    async fn invitation(&self, category: &str, nationality: &str) -> Value {
+        let (status, inv) = self
+            .call(
+                "POST",
+                "/api/admin/invitations",
+                Some(OFFICER),
+                json!({
+                    "category": category,
+                    "inviter": {"name": "Kazakh Tourism JSC", "bin": "123456789012"},
+                    "invitee": {"surname": "Sharma", "given_names": "Priya", "nationality": nationality,
+                                "date_of_birth": "1990-04-12", "passport_number": "Z1234567"},
+                    "valid_from": "2026-12-20", "valid_until": "2027-01-03",
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{inv}");
+        inv
+    }
+}
+
+fn new_application(inv: &Value, expiry: &str) -> Value {
+    json!({
+        "invitation_number": inv["number"],
+        "passport": {"number": "Z1234567", "surname": "SHARMA", "given_names": "PRIYA",
+                     "nationality": inv["invitee"]["nationality"], "sex": "F",
+                     "date_of_birth": "1990-04-12", "issuing_state": "IND", "expiry_date": expiry},
+        "declarations": {"two_blank_pages": true, "passport_undamaged": true},
+    })
+}
+
+#[tokio::test]
+async fn officers_create_and_revoke_invitations_with_their_refusals() {
+    let c = Confirm::new();
+    let body = json!({
+        "number": "250000000001", "category": "tourist",
+        "inviter": {"name": "Kazakh Tourism JSC", "bin": "123456789012"},
+        "invitee": {"surname": "Sharma", "given_names": "Priya", "nationality": "IND",
+                    "date_of_birth": "1990-04-12", "passport_number": "Z1234567"},
+        "valid_from": "2026-12-20", "valid_until": "2027-01-03",
+    });
+    let path = "/api/admin/invitations";
+    assert_eq!(
+        slug(&c.call("POST", path, None, body.clone()).await),
+        (401, "unauthenticated")
+    );
+    assert_eq!(
+        slug(&c.call("POST", path, Some("guess"), body.clone()).await),
+        (401, "unauthenticated")
+    );
+    let (status, made) = c.call("POST", path, Some(OFFICER), body.clone()).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["status"], "approved");
+    assert_eq!(
+        slug(&c.call("POST", path, Some(OFFICER), body.clone()).await),
+        (409, "invitation-exists")
+    );
+    // A stay that started yesterday on the pinned clock (Astana's day).
+    let mut past = body.clone();
+    past["number"] = json!("250000000002");
+    past["valid_from"] = json!("2026-12-04");
+    let refused = c.call("POST", path, Some(OFFICER), past).await;
+    assert_eq!(slug(&refused), (422, "validation"));
+    assert_eq!(refused.1["errors"][0]["field"], "valid_from");
+
+    let revoke = "/api/admin/invitations/250000000001";
+    let (status, revoked) = c.call("DELETE", revoke, Some(OFFICER), Value::Null).await;
+    assert_eq!(status, 204, "{revoked}");
+    let stored = c.store.invitation("250000000001").await.unwrap().unwrap();
+    assert_eq!(stored.status, InvitationStatus::Revoked);
+    assert!(stored.revoked_by.is_some());
+    let missing = c
+        .call(
+            "DELETE",
+            "/api/admin/invitations/250000000009",
+            Some(OFFICER),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(slug(&missing), (404, "not-found"));
+}
+
+#[tokio::test]
+async fn applying_and_confirming_with_every_refusal_on_a_pinned_clock() {
+    let mut c = Confirm::new();
+    let token = c.applicant("acc-1").await;
+    let inv = c.invitation("tourist", "IND").await;
+    // The visa ends 3 January 2027: the passport must last to 3 April.
+    let good = new_application(&inv, "2027-04-03");
+    let post = |body: Value, token: Option<&str>| {
+        let token = token.map(str::to_owned);
+        let c = &c;
+        async move {
+            c.call("POST", "/api/applications", token.as_deref(), body)
+                .await
+        }
+    };
+    assert_eq!(
+        slug(&post(good.clone(), None).await),
+        (401, "unauthenticated")
+    );
+    let mut unknown = good.clone();
+    unknown["invitation_number"] = json!("999999999999");
+    assert_eq!(
+        slug(&post(unknown, Some(&token)).await),
+        (404, "invitation-not-found")
+    );
+    let mut other = good.clone();
+    other["passport"]["given_names"] = json!("ANNA");
+    assert_eq!(
+        slug(&post(other, Some(&token)).await),
+        (422, "invitation-mismatch")
+    );
+    let short = post(new_application(&inv, "2027-04-02"), Some(&token)).await;
+    assert_eq!(slug(&short), (422, "passport-expires-too-soon"));
+    let mut undeclared = good.clone();
+    undeclared["declarations"]["passport_undamaged"] = json!(false);
+    assert_eq!(
+        slug(&post(undeclared, Some(&token)).await),
+        (422, "declarations-missing")
+    );
+    let business = c.invitation("business", "IND").await;
+    let ineligible = post(new_application(&business, "2027-04-03"), Some(&token)).await;
+    assert_eq!(slug(&ineligible), (422, "not-eligible"));
+
+    let (status, app) = post(good.clone(), Some(&token)).await;
+    assert_eq!(status, 201, "{app}");
+    assert_eq!(app["created_at"], "2026-12-05T09:00:00Z");
+    assert_eq!(
+        slug(&post(good, Some(&token)).await),
+        (409, "invitation-already-used")
+    );
+    let id = app["id"].as_str().unwrap();
+
+    // Not yours: 404, as for what does not exist.
+    let stranger = c.applicant("acc-2").await;
+    let theirs = c
+        .call(
+            "GET",
+            &format!("/api/applications/{id}"),
+            Some(&stranger),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(slug(&theirs), (404, "not-found"));
+    let confirm = format!("/api/applications/{id}/confirmation");
+    let yes = json!({"details_match_passport": true});
+    let not_yet = c
+        .call(
+            "POST",
+            &confirm,
+            Some(&token),
+            json!({"details_match_passport": false}),
+        )
+        .await;
+    assert_eq!(slug(&not_yet), (422, "validation"));
+
+    // The provider is down: 502, and the application still waits.
+    let sandbox = std::mem::replace(&mut c.deps.payments, Arc::new(ProviderDown));
+    let down = c.call("POST", &confirm, Some(&token), yes.clone()).await;
+    assert_eq!(slug(&down), (502, "payment-provider-unavailable"));
+    c.deps.payments = sandbox;
+    let (_, waiting) = c
+        .call(
+            "GET",
+            &format!("/api/applications/{id}"),
+            Some(&token),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(waiting["status"], "invitation_confirmed");
+
+    let (status, first) = c.call("POST", &confirm, Some(&token), yes.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["payment"]["expires_at"], "2026-12-05T10:00:00Z");
+    let (_, again) = c.call("POST", &confirm, Some(&token), yes.clone()).await;
+    assert_eq!(
+        again["payment"], first["payment"],
+        "the same checkout while it is open"
+    );
+    // An hour on, the checkout has expired: confirming opens a new one.
+    c.clock.advance(Duration::hours(1));
+    let (status, renewed) = c.call("POST", &confirm, Some(&token), yes.clone()).await;
+    assert_eq!(status, 200, "{renewed}");
+    assert_ne!(
+        renewed["payment"]["checkout_session_id"],
+        first["payment"]["checkout_session_id"]
+    );
+    assert_eq!(renewed["payment"]["expires_at"], "2026-12-05T11:00:00Z");
+
+    // Paid (as the webhook records it): confirming again is a state error.
+    use visa_core::store::Payments;
+    let session = renewed["payment"]["checkout_session_id"].as_str().unwrap();
+    c.store
+        .record_payment(
+            &visa_core::store::PaymentEvent {
+                event_id: "evt_1".into(),
+                application_id: id.into(),
+                checkout_session_id: session.into(),
+                amount_minor: 6000,
+                currency: "USD".into(),
+                event_type: "checkout.session.completed".into(),
+                payment_intent: None,
+            },
+            c.clock.now(),
+        )
+        .await
+        .unwrap();
+    let paid = c.call("POST", &confirm, Some(&token), yes).await;
+    assert_eq!(slug(&paid), (409, "invalid-state"));
+}
