@@ -1,0 +1,126 @@
+//! The `Payments` port on DynamoDB.
+
+use super::*;
+
+#[async_trait]
+impl Payments for DynamoStore {
+    async fn record_payment(
+        &self,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError> {
+        // A replacement session opened between the read and the write moves
+        // the current session: read and decide again (a few times at most).
+        for _ in 0..3 {
+            let app = self
+                .load_application(&event.application_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let Some(payment) = app
+                .payment
+                .as_ref()
+                .filter(|p| p.knows(&event.checkout_session_id))
+            else {
+                return Err(StoreError::StatusConflict);
+            };
+            if matches!(app.status, Status::Paid | Status::Issued) {
+                return self.late_payment(&app, event, at).await;
+            }
+            let current = payment.checkout_session_id.clone();
+            let paid =
+                app.mark_paid(&event.checkout_session_id, at, event.payment_intent.clone())?;
+            let mut writes = vec![
+                self.put_new_write(self.event_item(
+                    &event.event_id,
+                    &event.application_id,
+                    &event.event_type,
+                    at,
+                )?)?,
+                self.update_write(
+                    key(app_pk(&paid.id), "APP"),
+                    // Kept until issued: no expiry while paid.
+                    "SET #status = :paid, #payment = :payment, #updated = :at REMOVE #ttl",
+                    "#status = :awaiting AND #payment.checkout_session_id = :session",
+                    vec![
+                        (":paid", s(Status::Paid.as_str())),
+                        (":awaiting", s(Status::AwaitingPayment.as_str())),
+                        (":session", s(&current)),
+                        (":payment", attribute(&paid.payment)?),
+                        (":at", attribute(&at)?),
+                    ],
+                )?,
+            ];
+            // The way back from a dispute, which names only the provider's payment.
+            if let Some(pi) = &event.payment_intent {
+                let mut item = key(payment_intent_pk(pi), "PI");
+                item.insert("application_id".into(), s(&paid.id));
+                item.insert(
+                    "ttl".into(),
+                    epoch(at + chrono::Duration::days(PAYMENT_INTENT_DAYS)),
+                );
+                writes.push(self.put_new_write(item)?);
+            }
+            match self.transact(writes).await? {
+                // The read above is what the condition held: the result is
+                // exact without reading again.
+                None => return Ok(PaymentRecorded::Paid(Box::new(paid))),
+                Some(codes) if failed(&codes, 0) => return Ok(PaymentRecorded::DuplicateEvent),
+                // The application moved since the read (another event paid
+                // it, or a new session replaced the current one): decide
+                // again on what is stored now.
+                Some(_) => continue,
+            }
+        }
+        Err(StoreError::StatusConflict)
+    }
+
+    async fn record_event(
+        &self,
+        event_id: &str,
+        application_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.put_new(self.event_item(event_id, application_id, kind, at)?)
+            .await
+    }
+
+    async fn application_paid_by(
+        &self,
+        payment_intent: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(item) = self
+            .get(key(payment_intent_pk(payment_intent), "PI"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(text(&item, "application_id")?.to_owned()))
+    }
+
+    async fn flag_for_review(
+        &self,
+        event_id: &str,
+        application_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let writes = vec![
+            self.put_new_write(self.event_item(event_id, application_id, "dispute", at)?)?,
+            self.update_write(
+                key(app_pk(application_id), "APP"),
+                // Kept while officers review it.
+                "SET #review = :yes, #updated = :at REMOVE #ttl",
+                "attribute_exists(#pk)",
+                vec![
+                    (":yes", AttributeValue::Bool(true)),
+                    (":at", attribute(&at)?),
+                ],
+            )?,
+        ];
+        match self.transact(writes).await? {
+            None => Ok(true),
+            Some(codes) if failed(&codes, 1) => Err(StoreError::NotFound),
+            Some(_) => Ok(false),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The `Visas` port on DynamoDB.
+
+use super::*;
+
+#[async_trait]
+impl Visas for DynamoStore {
+    async fn issue_visa(
+        &self,
+        application_id: &str,
+        visa: &Visa,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
+        let app = self
+            .load_application(application_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let issued = app.issue(visa.clone(), at)?;
+        // The visa record, the application and (through the stream) the
+        // PDF go together; one under review stays until officers decide.
+        let until =
+            (!app.under_review).then(|| epoch(self.retention.issued_until(visa.valid_until)));
+        let mut visa_item = record_item(visa_pk(&visa.number), "VISA", visa)?;
+        visa_item.insert("application_id".into(), s(application_id));
+        if let Some(until) = &until {
+            visa_item.insert("ttl".into(), until.clone());
+        }
+        let (expression, mut values) = match until {
+            Some(until) => (
+                "SET #status = :issued, #visa = :visa, #updated = :at, #ttl = :ttl",
+                vec![(":ttl", until)],
+            ),
+            None => (
+                "SET #status = :issued, #visa = :visa, #updated = :at",
+                vec![],
+            ),
+        };
+        values.extend([
+            (":issued", s(Status::Issued.as_str())),
+            (":paid", s(Status::Paid.as_str())),
+            (":visa", attribute(visa)?),
+            (":at", attribute(&at)?),
+        ]);
+        let writes = vec![
+            self.put_new_write(visa_item)?,
+            self.update_write(
+                key(app_pk(application_id), "APP"),
+                expression,
+                "#status = :paid",
+                values,
+            )?,
+        ];
+        match self.transact(writes).await? {
+            None => Ok(issued),
+            // As in the embedded store, the status is checked before the number.
+            Some(codes) if failed(&codes, 1) => Err(StoreError::StatusConflict),
+            Some(_) => Err(StoreError::VisaNumberTaken),
+        }
+    }
+
+    async fn mark_emailed(
+        &self,
+        application_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let marked = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(app_pk(application_id), "APP")))
+            .update_expression("SET #emailed = :at")
+            .condition_expression("#status = :issued AND attribute_not_exists(#emailed)")
+            .set_expression_attribute_names(names(&["#emailed", "#status"]))
+            .expression_attribute_values(":at", attribute(&at)?)
+            .expression_attribute_values(":issued", s(Status::Issued.as_str()))
+            .send()
+            .await;
+        match marked {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => {
+                // Re-read: already emailed, or not issued at all.
+                let app = self
+                    .load_application(application_id)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                match (app.status, app.emailed_at) {
+                    (Status::Issued, Some(_)) => Ok(false),
+                    _ => Err(StoreError::StatusConflict),
+                }
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError> {
+        let Some(item) = self.get(key(visa_pk(number), "VISA")).await? else {
+            return Ok(None);
+        };
+        let application_id = text(&item, "application_id")?.to_owned();
+        Ok(Some(VisaRecord {
+            visa: record(item)?,
+            application_id,
+        }))
+    }
+}

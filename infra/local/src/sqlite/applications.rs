@@ -1,0 +1,101 @@
+//! The `Applications` port on the embedded SQLite store.
+
+use super::*;
+
+#[async_trait]
+impl Applications for SqliteStore {
+    async fn create_application(&self, application: &Application) -> Result<(), StoreError> {
+        let app = application.clone();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let doc: Option<String> = tx
+                .query_row(
+                    "SELECT doc FROM invitations WHERE number = ?1 AND status = 'approved'",
+                    [&app.invitation_number],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            let mut inv: Invitation = from_doc(&doc.ok_or(StoreError::InvitationNotClaimable)?)?;
+            inv.status = InvitationStatus::Used;
+            tx.execute(
+                "UPDATE invitations SET status = 'used', doc = ?2 WHERE number = ?1 AND status = 'approved'",
+                params![inv.number, to_doc(&inv)],
+            )
+            .map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO applications (id, account_id, created_at, status, invitation_number, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    app.id,
+                    app.account_id,
+                    app.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    app.status.as_str(),
+                    app.invitation_number,
+                    to_doc(&app)
+                ],
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn application(&self, id: &str) -> Result<Option<Application>, StoreError> {
+        let id = id.to_owned();
+        self.with(move |c| load_application(c, &id)).await
+    }
+
+    async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError> {
+        let account_id = account_id.to_owned();
+        self.with(move |c| {
+            let mut stmt = c
+                .prepare("SELECT doc FROM applications WHERE account_id = ?1 ORDER BY created_at DESC, id DESC")
+                .map_err(unavailable)?;
+            let docs = stmt.query_map([account_id], |r| r.get::<_, String>(0)).map_err(unavailable)?;
+            docs.map(|d| from_doc(&d.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
+    async fn open_checkout(
+        &self,
+        id: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
+        let (id, payment) = (id.to_owned(), payment.clone());
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
+            let next = app.open_checkout(payment, at)?;
+            save_application(&tx, &next, app.status)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(next)
+        })
+        .await
+    }
+
+    async fn reopen_checkout(
+        &self,
+        id: &str,
+        expired_session: &str,
+        payment: &Payment,
+        at: DateTime<Utc>,
+    ) -> Result<Application, StoreError> {
+        let (id, old, payment) = (id.to_owned(), expired_session.to_owned(), payment.clone());
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
+            let next = app.reopen_checkout(&old, payment, at)?;
+            save_application(&tx, &next, app.status)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(next)
+        })
+        .await
+    }
+}
