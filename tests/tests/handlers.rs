@@ -930,3 +930,173 @@ async fn applying_and_confirming_with_every_refusal_on_a_pinned_clock() {
     let paid = c.call("POST", &confirm, Some(&token), yes).await;
     assert_eq!(slug(&paid), (409, "invalid-state"));
 }
+
+// ------------------------------------------------------------ pay-webhook
+
+const WEBHOOK_SECRET: &str = "whsec_handler_tests";
+
+struct Webhook {
+    deps: visa_pay_webhook::Deps,
+    store: SqliteStore,
+    clock: Arc<PinnedClock>,
+    woken: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Webhook {
+    /// One application awaiting payment in checkout `cs_1` (6000 USD), and
+    /// a replaced session `cs_0` of it.
+    async fn new() -> Webhook {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
+        let clock = Arc::new(PinnedClock(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
+        )));
+        let woken = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::new(store.clone());
+        let seen = woken.clone();
+        let now = clock.now();
+        store
+            .create_invitation(&Invitation {
+                number: "250000000555".into(),
+                category: visa_core::Category::Tourist,
+                inviter: Inviter {
+                    name: "Kazakh Tourism JSC".into(),
+                    bin: "123456789012".into(),
+                },
+                invitee: Invitee {
+                    surname: "SHARMA".into(),
+                    given_names: "PRIYA".into(),
+                    nationality: "IND".into(),
+                    date_of_birth: "1990-04-12".parse().unwrap(),
+                    passport_number: "Z1234567".into(),
+                },
+                valid_from: "2026-12-20".parse().unwrap(),
+                valid_until: "2026-12-30".parse().unwrap(),
+                status: InvitationStatus::Approved,
+                created_at: now,
+                created_by: None,
+                revoked_by: None,
+            })
+            .await
+            .unwrap();
+        store
+            .create_application(&application("app-1", "acc-1", "250000000555", now))
+            .await
+            .unwrap();
+        let checkout = Payment {
+            checkout_session_id: "cs_1".into(),
+            checkout_url: "https://checkout.example/cs_1".into(),
+            paid_at: None,
+            payment_intent: None,
+            expires_at: Some(now + Duration::hours(23)),
+            replaced_sessions: vec!["cs_0".into()],
+        };
+        store.open_checkout("app-1", &checkout, now).await.unwrap();
+        Webhook {
+            deps: visa_pay_webhook::Deps {
+                applications: shared.clone(),
+                payments: shared,
+                provider: Arc::new(ProviderDown),
+                clock: clock.clone(),
+                secrets: vec!["whsec_retired".into(), WEBHOOK_SECRET.into()],
+                on_paid: Box::new(move |id| seen.lock().unwrap().push(id.to_owned())),
+            },
+            store,
+            clock,
+            woken,
+            _dir: dir,
+        }
+    }
+
+    async fn deliver(&self, body: &[u8], signature: Option<String>) -> (u16, Value) {
+        let mut req = http::Request::builder()
+            .method("POST")
+            .uri("/api/webhooks/payment")
+            .header("content-type", "application/json");
+        if let Some(signature) = signature {
+            req = req.header("stripe-signature", signature);
+        }
+        let res =
+            visa_pay_webhook::handle(&self.deps, req.body(Bytes::copy_from_slice(body)).unwrap())
+                .await;
+        let status = res.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(res.body()).unwrap_or(Value::Null),
+        )
+    }
+
+    fn signed(&self, body: &[u8], secret: &str, age_secs: i64) -> Option<String> {
+        Some(visa_pay_webhook::signature::sign(
+            secret,
+            self.clock.now().timestamp() - age_secs,
+            body,
+        ))
+    }
+}
+
+fn completed(event_id: &str, session: &str, amount: i64) -> Vec<u8> {
+    json!({
+        "id": event_id, "object": "event", "type": "checkout.session.completed",
+        "data": {"object": {"id": session, "object": "checkout.session", "client_reference_id": "app-1",
+                            "amount_total": amount, "currency": "usd", "payment_status": "paid",
+                            "payment_intent": format!("pi_{session}")}},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn webhook_signatures_are_checked_on_the_clock_and_events_apply_once() {
+    let w = Webhook::new().await;
+    let body = completed("evt_1", "cs_1", 6000);
+    assert_eq!(slug(&w.deliver(&body, None).await), (400, "bad-signature"));
+    let forged = w.signed(&body, "whsec_someone_else", 0);
+    assert_eq!(
+        slug(&w.deliver(&body, forged).await),
+        (400, "bad-signature")
+    );
+    // Stripe's tolerance: 300 s old is accepted, 301 s is a replay.
+    let stale = w.signed(&body, WEBHOOK_SECRET, 301);
+    assert_eq!(slug(&w.deliver(&body, stale).await), (400, "bad-signature"));
+    let junk = b"{not json".to_vec();
+    let junk_sig = w.signed(&junk, WEBHOOK_SECRET, 0);
+    assert_eq!(
+        slug(&w.deliver(&junk, junk_sig).await),
+        (400, "malformed-body")
+    );
+    let short = completed("evt_2", "cs_1", 5999);
+    let short_sig = w.signed(&short, WEBHOOK_SECRET, 0);
+    assert_eq!(
+        slug(&w.deliver(&short, short_sig).await),
+        (422, "payment-mismatch")
+    );
+    assert!(w.woken.lock().unwrap().is_empty());
+    assert_eq!(
+        w.store.application("app-1").await.unwrap().unwrap().status,
+        visa_core::Status::AwaitingPayment,
+        "refusals changed nothing"
+    );
+
+    // Signed with the secret being retired during a rotation, 300 s old.
+    let sig = w.signed(&body, "whsec_retired", 300);
+    let (status, ack) = w.deliver(&body, sig.clone()).await;
+    assert_eq!(status, 200, "{ack}");
+    let paid = w.store.application("app-1").await.unwrap().unwrap();
+    assert_eq!(paid.status, visa_core::Status::Paid);
+    assert_eq!(paid.payment.unwrap().paid_at, Some(w.clock.now()));
+    // Stripe delivers again: acknowledged, applied once.
+    assert_eq!(w.deliver(&body, sig).await.0, 200);
+    assert_eq!(*w.woken.lock().unwrap(), ["app-1"]);
+
+    // A second payment in the replaced session is refunded; the provider
+    // is down, so 502 and Stripe retries later; nothing recorded.
+    let late = completed("evt_3", "cs_0", 6000);
+    let late_sig = w.signed(&late, WEBHOOK_SECRET, 0);
+    assert_eq!(
+        slug(&w.deliver(&late, late_sig).await),
+        (502, "payment-provider-unavailable")
+    );
+    assert_eq!(*w.woken.lock().unwrap(), ["app-1"], "never a second visa");
+}
