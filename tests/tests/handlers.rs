@@ -1100,3 +1100,284 @@ async fn webhook_signatures_are_checked_on_the_clock_and_events_apply_once() {
     );
     assert_eq!(*w.woken.lock().unwrap(), ["app-1"], "never a second visa");
 }
+
+// ------------------------------------------------------------ render-visa
+
+struct Render {
+    deps: visa_render_visa::Deps,
+    store: SqliteStore,
+    clock: Arc<PinnedClock>,
+    queued: Arc<Queued>,
+    _dir: tempfile::TempDir,
+}
+
+impl Render {
+    fn new() -> Render {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
+        let clock = Arc::new(PinnedClock(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
+        )));
+        let queued = Arc::new(Queued::default());
+        let shared = Arc::new(store.clone());
+        let origin = "http://127.0.0.1:8080".to_owned();
+        Render {
+            deps: visa_render_visa::Deps {
+                applications: shared.clone(),
+                visas: shared.clone(),
+                accounts: shared.clone(),
+                sessions: shared,
+                blobs: Arc::new(
+                    visa_local::blobs::FolderBlobs::new(
+                        dir.path().join("blobs"),
+                        "link-key".into(),
+                        origin.clone(),
+                    )
+                    .unwrap(),
+                ),
+                signer: Arc::new(
+                    visa_local::signer::LocalSigner::load_or_create(&dir.path().join("key.pem"))
+                        .unwrap(),
+                ),
+                notifier: Arc::new(visa_local::outbox::Outbox {
+                    dir: dir.path().join("outbox"),
+                    from: "e-visa@vmp.gov.kz".into(),
+                }),
+                emails: queued.clone(),
+                renderer: Arc::new(visa_pdf::Renderer::new()),
+                clock: clock.clone(),
+                annexes: visa_core::annex::Annexes::builtin(),
+                site_origin: origin,
+            },
+            store,
+            clock,
+            queued,
+            _dir: dir,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let body = if body.is_null() {
+            Bytes::new()
+        } else {
+            Bytes::from(body.to_string())
+        };
+        let res = visa_render_visa::handle(&self.deps, req.body(body).unwrap()).await;
+        let status = res.status().as_u16();
+        (
+            status,
+            serde_json::from_slice(res.body()).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn session(&self, account_id: &str) -> String {
+        use visa_core::store::Sessions;
+        let token = format!("token-of-{account_id}");
+        self.store
+            .create_session(&visa_core::account::Session {
+                token_hash: account::token_hash(&token),
+                account_id: account_id.into(),
+                expires_at: self.clock.now() + Duration::hours(12),
+            })
+            .await
+            .unwrap();
+        token
+    }
+
+    /// `app-1` of `acc-1`, paid (stay 20 to 30 December 2026).
+    async fn paid_application(&self) {
+        use visa_core::store::Payments;
+        let now = self.clock.now();
+        self.store
+            .create_invitation(&Invitation {
+                number: "250000000666".into(),
+                category: visa_core::Category::Tourist,
+                inviter: Inviter {
+                    name: "Kazakh Tourism JSC".into(),
+                    bin: "123456789012".into(),
+                },
+                invitee: Invitee {
+                    surname: "SHARMA".into(),
+                    given_names: "PRIYA".into(),
+                    nationality: "IND".into(),
+                    date_of_birth: "1990-04-12".parse().unwrap(),
+                    passport_number: "Z1234567".into(),
+                },
+                valid_from: "2026-12-20".parse().unwrap(),
+                valid_until: "2026-12-30".parse().unwrap(),
+                status: InvitationStatus::Approved,
+                created_at: now,
+                created_by: None,
+                revoked_by: None,
+            })
+            .await
+            .unwrap();
+        self.store
+            .create_application(&application("app-1", "acc-1", "250000000666", now))
+            .await
+            .unwrap();
+        let checkout = Payment {
+            checkout_session_id: "cs_1".into(),
+            checkout_url: "https://checkout.example/cs_1".into(),
+            paid_at: None,
+            payment_intent: None,
+            expires_at: Some(now + Duration::hours(23)),
+            replaced_sessions: Vec::new(),
+        };
+        self.store
+            .open_checkout("app-1", &checkout, now)
+            .await
+            .unwrap();
+        self.store
+            .record_payment(
+                &visa_core::store::PaymentEvent {
+                    event_id: "evt_1".into(),
+                    application_id: "app-1".into(),
+                    checkout_session_id: "cs_1".into(),
+                    amount_minor: 6000,
+                    currency: "USD".into(),
+                    event_type: "checkout.session.completed".into(),
+                    payment_intent: Some("pi_1".into()),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_visa_is_downloaded_verified_on_the_clock_and_retrieved() {
+    let r = Render::new();
+    r.paid_application().await;
+    let owner = r.session("acc-1").await;
+    let stranger = r.session("acc-2").await;
+    let download = "/api/applications/app-1/visa";
+    assert_eq!(
+        slug(&r.call("GET", download, Some(&owner), Value::Null).await),
+        (409, "visa-not-ready")
+    );
+    assert_eq!(
+        slug(&r.call("GET", download, None, Value::Null).await),
+        (401, "unauthenticated")
+    );
+
+    let issued = visa_render_visa::issue::issue(&r.deps, "app-1")
+        .await
+        .unwrap();
+    let number = issued.visa.as_ref().unwrap().number.clone();
+    assert_eq!(
+        slug(&r.call("GET", download, Some(&stranger), Value::Null).await),
+        (404, "not-found")
+    );
+    let (status, link) = r.call("GET", download, Some(&owner), Value::Null).await;
+    assert_eq!(status, 200, "{link}");
+    assert_eq!(
+        link["expires_at"], "2026-12-05T09:05:00Z",
+        "five minutes on the pinned clock"
+    );
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/visas/app-1/{number}.pdf"))
+    );
+
+    // Border control, by number and passport: not yet in force on 5
+    // December, in force from 20 December, expired after the 30th.
+    let verify = format!("/api/visas/{number}/verification?passport_number=Z1234567");
+    let (status, early) = r.call("GET", &verify, None, Value::Null).await;
+    assert_eq!(status, 200, "{early}");
+    assert_eq!(
+        (early["valid"].clone(), early["status"].clone()),
+        (json!(false), json!("not_yet_valid"))
+    );
+    r.clock.advance(Duration::days(16));
+    let (_, during) = r.call("GET", &verify, None, Value::Null).await;
+    assert_eq!(
+        (during["valid"].clone(), during["status"].clone()),
+        (json!(true), json!("issued"))
+    );
+    r.clock.advance(Duration::days(10));
+    let (_, late) = r.call("GET", &verify, None, Value::Null).await;
+    assert_eq!(late["status"], "expired");
+    let wrong = format!("/api/visas/{number}/verification?passport_number=Z7654321");
+    assert_eq!(
+        slug(&r.call("GET", &wrong, None, Value::Null).await),
+        (404, "not-found")
+    );
+
+    // Retrieval by the three details: a link, and a copy queued by email.
+    let ask = |n: &str, p: &str, d: &str| json!({"visa_number": n, "passport_number": p, "date_of_birth": d});
+    let (status, again) = r
+        .call(
+            "POST",
+            "/api/visa-retrievals",
+            None,
+            ask(&number.to_lowercase(), " Z1234567 ", "1990-04-12"),
+        )
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        *r.queued.0.lock().unwrap(),
+        [EmailRequest::VisaCopy {
+            application_id: "app-1".into()
+        }]
+    );
+    // Every miss is the same 404; the 21st attempt in the hour is refused.
+    let misses = [
+        ask(&number, "Z1234567", "1990-04-13"),
+        ask(&number, "Z7654321", "1990-04-12"),
+        ask("K00000000", "Z1234567", "1990-04-12"),
+    ];
+    let first = r
+        .call("POST", "/api/visa-retrievals", None, misses[0].clone())
+        .await;
+    for n in 1..visa_render_visa::MAX_RETRIEVAL_MISSES as usize {
+        let miss = r
+            .call("POST", "/api/visa-retrievals", None, misses[n % 3].clone())
+            .await;
+        assert_eq!(miss, first, "miss {n}");
+    }
+    assert_eq!(slug(&first), (404, "not-found"));
+    let throttled = r
+        .call(
+            "POST",
+            "/api/visa-retrievals",
+            None,
+            ask(&number, "Z1234567", "1990-04-12"),
+        )
+        .await;
+    assert_eq!(slug(&throttled), (429, "too-many-requests"));
+    r.clock.advance(Duration::minutes(
+        visa_render_visa::RETRIEVAL_WINDOW_MINUTES,
+    ));
+    let (status, _) = r
+        .call(
+            "POST",
+            "/api/visa-retrievals",
+            None,
+            ask(&number, "Z1234567", "1990-04-12"),
+        )
+        .await;
+    assert_eq!(status, 200, "a new window");
+
+    let (status, jwks) = r
+        .call("GET", "/api/.well-known/jwks.json", None, Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(jwks["keys"][0]["crv"], "P-256");
+}
