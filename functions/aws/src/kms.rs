@@ -6,8 +6,6 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::error::DisplayErrorContext;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::pkcs8::DecodePublicKey;
 use tokio::sync::OnceCell;
 use visa_core::signing::{SignError, VisaSigner};
@@ -79,15 +77,7 @@ pub fn spki_to_jwk(spki_der: &[u8], kid: &str) -> Result<serde_json::Value, Sign
     let (Some(x), Some(y)) = (point.x(), point.y()) else {
         return Err(unavailable("KMS public key: not an uncompressed point"));
     };
-    Ok(serde_json::json!({
-        "kty": "EC",
-        "crv": "P-256",
-        "x": URL_SAFE_NO_PAD.encode(x),
-        "y": URL_SAFE_NO_PAD.encode(y),
-        "kid": kid,
-        "alg": "ES256",
-        "use": "sig",
-    }))
+    Ok(visa_core::signing::es256_jwk(kid, x, y))
 }
 
 #[async_trait]
@@ -138,6 +128,8 @@ impl VisaSigner for KmsSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use p256::ecdsa::signature::Signer;
     use p256::pkcs8::EncodePublicKey;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use visa_core::store::{BlobError, Blobs, Stored};
 
 /// The longest a download link lives (docs/API.md: short-lived links).
-pub const MAX_LINK_SECONDS: i64 = 300;
+pub use visa_core::store::LINK_SECONDS as MAX_LINK_SECONDS;
 
 /// Server-side encryption of every object put.
 #[derive(Clone, Debug, PartialEq, Eq)]

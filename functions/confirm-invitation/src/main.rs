@@ -11,10 +11,7 @@ use visa_core::money::Fees;
 async fn deps() -> Result<Deps, lambda::Error> {
     let cloud = Cloud::from_env().await;
     let store = Arc::new(cloud.store()?);
-    let fees = match std::env::var("VISA_FEES") {
-        Ok(spec) => Fees::parse(&spec).map_err(ConfigError::Invalid)?,
-        Err(_) => Fees::default(),
-    };
+    let fees = Fees::from_env().map_err(ConfigError::Invalid)?;
     store.warm().await?;
     // The Stripe key is read at the first checkout: every other route
     // works before the operator has set it.

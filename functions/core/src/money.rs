@@ -40,6 +40,15 @@ impl Default for Fees {
 }
 
 impl Fees {
+    /// The fees `VISA_FEES` sets (e.g. `tourist=6000 USD,medical=8000 EUR`),
+    /// else the defaults.
+    pub fn from_env() -> Result<Fees, String> {
+        match std::env::var("VISA_FEES") {
+            Ok(spec) => Fees::parse(&spec).map_err(|e| format!("VISA_FEES: {e}")),
+            Err(_) => Ok(Fees::default()),
+        }
+    }
+
     pub fn for_category(&self, category: Category) -> &Money {
         match category {
             Category::Tourist => &self.tourist,

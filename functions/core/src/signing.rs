@@ -9,6 +9,22 @@ pub enum SignError {
     Unavailable(String),
 }
 
+/// The public half of a P-256 signing key as a JWK (RFC 7517/7518), from
+/// its point's coordinates: what the JWKS serves for every signer.
+pub fn es256_jwk(kid: &str, x: &[u8], y: &[u8]) -> serde_json::Value {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    serde_json::json!({
+        "kty": "EC",
+        "crv": "P-256",
+        "x": B64.encode(x),
+        "y": B64.encode(y),
+        "kid": kid,
+        "alg": "ES256",
+        "use": "sig",
+    })
+}
+
 #[async_trait]
 pub trait VisaSigner: Send + Sync {
     /// The `kid` published in the JWKS and put in each JWS header.

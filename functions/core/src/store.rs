@@ -268,6 +268,9 @@ pub enum Stored {
     Existed,
 }
 
+/// How long a download link lives, at most: a visa PDF is fetched at once.
+pub const LINK_SECONDS: i64 = 300;
+
 #[async_trait]
 pub trait Blobs: Send + Sync {
     /// Stores the object unless one is already under `key`, which is then
@@ -281,7 +284,8 @@ pub trait Blobs: Send + Sync {
         content_type: &str,
     ) -> Result<Stored, BlobError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
-    /// A link that fetches the object until `expires_at` (at most 300 s ahead).
+    /// A link that fetches the object until `expires_at` (at most
+    /// [`LINK_SECONDS`] ahead).
     async fn link(&self, key: &str, expires_at: DateTime<Utc>) -> Result<String, BlobError>;
     /// Deletes the object under `key` when its retention ends; deleting
     /// what is not there succeeds (a retried erasure).

@@ -24,7 +24,7 @@ use visa_core::verification;
 use visa_pdf::Renderer;
 
 /// Presigned links live at most this long.
-pub const LINK_SECONDS: i64 = 300;
+pub use visa_core::store::LINK_SECONDS;
 
 pub struct Deps {
     pub applications: Arc<dyn Applications>,

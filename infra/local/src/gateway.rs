@@ -45,11 +45,8 @@ impl Gateway {
             config.link_key.clone(),
             config.site_origin.clone(),
         )?;
-        let fees = match std::env::var("VISA_FEES") {
-            Ok(spec) => Fees::parse(&spec)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
-            Err(_) => Fees::default(),
-        };
+        let fees = Fees::from_env()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let refunds: Arc<dyn visa_core::payment::PaymentProvider> = Arc::new(SandboxPayments {
             store: store.clone(),

@@ -3,8 +3,6 @@
 //! visa re-rendered locally has the same bytes.
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use p256::ecdsa::{Signature, SigningKey, signature::Signer};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use sha2::{Digest, Sha256};
@@ -62,9 +60,6 @@ impl VisaSigner for LocalSigner {
                 .y()
                 .ok_or_else(|| SignError::Unavailable("no y".into()))?,
         );
-        Ok(serde_json::json!({
-            "kty": "EC", "crv": "P-256", "x": B64.encode(x), "y": B64.encode(y),
-            "kid": self.kid, "alg": "ES256", "use": "sig",
-        }))
+        Ok(visa_core::signing::es256_jwk(&self.kid, x, y))
     }
 }
