@@ -76,9 +76,7 @@ impl Register {
     fn new() -> Register {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
-        let clock = Arc::new(PinnedClock(Mutex::new(
-            Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
-        )));
+        let clock = pinned_clock();
         let queued = Arc::new(Queued::default());
         let shared = Arc::new(store.clone());
         Register {
@@ -104,22 +102,7 @@ impl Register {
         token: Option<&str>,
         body: Value,
     ) -> (u16, Value) {
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json");
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        let body = if body.is_null() {
-            Bytes::new()
-        } else {
-            Bytes::from(body.to_string())
-        };
-        let res = visa_register::handle(&self.deps, req.body(body).unwrap()).await;
-        let status = res.status().as_u16();
-        let body = serde_json::from_slice(res.body()).unwrap_or(Value::Null);
-        (status, body)
+        answer(visa_register::handle(&self.deps, request(method, path, token, body)).await)
     }
 
     async fn sign_up(&self, email: &str) -> String {
@@ -151,6 +134,92 @@ impl Register {
             .unwrap()
             .unwrap()
             .id
+    }
+}
+
+/// A JSON request as the gateway hands it to a handler.
+fn request(method: &str, path: &str, token: Option<&str>, body: Value) -> visa_core::http::Request {
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    if let Some(token) = token {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let body = if body.is_null() {
+        Bytes::new()
+    } else {
+        Bytes::from(body.to_string())
+    };
+    req.body(body).unwrap()
+}
+
+/// The status and the JSON body (`null` for none).
+fn answer(res: visa_core::http::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(res.body()).unwrap_or(Value::Null),
+    )
+}
+
+/// 5 December 2026, 09:00 UTC, until the test moves it.
+fn pinned_clock() -> Arc<PinnedClock> {
+    Arc::new(PinnedClock(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
+    )))
+}
+
+/// A signed-in applicant's token: the session put straight in the store.
+async fn session(store: &SqliteStore, clock: &PinnedClock, account_id: &str) -> String {
+    use visa_core::store::Sessions;
+    let token = format!("token-of-{account_id}");
+    store
+        .create_session(&visa_core::account::Session {
+            token_hash: account::token_hash(&token),
+            account_id: account_id.into(),
+            expires_at: clock.now() + Duration::hours(12),
+        })
+        .await
+        .unwrap();
+    token
+}
+
+/// An approved tourist invitation for SHARMA PRIYA (IND, Z1234567), stay
+/// 20 to 30 December 2026.
+fn invitation_record(number: &str, created_at: DateTime<Utc>) -> Invitation {
+    Invitation {
+        number: number.into(),
+        category: visa_core::Category::Tourist,
+        inviter: Inviter {
+            name: "Kazakh Tourism JSC".into(),
+            bin: "123456789012".into(),
+        },
+        invitee: Invitee {
+            surname: "SHARMA".into(),
+            given_names: "PRIYA".into(),
+            nationality: "IND".into(),
+            date_of_birth: "1990-04-12".parse().unwrap(),
+            passport_number: "Z1234567".into(),
+        },
+        valid_from: "2026-12-20".parse().unwrap(),
+        valid_until: "2026-12-30".parse().unwrap(),
+        status: InvitationStatus::Approved,
+        created_at,
+        created_by: None,
+        revoked_by: None,
+    }
+}
+
+/// A checkout session open until `expires_at`.
+fn checkout(session: &str, expires_at: DateTime<Utc>, replaced: &[&str]) -> Payment {
+    Payment {
+        checkout_session_id: session.into(),
+        checkout_url: format!("https://checkout.example/{session}"),
+        paid_at: None,
+        payment_intent: None,
+        expires_at: Some(expires_at),
+        replaced_sessions: replaced.iter().map(|s| s.to_string()).collect(),
     }
 }
 
@@ -528,14 +597,7 @@ async fn deleting_an_account_asks_the_password_and_waits_for_an_open_checkout() 
         .await
         .unwrap();
     let open_until = now + Duration::hours(23);
-    let checkout = Payment {
-        checkout_session_id: "cs_1".into(),
-        checkout_url: "https://checkout.example/cs_1".into(),
-        paid_at: None,
-        payment_intent: None,
-        expires_at: Some(open_until),
-        replaced_sessions: Vec::new(),
-    };
+    let checkout = checkout("cs_1", open_until, &[]);
     r.store
         .open_checkout("app-1", &checkout, now)
         .await
@@ -649,9 +711,7 @@ impl Confirm {
     fn new() -> Confirm {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
-        let clock = Arc::new(PinnedClock(Mutex::new(
-            Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
-        )));
+        let clock = pinned_clock();
         let shared = Arc::new(store.clone());
         Confirm {
             deps: visa_confirm_invitation::Deps {
@@ -683,39 +743,14 @@ impl Confirm {
         token: Option<&str>,
         body: Value,
     ) -> (u16, Value) {
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json");
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        let body = if body.is_null() {
-            Bytes::new()
-        } else {
-            Bytes::from(body.to_string())
-        };
-        let res = visa_confirm_invitation::handle(&self.deps, req.body(body).unwrap()).await;
-        let status = res.status().as_u16();
-        (
-            status,
-            serde_json::from_slice(res.body()).unwrap_or(Value::Null),
+        answer(
+            visa_confirm_invitation::handle(&self.deps, request(method, path, token, body)).await,
         )
     }
 
     /// A signed-in applicant's token (the session put straight in the store).
     async fn applicant(&self, account_id: &str) -> String {
-        use visa_core::store::Sessions;
-        let token = format!("token-of-{account_id}");
-        self.store
-            .create_session(&visa_core::account::Session {
-                token_hash: account::token_hash(&token),
-                account_id: account_id.into(),
-                expires_at: self.clock.now() + Duration::hours(12),
-            })
-            .await
-            .unwrap();
-        token
+        session(&self.store, &self.clock, account_id).await
     }
 
     /// The officer's invitation for a `nationality` holder, stay 15 to 29
@@ -949,49 +984,20 @@ impl Webhook {
     async fn new() -> Webhook {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
-        let clock = Arc::new(PinnedClock(Mutex::new(
-            Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
-        )));
+        let clock = pinned_clock();
         let woken = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::new(store.clone());
         let seen = woken.clone();
         let now = clock.now();
         store
-            .create_invitation(&Invitation {
-                number: "250000000555".into(),
-                category: visa_core::Category::Tourist,
-                inviter: Inviter {
-                    name: "Kazakh Tourism JSC".into(),
-                    bin: "123456789012".into(),
-                },
-                invitee: Invitee {
-                    surname: "SHARMA".into(),
-                    given_names: "PRIYA".into(),
-                    nationality: "IND".into(),
-                    date_of_birth: "1990-04-12".parse().unwrap(),
-                    passport_number: "Z1234567".into(),
-                },
-                valid_from: "2026-12-20".parse().unwrap(),
-                valid_until: "2026-12-30".parse().unwrap(),
-                status: InvitationStatus::Approved,
-                created_at: now,
-                created_by: None,
-                revoked_by: None,
-            })
+            .create_invitation(&invitation_record("250000000555", now))
             .await
             .unwrap();
         store
             .create_application(&application("app-1", "acc-1", "250000000555", now))
             .await
             .unwrap();
-        let checkout = Payment {
-            checkout_session_id: "cs_1".into(),
-            checkout_url: "https://checkout.example/cs_1".into(),
-            paid_at: None,
-            payment_intent: None,
-            expires_at: Some(now + Duration::hours(23)),
-            replaced_sessions: vec!["cs_0".into()],
-        };
+        let checkout = checkout("cs_1", now + Duration::hours(23), &["cs_0"]);
         store.open_checkout("app-1", &checkout, now).await.unwrap();
         Webhook {
             deps: visa_pay_webhook::Deps {
@@ -1115,9 +1121,7 @@ impl Render {
     fn new() -> Render {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
-        let clock = Arc::new(PinnedClock(Mutex::new(
-            Utc.with_ymd_and_hms(2026, 12, 5, 9, 0, 0).unwrap(),
-        )));
+        let clock = pinned_clock();
         let queued = Arc::new(Queued::default());
         let shared = Arc::new(store.clone());
         let origin = "http://127.0.0.1:8080".to_owned();
@@ -1163,38 +1167,11 @@ impl Render {
         token: Option<&str>,
         body: Value,
     ) -> (u16, Value) {
-        let mut req = http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("content-type", "application/json");
-        if let Some(token) = token {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        let body = if body.is_null() {
-            Bytes::new()
-        } else {
-            Bytes::from(body.to_string())
-        };
-        let res = visa_render_visa::handle(&self.deps, req.body(body).unwrap()).await;
-        let status = res.status().as_u16();
-        (
-            status,
-            serde_json::from_slice(res.body()).unwrap_or(Value::Null),
-        )
+        answer(visa_render_visa::handle(&self.deps, request(method, path, token, body)).await)
     }
 
     async fn session(&self, account_id: &str) -> String {
-        use visa_core::store::Sessions;
-        let token = format!("token-of-{account_id}");
-        self.store
-            .create_session(&visa_core::account::Session {
-                token_hash: account::token_hash(&token),
-                account_id: account_id.into(),
-                expires_at: self.clock.now() + Duration::hours(12),
-            })
-            .await
-            .unwrap();
-        token
+        session(&self.store, &self.clock, account_id).await
     }
 
     /// `app-1` of `acc-1`, paid (stay 20 to 30 December 2026).
@@ -1202,41 +1179,14 @@ impl Render {
         use visa_core::store::Payments;
         let now = self.clock.now();
         self.store
-            .create_invitation(&Invitation {
-                number: "250000000666".into(),
-                category: visa_core::Category::Tourist,
-                inviter: Inviter {
-                    name: "Kazakh Tourism JSC".into(),
-                    bin: "123456789012".into(),
-                },
-                invitee: Invitee {
-                    surname: "SHARMA".into(),
-                    given_names: "PRIYA".into(),
-                    nationality: "IND".into(),
-                    date_of_birth: "1990-04-12".parse().unwrap(),
-                    passport_number: "Z1234567".into(),
-                },
-                valid_from: "2026-12-20".parse().unwrap(),
-                valid_until: "2026-12-30".parse().unwrap(),
-                status: InvitationStatus::Approved,
-                created_at: now,
-                created_by: None,
-                revoked_by: None,
-            })
+            .create_invitation(&invitation_record("250000000666", now))
             .await
             .unwrap();
         self.store
             .create_application(&application("app-1", "acc-1", "250000000666", now))
             .await
             .unwrap();
-        let checkout = Payment {
-            checkout_session_id: "cs_1".into(),
-            checkout_url: "https://checkout.example/cs_1".into(),
-            paid_at: None,
-            payment_intent: None,
-            expires_at: Some(now + Duration::hours(23)),
-            replaced_sessions: Vec::new(),
-        };
+        let checkout = checkout("cs_1", now + Duration::hours(23), &[]);
         self.store
             .open_checkout("app-1", &checkout, now)
             .await
