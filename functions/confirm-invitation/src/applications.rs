@@ -133,17 +133,9 @@ fn not_eligible(category: Category, nationality: &str) -> Problem {
     )
 }
 
-/// The caller's own application, or 404 (never 403: docs/API.md).
+/// The caller's own application, or 404.
 async fn owned(deps: &Deps, account_id: &str, id: &str) -> Result<Application, Problem> {
-    match deps
-        .applications
-        .application(id)
-        .await
-        .map_err(store_problem)?
-    {
-        Some(app) if app.account_id == account_id => Ok(app),
-        _ => Err(Problem::not_found("no such application")),
-    }
+    visa_core::auth::own_application(deps.applications.as_ref(), account_id, id).await
 }
 
 pub async fn list(deps: &Deps, req: &Request) -> Result<Response, Problem> {

@@ -25,6 +25,19 @@ pub async fn applicant(
     }
 }
 
+/// The caller's own application, or 404 (never 403: docs/API.md): another
+/// account's application reads exactly as one that does not exist.
+pub async fn own_application(
+    applications: &dyn crate::store::Applications,
+    account_id: &str,
+    id: &str,
+) -> Result<crate::Application, Problem> {
+    match applications.application(id).await.map_err(store_problem)? {
+        Some(app) if app.account_id == account_id => Ok(app),
+        _ => Err(Problem::not_found("no such application")),
+    }
+}
+
 /// A store failure that no domain rule explains: the caller's request was
 /// fine, the service was not.
 pub fn store_problem(e: StoreError) -> Problem {

@@ -61,15 +61,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
 async fn visa_link(deps: &Deps, req: &Request, id: &str) -> Result<Response, Problem> {
     let now = deps.clock.now();
     let account_id = applicant(deps.sessions.as_ref(), req, now).await?;
-    let app = match deps
-        .applications
-        .application(id)
-        .await
-        .map_err(store_problem)?
-    {
-        Some(app) if app.account_id == account_id => app,
-        _ => return Err(Problem::not_found("no such application")),
-    };
+    let app = visa_core::auth::own_application(deps.applications.as_ref(), &account_id, id).await?;
     let (Status::Issued, Some(visa)) = (app.status, app.visa.as_ref()) else {
         return Err(Problem::visa_not_ready(format!(
             "the application is {}",
