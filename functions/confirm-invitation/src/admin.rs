@@ -3,7 +3,6 @@
 use crate::{AdminAuth, Deps};
 use http::StatusCode;
 use subtle::ConstantTimeEq;
-use visa_core::auth::store_problem;
 use visa_core::http::{GatewayContext, Request, Response, bearer, json, no_content, read_json};
 use visa_core::invitation::{NewInvitation, is_invitation_number};
 use visa_core::problem::Problem;
@@ -80,7 +79,7 @@ pub async fn create(deps: &Deps, req: &Request, route: &Route) -> Result<Respons
                 .with_field("number", "already exists"));
             }
             Err(StoreError::InvitationExists) => continue,
-            Err(e) => return Err(store_problem(e)),
+            Err(e) => return Err(Problem::from(e)),
         }
     }
     Err(Problem::unavailable(
@@ -107,6 +106,6 @@ pub async fn revoke(
         Err(StoreError::InvitationNotClaimable) => Err(Problem::invitation_already_used(
             "an application was made on this invitation",
         )),
-        Err(e) => Err(store_problem(e)),
+        Err(e) => Err(Problem::from(e)),
     }
 }

@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use visa_core::application::{Application, NewApplication, Payment, Stay};
-use visa_core::auth::{applicant, store_problem};
+use visa_core::auth::applicant;
 use visa_core::http::{Request, Response, json, read_json};
 use visa_core::invitation::{InvitationStatus, is_invitation_number};
 use visa_core::payment::CheckoutRequest;
@@ -47,8 +47,7 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let invitation = deps
         .invitations
         .invitation(&number)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(not_found)?;
     match invitation.status {
         InvitationStatus::Approved if invitation.valid_until >= today => {}
@@ -104,17 +103,12 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         }
         // Lost the race for the invitation, or it was revoked meanwhile.
         Err(StoreError::InvitationNotClaimable) => {
-            match deps
-                .invitations
-                .invitation(&number)
-                .await
-                .map_err(store_problem)?
-            {
+            match deps.invitations.invitation(&number).await? {
                 Some(i) if i.status == InvitationStatus::Used => Err(already_used()),
                 _ => Err(not_found()),
             }
         }
-        Err(e) => Err(store_problem(e)),
+        Err(e) => Err(Problem::from(e)),
     }
 }
 
@@ -140,11 +134,7 @@ async fn owned(deps: &Deps, account_id: &str, id: &str) -> Result<Application, P
 
 pub async fn list(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
-    let apps = deps
-        .applications
-        .applications_of(&account_id)
-        .await
-        .map_err(store_problem)?;
+    let apps = deps.applications.applications_of(&account_id).await?;
     let items: Vec<_> = apps.iter().map(Application::view).collect();
     Ok(json(StatusCode::OK, &json!({ "items": items })))
 }
@@ -244,7 +234,7 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
                 other => Err(invalid_state(other)),
             }
         }
-        Err(e) => Err(store_problem(e)),
+        Err(e) => Err(Problem::from(e)),
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::account::token_hash;
 use crate::http::{Request, bearer};
 use crate::problem::Problem;
-use crate::store::{Sessions, StoreError};
+use crate::store::Sessions;
 use chrono::{DateTime, Utc};
 
 /// The signed-in applicant's account id, or 401 `unauthenticated`.
@@ -13,11 +13,7 @@ pub async fn applicant(
     now: DateTime<Utc>,
 ) -> Result<String, Problem> {
     let token = bearer(req).ok_or_else(|| Problem::unauthenticated("missing bearer token"))?;
-    match sessions
-        .session(&token_hash(token), now)
-        .await
-        .map_err(store_problem)?
-    {
+    match sessions.session(&token_hash(token), now).await? {
         Some(session) => Ok(session.account_id),
         None => Err(Problem::unauthenticated(
             "the session is unknown or has expired",
@@ -32,17 +28,8 @@ pub async fn own_application(
     account_id: &str,
     id: &str,
 ) -> Result<crate::Application, Problem> {
-    match applications.application(id).await.map_err(store_problem)? {
+    match applications.application(id).await? {
         Some(app) if app.account_id == account_id => Ok(app),
         _ => Err(Problem::not_found("no such application")),
-    }
-}
-
-/// A store failure that no domain rule explains: the caller's request was
-/// fine, the service was not.
-pub fn store_problem(e: StoreError) -> Problem {
-    match e {
-        StoreError::Unavailable(m) => Problem::unavailable(m),
-        other => Problem::internal(other.to_string()),
     }
 }

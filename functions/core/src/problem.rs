@@ -151,6 +151,17 @@ impl Problem {
     }
 }
 
+/// A store failure that no domain rule explains: the caller's request was
+/// fine, the service was not.
+impl From<crate::store::StoreError> for Problem {
+    fn from(e: crate::store::StoreError) -> Problem {
+        match e {
+            crate::store::StoreError::Unavailable(m) => Problem::unavailable(m),
+            other => Problem::internal(other.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

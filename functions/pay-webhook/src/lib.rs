@@ -13,7 +13,6 @@ use event::{Action, CheckoutSession, Event};
 use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
-use visa_core::auth::store_problem;
 use visa_core::clock::Clock;
 use visa_core::http::{Request, Response, json, respond, within_body_limit};
 use visa_core::payment::PaymentProvider;
@@ -110,8 +109,7 @@ async fn expired(
     let first = deps
         .payments
         .record_event(&event.id, application_id, "expired", deps.clock.now())
-        .await
-        .map_err(store_problem)?;
+        .await?;
     tracing::info!(%application_id, session = %session.id, first, "checkout session expired");
     Ok(received())
 }
@@ -128,8 +126,7 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
     let app = deps
         .applications
         .application(application_id)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(|| mismatch("unknown application"))?;
     // The current session, or one an expired session's replacement
     // replaced (a late payment, honoured or refunded below).
@@ -179,7 +176,7 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
         Err(StoreError::StatusConflict | StoreError::NotFound) => {
             Err(mismatch("application is not awaiting payment"))
         }
-        Err(e) => Err(store_problem(e)),
+        Err(e) => Err(Problem::from(e)),
     }
 }
 
@@ -192,12 +189,7 @@ async fn disputed(
     // Fees are not refundable (seed): a dispute only flags the application.
     let application_id = match (application_id, payment_intent) {
         (Some(id), _) => id,
-        (None, Some(pi)) => match deps
-            .payments
-            .application_paid_by(&pi)
-            .await
-            .map_err(store_problem)?
-        {
+        (None, Some(pi)) => match deps.payments.application_paid_by(&pi).await? {
             Some(id) => id,
             None => {
                 tracing::warn!(anomaly = true, event_id = %event.id, payment_intent = %pi, "dispute for a payment we never recorded");
@@ -222,7 +214,7 @@ async fn disputed(
             tracing::warn!(anomaly = true, %application_id, "dispute for an unknown application");
             Ok(received())
         }
-        Err(e) => Err(store_problem(e)),
+        Err(e) => Err(Problem::from(e)),
     }
 }
 
@@ -249,8 +241,7 @@ async fn refund(
         .map_err(|e| Problem::payment_provider_unavailable(e.to_string()))?;
     deps.payments
         .record_event(&event.id, application_id, "refunded", deps.clock.now())
-        .await
-        .map_err(store_problem)?;
+        .await?;
     tracing::warn!(anomaly = true, %application_id, event_id = %event.id, payment_intent = pi, "second payment refunded");
     Ok(received())
 }

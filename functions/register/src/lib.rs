@@ -9,7 +9,6 @@ use serde_json::json;
 use std::sync::Arc;
 use visa_core::account::{self, Account, Credentials, Registration, Session};
 use visa_core::application::OnDeletion;
-use visa_core::auth::store_problem;
 use visa_core::clock::{Clock, Ids};
 use visa_core::http::{Request, Response, bearer, json, no_content, read_json, respond};
 use visa_core::notify::{EmailQueue, EmailRequest};
@@ -125,7 +124,7 @@ async fn create_account(deps: &Deps, req: &Request) -> Result<Response, Problem>
             Err(Problem::email_taken("an account with this email exists")
                 .with_field("email", "already registered"))
         }
-        Err(e) => Err(store_problem(e)),
+        Err(e) => Err(Problem::from(e)),
     }
 }
 
@@ -142,8 +141,7 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let attempts = deps
         .sessions
         .record_failed_sign_in(&email, now, window)
-        .await
-        .map_err(store_problem)?;
+        .await?;
     if attempts > account::MAX_FAILED_SIGN_INS {
         return Err(Problem::too_many_attempts(format!(
             "more than {} failed sign-ins in {} minutes: try again later",
@@ -153,11 +151,7 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         // The window's start is not known here: its length is an upper bound.
         .with_retry_after(account::SIGN_IN_WINDOW_MINUTES as u32 * 60));
     }
-    let found = deps
-        .accounts
-        .account_by_email(&email)
-        .await
-        .map_err(store_problem)?;
+    let found = deps.accounts.account_by_email(&email).await?;
     let phc = found.as_ref().map(|a| a.password_hash.clone());
     let password = creds.password;
     let ok = password.len() <= account::MAX_PASSWORD_BYTES
@@ -176,10 +170,7 @@ async fn sign_in(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         account_id: account.id,
         expires_at: now + Duration::hours(account::SESSION_HOURS),
     };
-    deps.sessions
-        .create_session(&session)
-        .await
-        .map_err(store_problem)?;
+    deps.sessions.create_session(&session).await?;
     Ok(json(
         StatusCode::CREATED,
         &json!({"token": token, "expires_at": session.expires_at}),
@@ -192,8 +183,7 @@ async fn sign_out(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let token = bearer(req).expect("authenticated requests carry a token");
     deps.sessions
         .delete_session(&account::token_hash(token))
-        .await
-        .map_err(store_problem)?;
+        .await?;
     tracing::info!(%account_id, "signed out");
     Ok(no_content())
 }
@@ -221,8 +211,7 @@ async fn request_reset(deps: &Deps, req: &Request) -> Result<Response, Problem> 
     let requests = deps
         .sessions
         .record_failed_sign_in(&format!("reset:{email}"), deps.clock.now(), window)
-        .await
-        .map_err(store_problem)?;
+        .await?;
     if requests > account::MAX_RESET_REQUESTS {
         return Err(Problem::too_many_requests(format!(
             "more than {} reset requests for this address in {} minutes: try again later",
@@ -260,16 +249,12 @@ async fn reset_password(deps: &Deps, req: &Request) -> Result<Response, Problem>
     let reset = deps
         .accounts
         .reset(&token_hash, now)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(invalid)?;
     let password = asked.password;
     let password_hash = blocking(move || account::hash_password(&password)).await?;
     let sessions = deps.sessions.as_ref();
-    sessions
-        .end_sessions_of(&reset.account_id)
-        .await
-        .map_err(store_problem)?;
+    sessions.end_sessions_of(&reset.account_id).await?;
     match deps
         .accounts
         .redeem_reset(&reset, &password_hash, now)
@@ -277,12 +262,9 @@ async fn reset_password(deps: &Deps, req: &Request) -> Result<Response, Problem>
     {
         Ok(()) => {}
         Err(StoreError::NotFound) => return Err(invalid()),
-        Err(e) => return Err(store_problem(e)),
+        Err(e) => return Err(Problem::from(e)),
     }
-    let ended = sessions
-        .end_sessions_of(&reset.account_id)
-        .await
-        .map_err(store_problem)?;
+    let ended = sessions.end_sessions_of(&reset.account_id).await?;
     tracing::info!(account_id = %reset.account_id, late_sessions_ended = ended, "password reset");
     Ok(no_content())
 }
@@ -295,8 +277,7 @@ async fn current_account(deps: &Deps, req: &Request) -> Result<Response, Problem
     let account = deps
         .accounts
         .account(&account_id)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(|| Problem::unauthenticated("the account of this session is gone"))?;
     Ok(json(
         StatusCode::OK,
@@ -316,7 +297,7 @@ async fn count_verification_request(deps: &Deps, account_id: &str) -> Result<u32
     deps.sessions
         .record_failed_sign_in(&format!("verify:{account_id}"), deps.clock.now(), window)
         .await
-        .map_err(store_problem)
+        .map_err(Problem::from)
 }
 
 /// "Send the link again" in the cabinet: a fresh link, the earlier ones
@@ -340,8 +321,7 @@ async fn request_verification(deps: &Deps, req: &Request) -> Result<Response, Pr
     let account = deps
         .accounts
         .account(&account_id)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(|| Problem::unauthenticated("the account of this session is gone"))?;
     if account.email_verified_at.is_some() {
         return Err(Problem::email_already_verified(
@@ -384,13 +364,12 @@ async fn verify_email(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let verification = deps
         .accounts
         .verification(&token_hash, now)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(invalid)?;
     match deps.accounts.redeem_verification(&verification, now).await {
         Ok(()) => {}
         Err(StoreError::NotFound) => return Err(invalid()),
-        Err(e) => return Err(store_problem(e)),
+        Err(e) => return Err(Problem::from(e)),
     }
     tracing::info!(account_id = %verification.account_id, "email confirmed");
     let held = EmailRequest::AddressVerified {
@@ -412,11 +391,7 @@ async fn erasure(
     account_id: &str,
 ) -> Result<(Vec<(String, visa_core::Status)>, Vec<serde_json::Value>), Problem> {
     let now = deps.clock.now();
-    let applications = deps
-        .applications
-        .applications_of(account_id)
-        .await
-        .map_err(store_problem)?;
+    let applications = deps.applications.applications_of(account_id).await?;
     let mut erase = Vec::new();
     let mut kept = Vec::new();
     for app in &applications {
@@ -451,8 +426,7 @@ async fn delete_account(deps: &Deps, req: &Request) -> Result<Response, Problem>
     let account = deps
         .accounts
         .account(&account_id)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(|| Problem::unauthenticated("the account of this session is gone"))?;
     let (password, phc) = (asked.password, account.password_hash.clone());
     let ok = password.len() <= account::MAX_PASSWORD_BYTES
@@ -471,14 +445,10 @@ async fn delete_account(deps: &Deps, req: &Request) -> Result<Response, Problem>
         match deps.accounts.erase_account(&account, &erase).await {
             Ok(()) => break (erase, kept),
             Err(StoreError::StatusConflict) if attempts < 4 => continue,
-            Err(e) => return Err(store_problem(e)),
+            Err(e) => return Err(Problem::from(e)),
         }
     };
-    let ended = deps
-        .sessions
-        .end_sessions_of(&account.id)
-        .await
-        .map_err(store_problem)?;
+    let ended = deps.sessions.end_sessions_of(&account.id).await?;
     let erased: Vec<&str> = erase.iter().map(|(id, _)| id.as_str()).collect();
     tracing::info!(account_id = %account.id, erased = erased.len(), kept = kept.len(), sessions = ended, "account deleted");
     Ok(json(

@@ -12,7 +12,7 @@ use serde_json::json;
 use std::sync::Arc;
 use visa_core::Status;
 use visa_core::annex::Annexes;
-use visa_core::auth::{applicant, store_problem};
+use visa_core::auth::applicant;
 use visa_core::clock::Clock;
 use visa_core::http::{Request, Response, json, query_param, respond};
 use visa_core::notify::{EmailQueue, EmailRequest, Notifier};
@@ -103,17 +103,11 @@ async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Pr
     };
     let not_found = || Problem::not_found("no visa with this number for this passport");
     let number = number.trim().to_ascii_uppercase();
-    let record = deps
-        .visas
-        .visa(&number)
-        .await
-        .map_err(store_problem)?
-        .ok_or_else(not_found)?;
+    let record = deps.visas.visa(&number).await?.ok_or_else(not_found)?;
     let app = deps
         .applications
         .application(&record.application_id)
-        .await
-        .map_err(store_problem)?
+        .await?
         .ok_or_else(not_found)?;
     // Seed: valid only with the passport it was issued for.
     if app.passport.number != passport_number {
@@ -165,8 +159,7 @@ async fn retrieve(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let tries = deps
         .sessions
         .record_failed_sign_in(&client, now, window)
-        .await
-        .map_err(store_problem)?;
+        .await?;
     if tries > MAX_RETRIEVAL_MISSES {
         return Err(Problem::too_many_requests(format!(
             "more than {MAX_RETRIEVAL_MISSES} attempts in {RETRIEVAL_WINDOW_MINUTES} minutes: try again later"
@@ -183,13 +176,13 @@ async fn retrieve(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     if number.is_empty() || passport.is_empty() {
         return Err(not_found());
     }
-    let record = deps.visas.visa(&number).await.map_err(store_problem)?;
+    let record = deps.visas.visa(&number).await?;
     let app = match record {
-        Some(record) => deps
-            .applications
-            .application(&record.application_id)
-            .await
-            .map_err(store_problem)?,
+        Some(record) => {
+            deps.applications
+                .application(&record.application_id)
+                .await?
+        }
         None => None,
     };
     let app = app
