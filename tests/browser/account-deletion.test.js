@@ -18,11 +18,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail,
-  ready, inspect, watchConsole, isoDay,
+  LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail, ready, inspect, watchConsole, isoDay, callApi, chooseLanguage, assertProblem, assertFilled, PROBLEM_JSON,
 } from './harness.js';
 
 let gateway;
+const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
 let browser;
 
 before(async () => {
@@ -38,29 +38,8 @@ after(async () => {
 const PASSWORD = 'correct horse battery staple';
 const WRONG_PASSWORD = 'not the password at all';
 const ACCOUNT = '/api/accounts/current';
-const PROBLEM_JSON = /^application\/problem\+json/;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function api(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(`${gateway.baseUrl}/api${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let parsed = null;
-  try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
-  return { status: res.status, headers: res.headers, body: parsed };
-}
-
-/** Asserts an RFC 9457 answer with this status and slug. */
-function assertProblem(res, status, slug) {
-  assert.equal(res.status, status, `expected ${status} ${slug}, got ${res.status} ${JSON.stringify(res.body)}`);
-  assert.match(res.headers.get('content-type') || '', PROBLEM_JSON);
-  assert.ok(res.body && String(res.body.type).endsWith(`/problems/${slug}`), `problem type ${res.body && res.body.type} is not ${slug}`);
-}
 
 /** An account made through the API, signed in: its session token. */
 async function accountThroughApi(email, lang = 'en') {
@@ -125,11 +104,6 @@ async function applicationIds(token) {
   return res.body.items.map((a) => a.id).sort();
 }
 
-async function chooseLanguage(page, lang) {
-  await page.click(`.language-switcher button[data-lang="${lang}"]`);
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-}
-
 /** Signs in through the site in `lang` and lands on the cabinet. */
 async function signIn(page, lang, email) {
   await page.goto(`${gateway.baseUrl}/sign-in?next=%2Fcabinet`);
@@ -169,14 +143,6 @@ async function errorAtPassword(page) {
 
 const focused = (page, selector) => page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector);
 const storedSession = (page) => page.evaluate(() => sessionStorage.getItem('visa.session'));
-
-/** A message with one placeholder filled in by the page: what the placeholder became. */
-function assertFilled(text, template, name) {
-  const [head, tail] = template.split(`{${name}}`);
-  assert.ok(text.startsWith(head) && text.endsWith(tail) && !text.includes(`{${name}}`), `${JSON.stringify(text)} is not ${JSON.stringify(template)}`);
-  assert.ok(text.length > head.length + tail.length, `${JSON.stringify(text)}: ${name} is empty`);
-  return text.slice(head.length, text.length - tail.length);
-}
 
 /** The result: the account gone, the tab signed out, `erased` applications said to be erased. */
 async function expectDeleted(page, m, { erased }) {

@@ -14,8 +14,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail,
-  ready, inspect, watchConsole, isoDay,
+  LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail, ready, inspect, watchConsole, isoDay, callApi, chooseLanguage, assertFilled,
 } from './harness.js';
 
 const LIFETIME_SECONDS = 3;
@@ -23,6 +22,7 @@ const PASSWORD = 'correct horse battery staple';
 const CONFIRMATION = '**/api/applications/*/confirmation';
 
 let gateway;
+const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
 let browser;
 
 before(async () => {
@@ -36,17 +36,6 @@ after(async () => {
 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function api(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(`${gateway.baseUrl}/api${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 /** An account with an application whose details are confirmed by the invitation (not yet by its holder). */
 async function newApplication(tag) {
@@ -107,11 +96,6 @@ async function waitPast(instant) {
   if (wait > 0) await sleep(wait);
 }
 
-async function chooseLanguage(page, lang) {
-  await page.click(`.language-switcher button[data-lang="${lang}"]`);
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-}
-
 /** Signs in through the site in `lang` and lands on the cabinet. */
 async function signIn(page, lang, email) {
   await page.goto(`${gateway.baseUrl}/sign-in?next=%2Fcabinet`);
@@ -122,13 +106,6 @@ async function signIn(page, lang, email) {
   await page.click('#sign-in-form button[type="submit"]');
   await page.waitForURL(/\/cabinet$/);
   await ready(page);
-}
-
-/** A message with one placeholder filled in by the page: its fixed text before and after it. */
-function assertFilled(text, template, name) {
-  const [head, tail] = template.split(`{${name}}`);
-  assert.ok(text.startsWith(head) && text.endsWith(tail) && !text.includes(`{${name}}`), `${JSON.stringify(text)} is not ${JSON.stringify(template)}`);
-  assert.ok(text.length > head.length + tail.length, `${JSON.stringify(text)}: ${name} is empty`);
 }
 
 const card = (id) => `[data-application="${id}"]`;

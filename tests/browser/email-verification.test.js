@@ -16,10 +16,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, uniqueEmail, ready, inspect, watchConsole, decodeHeader,
+  LANGS, MESSAGES, startGateway, launchBrowser, uniqueEmail, ready, inspect, watchConsole, decodeHeader, callApi, chooseLanguage, assertProblem, assertFilled, PROBLEM_JSON,
 } from './harness.js';
 
 let gateway;
+const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
 let browser;
 
 before(async () => {
@@ -39,27 +40,8 @@ const SUBJECT = {
   ru: /Подтвердите адрес электронной почты/,
   kk: /электрондық пошта мекенжайын растаңыз/,
 };
-const PROBLEM_JSON = /^application\/problem\+json/;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function api(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(`${gateway.baseUrl}/api${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
-}
-
-/** Asserts an RFC 9457 answer with this status and slug. */
-function assertProblem(res, status, slug) {
-  assert.equal(res.status, status, `expected ${status} ${slug}, got ${res.status} ${JSON.stringify(res.body)}`);
-  assert.match(res.headers.get('content-type') || '', PROBLEM_JSON);
-  assert.ok(res.body && String(res.body.type).endsWith(`/${slug}`), `problem type ${res.body && res.body.type} is not ${slug}`);
-}
 
 /** An account made through the API, signed in: its session token. */
 async function accountThroughApi(email, lang = 'en') {
@@ -121,11 +103,6 @@ async function openPath(page, path) {
 /** Opens an emailed link on the local gateway (the email's origin may be the configured site's). */
 const open = (page, link) => openPath(page, `${link.pathname}${link.hash}`);
 
-async function chooseLanguage(page, lang) {
-  await page.click(`.language-switcher button[data-lang="${lang}"]`);
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
-}
-
 /** Puts a session into the tab (the page must be on the site) and opens the cabinet. */
 async function cabinetWithSession(page, token) {
   await page.goto(`${gateway.baseUrl}/sign-in`);
@@ -133,14 +110,6 @@ async function cabinetWithSession(page, token) {
   await page.evaluate((t) => sessionStorage.setItem('visa.session', JSON.stringify({ token: t, expires_at: '2999-01-01T00:00:00Z' })), token);
   await page.goto(`${gateway.baseUrl}/cabinet`);
   await ready(page);
-}
-
-/** A message with one placeholder filled in by the page: its fixed text before and after it. */
-function assertFilled(text, template, name) {
-  const [head, tail] = template.split(`{${name}}`);
-  assert.ok(text.startsWith(head) && text.endsWith(tail) && !text.includes(`{${name}}`), `${JSON.stringify(text)} is not ${JSON.stringify(template)}`);
-  assert.ok(text.length > head.length + tail.length, `${JSON.stringify(text)}: ${name} is empty`);
-  return text.slice(head.length, text.length - tail.length);
 }
 
 const focused = (page, selector) => page.evaluate((s) => document.activeElement && document.activeElement.matches(s), selector);

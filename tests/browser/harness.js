@@ -3,6 +3,7 @@
 // playwright-core, and offers the steps the tests share (axe, screenshots,
 // invitations through the admin API).
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -232,4 +233,43 @@ export function watchConsole(page) {
   });
   page.on('pageerror', (err) => problems.push(String(err)));
   return problems;
+}
+
+export const PROBLEM_JSON = /^application\/problem\+json/;
+
+/** A JSON call to the gateway's API: the status, the headers and the body
+ *  (parsed; the text when it is not JSON, null when empty). */
+export async function callApi(baseUrl, method, path, { body, token } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(`${baseUrl}/api${path}`, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch { parsed = text; }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** Switches the language with the page's own switcher, as a visitor does. */
+export async function chooseLanguage(page, lang) {
+  await page.click(`.language-switcher button[data-lang="${lang}"]`);
+  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+}
+
+/** An RFC 9457 answer with this status and slug. */
+export function assertProblem(res, status, slug) {
+  assert.equal(res.status, status, `expected ${status} ${slug}, got ${res.status} ${JSON.stringify(res.body)}`);
+  assert.match(res.headers.get('content-type') || '', PROBLEM_JSON);
+  assert.ok(res.body && String(res.body.type).endsWith(`/problems/${slug}`), `problem type ${res.body && res.body.type} is not ${slug}`);
+}
+
+/** `text` is the message `template` with `{name}` filled by something not
+ *  empty; returns what filled it. */
+export function assertFilled(text, template, name) {
+  const [head, tail] = template.split(`{${name}}`);
+  assert.ok(text.startsWith(head) && text.endsWith(tail) && !text.includes(`{${name}}`), `${JSON.stringify(text)} is not ${JSON.stringify(template)}`);
+  assert.ok(text.length > head.length + tail.length, `${JSON.stringify(text)}: ${name} is empty`);
+  return text.slice(head.length, text.length - tail.length);
 }

@@ -11,10 +11,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, uniqueEmail, ready, inspect, watchConsole, decodeHeader,
+  LANGS, MESSAGES, startGateway, launchBrowser, uniqueEmail, ready, inspect, watchConsole, decodeHeader, callApi,
 } from './harness.js';
 
 let gateway;
+const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
 let browser;
 
 before(async () => {
@@ -33,17 +34,6 @@ const NEW_PASSWORD = 'a brand new password 2';
 const SUBJECT = { en: /Reset your password/, ru: /Сброс пароля/, kk: /Құпиясөзді қалпына келтіру/ };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function api(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(`${gateway.baseUrl}/api${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 async function signInStatus(email, password) {
   return (await api('POST', '/sessions', { body: { email, password } })).status;

@@ -12,11 +12,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail,
-  ready, inspect, watchConsole, isoDay,
+  LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail, ready, inspect, watchConsole, isoDay, callApi, chooseLanguage,
 } from './harness.js';
 
 let gateway;
+const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
 let browser;
 
 before(async () => {
@@ -33,17 +33,6 @@ const PASSWORD = 'correct horse battery staple';
 const RETRIEVALS = '/api/visa-retrievals';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function api(method, path, { body, token } = {}) {
-  const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(`${gateway.baseUrl}/api${path}`, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
 
 /**
  * An issued visa, made through the API as the applicant's browser would:
@@ -145,11 +134,6 @@ function otherVisaNumber(number) {
 function dayAfter(iso) {
   const [y, m, d] = iso.split('-').map(Number);
   return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
-}
-
-async function chooseLanguage(page, lang) {
-  await page.click(`.language-switcher button[data-lang="${lang}"]`);
-  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
 }
 
 for (const lang of LANGS) {

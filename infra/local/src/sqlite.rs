@@ -114,11 +114,15 @@ fn from_doc<T: DeserializeOwned>(doc: &str) -> Result<T, StoreError> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// The records `sql` selects (one `doc` column).
-fn records<T: DeserializeOwned>(c: &Connection, sql: &str) -> Result<Vec<T>, StoreError> {
+/// The records `sql` selects with `params` (one `doc` column).
+fn records<T: DeserializeOwned>(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError> {
     let mut stmt = c.prepare(sql).map_err(unavailable)?;
     let docs = stmt
-        .query_map([], |r| r.get::<_, String>(0))
+        .query_map(params, |r| r.get::<_, String>(0))
         .map_err(unavailable)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(unavailable)?;
@@ -224,8 +228,11 @@ impl SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
             let mut swept = Swept::default();
-            let applications: Vec<Application> =
-                records(&tx, "SELECT doc FROM applications WHERE status != 'paid'")?;
+            let applications: Vec<Application> = records(
+                &tx,
+                "SELECT doc FROM applications WHERE status != 'paid'",
+                [],
+            )?;
             let due = applications
                 .into_iter()
                 .filter(|a| retention.application(a).is_some_and(|t| t <= now));
@@ -244,7 +251,7 @@ impl SqliteStore {
                 }
                 swept.applications.push(app.id);
             }
-            let invitations: Vec<Invitation> = records(&tx, "SELECT doc FROM invitations")?;
+            let invitations: Vec<Invitation> = records(&tx, "SELECT doc FROM invitations", [])?;
             let due = invitations
                 .into_iter()
                 .filter(|i| retention.invitation(i) <= now);

@@ -45,36 +45,14 @@ impl Accounts for DynamoStore {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        // The sign-in claim carries a copy of the account: both change.
-        let account = self
-            .account(&reset.account_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let hash = || s(password_hash);
-        let writes = vec![
-            self.update_write(
-                key(reset_pk(&reset.token_hash), "RESET"),
-                "SET #used = :now",
-                "attribute_exists(#pk) AND attribute_not_exists(#used) AND #ttl > :epoch",
-                vec![(":now", attribute(&now)?), (":epoch", n(now.timestamp()))],
-            )?,
-            self.update_write(
-                key(account_pk(&account.id), "ACCOUNT"),
-                "SET #hash = :hash",
-                "attribute_exists(#pk)",
-                vec![(":hash", hash())],
-            )?,
-            self.update_write(
-                key(email_pk(&account.email), "EMAIL"),
-                "SET #hash = :hash",
-                "attribute_exists(#pk)",
-                vec![(":hash", hash())],
-            )?,
-        ];
-        match self.transact(writes).await? {
-            None => Ok(()),
-            Some(_) => Err(StoreError::NotFound),
-        }
+        self.redeem_link(
+            key(reset_pk(&reset.token_hash), "RESET"),
+            &reset.account_id,
+            "SET #hash = :hash",
+            (":hash", s(password_hash)),
+            now,
+        )
+        .await
     }
 
     async fn erase_account(
@@ -134,31 +112,53 @@ impl Accounts for DynamoStore {
         v: &EmailVerification,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        // The sign-in claim carries a copy of the account: both change.
+        // The first confirmation's time stays.
+        self.redeem_link(
+            key(verification_pk(&v.token_hash), "VERIFY"),
+            &v.account_id,
+            "SET #verified = if_not_exists(#verified, :now)",
+            (":now", attribute(&now)?),
+            now,
+        )
+        .await
+    }
+}
+
+impl DynamoStore {
+    /// Spends an emailed link and applies `update` to its account, in one
+    /// transaction conditional on the link being unused and unexpired at
+    /// `now`: `NotFound` otherwise, and nothing changes. The sign-in claim
+    /// carries a copy of the account, so both copies change.
+    async fn redeem_link(
+        &self,
+        link: Item,
+        account_id: &str,
+        update: &str,
+        value: (&str, AttributeValue),
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let account = self
-            .account(&v.account_id)
+            .account(account_id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        // The first confirmation's time stays.
-        let verified = "SET #verified = if_not_exists(#verified, :now)";
         let writes = vec![
             self.update_write(
-                key(verification_pk(&v.token_hash), "VERIFY"),
+                link,
                 "SET #used = :now",
                 "attribute_exists(#pk) AND attribute_not_exists(#used) AND #ttl > :epoch",
                 vec![(":now", attribute(&now)?), (":epoch", n(now.timestamp()))],
             )?,
             self.update_write(
                 key(account_pk(&account.id), "ACCOUNT"),
-                verified,
+                update,
                 "attribute_exists(#pk)",
-                vec![(":now", attribute(&now)?)],
+                vec![value.clone()],
             )?,
             self.update_write(
                 key(email_pk(&account.email), "EMAIL"),
-                verified,
+                update,
                 "attribute_exists(#pk)",
-                vec![(":now", attribute(&now)?)],
+                vec![value],
             )?,
         ];
         match self.transact(writes).await? {

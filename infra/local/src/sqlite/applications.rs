@@ -49,11 +49,11 @@ impl Applications for SqliteStore {
     async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError> {
         let account_id = account_id.to_owned();
         self.with(move |c| {
-            let mut stmt = c
-                .prepare("SELECT doc FROM applications WHERE account_id = ?1 ORDER BY created_at DESC, id DESC")
-                .map_err(unavailable)?;
-            let docs = stmt.query_map([account_id], |r| r.get::<_, String>(0)).map_err(unavailable)?;
-            docs.map(|d| from_doc(&d.map_err(unavailable)?)).collect()
+            records(
+                c,
+                "SELECT doc FROM applications WHERE account_id = ?1 ORDER BY created_at DESC, id DESC",
+                [account_id],
+            )
         })
         .await
     }
