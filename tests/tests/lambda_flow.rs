@@ -923,6 +923,11 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         String::from_utf8_lossy(&applied.body)
     );
     let id = applied.json()["id"].as_str().unwrap().to_owned();
+    // The MRZ as it will print, through the Lambda too: fillers for the
+    // number until issued.
+    let mrz = applied.json()["mrz"].clone();
+    assert_eq!(mrz.as_array().map(Vec::len), Some(2), "{mrz}");
+    assert!(mrz[1].as_str().unwrap().starts_with("<<<<<<<<<0"), "{mrz}");
     let listed = portal.call("GET", "/api/applications", t, None, &[]).await;
     assert_eq!(listed.json()["items"][0]["id"], id.as_str());
     let problem = portal
@@ -1033,6 +1038,11 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         .json();
     assert_eq!(app["status"], "issued");
     let visa_number = app["visa"]["number"].as_str().unwrap().to_owned();
+    assert!(
+        app["mrz"][1].as_str().unwrap().starts_with(&visa_number),
+        "{}",
+        app["mrz"]
+    );
     let link = portal
         .call("GET", &format!("/api/applications/{id}/visa"), t, None, &[])
         .await;
