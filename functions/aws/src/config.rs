@@ -267,40 +267,39 @@ mod tests {
         assert!(split_secrets(" , ").is_empty());
     }
 
+    /// The pinned roots are held to webpki-roots, the maintained copy of
+    /// Mozilla's root program that reqwest already trusts for Stripe: each
+    /// must still be a trusted root there, with the same name and key, so a
+    /// root Mozilla distrusts fails here at the next `cargo update`. (The
+    /// SDK's TLS context takes certificates only, and webpki-roots holds
+    /// trust anchors; webpki-root-certs would mean parsing ~150
+    /// certificates at every cold start, which is what pinning avoids.)
     #[test]
-    fn the_trust_store_holds_the_five_amazon_roots_as_der() {
-        use base64::Engine;
-        let pem = std::str::from_utf8(AMAZON_TRUST_SERVICES).unwrap();
-        let blocks: Vec<Vec<u8>> = pem
-            .split("-----BEGIN CERTIFICATE-----")
-            .skip(1)
-            .map(|b| {
-                let body: String = b
-                    .split("-----END CERTIFICATE-----")
-                    .next()
-                    .unwrap()
-                    .split_whitespace()
-                    .collect();
-                base64::engine::general_purpose::STANDARD
-                    .decode(body)
-                    .expect("base64")
-            })
-            .collect();
-        assert_eq!(blocks.len(), 5);
-        for der in &blocks {
-            // An X.509 certificate: a DER SEQUENCE with a two-byte length.
-            assert_eq!(&der[..2], &[0x30, 0x82]);
-            assert_eq!(
-                usize::from(der[2]) << 8 | usize::from(der[3]),
-                der.len() - 4
-            );
+    fn the_pinned_roots_are_amazons_and_trusted_by_webpki_roots() {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let roots: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES)
+                .collect::<Result<_, _>>()
+                .expect("PEM certificates");
+        assert_eq!(roots.len(), 5);
+        for root in &roots {
+            let anchor = webpki::anchor_from_trusted_cert(root).expect("a root certificate");
+            let trusted = webpki_roots::TLS_SERVER_ROOTS.iter().find(|t| {
+                t.subject.as_ref() == anchor.subject.as_ref()
+                    && t.subject_public_key_info.as_ref() == anchor.subject_public_key_info.as_ref()
+            });
+            let name = String::from_utf8_lossy(anchor.subject.as_ref()).into_owned();
+            assert!(trusted.is_some(), "not in webpki-roots: {name}");
         }
         for name in [
             "Amazon Root CA 1",
+            "Amazon Root CA 2",
+            "Amazon Root CA 3",
             "Amazon Root CA 4",
             "Starfield Services Root",
         ] {
-            let found = blocks
+            let found = roots
                 .iter()
                 .any(|der| der.windows(name.len()).any(|w| w == name.as_bytes()));
             assert!(found, "{name}");

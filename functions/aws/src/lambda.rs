@@ -1,16 +1,19 @@
-//! What every Lambda main shares: JSON logs carrying the request id, and
-//! the bridge between lambda_http and the handlers' plain `http` types.
+//! What every Lambda main shares: JSON logs carrying the request id, the
+//! cold start's set-up, and the bridge between the Lambda events (the
+//! `aws_lambda_events` types) and the handlers' plain `http` types.
 
 use crate::origin::OriginGuard;
-use base64::Engine;
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use aws_lambda_events::dynamodb::EventRecord;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use bytes::Bytes;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, RequestExt, service_fn};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
-use std::future::Future;
+use serde_json::Value;
 use std::sync::Arc;
-use visa_core::http::{ClientAddr, GatewayContext};
+use visa_core::http::{ClientAddr, GatewayContext, Handler};
 
 pub use lambda_http::Error;
 
@@ -18,7 +21,7 @@ pub use lambda_http::Error;
 /// opens a span per invocation carrying `requestId`; the span list puts it
 /// on every line logged while handling that request. The level comes from
 /// `RUST_LOG`, else Lambda's `AWS_LAMBDA_LOG_LEVEL`, else INFO.
-pub fn init_tracing() {
+fn init_tracing() {
     let filter = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL"))
         .unwrap_or_else(|_| "info".into());
@@ -36,7 +39,7 @@ pub fn init_tracing() {
 /// A cold start's set-up, logged if it failed: the error goes out as a
 /// JSON line before the process exits with it (Lambda then reports
 /// Runtime.ExitError and retries the cold start).
-pub fn started<T>(setup: Result<T, Error>) -> Result<T, Error> {
+fn started<T>(setup: Result<T, Error>) -> Result<T, Error> {
     if let Err(e) = &setup {
         tracing::error!(error = %e, "cold start failed");
     }
@@ -150,22 +153,21 @@ pub fn from_plain(res: http::Response<Bytes>) -> lambda_http::Response<Body> {
     lambda_http::Response::from_parts(parts, body)
 }
 
-/// Serves HTTP API (payload v2) events with `handler` until the runtime
-/// stops. The handler never fails: errors are already problem responses.
-pub async fn run_http<F, Fut>(handler: F) -> Result<(), Error>
-where
-    F: Fn(http::Request<Bytes>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = http::Response<Bytes>> + Send + 'static,
-{
-    let handler = Arc::new(handler);
+/// The whole of a function's main when it answers HTTP API (payload v2)
+/// requests only: JSON logs, its dependencies built once per cold start
+/// (a failure logged, and the process ends with it), then requests until
+/// the runtime stops, each admitted by the origin guard first.
+pub async fn serve<D: Handler>(deps: impl Future<Output = Result<D, Error>>) -> Result<(), Error> {
+    init_tracing();
+    let deps = Arc::new(started(deps.await)?);
     let guard = Arc::new(OriginGuard::from_env());
     lambda_http::run(service_fn(move |req: lambda_http::Request| {
-        let handler = handler.clone();
+        let deps = deps.clone();
         let guard = guard.clone();
         async move {
             let mut req = into_plain(req);
             let res = match guard.admit(&mut req) {
-                Ok(()) => handler(req).await,
+                Ok(()) => deps.handle(req).await,
                 Err(refused) => *refused,
             };
             Ok::<_, Error>(from_plain(res))
@@ -174,35 +176,41 @@ where
     .await
 }
 
-/// An HTTP API (payload v2) response as JSON, for functions that take
-/// more than one kind of event and so cannot hand the answer to lambda_http.
-pub fn v2_response(res: http::Response<Bytes>) -> Value {
+/// An HTTP API (payload v2) response, for functions that take more than
+/// one kind of event and so cannot hand the answer to lambda_http. HTTP
+/// APIs take one value per header: repeated ones are joined with commas,
+/// cookies go in their own list.
+pub fn v2_response(res: http::Response<Bytes>) -> ApiGatewayV2httpResponse {
     let text = is_text(&res);
-    let mut headers = serde_json::Map::new();
+    let (parts, body) = res.into_parts();
+    let mut headers = http::HeaderMap::new();
     let mut cookies = Vec::new();
-    for (name, value) in res.headers() {
-        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+    for name in parts.headers.keys() {
+        let values = parts.headers.get_all(name).iter();
         if name == http::header::SET_COOKIE {
-            cookies.push(Value::String(value));
-        } else if let Some(Value::String(joined)) = headers.get_mut(name.as_str()) {
-            joined.push_str(", ");
-            joined.push_str(&value);
-        } else {
-            headers.insert(name.as_str().to_owned(), Value::String(value));
+            cookies.extend(values.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()));
+            continue;
+        }
+        let joined = values
+            .map(|v| v.as_bytes())
+            .collect::<Vec<_>>()
+            .join(&b", "[..]);
+        if let Ok(value) = http::HeaderValue::from_bytes(&joined) {
+            headers.insert(name.clone(), value);
         }
     }
-    let body = res.body();
-    let (body, base64) = match std::str::from_utf8(body) {
-        Ok(s) if text || body.is_empty() => (s.to_owned(), false),
-        _ => (base64::engine::general_purpose::STANDARD.encode(body), true),
+    let mut answer = ApiGatewayV2httpResponse::default();
+    answer.status_code = i64::from(parts.status.as_u16());
+    answer.headers = headers;
+    answer.cookies = cookies;
+    let body = match std::str::from_utf8(&body) {
+        _ if body.is_empty() => None,
+        Ok(s) if text => Some(Body::Text(s.to_owned())),
+        _ => Some(Body::Binary(body.to_vec())),
     };
-    json!({
-        "statusCode": res.status().as_u16(),
-        "headers": headers,
-        "cookies": cookies,
-        "body": body,
-        "isBase64Encoded": base64,
-    })
+    answer.is_base64_encoded = matches!(body, Some(Body::Binary(_)));
+    answer.body = body;
+    answer
 }
 
 /// A table stream record as the function sees it.
@@ -215,6 +223,51 @@ pub enum Change<T> {
     Erased(T),
 }
 
+/// An event this function may be sent: a batch of records, or an HTTP
+/// API request (which lambda_http reads).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Incoming {
+    Batch {
+        #[serde(rename = "Records")]
+        records: Vec<Value>,
+    },
+    Http(Value),
+}
+
+/// One record of a batch, by the service that sent it.
+#[derive(Deserialize)]
+#[serde(tag = "eventSource")]
+enum Record {
+    #[serde(rename = "aws:dynamodb")]
+    Stream(Box<EventRecord>),
+    #[serde(rename = "aws:sqs")]
+    Queue(QueueMessage),
+}
+
+/// The part of an SQS message a queue handler reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueueMessage {
+    message_id: String,
+    body: String,
+}
+
+fn decode_change<T: DeserializeOwned>(record: EventRecord) -> Result<Change<T>, String> {
+    let erased = record.event_name == "REMOVE";
+    let image = if erased {
+        record.change.old_image
+    } else {
+        record.change.new_image
+    };
+    let item = serde_dynamo::from_item::<_, T>(image).map_err(|e| e.to_string())?;
+    Ok(if erased {
+        Change::Erased(item)
+    } else {
+        Change::Written(item)
+    })
+}
+
 /// One event of a function that serves HTTP API requests, DynamoDB
 /// Streams batches and SQS batches (render-visa: issue on the stream, email
 /// from the queue). A stream record is decoded from its image into `T`
@@ -222,9 +275,10 @@ pub enum Change<T> {
 /// and handed to `queue`; one by one. The answer names the records that
 /// failed (`batchItemFailures`: a stream record by sequence number, so
 /// Lambda retries from the first failure; a message by id, so SQS
-/// redelivers only it). A record that does not decode fails too: retried,
-/// then sent to the stream mapping's on-failure destination or the queue's
-/// dead-letter queue.
+/// redelivers only it). A record whose image or body does not decode fails
+/// too: retried, then sent to the stream mapping's on-failure destination
+/// or the queue's dead-letter queue. A record no service would send fails
+/// the whole event.
 pub async fn dispatch<T, M, H, HF, S, SF, Q, QF>(
     event: Value,
     guard: &OriginGuard,
@@ -242,78 +296,87 @@ where
     Q: Fn(M) -> QF,
     QF: Future<Output = Result<(), String>>,
 {
-    let Some(records) = event.get("Records").and_then(Value::as_array) else {
-        let request = lambda_http::request::from_str(&event.to_string())?;
-        let mut req = into_plain(request);
-        let res = match guard.admit(&mut req) {
-            Ok(()) => http(req).await,
-            Err(refused) => *refused,
-        };
-        return Ok(v2_response(res));
+    let records = match serde_json::from_value::<Incoming>(event)? {
+        Incoming::Batch { records } => records,
+        Incoming::Http(event) => {
+            let request = lambda_http::request::from_str(&event.to_string())?;
+            let mut req = into_plain(request);
+            let res = match guard.admit(&mut req) {
+                Ok(()) => http(req).await,
+                Err(refused) => *refused,
+            };
+            return Ok(serde_json::to_value(v2_response(res))?);
+        }
     };
     let mut failures = Vec::new();
     for record in records {
-        let (id, outcome) = if record["eventSource"] == "aws:sqs" {
-            let id = record["messageId"].as_str().unwrap_or_default().to_owned();
-            let decoded = serde_json::from_str::<M>(record["body"].as_str().unwrap_or_default());
-            let outcome = match decoded {
-                Ok(message) => queue(message).await,
-                Err(e) => Err(format!("undecodable queue message: {e}")),
-            };
-            (id, outcome)
-        } else {
-            let change = &record["dynamodb"];
-            let id = change["SequenceNumber"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let erased = record["eventName"] == "REMOVE";
-            let image = &change[if erased { "OldImage" } else { "NewImage" }];
-            let decoded = serde_json::from_value::<serde_dynamo::Item>(image.clone())
-                .map_err(|e| e.to_string())
-                .and_then(|image| serde_dynamo::from_item::<_, T>(image).map_err(|e| e.to_string()))
-                .map(|item| {
-                    if erased {
-                        Change::Erased(item)
-                    } else {
-                        Change::Written(item)
-                    }
-                });
-            let outcome = match decoded {
-                Ok(item) => stream(item).await,
-                Err(e) => Err(format!("undecodable stream record: {e}")),
-            };
-            (id, outcome)
+        let (id, outcome) = match serde_json::from_value::<Record>(record)? {
+            Record::Queue(message) => {
+                let outcome = match serde_json::from_str::<M>(&message.body) {
+                    Ok(message) => queue(message).await,
+                    Err(e) => Err(format!("undecodable queue message: {e}")),
+                };
+                (message.message_id, outcome)
+            }
+            Record::Stream(record) => {
+                let id = record.change.sequence_number.clone().unwrap_or_default();
+                let outcome = match decode_change::<T>(*record) {
+                    Ok(change) => stream(change).await,
+                    Err(e) => Err(format!("undecodable stream record: {e}")),
+                };
+                (id, outcome)
+            }
         };
         if let Err(e) = outcome {
             tracing::error!(record = %id, error = %e, "record failed");
-            failures.push(json!({"itemIdentifier": id}));
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(id);
+            failures.push(failure);
         }
     }
-    Ok(json!({"batchItemFailures": failures}))
+    // SQS's partial batch answer has the same shape.
+    let mut answer = DynamoDbEventResponse::default();
+    answer.batch_item_failures = failures;
+    Ok(serde_json::to_value(answer)?)
 }
 
-/// Serves the three kinds of event with `dispatch` until the runtime stops.
-pub async fn run_http_and_records<T, M, H, HF, S, SF, Q, QF>(
-    http: H,
+/// The whole of a function's main when it also takes DynamoDB Streams and
+/// SQS batches (see `dispatch`): `stream` and `queue` get the dependencies
+/// with each record.
+pub async fn serve_with_records<D, T, M, S, SF, Q, QF>(
+    deps: impl Future<Output = Result<D, Error>>,
     stream: S,
     queue: Q,
 ) -> Result<(), Error>
 where
+    D: Handler,
     T: DeserializeOwned + Send + 'static,
     M: DeserializeOwned + Send + 'static,
-    H: Fn(http::Request<Bytes>) -> HF + Send + Sync + 'static,
-    HF: Future<Output = http::Response<Bytes>> + Send + 'static,
-    S: Fn(Change<T>) -> SF + Send + Sync + 'static,
+    S: Fn(Arc<D>, Change<T>) -> SF + Send + Sync + 'static,
     SF: Future<Output = Result<(), String>> + Send + 'static,
-    Q: Fn(M) -> QF + Send + Sync + 'static,
+    Q: Fn(Arc<D>, M) -> QF + Send + Sync + 'static,
     QF: Future<Output = Result<(), String>> + Send + 'static,
 {
-    let handlers = Arc::new((OriginGuard::from_env(), http, stream, queue));
+    init_tracing();
+    let deps = Arc::new(started(deps.await)?);
+    let shared = Arc::new((OriginGuard::from_env(), deps, stream, queue));
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Value>| {
-            let h = handlers.clone();
-            async move { dispatch(event.payload, &h.0, &h.1, &h.2, &h.3).await }
+            let shared = shared.clone();
+            async move {
+                let (guard, deps, stream, queue) = &*shared;
+                dispatch(
+                    event.payload,
+                    guard,
+                    &|req| {
+                        let deps = deps.clone();
+                        async move { deps.handle(req).await }
+                    },
+                    &|change| stream(deps.clone(), change),
+                    &|message| queue(deps.clone(), message),
+                )
+                .await
+            }
         },
     ))
     .await
@@ -322,6 +385,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use serde_json::json;
 
     fn event(body: &str, base64: bool) -> lambda_http::Request {
         let event = serde_json::json!({
@@ -547,13 +612,14 @@ mod tests {
         );
         assert_eq!(answer["headers"]["vary"], "a, b");
         assert_eq!(answer["cookies"], json!(["a=1"]));
-        let json_answer = v2_response(
+        let json_answer = serde_json::to_value(v2_response(
             http::Response::builder()
                 .status(404)
                 .header("content-type", "application/problem+json")
                 .body(Bytes::from("{}"))
                 .unwrap(),
-        );
+        ))
+        .unwrap();
         assert_eq!(
             (
                 json_answer["body"].as_str(),

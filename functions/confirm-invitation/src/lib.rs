@@ -45,6 +45,12 @@ pub struct Deps {
 /// Stripe's longest, less an hour's margin for clocks and retries.
 pub const DEFAULT_CHECKOUT_MINUTES: i64 = 23 * 60;
 
+impl visa_core::http::Handler for Deps {
+    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send {
+        handle(self, req)
+    }
+}
+
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     let m = match routes::dispatch(Function::ConfirmInvitation, &req) {
         Ok(m) => m,

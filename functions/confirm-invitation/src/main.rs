@@ -48,11 +48,5 @@ fn checkout_minutes() -> Result<i64, ConfigError> {
 // spawn_blocking).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let deps = Arc::new(lambda::started(deps().await)?);
-    lambda::run_http(move |req| {
-        let deps = deps.clone();
-        async move { visa_confirm_invitation::handle(&deps, req).await }
-    })
-    .await
+    lambda::serve(deps()).await
 }

@@ -10,6 +10,12 @@ use serde::de::DeserializeOwned;
 pub type Request = http::Request<Bytes>;
 pub type Response = http::Response<Bytes>;
 
+/// A function's HTTP side, as the Lambda main and the local gateway call
+/// it: one request in, one response out (errors are problem responses).
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send;
+}
+
 /// docs/API.md: bodies over 64 KiB get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 

@@ -33,6 +33,12 @@ pub struct Deps {
     pub on_paid: Box<dyn Fn(&str) + Send + Sync>,
 }
 
+impl visa_core::http::Handler for Deps {
+    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send {
+        handle(self, req)
+    }
+}
+
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     let m = match routes::dispatch(Function::PayWebhook, &req) {
         Ok(m) => m,

@@ -27,6 +27,12 @@ pub struct Deps {
     pub ids: Arc<dyn Ids>,
 }
 
+impl visa_core::http::Handler for Deps {
+    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send {
+        handle(self, req)
+    }
+}
+
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     let m = match routes::dispatch(Function::Register, &req) {
         Ok(m) => m,

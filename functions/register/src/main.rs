@@ -24,11 +24,5 @@ async fn deps() -> Result<Deps, lambda::Error> {
 // spawn_blocking).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let deps = Arc::new(lambda::started(deps().await)?);
-    lambda::run_http(move |req| {
-        let deps = deps.clone();
-        async move { visa_register::handle(&deps, req).await }
-    })
-    .await
+    lambda::serve(deps()).await
 }

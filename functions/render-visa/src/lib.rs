@@ -43,6 +43,12 @@ pub struct Deps {
     pub site_origin: String,
 }
 
+impl visa_core::http::Handler for Deps {
+    fn handle(&self, req: Request) -> impl Future<Output = Response> + Send {
+        handle(self, req)
+    }
+}
+
 pub async fn handle(deps: &Deps, req: Request) -> Response {
     let m = match routes::dispatch(Function::RenderVisa, &req) {
         Ok(m) => m,

@@ -106,23 +106,10 @@ async fn on_email(deps: &Deps, request: EmailRequest) -> Result<(), String> {
 // spawn_blocking).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let deps = Arc::new(lambda::started(deps().await)?);
-    let http_deps = deps.clone();
-    let queue_deps = deps.clone();
-    lambda::run_http_and_records(
-        move |req| {
-            let deps = http_deps.clone();
-            async move { visa_render_visa::handle(&deps, req).await }
-        },
-        move |change: Change<Changed>| {
-            let deps = deps.clone();
-            async move { on_change(&deps, change).await }
-        },
-        move |request: EmailRequest| {
-            let deps = queue_deps.clone();
-            async move { on_email(&deps, request).await }
-        },
+    lambda::serve_with_records(
+        deps(),
+        |deps, change: Change<Changed>| async move { on_change(&deps, change).await },
+        |deps, request: EmailRequest| async move { on_email(&deps, request).await },
     )
     .await
 }
