@@ -5,6 +5,7 @@ use chrono::Duration;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use visa_core::clock::Clock;
+use visa_core::http::{MAX_BODY_BYTES, Request};
 use visa_core::invitation::InvitationStatus;
 use visa_core::store::{Applications, Invitations};
 
@@ -193,6 +194,7 @@ async fn applying_and_confirming_with_every_refusal_on_a_pinned_clock() {
 
 cases! {
     catalogue_problems,
+    lambda_bodies_are_measured_decoded,
     application_creation_problems,
     application_list_problems,
     application_problems,
@@ -208,12 +210,7 @@ async fn catalogue_problems() {
         too_large_refused(&c, "GET", path, None).await;
     }
     // The limit itself is allowed.
-    let at_limit = raw(
-        "GET",
-        "/api/health",
-        None,
-        sized_json(visa_core::http::MAX_BODY_BYTES),
-    );
+    let at_limit = raw("GET", "/api/health", None, sized_json(MAX_BODY_BYTES));
     assert_eq!(send(&c, at_limit).await.0, 200);
     let ask = |query: &str| {
         request(
@@ -232,6 +229,39 @@ async fn catalogue_problems() {
     .await;
     invalid(&c, ask("?nationality=IND&category=cruise"), "category").await;
     invalid(&c, ask(""), "category").await;
+}
+
+/// `GET /api/health` with `body` as API Gateway hands it to the Lambda
+/// (payload v2, base64), through the bridge every Lambda main uses.
+fn through_lambda(body: &[u8]) -> Request {
+    use base64::Engine;
+    let event = json!({
+        "version": "2.0", "routeKey": "GET /api/health", "rawPath": "/api/health",
+        "rawQueryString": "", "headers": {"host": "visa.example", "content-type": "application/json"},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "visaapi", "domainName": "visa.example",
+            "domainPrefix": "visa", "requestId": "handler-tests", "routeKey": "GET /api/health",
+            "stage": "$default",
+            "http": {"method": "GET", "path": "/api/health", "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.10", "userAgent": "handler-tests"},
+            "time": "05/Dec/2026:09:00:00 +0000", "timeEpoch": 1_796_461_200_000_i64,
+        },
+        "body": base64::engine::general_purpose::STANDARD.encode(body),
+        "isBase64Encoded": true,
+    });
+    let event = lambda_http::request::from_str(&event.to_string()).unwrap();
+    visa_aws::lambda::into_plain(event)
+}
+
+/// On the Lambda path the limit is on the body as the handler sees it,
+/// decoded from API Gateway's base64 (whose text is a third longer): one
+/// of exactly 64 KiB passes, one byte more is 413.
+async fn lambda_bodies_are_measured_decoded() {
+    let c = Confirm::new();
+    let within = through_lambda(&sized_json(MAX_BODY_BYTES));
+    assert_eq!(within.body().len(), MAX_BODY_BYTES);
+    assert_eq!(send(&c, within).await.0, 200);
+    refused(&c, through_lambda(&too_large()), (413, "body-too-large")).await;
 }
 
 async fn application_creation_problems() {
