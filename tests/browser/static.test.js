@@ -8,7 +8,6 @@ import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { SITE_DIR, REPO_ROOT, MESSAGES, LANGS } from './harness.js';
 
-const CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'";
 
 function files(dir, ext) {
   const out = [];
@@ -106,7 +105,8 @@ test('every key the pages use is translated', () => {
 test('pages keep the Content Security Policy: no inline script, style or handler, no third-party asset', () => {
   for (const { path, text } of html) {
     const name = relative(SITE_DIR, path);
-    assert.ok(text.includes(`<meta http-equiv="Content-Security-Policy" content="${CSP}">`), `${name}: CSP meta`);
+    // One policy, sent as a header (visa-local's gateway, CloudFront): a page's own copy would drift.
+    assert.ok(!/http-equiv="Content-Security-Policy"/i.test(text), `${name}: a CSP <meta> of its own`);
     assert.ok(/<html lang="en" data-title="[a-z_]+\.title">/.test(text), `${name}: html lang and page title key`);
     assert.ok(text.includes('<meta name="viewport" content="width=device-width, initial-scale=1">'), `${name}: viewport`);
     assert.ok(!/<style[\s>]/i.test(text), `${name}: <style>`);

@@ -11,7 +11,7 @@ use visa_core::Status;
 use visa_core::account::{
     Account, EmailVerification, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session,
 };
-use visa_core::application::{Application, Payment, Stay, Visa};
+use visa_core::application::{Application, Entries, Payment, Stay, Visa};
 use visa_core::category::Category;
 use visa_core::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
 use visa_core::money::Money;
@@ -241,7 +241,7 @@ fn visa(number: &str) -> Visa {
     Visa {
         number: number.into(),
         category: Category::Business,
-        entries: "single".into(),
+        entries: Entries::Single,
         valid_from: date(2026, 5, 1),
         valid_until: date(2026, 5, 30),
         entry_points: vec!["Astana (NQZ)".into(), "Almaty (ALA)".into()],

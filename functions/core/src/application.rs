@@ -130,12 +130,32 @@ impl Payment {
     }
 }
 
+/// How many times a visa lets its holder in. The e-visa of the seed is
+/// single entry; the others are the Rules' kinds a visa may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entries {
+    Single,
+    Double,
+    Multiple,
+}
+
+impl Entries {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entries::Single => "single",
+            Entries::Double => "double",
+            Entries::Multiple => "multiple",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Visa {
     /// 9 characters A-Z0-9: the MRZ document number of the visa.
     pub number: String,
     pub category: Category,
-    pub entries: String,
+    pub entries: Entries,
     pub valid_from: NaiveDate,
     pub valid_until: NaiveDate,
     pub entry_points: Vec<String>,
@@ -380,7 +400,7 @@ impl Application {
                 .map_or(crate::mrz::UNASSIGNED_NUMBER, |v| v.number.as_str()),
             nationality: &p.nationality,
             date_of_birth: p.date_of_birth,
-            sex: p.sex.as_str(),
+            sex: p.sex,
             valid_until: self
                 .visa
                 .as_ref()
@@ -485,7 +505,7 @@ mod tests {
         Visa {
             number: "K7Q4M2X9A".into(),
             category: Category::Tourist,
-            entries: "single".into(),
+            entries: Entries::Single,
             valid_from: day("2026-12-20"),
             valid_until: day("2026-12-30"),
             entry_points: Vec::new(),

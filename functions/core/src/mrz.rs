@@ -10,6 +10,7 @@
 //! The one MRZ of the portal: the printed visa (visa-pdf) and the preview
 //! the API returns with every application are both made here.
 
+use crate::passport::Sex;
 use chrono::{Datelike, NaiveDate};
 
 /// Characters in one MRV-B line.
@@ -84,8 +85,7 @@ pub struct KazakhVisa<'a> {
     /// ISO 3166-1 alpha-3.
     pub nationality: &'a str,
     pub date_of_birth: NaiveDate,
-    /// `M`, `F`; anything else is the unspecified filler.
-    pub sex: &'a str,
+    pub sex: Sex,
     pub valid_until: NaiveDate,
 }
 
@@ -101,7 +101,7 @@ impl KazakhVisa<'_> {
             document_number: self.visa_number,
             nationality: &mrz_nationality(self.nationality),
             date_of_birth: self.date_of_birth,
-            sex: self.sex,
+            sex: self.sex.as_str(),
             expiry: self.valid_until,
             optional_data: "",
         }
@@ -358,12 +358,12 @@ mod tests {
             visa_number: "KZ1234567",
             nationality: "DEU",
             date_of_birth: date(1988, 3, 14),
-            sex: "F",
+            sex: Sex::F,
             valid_until: date(2026, 8, 30),
         }
     }
 
-    fn doc<'a>(surname: &'a str, given: &'a str, sex: &'a str) -> KazakhVisa<'a> {
+    fn doc<'a>(surname: &'a str, given: &'a str, sex: Sex) -> KazakhVisa<'a> {
         KazakhVisa {
             surname,
             given_names: given,
@@ -375,14 +375,14 @@ mod tests {
     #[test]
     fn visa_lines_are_36_characters_of_the_mrz_alphabet() {
         for d in [
-            doc("Müller-Lüdenscheidt", "Jürgen Ägidius", "M"),
+            doc("Müller-Lüdenscheidt", "Jürgen Ägidius", Sex::M),
             doc(
                 "Nilavadhanananda",
                 "Chayapa Dejthamrong Krasuang Somchai",
-                "X",
+                Sex::X,
             ),
-            doc(&"W".repeat(40), "Anna", "F"),
-            doc("Ли", "", "F"),
+            doc(&"W".repeat(40), "Anna", Sex::F),
+            doc("Ли", "", Sex::F),
         ] {
             for line in d.lines() {
                 assert_eq!(line.len(), LINE_LEN, "{line}");
@@ -417,20 +417,20 @@ mod tests {
             visa_number: UNASSIGNED_NUMBER,
             nationality: "IND",
             date_of_birth: date(1990, 4, 12),
-            sex: "F",
+            sex: Sex::F,
             valid_until: date(2026, 12, 30),
         }
         .lines();
         assert_eq!(l1, "V<KAZSHARMA<<PRIYA<ANIL<<<<<<<<<<<<<");
         assert_eq!(l2, "<<<<<<<<<0IND9004126F2612306<<<<<<<<");
         // Kazakh letters the ICAO table lacks: their nearest base letter.
-        let [l1, _] = doc("Нұрсұлтанова", "Әлия", "F").lines();
+        let [l1, _] = doc("Нұрсұлтанова", "Әлия", Sex::F).lines();
         assert!(l1.starts_with("V<KAZNURSULTANOVA<<ALIIA<"), "{l1}");
     }
 
     #[test]
     fn sex_x_is_the_filler() {
-        let [_, l2] = doc("Doe", "Sam", "X").lines();
+        let [_, l2] = doc("Doe", "Sam", Sex::X).lines();
         assert_eq!(&l2[20..21], "<");
     }
 

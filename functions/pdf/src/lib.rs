@@ -21,16 +21,17 @@ pub use render::Renderer;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use visa_core::Category;
+use visa_core::application::Entries;
+use visa_core::passport::Sex;
 
 /// Everything printed on a visa, as the domain knows it.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub struct VisaDocument {
     /// Nine characters: the MRZ document number.
     pub visa_number: String,
-    /// `tourist`, `business` or `medical`.
-    pub category: String,
-    /// `single`.
-    pub entries: String,
+    pub category: Category,
+    pub entries: Entries,
     pub valid_from: NaiveDate,
     pub valid_until: NaiveDate,
     /// Also the PDF's creation date and typst's `today`.
@@ -41,8 +42,7 @@ pub struct VisaDocument {
     pub nationality: String,
     pub nationality_name: String,
     pub date_of_birth: NaiveDate,
-    /// `M`, `F` or `X`.
-    pub sex: String,
+    pub sex: Sex,
     pub passport_number: String,
     pub inviter_name: String,
     pub inviter_bin: String,
@@ -60,7 +60,7 @@ impl VisaDocument {
             visa_number: &self.visa_number,
             nationality: &self.nationality,
             date_of_birth: self.date_of_birth,
-            sex: &self.sex,
+            sex: self.sex,
             valid_until: self.valid_until,
         }
         .lines()

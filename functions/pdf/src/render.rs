@@ -13,6 +13,8 @@ use typst_pdf::{PdfOptions, PdfStandard, PdfStandards, Timestamp};
 
 use crate::world::{Assets, QrFile, VisaWorld};
 use crate::{RenderError, VisaDocument, qr, template};
+use visa_core::Category;
+use visa_core::application::Entries;
 
 /// Renders visas. Build one per process (a Lambda's init, a server's
 /// start-up) and share it: it holds the parsed fonts, the font book, the
@@ -224,22 +226,17 @@ pub struct View<'a> {
 
 impl<'a> View<'a> {
     pub fn of(doc: &'a VisaDocument) -> Self {
-        let (category, category_ru) = match doc.category.as_str() {
-            "tourist" => ("Tourist", "Туристическая"),
-            "business" => ("Business", "Деловая"),
-            "medical" => ("Medical", "Лечение"),
-            _ => ("Other", "Иная"),
+        let (category, category_ru) = match doc.category {
+            Category::Tourist => ("Tourist", "Туристическая"),
+            Category::Business => ("Business", "Деловая"),
+            Category::Medical => ("Medical", "Лечение"),
         };
-        let entries = match doc.entries.as_str() {
-            "double" => "Double entry",
-            "multiple" => "Multiple entry",
-            _ => "Single entry",
+        let entries = match doc.entries {
+            Entries::Single => "Single entry",
+            Entries::Double => "Double entry",
+            Entries::Multiple => "Multiple entry",
         };
-        let sex = match doc.sex.as_str() {
-            "M" => "M",
-            "F" => "F",
-            _ => "X",
-        };
+        let sex = doc.sex.as_str();
         // Border control opens the verification page without the JWS.
         let verify_url = doc.qr_url.split('#').next().unwrap_or_default();
         Self {

@@ -8,7 +8,7 @@ use crate::{Deps, jws};
 use sha2::{Digest, Sha256};
 use visa_core::Status;
 use visa_core::account::Account;
-use visa_core::application::{Application, Visa};
+use visa_core::application::{Application, Entries, Visa};
 use visa_core::notify::VisaEmail;
 use visa_core::rules::ENTRY_POINTS;
 use visa_core::store::{StoreError, Stored};
@@ -76,7 +76,7 @@ pub async fn issue(deps: &Deps, application_id: &str) -> Result<Application, Iss
         let visa = Visa {
             number: visa_number(&app.id, attempt),
             category: app.category,
-            entries: "single".into(),
+            entries: Entries::Single,
             valid_from: app.stay.valid_from,
             valid_until: app.stay.valid_until,
             entry_points: ENTRY_POINTS.iter().map(|s| s.to_string()).collect(),
@@ -119,8 +119,8 @@ pub fn document(deps: &Deps, app: &Application, visa: &Visa, qr_url: String) -> 
     let p = &app.passport;
     VisaDocument {
         visa_number: visa.number.clone(),
-        category: visa.category.as_str().into(),
-        entries: visa.entries.clone(),
+        category: visa.category,
+        entries: visa.entries,
         valid_from: visa.valid_from,
         valid_until: visa.valid_until,
         issued_at: visa.issued_at,
@@ -133,7 +133,7 @@ pub fn document(deps: &Deps, app: &Application, visa: &Visa, qr_url: String) -> 
             .unwrap_or(&p.nationality)
             .to_owned(),
         date_of_birth: p.date_of_birth,
-        sex: p.sex.as_str().to_owned(),
+        sex: p.sex,
         passport_number: p.number.clone(),
         inviter_name: app.inviter.name.clone(),
         inviter_bin: app.inviter.bin.clone(),

@@ -6,16 +6,23 @@ use crate::blobs::FolderBlobs;
 use crate::config::Config;
 use crate::sandbox::{self, SandboxPayments};
 use crate::sqlite::SqliteStore;
+use axum::Router;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path as UrlPath, Query, State};
+use axum::routing::{any, get, post};
 use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
-use std::path::{Component, Path};
+use http::{HeaderValue, StatusCode, header};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
+use tower::{ServiceBuilder, ServiceExt, service_fn};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use visa_core::annex::Annexes;
 use visa_core::clock::{Clock, RandomIds, SystemClock};
-use visa_core::http::{MAX_BODY_BYTES, problem};
+use visa_core::http::{Handler, MAX_BODY_BYTES, problem};
 use visa_core::money::Fees;
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function};
@@ -149,91 +156,112 @@ fn checkout_lifetime() -> std::io::Result<chrono::Duration> {
 
 type Resp = http::Response<Body>;
 
-fn into_axum(res: http::Response<Bytes>) -> Resp {
-    res.map(Body::from)
+/// The site's Content Security Policy. CloudFront sends the same one in the
+/// cloud (infra/template.yaml's response headers policy; a template test
+/// holds the two equal); the pages carry no copy of their own.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// Every route of the local gateway: `/api` to the functions, the sandbox
+/// checkout, the download links, and the site's files; the security
+/// headers on every response (HSTS is CloudFront's, over TLS).
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let site = &gw.config.site_dir;
+    // `/apply` is `apply.html`: the site's links carry no extension.
+    let pages = ServeDir::new(site).not_found_service(service_fn(|_| async {
+        Ok::<_, Infallible>(not_found_page())
+    }));
+    let files = ServeDir::new(site)
+        .append_index_html_on_directories(true)
+        .fallback(service_fn(move |req: http::Request<Body>| {
+            let pages = pages.clone();
+            async move {
+                let path = req.uri().path();
+                if path.ends_with('/') || Path::new(path).extension().is_some() {
+                    return Ok(not_found_page());
+                }
+                let (mut parts, body) = req.into_parts();
+                parts.uri = format!("{}.html", parts.uri.path())
+                    .parse()
+                    .unwrap_or_else(|_| http::Uri::from_static("/"));
+                pages
+                    .oneshot(http::Request::from_parts(parts, body))
+                    .await
+                    .map(|res| res.map(Body::new))
+            }
+        }));
+    let site_files = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(files);
+    Router::new()
+        .route("/api", any(api))
+        .route("/api/{*rest}", any(api))
+        .route("/sandbox/sandbox.css", get(sandbox_style))
+        .route("/sandbox/checkout/{id}", get(sandbox_page))
+        .route("/sandbox/checkout/{id}/pay", post(sandbox_pay))
+        .route("/files/{*key}", get(download))
+        .fallback_service(site_files)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(gw)
 }
 
 fn problem_response(p: Problem) -> Resp {
-    into_axum(problem(&p))
+    problem(&p).map(Body::from)
 }
 
-/// Every request comes here: `/api` to the functions, the rest to the
-/// sandbox, the download links or the site.
-pub async fn dispatch(State(gw): State<Arc<Gateway>>, req: http::Request<Body>) -> Resp {
-    let mut res = route(&gw, req).await;
-    let h = res.headers_mut();
-    // Security headers on every response (HSTS is CloudFront's, over TLS).
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-        ),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    res
-}
-
-async fn route(gw: &Gateway, req: http::Request<Body>) -> Resp {
-    let path = req.uri().path().to_owned();
-    if path == "/api" || path.starts_with("/api/") {
-        let (parts, body) = req.into_parts();
-        let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e)
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                return problem_response(Problem::body_too_large("bodies may be at most 64 KiB"));
-            }
-            Err(e) => {
-                return problem_response(Problem::bad_request(format!(
-                    "could not read the body: {e}"
-                )));
-            }
-        };
-        let mut req = http::Request::from_parts(parts, body);
-        if let Some(peer) = req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        {
-            let client = visa_core::http::ClientAddr(peer.0.ip().to_string());
-            req.extensions_mut().insert(client);
+/// The split API Gateway makes in the cloud: the route's owner, else the
+/// catch-all. The body is read up to the contract's limit.
+async fn api(
+    State(gw): State<Arc<Gateway>>,
+    parts: http::request::Parts,
+    body: Result<Bytes, BytesRejection>,
+) -> Resp {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return problem_response(Problem::body_too_large("bodies may be at most 64 KiB"));
         }
-        // The split API Gateway makes in the cloud: the route's owner, else
-        // the catch-all.
-        let res = match routes::owner(req.method(), &path) {
-            Function::Register => visa_register::handle(&gw.register, req).await,
-            Function::ConfirmInvitation => visa_confirm_invitation::handle(&gw.confirm, req).await,
-            Function::PayWebhook => visa_pay_webhook::handle(&gw.webhook, req).await,
-            Function::RenderVisa => visa_render_visa::handle(&gw.render, req).await,
-        };
-        return into_axum(res);
+        Err(e) => {
+            return problem_response(Problem::bad_request(format!(
+                "could not read the body: {}",
+                e.body_text()
+            )));
+        }
+    };
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let mut req = http::Request::from_parts(parts, body);
+    if let Some(peer) = peer {
+        req.extensions_mut()
+            .insert(visa_core::http::ClientAddr(peer.ip().to_string()));
     }
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match (req.method(), segments.as_slice()) {
-        (&Method::GET, ["sandbox", "sandbox.css"]) => text(
-            StatusCode::OK,
-            "text/css; charset=utf-8",
-            sandbox::STYLE.into(),
-        ),
-        (&Method::GET, ["sandbox", "checkout", id]) => sandbox_page(gw, id).await,
-        (&Method::POST, ["sandbox", "checkout", id, "pay"]) => sandbox_pay(gw, id).await,
-        (&Method::GET | &Method::HEAD, ["files", ..]) => download(gw, req.uri().clone()).await,
-        (&Method::GET | &Method::HEAD, _) => static_file(&gw.config.site_dir, &path).await,
-        _ => text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain; charset=utf-8",
-            "method not allowed".into(),
-        ),
-    }
+    let res = match routes::owner(req.method(), req.uri().path()) {
+        Function::Register => gw.register.handle(req).await,
+        Function::ConfirmInvitation => gw.confirm.handle(req).await,
+        Function::PayWebhook => gw.webhook.handle(req).await,
+        Function::RenderVisa => gw.render.handle(req).await,
+    };
+    res.map(Body::from)
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Resp {
@@ -252,8 +280,16 @@ fn not_found_page() -> Resp {
     )
 }
 
-async fn sandbox_page(gw: &Gateway, id: &str) -> Resp {
-    match gw.store.sandbox_session(id).await {
+async fn sandbox_style() -> Resp {
+    text(
+        StatusCode::OK,
+        "text/css; charset=utf-8",
+        sandbox::STYLE.into(),
+    )
+}
+
+async fn sandbox_page(State(gw): State<Arc<Gateway>>, UrlPath(id): UrlPath<String>) -> Resp {
+    match gw.store.sandbox_session(&id).await {
         Ok(Some(session)) => text(
             StatusCode::OK,
             "text/html; charset=utf-8",
@@ -268,13 +304,8 @@ async fn sandbox_page(gw: &Gateway, id: &str) -> Resp {
     }
 }
 
-/// The download links answer errors as the API does (RFC 9457).
-fn file_problem(p: Problem) -> Resp {
-    problem(&p).map(Body::from)
-}
-
-async fn sandbox_pay(gw: &Gateway, id: &str) -> Resp {
-    let session = match gw.store.sandbox_session(id).await {
+async fn sandbox_pay(State(gw): State<Arc<Gateway>>, UrlPath(id): UrlPath<String>) -> Resp {
+    let session = match gw.store.sandbox_session(&id).await {
         Ok(Some(s)) => s,
         Ok(None) => return not_found_page(),
         Err(e) => {
@@ -303,7 +334,7 @@ async fn sandbox_pay(gw: &Gateway, id: &str) -> Resp {
         .header("stripe-signature", signature)
         .body(Bytes::from(body))
         .expect("valid request");
-    let res = visa_pay_webhook::handle(&gw.webhook, webhook).await;
+    let res = gw.webhook.handle(webhook).await;
     if res.status() != StatusCode::OK {
         let detail = String::from_utf8_lossy(res.body()).into_owned();
         return text(
@@ -320,21 +351,25 @@ async fn sandbox_pay(gw: &Gateway, id: &str) -> Resp {
     redirect
 }
 
-async fn download(gw: &Gateway, uri: http::Uri) -> Resp {
-    let key = uri.path().trim_start_matches("/files/").to_owned();
-    let query = |name: &str| {
-        uri.query()
-            .unwrap_or("")
-            .split('&')
-            .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
-            .map(str::to_owned)
-    };
-    let expires = query("expires")
-        .and_then(|e| e.parse::<i64>().ok())
-        .unwrap_or(0);
-    let sig = query("sig").unwrap_or_default();
-    if !gw.blobs.check_link(&key, expires, &sig, gw.clock.now()) {
-        return file_problem(Problem::forbidden("this link is not valid or has expired"));
+/// What a download link carries besides its key.
+#[derive(serde::Deserialize)]
+struct Link {
+    expires: i64,
+    sig: String,
+}
+
+/// The download links answer errors as the API does (RFC 9457).
+async fn download(
+    State(gw): State<Arc<Gateway>>,
+    UrlPath(key): UrlPath<String>,
+    link: Result<Query<Link>, QueryRejection>,
+) -> Resp {
+    let valid = link.is_ok_and(|Query(link)| {
+        gw.blobs
+            .check_link(&key, link.expires, &link.sig, gw.clock.now())
+    });
+    if !valid {
+        return problem_response(Problem::forbidden("this link is not valid or has expired"));
     }
     use visa_core::store::Blobs;
     match gw.blobs.get(&key).await {
@@ -357,52 +392,7 @@ async fn download(gw: &Gateway, uri: http::Uri) -> Resp {
             }
             res
         }
-        Ok(None) => file_problem(Problem::not_found("no such file")),
-        Err(e) => file_problem(Problem::unavailable(e.to_string())),
+        Ok(None) => problem_response(Problem::not_found("no such file")),
+        Err(e) => problem_response(Problem::unavailable(e.to_string())),
     }
-}
-
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Files of `site/` at their paths; `/x` serves `x.html`, `/` `index.html`.
-async fn static_file(site: &Path, path: &str) -> Resp {
-    let relative = Path::new(path.trim_start_matches('/'));
-    if relative
-        .components()
-        .any(|c| !matches!(c, Component::Normal(_)))
-    {
-        return not_found_page();
-    }
-    let mut candidates = vec![site.join(relative)];
-    if path.ends_with('/') || path.is_empty() {
-        candidates = vec![site.join(relative).join("index.html")];
-    } else if relative.extension().is_none() {
-        candidates.insert(0, site.join(relative).with_extension("html"));
-    }
-    for file in candidates {
-        if let Ok(bytes) = tokio::fs::read(&file).await {
-            let mut res = http::Response::new(Body::from(bytes));
-            res.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(&file)),
-            );
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            return res;
-        }
-    }
-    not_found_page()
 }

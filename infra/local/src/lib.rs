@@ -20,9 +20,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     gw: Arc<gateway::Gateway>,
 ) -> std::io::Result<()> {
-    let app = axum::Router::new()
-        .fallback(gateway::dispatch)
-        .with_state(gw);
+    let app = gateway::router(gw);
     println!("visa-local listening on http://{}", listener.local_addr()?);
     axum::serve(
         listener,
