@@ -8,6 +8,12 @@
 //! The binaries are built with the `lambda` features (tests/run.sh does
 //! it; the test builds them itself when they are missing).
 
+use aws_lambda_events::apigw::{
+    ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerIamDescription,
+    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
+    ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayV2httpResponse,
+};
+use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType, UserIdentity};
 use axum::Router;
 use axum::routing::post;
 use base64::Engine;
@@ -100,31 +106,55 @@ fn http_event(
     // An empty value leaves a header out (a request that skipped CloudFront).
     headers.retain(|_, v| v != "");
     let now = chrono::Utc::now();
-    let mut event = json!({
-        "version": "2.0", "routeKey": route_key, "rawPath": path, "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "visaapi", "domainName": "visa.example",
-            "domainPrefix": "visa", "requestId": ulid::Ulid::new().to_string(),
-            "routeKey": route_key, "stage": "$default",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "192.0.2.10", "userAgent": "lambda-flow-test"},
-            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
-            "timeEpoch": now.timestamp_millis(),
-        },
-        "isBase64Encoded": false,
-    });
-    if let Some(b) = body {
-        event["body"] = Value::String(String::from_utf8(b.to_vec()).expect("JSON body"));
-    }
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = method.parse().expect("an HTTP method");
+    http.path = Some(path.into());
+    http.protocol = Some("HTTP/1.1".into());
+    http.source_ip = Some("192.0.2.10".into());
+    http.user_agent = Some("lambda-flow-test".into());
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.account_id = Some("123456789012".into());
+    context.apiid = Some("visaapi".into());
+    context.domain_name = Some("visa.example".into());
+    context.domain_prefix = Some("visa".into());
+    context.request_id = Some(ulid::Ulid::new().to_string());
+    context.route_key = Some(route_key.into());
+    context.stage = Some("$default".into());
+    context.time = Some(now.format("%d/%b/%Y:%H:%M:%S +0000").to_string());
+    context.time_epoch = now.timestamp_millis();
+    context.http = http;
     if let Some(arn) = iam {
-        event["requestContext"]["authorizer"] = json!({"iam": {
-            "accessKey": "AKIAEXAMPLEOFFICER", "accountId": "123456789012",
-            "callerId": "AIDAEXAMPLEOFFICER", "principalOrgId": null,
-            "userArn": arn, "userId": "AIDAEXAMPLEOFFICER",
-        }});
+        let mut caller = ApiGatewayRequestAuthorizerIamDescription::default();
+        caller.access_key = Some("AKIAEXAMPLEOFFICER".into());
+        caller.account_id = Some("123456789012".into());
+        caller.caller_id = Some("AIDAEXAMPLEOFFICER".into());
+        caller.user_arn = Some(arn.into());
+        caller.user_id = Some("AIDAEXAMPLEOFFICER".into());
+        let mut authorizer = ApiGatewayRequestAuthorizer::default();
+        authorizer.iam = Some(caller);
+        context.authorizer = Some(authorizer);
     }
-    event
+    let mut event = ApiGatewayV2httpRequest::default();
+    event.version = Some("2.0".into());
+    event.route_key = Some(route_key.into());
+    event.raw_path = Some(path.into());
+    event.raw_query_string = Some(query.into());
+    event.headers = headers
+        .iter()
+        .map(|(k, v)| {
+            let name: http::HeaderName = k.parse().expect("a header name");
+            (
+                name,
+                v.as_str()
+                    .unwrap_or_default()
+                    .parse()
+                    .expect("a header value"),
+            )
+        })
+        .collect();
+    event.request_context = context;
+    event.body = body.map(|b| String::from_utf8(b.to_vec()).expect("JSON body"));
+    serde_json::to_value(event).expect("an HTTP API event")
 }
 
 struct Portal {
@@ -216,18 +246,17 @@ impl Portal {
             .invoke(event)
             .await
             .unwrap_or_else(|e| panic!("invoking {name}: {e}"));
-        let raw = answer["body"].as_str().unwrap_or("");
-        let body = if answer["isBase64Encoded"] == true {
-            base64::engine::general_purpose::STANDARD
-                .decode(raw)
-                .expect("base64 body")
-        } else {
-            raw.as_bytes().to_vec()
-        };
+        let answer: ApiGatewayV2httpResponse =
+            serde_json::from_value(answer).expect("an HTTP API response");
+        let headers = answer
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v.to_str().expect("a text header"))))
+            .collect::<serde_json::Map<_, _>>();
         Answer {
-            status: answer["statusCode"].as_u64().expect("statusCode") as u16,
-            headers: answer["headers"].clone(),
-            body,
+            status: u16::try_from(answer.status_code).expect("an HTTP status"),
+            headers: Value::Object(headers),
+            body: answer.body.map(|b| b.to_vec()).unwrap_or_default(),
         }
     }
 }
@@ -284,27 +313,48 @@ fn date_in(days: i64) -> String {
 }
 
 fn stream_record(sequence: &str, image: Value) -> Value {
-    json!({
-        "eventID": format!("ev-{sequence}"), "eventName": "MODIFY", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": REGION,
-        "dynamodb": {"Keys": {"pk": image["pk"].clone(), "sk": image["sk"].clone()},
-                     "NewImage": image, "SequenceNumber": sequence, "SizeBytes": 512,
-                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:123456789012:table/visa/stream/2026-01-01T00:00:00.000"),
-    })
+    change_record("MODIFY", sequence, image)
 }
 
 /// DynamoDB's TTL erasing an item: the service's identity, the old image.
 fn removal_record(sequence: &str, image: Value) -> Value {
-    json!({
-        "eventID": format!("ev-{sequence}"), "eventName": "REMOVE", "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": REGION,
-        "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
-        "dynamodb": {"Keys": {"pk": image["pk"].clone(), "sk": image["sk"].clone()},
-                     "OldImage": image, "SequenceNumber": sequence, "SizeBytes": 512,
-                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:123456789012:table/visa/stream/2026-01-01T00:00:00.000"),
-    })
+    change_record("REMOVE", sequence, image)
+}
+
+/// A table stream record of the item `image` (DynamoDB JSON, as GetItem
+/// returns it): its new image when written, its old one when removed.
+fn change_record(event_name: &str, sequence: &str, image: Value) -> Value {
+    let image: serde_dynamo::Item = serde_json::from_value(image).expect("a DynamoDB item");
+    let mut change = StreamRecord::default();
+    change.keys = image
+        .iter()
+        .filter(|(k, _)| *k == "pk" || *k == "sk")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect::<std::collections::HashMap<_, _>>()
+        .into();
+    change.sequence_number = Some(sequence.into());
+    change.size_bytes = 512;
+    change.stream_view_type = Some(StreamViewType::NewAndOldImages);
+    let mut record = EventRecord::default();
+    if event_name == "REMOVE" {
+        change.old_image = image;
+        let mut service = UserIdentity::default();
+        service.type_ = "Service".into();
+        service.principal_id = "dynamodb.amazonaws.com".into();
+        record.user_identity = Some(service);
+    } else {
+        change.new_image = image;
+    }
+    record.change = change;
+    record.event_id = format!("ev-{sequence}");
+    record.event_name = event_name.into();
+    record.event_version = Some("1.1".into());
+    record.event_source = Some("aws:dynamodb".into());
+    record.aws_region = REGION.into();
+    record.event_source_arn = Some(format!(
+        "arn:aws:dynamodb:{REGION}:123456789012:table/visa/stream/2026-01-01T00:00:00.000"
+    ));
+    serde_json::to_value(record).expect("a stream record")
 }
 
 /// Cold starts per function for the init figures (`LAMBDA_COLD_STARTS`, default 5).
@@ -907,6 +957,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     let number = invitation.json()["number"].as_str().unwrap().to_owned();
     // The officer is recorded on the invitation.
     assert_eq!(invitation.json()["created_by"], OFFICER_ARN);
+    seed_rules_hold_in_the_cloud(&portal, t, &number).await;
     let applied = portal
         .call(
             "POST",
@@ -1038,6 +1089,17 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         .json();
     assert_eq!(app["status"], "issued");
     let visa_number = app["visa"]["number"].as_str().unwrap().to_owned();
+    // The seed's two entry points, issued by render-visa in the cloud.
+    assert_eq!(
+        (&app["visa"]["entry_points"], &app["visa"]["entries"]),
+        (
+            &json!([
+                "Astana International Airport (NQZ)",
+                "Almaty International Airport (ALA)"
+            ]),
+            &json!("single")
+        )
+    );
     assert!(
         app["mrz"][1].as_str().unwrap().starts_with(&visa_number),
         "{}",
@@ -1826,6 +1888,107 @@ fn near_misses(path: &str) -> Vec<String> {
 
 /// The invitee's application for invitation `number` (matching passport,
 /// both declarations).
+/// The seed's rules as confirm-invitation applies them in the cloud, each
+/// at its boundary (docs/DESIGN.md): every field the invitation names must
+/// match the passport; the passport must outlast the visa by three months
+/// to the day; each annex admits only its own categories. Each refusal
+/// leaves the invitation unclaimed: the application made after these
+/// succeeds with it.
+async fn seed_rules_hold_in_the_cloud(portal: &Portal, t: Option<&str>, number: &str) {
+    let valid_until = chrono::NaiveDate::parse_from_str(&date_in(39), "%Y-%m-%d").unwrap();
+    let short = valid_until + chrono::Months::new(3) - chrono::Duration::days(1);
+    let mismatches: [(&str, Value, &str, &str); 5] = [
+        (
+            "given_names",
+            json!("Priya"),
+            "invitation-mismatch",
+            "passport.given_names",
+        ),
+        (
+            "nationality",
+            json!("VNM"),
+            "invitation-mismatch",
+            "passport.nationality",
+        ),
+        (
+            "date_of_birth",
+            json!("1990-04-13"),
+            "invitation-mismatch",
+            "passport.date_of_birth",
+        ),
+        (
+            "number",
+            json!("Z1234568"),
+            "invitation-mismatch",
+            "passport.number",
+        ),
+        (
+            "expiry_date",
+            json!(short.to_string()),
+            "passport-expires-too-soon",
+            "passport.expiry_date",
+        ),
+    ];
+    for (field, value, slug, at_fault) in mismatches {
+        let mut body = application_body(number);
+        body["passport"][field] = value;
+        let refused = portal
+            .call("POST", "/api/applications", t, Some(body), &[])
+            .await;
+        let problem = refused.json();
+        assert_eq!(
+            (refused.status, problem["type"].as_str()),
+            (422, Some(format!("/problems/{slug}").as_str())),
+            "{field}: {problem}"
+        );
+        let fields: Vec<&str> = problem["errors"]
+            .as_array()
+            .map(|e| e.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(fields.contains(&at_fault), "{field}: {problem}");
+    }
+    // India is on Annex 1 (tourist) only, Serbia on Annex 2 (business,
+    // medical) only.
+    for (category, nationality, issuing) in [("business", "IND", "IND"), ("tourist", "SRB", "SRB")]
+    {
+        let created = portal
+            .call_as_officer(
+                "POST",
+                "/api/admin/invitations",
+                Some(json!({
+                    "category": category,
+                    "inviter": {"name": "Kazakh Tourism JSC", "bin": "123456789012"},
+                    "invitee": {"surname": "SHARMA", "given_names": "PRIYA ANIL", "nationality": nationality,
+                                "date_of_birth": "1990-04-12", "passport_number": "Z1234567"},
+                    "valid_from": date_in(10), "valid_until": date_in(39),
+                })),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{category} {nationality}");
+        let other = created.json()["number"].as_str().unwrap().to_owned();
+        let mut body = application_body(&other);
+        body["passport"]["nationality"] = json!(nationality);
+        body["passport"]["issuing_state"] = json!(issuing);
+        let refused = portal
+            .call("POST", "/api/applications", t, Some(body), &[])
+            .await;
+        let problem = refused.json();
+        assert_eq!(
+            (
+                refused.status,
+                problem["type"].as_str(),
+                problem["errors"][0]["field"].as_str()
+            ),
+            (
+                422,
+                Some("/problems/not-eligible"),
+                Some("passport.nationality")
+            ),
+            "{category} {nationality}: {problem}"
+        );
+    }
+}
+
 fn application_body(number: &str) -> Value {
     json!({
         "invitation_number": number,
