@@ -2,13 +2,13 @@
 //! how their release bootstraps are linked.
 //!
 //! - `-no-pie`: a fixed-address executable. A PIE bootstrap carries a
-//!   relocation for every pointer in its read-only data (render-visa: ~96,000,
-//!   2.3 MB) that the loader applies, dirtying those pages, at every cold
+//!   relocation for every pointer in its read-only data (PERFORMANCE.md
+//!   counts them) that the loader applies, dirtying those pages, at every cold
 //!   start; Amazon Linux 2023's glibc (2.34) cannot read the packed (RELR)
 //!   form. Inside a single-tenant Firecracker microVM the lost ASLR of the
 //!   executable image is worth less than the smaller zip and the faster init.
 //! - `--icf=all`: lld folds functions whose machine code is identical (generic
-//!   code instantiated for types of the same layout; ~1.5% of the code).
+//!   code instantiated for types of the same layout).
 //!   Rust promises nothing about function address uniqueness, so folding is
 //!   safe. Only with rustc's own lld (the x86_64 default since Rust 1.90):
 //!   GNU ld lacks it and zig's driver, which cargo-lambda links arm64 with,

@@ -15,8 +15,8 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/target-arm64}"
 # The release profile aborts on panic (Cargo.toml), so nothing unwinds: no
-# unwind tables in our code (render-visa: ~0.5 MB of its zip; std keeps its
-# own). Target artifacts only: with an explicit --target, which cargo-lambda
+# unwind tables in our code (PERFORMANCE.md: what they cost render-visa's
+# zip; std keeps its own). Target artifacts only: with an explicit --target, which cargo-lambda
 # always passes, proc macros and build scripts (which unwind) never see it.
 # Setting the variable replaces cargo-lambda's own default for arm64
 # (Graviton's CPU), so that is named too.

@@ -7,8 +7,9 @@
 # time in AWS calls, own work, ratio to hello-world) and DynamoDB calls
 # per issued visa, and the zipped size of each bootstrap.
 #   tests/lambda-figures.sh
-# The dev-profile binaries in CI carry ~40-100 MB of unstripped, unoptimised
-# code whose page faults and relocations dominate their init; these are
+# The dev-profile binaries in CI carry tens of megabytes of unstripped,
+# unoptimised code whose page faults and relocations dominate their init;
+# these are
 # the figures PERFORMANCE.md quotes.
 set -euo pipefail
 cd "$(dirname "$0")/.."

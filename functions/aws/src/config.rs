@@ -60,7 +60,7 @@ pub fn defaults() -> aws_config::ConfigLoader {
 /// library reqwest's rustls uses for Stripe: one in each binary, not two),
 /// trusting only the roots AWS's endpoints use:
 /// the default one parses every certificate the system offers at each
-/// cold start (~3 ms, a third of a function's own init: PERFORMANCE.md),
+/// cold start (a third of a function's own init: PERFORMANCE.md),
 /// and nothing but AWS is called through it (Stripe has its own client).
 /// `SSL_CERT_FILE` or `SSL_CERT_DIR` set (a TLS-inspecting proxy, say)
 /// brings back the system's roots, which honour them.
@@ -272,8 +272,8 @@ mod tests {
     /// must still be a trusted root there, with the same name and key, so a
     /// root Mozilla distrusts fails here at the next `cargo update`. (The
     /// SDK's TLS context takes certificates only, and webpki-roots holds
-    /// trust anchors; webpki-root-certs would mean parsing ~150
-    /// certificates at every cold start, which is what pinning avoids.)
+    /// trust anchors; webpki-root-certs would mean parsing all of Mozilla's
+    /// root certificates at every cold start, which is what pinning avoids.)
     #[test]
     fn the_pinned_roots_are_amazons_and_trusted_by_webpki_roots() {
         use rustls_pki_types::CertificateDer;

@@ -1,13 +1,13 @@
 //! The visa's QR code as a small SVG: one `<path>` whose subpaths are the
-//! outlines of the dark areas. One element per module made a warm render of
-//! a ~400-character URL take ~16 ms instead of ~6 (docs/FACTS.md); one rectangle
+//! outlines of the dark areas. One element per module made a warm render
+//! several times slower (docs/FACTS.md); one rectangle
 //! per horizontal run of dark modules has a quarter more vertices than the
 //! outlines.
 //!
 //! The qrcode crate encodes; the mask is chosen here. Its own choice boxes
-//! a closure per module position for each of the 8 masks (~100,000
-//! allocations, ~8 ms for a 500-character URL); the ISO/IEC 18004 penalty
-//! rules below pick a mask in well under a millisecond.
+//! a closure per module position for each of the 8 masks (an allocation
+//! each); the ISO/IEC 18004 penalty rules below score the masks with
+//! shifts and popcounts instead (PERFORMANCE.md).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -280,7 +280,7 @@ const PAD: usize = 4;
 /// Each row and column is one u128 (bit `x + PAD` = module `x`), so every
 /// rule is a few shifts and popcounts per line: this crate's own code is not
 /// optimised in the dev profile, where scanning module by module per rule
-/// and mask cost ~25 ms.
+/// and mask is slow.
 #[cfg(test)]
 fn penalty(dark: &[bool], width: usize) -> usize {
     let (rows, cols) = bitsets(dark, width);

@@ -18,7 +18,8 @@ use visa_core::application::Entries;
 
 /// Renders visas. Build one per process (a Lambda's init, a server's
 /// start-up) and share it: it holds the parsed fonts, the font book, the
-/// typst standard library and the parsed template (~5 ms to build).
+/// typst standard library and the parsed template (its init time:
+/// PERFORMANCE.md).
 pub struct Renderer {
     assets: Assets,
     standards: PdfStandards,
@@ -69,8 +70,8 @@ impl Renderer {
         let qr_file = QrFile::new();
         let world = VisaWorld::new(&self.assets, data, &qr_file, doc.issued_at);
 
-        // typst memoises every compile in a process-wide cache that grows by
-        // ~0.75 MB a render unless evicted after each one, failed ones too.
+        // typst memoises every compile in a process-wide cache that grows
+        // with every render unless evicted after each one, failed ones too.
         // Entries the last render used are kept: the next visa reuses the
         // static parts (labels, headings, notice) and RSS still stays flat.
         let _evict = EvictOnDrop;
@@ -143,7 +144,7 @@ impl Default for Renderer {
 /// The QR code's SVG into `file`, then decoded into typst's memo. typst
 /// reads the file when it evaluates `image(..)`, long before laying the
 /// image out: publishing before decoding lets evaluation go on meanwhile
-/// (publishing after was ~0.5 ms slower a render). `file` is set whatever
+/// (publishing after was measurably slower). `file` is set whatever
 /// happens (to `None` on an error or a panic): typst's read waits until it is.
 fn make_qr(url: &str, world: &VisaWorld, file: &QrFile) -> Result<(), RenderError> {
     let _failed_unless_set = SetOnDrop(file);

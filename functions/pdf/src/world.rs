@@ -16,8 +16,8 @@ use typst::{Library, LibraryExt, World};
 use crate::template;
 
 /// The faces the template uses, embedded so a Lambda needs no font files.
-/// Only these: typst-assets' `fonts` feature would add ~9.7 MB including a
-/// GPL-licensed face (docs/FACTS.md). Sources and licences: fonts/README.md.
+/// Only these: typst-assets' `fonts` feature would add megabytes to the
+/// zip, including a GPL-licensed face (docs/FACTS.md). Sources and licences: fonts/README.md.
 const FONT_FILES: [&[u8]; 3] = [
     include_bytes!("../fonts/LibertinusSerif-Regular.otf"),
     include_bytes!("../fonts/LibertinusSerif-Bold.otf"),
