@@ -273,3 +273,75 @@ export function assertFilled(text, template, name) {
   assert.ok(text.length > head.length + tail.length, `${JSON.stringify(text)}: ${name} is empty`);
   return text.slice(head.length, text.length - tail.length);
 }
+
+/** The password of the applicants the tests make through the API. */
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+/**
+ * An issued visa, made through the API as the applicant's browser would
+ * (invitation, account, application, confirmation, the sandbox checkout's
+ * Pay, then issued "within seconds", docs/API.md): the account and the
+ * details its holder types, as the portal holds them.
+ */
+export async function issueVisaThroughApi(gateway, tag) {
+  const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
+  const invitation = await createInvitation(gateway);
+  const email = uniqueEmail(tag);
+  assert.equal((await api('POST', '/accounts', { body: { email, password: TEST_PASSWORD } })).status, 201);
+  const session = await api('POST', '/sessions', { body: { email, password: TEST_PASSWORD } });
+  assert.equal(session.status, 201);
+  const token = session.body.token;
+  const invitee = invitation.invitee;
+  const created = await api('POST', '/applications', {
+    token,
+    body: {
+      invitation_number: invitation.number,
+      passport: {
+        number: invitee.passport_number, surname: invitee.surname, given_names: invitee.given_names,
+        nationality: invitee.nationality, sex: 'F', date_of_birth: invitee.date_of_birth,
+        issuing_state: invitee.nationality, expiry_date: isoDay(3 * 365),
+      },
+      declarations: { two_blank_pages: true, passport_undamaged: true },
+    },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const id = created.body.id;
+  const confirmed = await api('POST', `/applications/${encodeURIComponent(id)}/confirmation`, { token, body: { details_match_passport: true } });
+  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
+  // The sandbox checkout's Pay button: the gateway delivers the signed webhook, then sends the browser back (303).
+  const checkout = new URL(confirmed.body.payment.checkout_url);
+  const paid = await fetch(`${gateway.baseUrl}${checkout.pathname}/pay`, { method: 'POST', redirect: 'manual' });
+  assert.equal(paid.status, 303, await paid.text());
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const app = await api('GET', `/applications/${encodeURIComponent(id)}`, { token });
+    assert.equal(app.status, 200);
+    if (app.body.status === 'issued') {
+      assert.match(app.body.visa.number, /^[A-Z0-9]{9}$/);
+      return {
+        email,
+        token,
+        id,
+        visaNumber: app.body.visa.number,
+        passportNumber: app.body.passport.number,
+        dateOfBirth: app.body.passport.date_of_birth,
+        validFrom: app.body.visa.valid_from,
+        validUntil: app.body.visa.valid_until,
+      };
+    }
+    if (Date.now() > deadline) assert.fail(`not issued within 60 s of payment: ${app.body.status}`);
+    await sleep(250);
+  }
+}
+
+/** Signs in through the site in `lang` and lands on the cabinet. */
+export async function signInToCabinet(page, gateway, lang, email) {
+  await page.goto(`${gateway.baseUrl}/sign-in?next=%2Fcabinet`);
+  await ready(page);
+  await chooseLanguage(page, lang);
+  await page.fill('#email', email);
+  await page.fill('#password', TEST_PASSWORD);
+  await page.click('#sign-in-form button[type="submit"]');
+  await page.waitForURL(/\/cabinet$/);
+  await ready(page);
+}

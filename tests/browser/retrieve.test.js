@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail, ready, inspect, watchConsole, isoDay, callApi, chooseLanguage,
+  LANGS, MESSAGES, startGateway, launchBrowser, issueVisaThroughApi, ready, inspect, watchConsole, callApi, chooseLanguage,
 } from './harness.js';
 
 let gateway;
@@ -29,59 +29,13 @@ after(async () => {
   if (gateway) await gateway.stop();
 });
 
-const PASSWORD = 'correct horse battery staple';
 const RETRIEVALS = '/api/visa-retrievals';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * An issued visa, made through the API as the applicant's browser would:
- * returns the three details its holder types, as the portal holds them.
- */
+/** An issued visa's three details, as its holder types them. */
 async function issuedVisa(tag) {
-  const invitation = await createInvitation(gateway);
-  const email = uniqueEmail(`retrieve-${tag}`);
-  assert.equal((await api('POST', '/accounts', { body: { email, password: PASSWORD } })).status, 201);
-  const session = await api('POST', '/sessions', { body: { email, password: PASSWORD } });
-  assert.equal(session.status, 201);
-  const token = session.body.token;
-  const invitee = invitation.invitee;
-  const created = await api('POST', '/applications', {
-    token,
-    body: {
-      invitation_number: invitation.number,
-      passport: {
-        number: invitee.passport_number, surname: invitee.surname, given_names: invitee.given_names,
-        nationality: invitee.nationality, sex: 'F', date_of_birth: invitee.date_of_birth,
-        issuing_state: invitee.nationality, expiry_date: isoDay(3 * 365),
-      },
-      declarations: { two_blank_pages: true, passport_undamaged: true },
-    },
-  });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const id = created.body.id;
-  const confirmed = await api('POST', `/applications/${encodeURIComponent(id)}/confirmation`, { token, body: { details_match_passport: true } });
-  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
-  // The sandbox checkout's Pay button: the gateway delivers the signed webhook, then sends the browser back (303).
-  const checkout = new URL(confirmed.body.payment.checkout_url);
-  const paid = await fetch(`${gateway.baseUrl}${checkout.pathname}/pay`, { method: 'POST', redirect: 'manual' });
-  assert.equal(paid.status, 303, await paid.text());
-  // Then issued "within seconds" (docs/API.md).
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const app = await api('GET', `/applications/${encodeURIComponent(id)}`, { token });
-    assert.equal(app.status, 200);
-    if (app.body.status === 'issued') {
-      assert.match(app.body.visa.number, /^[A-Z0-9]{9}$/);
-      return {
-        visaNumber: app.body.visa.number,
-        passportNumber: app.body.passport.number,
-        dateOfBirth: app.body.passport.date_of_birth,
-      };
-    }
-    if (Date.now() > deadline) assert.fail(`not issued within 60 s of payment: ${app.body.status}`);
-    await sleep(250);
-  }
+  const visa = await issueVisaThroughApi(gateway, `retrieve-${tag}`);
+  return { visaNumber: visa.visaNumber, passportNumber: visa.passportNumber, dateOfBirth: visa.dateOfBirth };
 }
 
 async function fillDetails(page, { visaNumber, passportNumber, dateOfBirth }) {

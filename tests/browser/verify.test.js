@@ -103,7 +103,7 @@ for (const lang of LANGS) {
         // infra/local/tests/flow.rs).
         const visa = { number: 'K7Q4M2X9A', category: 'tourist', entries: 'single', valid_from: isoDay(3), valid_until: isoDay(20), entry_points: ['ALA'], issued_at: new Date().toISOString() };
         const holder = { surname: 'SHARMA', given_names: 'PRIYA ANIL', nationality: 'IND', date_of_birth: '1990-04-12', sex: 'F', passport_number: 'Z1234567' };
-        for (const [status, valid] of [['issued', true], ['not_yet_valid', false], ['expired', false], ['under_review', false]]) {
+        for (const [status, valid] of [['issued', true], ['not_yet_valid', false], ['expired', false], ['under_review', false], ['cancelled', false]]) {
           const page = await open(context, lang, await sign(CLAIMS));
           await page.route('**/api/visas/*/verification*', (route) => route.fulfill({ json: { valid, status, visa, holder } }));
           await page.click('#token-result button');
@@ -113,6 +113,7 @@ for (const lang of LANGS) {
           const reason = valid ? m['verify.valid_title'] : m[`verify.standing.${status}`].split('{')[0];
           assert.ok(text.includes(reason), `${status}: ${text}`);
           if (status === 'not_yet_valid') await inspect(page, `${lang}-verify-online-not-yet-valid`);
+          if (status === 'cancelled') await inspect(page, `${lang}-verify-online-cancelled`);
         }
       });
 

@@ -11,14 +11,15 @@ use visa_core::Status;
 use visa_core::account::{
     Account, EmailVerification, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session,
 };
-use visa_core::application::{Application, Entries, Payment, Stay, Visa};
+use visa_core::application::{Application, Payment, Stay, Visa};
+use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::category::Category;
 use visa_core::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
 use visa_core::money::Money;
 use visa_core::passport::{Declarations, Passport, Sex};
 use visa_core::store::{
-    Accounts, Applications, Blobs, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
-    Store, StoreError, Stored, Visas,
+    Accounts, Applications, AuditTrail, Blobs, Invitations, PaymentEvent, PaymentRecorded,
+    Payments, Sessions, Store, StoreError, Stored, Visas,
 };
 use visa_local::blobs::FolderBlobs;
 use visa_local::sqlite::SqliteStore;
@@ -121,6 +122,7 @@ contract!(
     an_expired_session_is_replaced_once_under_concurrency,
     a_late_payment_in_a_replaced_session_pays_or_is_refused_for_refund,
     everything_reads_back_after_reconnecting,
+    an_officers_change_to_a_visa_is_written_once_with_its_audit_event,
 );
 
 // ------------------------------------------------------------------ data
@@ -238,15 +240,17 @@ fn event(event_id: &str, application_id: &str, session: &str) -> PaymentEvent {
 }
 
 fn visa(number: &str) -> Visa {
-    Visa {
-        number: number.into(),
-        category: Category::Business,
-        entries: Entries::Single,
+    let stay = Stay {
         valid_from: date(2026, 5, 1),
         valid_until: date(2026, 5, 30),
-        entry_points: vec!["Astana (NQZ)".into(), "Almaty (ALA)".into()],
-        issued_at: t0() + Duration::hours(1),
-    }
+    };
+    Visa::new(
+        number.into(),
+        Category::Business,
+        &stay,
+        vec!["Astana (NQZ)".into(), "Almaty (ALA)".into()],
+        t0() + Duration::hours(1),
+    )
 }
 
 /// An application created from a fresh invitation, then moved to
@@ -276,6 +280,133 @@ fn is<T: std::fmt::Debug>(result: Result<T, StoreError>, expected: fn(&StoreErro
 }
 
 // ------------------------------------------------------------------ the contract
+
+fn audit_event(id: &str, at: DateTime<Utc>, action: AuditAction) -> AuditEvent {
+    AuditEvent {
+        id: id.into(),
+        at,
+        actor: "Aigerim Nurlanovna".into(),
+        action,
+        record: "visa/K00000002".into(),
+        reason: "the inviting party withdrew".into(),
+        from: "192.0.2.7".into(),
+        detail: None,
+    }
+}
+
+async fn issued<S: Store>(store: &S, id: &str, number: &str, visa_number: &str) -> Application {
+    let at = t0() + Duration::hours(1);
+    awaiting_payment(store, id, number, &format!("cs_{id}")).await;
+    store
+        .record_payment(&event(&format!("evt_{id}"), id, &format!("cs_{id}")), at)
+        .await
+        .unwrap();
+    store.issue_visa(id, &visa(visa_number), at).await.unwrap()
+}
+
+async fn an_officers_change_to_a_visa_is_written_once_with_its_audit_event<B: Backend>(b: B) {
+    let store = Arc::new(b.open().await);
+    let app = issued(store.as_ref(), "app-2", "700000000002", "K00000002").await;
+    let t = t0() + Duration::hours(2);
+    let all = |store: &Arc<B::S>| {
+        let store = store.clone();
+        async move {
+            store
+                .audit_events(t0(), t0() + Duration::days(3))
+                .await
+                .unwrap()
+        }
+    };
+
+    // Ten officers cancel at once from what they all read: one wins, and
+    // only its event is recorded.
+    let cancelled = app.cancel_visa(t).unwrap();
+    let tries: Vec<_> = (0..10)
+        .map(|i| {
+            let (store, app, cancelled) = (store.clone(), app.clone(), cancelled.clone());
+            let e = audit_event(&format!("01JCANCEL{i:02}"), t, AuditAction::VisaCancelled);
+            tokio::spawn(async move { store.change_visa(&app, &cancelled, &e).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for attempt in tries {
+        results.push(attempt.await.unwrap());
+    }
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    for r in results.into_iter().filter(Result::is_err) {
+        is(r, |e| matches!(e, StoreError::StatusConflict));
+    }
+    let stored = store.application("app-2").await.unwrap().unwrap();
+    assert_eq!(stored, cancelled);
+    assert_eq!(stored.visa.as_ref().unwrap().revision, 1);
+    let events = all(&store).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+
+    // A change made from a stale read is refused, with no event.
+    let stale = app.shorten_visa(date(2026, 5, 20), t).unwrap();
+    let e = audit_event("01JSTALE", t, AuditAction::VisaShortened);
+    is(store.change_visa(&app, &stale, &e).await, |e| {
+        matches!(e, StoreError::StatusConflict)
+    });
+    assert_eq!(all(&store).await.len(), 1);
+
+    // Restored, then shortened: each from the last one read.
+    let t2 = t + Duration::minutes(5);
+    let restored = stored.restore_visa(t2).unwrap();
+    let e2 = audit_event("01JRESTORE", t2, AuditAction::VisaRestored);
+    store.change_visa(&stored, &restored, &e2).await.unwrap();
+    let t3 = t + Duration::days(1);
+    let shortened = restored.shorten_visa(date(2026, 5, 20), t3).unwrap();
+    let mut e3 = audit_event("01JSHORTEN", t3, AuditAction::VisaShortened);
+    e3.detail = Some("valid_until 2026-05-30 -> 2026-05-20".into());
+    store.change_visa(&restored, &shortened, &e3).await.unwrap();
+    let reread = b.open().await.application("app-2").await.unwrap().unwrap();
+    let v = reread.visa.as_ref().unwrap();
+    assert_eq!(
+        (v.cancelled_at, v.valid_until, v.shortened_from, v.revision),
+        (None, date(2026, 5, 20), Some(date(2026, 5, 30)), 3)
+    );
+
+    // Read back in time order; the range includes its start, not its end,
+    // across days.
+    let events = all(&store).await;
+    let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids[1..], ["01JRESTORE", "01JSHORTEN"]);
+    assert_eq!(events[2], e3);
+    assert_eq!(store.audit_events(t2, t3).await.unwrap(), vec![e2.clone()]);
+    assert_eq!(
+        store
+            .audit_events(t3, t3 + Duration::milliseconds(1))
+            .await
+            .unwrap(),
+        vec![e3]
+    );
+    assert!(store.audit_events(t3, t2).await.unwrap().is_empty());
+
+    // Nothing but an issued visa changes.
+    let paid = awaiting_payment(store.as_ref(), "app-3", "700000000003", "cs_3").await;
+    let fake = Application {
+        status: Status::Issued,
+        visa: Some(visa("K00000003")),
+        ..paid.clone()
+    };
+    let next = fake.cancel_visa(t).unwrap();
+    is(
+        store
+            .change_visa(
+                &fake,
+                &next,
+                &audit_event("01JNOTISSUED", t, AuditAction::VisaCancelled),
+            )
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    assert_eq!(all(&store).await.len(), 3);
+}
 
 async fn accounts_and_the_email_claim<B: Backend>(b: B) {
     let store = b.open().await;

@@ -25,16 +25,18 @@ use visa_core::account::{
     Account, EmailVerification, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session,
 };
 use visa_core::application::{Application, Payment, Visa};
+use visa_core::audit::AuditEvent;
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::retention::{PAYMENT_EVENT_DAYS, PAYMENT_INTENT_DAYS, Retention};
 use visa_core::store::{
-    Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
-    StoreError, VisaRecord, Visas,
+    Accounts, Applications, AuditTrail, Invitations, PaymentEvent, PaymentRecorded, Payments,
+    Sessions, StoreError, VisaRecord, Visas,
 };
 
 // One module per port; the shared helpers stay here.
 mod accounts;
 mod applications;
+mod audit;
 mod invitations;
 mod payments;
 mod sessions;
@@ -112,7 +114,7 @@ fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
 
 /// Every attribute an expression names goes through a placeholder:
 /// DynamoDB reserves hundreds of words (`status`, `ttl`, ...).
-const NAMES: [(&str, &str); 14] = [
+const NAMES: [(&str, &str); 15] = [
     ("#used", "used_at"),
     ("#verified", "email_verified_at"),
     ("#ttl", "ttl"),
@@ -127,6 +129,7 @@ const NAMES: [(&str, &str); 14] = [
     ("#failures", "failures"),
     ("#window", "window_start"),
     ("#pk", "pk"),
+    ("#revision", "revision"),
 ];
 
 /// The placeholders `expressions` use (DynamoDB refuses unused ones).

@@ -160,6 +160,64 @@ pub struct Visa {
     pub valid_until: NaiveDate,
     pub entry_points: Vec<String>,
     pub issued_at: DateTime<Utc>,
+    /// When the migration service cancelled the visa; `None` while it
+    /// stands (a restored visa stands again). The reason is in the audit
+    /// trail, never shown to the public.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// The last day as issued (and printed), once an officer has shortened
+    /// the visa: `valid_until` is then the new last day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortened_from: Option<NaiveDate>,
+    /// How many times officers have changed the visa: each change is
+    /// written conditional on the count it read, so of two concurrent
+    /// changes one wins and the other is refused.
+    #[serde(default)]
+    pub revision: u32,
+}
+
+impl Visa {
+    /// A visa as issued: standing, as long as issued, never changed.
+    pub fn new(
+        number: String,
+        category: Category,
+        stay: &Stay,
+        entry_points: Vec<String>,
+        issued_at: DateTime<Utc>,
+    ) -> Visa {
+        Visa {
+            number,
+            category,
+            entries: Entries::Single,
+            valid_from: stay.valid_from,
+            valid_until: stay.valid_until,
+            entry_points,
+            issued_at,
+            cancelled_at: None,
+            shortened_from: None,
+            revision: 0,
+        }
+    }
+
+    /// The last day the visa's document prints (and its MRZ holds).
+    pub fn printed_until(&self) -> NaiveDate {
+        self.shortened_from.unwrap_or(self.valid_until)
+    }
+}
+
+/// Why an officer's change to a visa cannot be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VisaChangeRefused {
+    #[error("no visa has been issued for this application")]
+    NotIssued,
+    #[error("the visa is cancelled already")]
+    AlreadyCancelled,
+    #[error("the visa is not cancelled: there is nothing to restore")]
+    NotCancelled,
+    #[error("a cancelled visa cannot be shortened: restore it first")]
+    Cancelled,
+    #[error("the new last day must be on or after the first day and before the current last day")]
+    OutsideValidity,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -357,6 +415,68 @@ impl Application {
         }
     }
 
+    /// The issued visa an officer's change applies to, and the next
+    /// application with `change` made to it (its revision counted).
+    fn change_visa(
+        &self,
+        at: DateTime<Utc>,
+        change: impl FnOnce(&mut Visa) -> Result<(), VisaChangeRefused>,
+    ) -> Result<Application, VisaChangeRefused> {
+        let mut next = self.clone();
+        let visa = match (next.status, next.visa.as_mut()) {
+            (Status::Issued, Some(visa)) => visa,
+            _ => return Err(VisaChangeRefused::NotIssued),
+        };
+        change(visa)?;
+        visa.revision += 1;
+        next.updated_at = at;
+        Ok(next)
+    }
+
+    /// The migration service cancels the issued visa: it no longer lets
+    /// its holder in.
+    pub fn cancel_visa(&self, at: DateTime<Utc>) -> Result<Application, VisaChangeRefused> {
+        self.change_visa(at, |visa| match visa.cancelled_at {
+            Some(_) => Err(VisaChangeRefused::AlreadyCancelled),
+            None => {
+                visa.cancelled_at = Some(at);
+                Ok(())
+            }
+        })
+    }
+
+    /// A cancelled visa restored: it stands again, with its dates as they were.
+    pub fn restore_visa(&self, at: DateTime<Utc>) -> Result<Application, VisaChangeRefused> {
+        self.change_visa(at, |visa| match visa.cancelled_at {
+            None => Err(VisaChangeRefused::NotCancelled),
+            Some(_) => {
+                visa.cancelled_at = None;
+                Ok(())
+            }
+        })
+    }
+
+    /// The visa's validity reduced: `until` becomes its last day, on or
+    /// after its first and before its current last day (a validity is only
+    /// ever reduced; lengthening is a new visa).
+    pub fn shorten_visa(
+        &self,
+        until: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> Result<Application, VisaChangeRefused> {
+        self.change_visa(at, |visa| {
+            if visa.cancelled_at.is_some() {
+                return Err(VisaChangeRefused::Cancelled);
+            }
+            if until < visa.valid_from || until >= visa.valid_until {
+                return Err(VisaChangeRefused::OutsideValidity);
+            }
+            visa.shortened_from = Some(visa.printed_until());
+            visa.valid_until = until;
+            Ok(())
+        })
+    }
+
     /// Held for officers' review (a payment dispute), whatever its status.
     pub fn flag_for_review(&mut self, at: DateTime<Utc>) {
         self.under_review = true;
@@ -404,7 +524,7 @@ impl Application {
             valid_until: self
                 .visa
                 .as_ref()
-                .map_or(self.stay.valid_until, |v| v.valid_until),
+                .map_or(self.stay.valid_until, Visa::printed_until),
         }
         .lines()
     }
@@ -502,15 +622,89 @@ mod tests {
     }
 
     fn visa() -> Visa {
-        Visa {
-            number: "K7Q4M2X9A".into(),
-            category: Category::Tourist,
-            entries: Entries::Single,
+        let stay = Stay {
             valid_from: day("2026-12-20"),
             valid_until: day("2026-12-30"),
-            entry_points: Vec::new(),
-            issued_at: at(5),
+        };
+        Visa::new(
+            "K7Q4M2X9A".into(),
+            Category::Tourist,
+            &stay,
+            Vec::new(),
+            at(5),
+        )
+    }
+
+    fn issued() -> Application {
+        Application {
+            status: Status::Issued,
+            visa: Some(visa()),
+            ..draft()
         }
+    }
+
+    #[test]
+    fn a_visa_is_cancelled_once_restored_once_and_counts_each_change() {
+        let app = issued();
+        assert_eq!(app.cancel_visa(at(6)).map(|_| ()), Ok(()));
+        let cancelled = app.cancel_visa(at(6)).unwrap();
+        let v = cancelled.visa.as_ref().unwrap();
+        assert_eq!((v.cancelled_at, v.revision), (Some(at(6)), 1));
+        assert_eq!(cancelled.updated_at, at(6));
+        assert_eq!(
+            cancelled.cancel_visa(at(7)).unwrap_err(),
+            VisaChangeRefused::AlreadyCancelled
+        );
+        assert_eq!(
+            cancelled
+                .shorten_visa(day("2026-12-25"), at(7))
+                .unwrap_err(),
+            VisaChangeRefused::Cancelled
+        );
+        assert_eq!(
+            app.restore_visa(at(7)).unwrap_err(),
+            VisaChangeRefused::NotCancelled
+        );
+        let restored = cancelled.restore_visa(at(7)).unwrap();
+        let v = restored.visa.as_ref().unwrap();
+        assert_eq!((v.cancelled_at, v.revision), (None, 2));
+        assert_eq!(v.valid_until, day("2026-12-30"));
+        // Only an issued visa has a life to change.
+        for unissued in [
+            draft(),
+            Application {
+                status: Status::Paid,
+                ..draft()
+            },
+        ] {
+            assert_eq!(
+                unissued.cancel_visa(at(6)).unwrap_err(),
+                VisaChangeRefused::NotIssued
+            );
+        }
+    }
+
+    #[test]
+    fn a_visa_is_shortened_within_its_window_only_and_keeps_its_printed_end() {
+        let app = issued();
+        for outside in ["2026-12-19", "2026-12-30", "2027-01-05"] {
+            assert_eq!(
+                app.shorten_visa(day(outside), at(6)).unwrap_err(),
+                VisaChangeRefused::OutsideValidity,
+                "{outside}"
+            );
+        }
+        // The first day itself is a one-day visa.
+        assert!(app.shorten_visa(day("2026-12-20"), at(6)).is_ok());
+        let once = app.shorten_visa(day("2026-12-29"), at(6)).unwrap();
+        let twice = once.shorten_visa(day("2026-12-24"), at(7)).unwrap();
+        let v = twice.visa.as_ref().unwrap();
+        assert_eq!(v.valid_until, day("2026-12-24"));
+        // What the PDF printed stays what it printed.
+        assert_eq!(v.shortened_from, Some(day("2026-12-30")));
+        assert_eq!(v.printed_until(), day("2026-12-30"));
+        assert_eq!(v.revision, 2);
+        assert!(twice.mrz()[1].contains("261230"), "{:?}", twice.mrz());
     }
 
     #[test]

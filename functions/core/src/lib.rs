@@ -7,6 +7,7 @@
 pub mod account;
 pub mod annex;
 pub mod application;
+pub mod audit;
 pub mod auth;
 pub mod category;
 pub mod clock;
@@ -28,6 +29,7 @@ pub mod rules;
 pub mod signing;
 pub mod store;
 pub mod verification;
+pub mod visa_life;
 
 pub use application::{Application, Status};
 pub use category::Category;

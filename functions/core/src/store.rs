@@ -4,6 +4,7 @@
 
 use crate::account::{Account, EmailVerification, PasswordReset, Session};
 use crate::application::{Application, Payment, Visa};
+use crate::audit::AuditEvent;
 use crate::invitation::Invitation;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -247,11 +248,41 @@ pub trait Visas: Send + Sync {
         application_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// An officer's change to an issued visa and its audit event, in one
+    /// transaction: `next` (one of `Application`'s visa transitions made
+    /// from `current`) is written only while the stored application is
+    /// issued and its visa still at `current`'s revision; else
+    /// `StatusConflict` (another change came first) and nothing is
+    /// written, the event included.
+    async fn change_visa(
+        &self,
+        current: &Application,
+        next: &Application,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+}
+
+/// The audit trail, read only: events are appended by the operations they
+/// record (`Visas::change_visa`), and no operation changes or deletes one.
+#[async_trait]
+pub trait AuditTrail: Send + Sync {
+    /// The events with `from <= at < to`, oldest first.
+    async fn audit_events(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
 /// Everything a full deployment stores.
-pub trait Store: Accounts + Sessions + Invitations + Applications + Payments + Visas {}
-impl<T: Accounts + Sessions + Invitations + Applications + Payments + Visas> Store for T {}
+pub trait Store:
+    Accounts + Sessions + Invitations + Applications + Payments + Visas + AuditTrail
+{
+}
+impl<T: Accounts + Sessions + Invitations + Applications + Payments + Visas + AuditTrail> Store
+    for T
+{
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {

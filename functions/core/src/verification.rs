@@ -11,6 +11,9 @@ use chrono::NaiveDate;
 pub enum Standing {
     /// Issued, undisputed, and today within the window (`issued` on the wire).
     InForce,
+    /// The migration service cancelled it (`cancelled` on the wire; the
+    /// reason stays in the audit trail).
+    Cancelled,
     /// The payment was disputed: officers review it before it can be used.
     UnderReview,
     /// Before `valid_from`.
@@ -31,6 +34,7 @@ impl Standing {
     pub fn as_str(self) -> &'static str {
         match self {
             Standing::InForce => Status::Issued.as_str(),
+            Standing::Cancelled => "cancelled",
             Standing::UnderReview => "under_review",
             Standing::NotYetValid => "not_yet_valid",
             Standing::Expired => "expired",
@@ -39,14 +43,18 @@ impl Standing {
     }
 }
 
-/// The standing of `app`'s visa on `today` (Kazakhstan's date). A review
-/// outranks the dates: a disputed visa is not to be used whatever the day.
+/// The standing of `app`'s visa on `today` (Kazakhstan's date). A
+/// cancellation outranks everything, and a review the dates: a disputed
+/// visa is not to be used whatever the day. A shortened visa's dates are
+/// its new ones.
 pub fn standing(app: &Application, today: NaiveDate) -> Standing {
     let visa = match (app.status, app.visa.as_ref()) {
         (Status::Issued, Some(visa)) => visa,
         (status, _) => return Standing::NotIssued(status),
     };
-    if app.under_review {
+    if visa.cancelled_at.is_some() {
+        Standing::Cancelled
+    } else if app.under_review {
         Standing::UnderReview
     } else if today < visa.valid_from {
         Standing::NotYetValid
@@ -112,6 +120,30 @@ mod tests {
             assert!(!s.valid());
             assert_eq!(s.as_str(), "under_review");
         }
+    }
+
+    #[test]
+    fn a_cancelled_visa_outranks_everything_and_a_restored_one_stands_again() {
+        let app = issued("2026-12-10", "2026-12-20", true);
+        let at = "2026-12-12T08:00:00Z".parse().unwrap();
+        let cancelled = app.cancel_visa(at).unwrap();
+        for d in ["2026-12-09", "2026-12-15", "2026-12-21"] {
+            let s = standing(&cancelled, day(d));
+            assert_eq!(
+                (s, s.valid(), s.as_str()),
+                (Standing::Cancelled, false, "cancelled"),
+                "{d}"
+            );
+        }
+        let restored = Application {
+            under_review: false,
+            ..cancelled.restore_visa(at).unwrap()
+        };
+        assert_eq!(standing(&restored, day("2026-12-15")), Standing::InForce);
+        // A shortened visa ends on its new last day.
+        let shortened = restored.shorten_visa(day("2026-12-14"), at).unwrap();
+        assert_eq!(standing(&shortened, day("2026-12-14")), Standing::InForce);
+        assert_eq!(standing(&shortened, day("2026-12-15")), Standing::Expired);
     }
 
     #[test]

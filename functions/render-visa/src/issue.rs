@@ -8,7 +8,7 @@ use crate::{Deps, jws};
 use sha2::{Digest, Sha256};
 use visa_core::Status;
 use visa_core::account::Account;
-use visa_core::application::{Application, Entries, Visa};
+use visa_core::application::{Application, Visa};
 use visa_core::notify::VisaEmail;
 use visa_core::rules::ENTRY_POINTS;
 use visa_core::store::{StoreError, Stored};
@@ -73,15 +73,13 @@ pub async fn issue(deps: &Deps, application_id: &str) -> Result<Application, Iss
             .as_ref()
             .and_then(|p| p.paid_at)
             .unwrap_or(app.updated_at);
-        let visa = Visa {
-            number: visa_number(&app.id, attempt),
-            category: app.category,
-            entries: Entries::Single,
-            valid_from: app.stay.valid_from,
-            valid_until: app.stay.valid_until,
-            entry_points: ENTRY_POINTS.iter().map(|s| s.to_string()).collect(),
+        let visa = Visa::new(
+            visa_number(&app.id, attempt),
+            app.category,
+            &app.stay,
+            ENTRY_POINTS.iter().map(|s| s.to_string()).collect(),
             issued_at,
-        };
+        );
         // Rendered on every run (a few ms, the same bytes for the same
         // application and attempt); stored unless a previous run did.
         let pdf = render(deps, &app, &visa).await?;

@@ -126,7 +126,9 @@ async fn verify(deps: &Deps, req: &Request, number: &str) -> Result<Response, Pr
         &json!({
             "valid": standing.valid(),
             "status": standing.as_str(),
-            "visa": record.visa,
+            // The application's copy: an officer's changes (a shorter
+            // validity, a cancellation) are made to it.
+            "visa": app.visa.as_ref().unwrap_or(&record.visa),
             "holder": {
                 "surname": p.surname, "given_names": p.given_names, "nationality": p.nationality,
                 "date_of_birth": p.date_of_birth, "sex": p.sex, "passport_number": p.number,

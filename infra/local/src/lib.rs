@@ -2,6 +2,7 @@
 
 pub mod blobs;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod faults;
 pub mod gateway;

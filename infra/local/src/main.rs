@@ -16,10 +16,12 @@ async fn main() -> std::io::Result<()> {
     if let Some(command) = args.next() {
         return match command.as_str() {
             "sweep" => sweep(config, args).await,
+            "visa" | "audit" => console(config, &command, args.collect()).await,
             other => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!(
-                    "unknown command {other:?}; usage: visa-local [sweep [--at <RFC 3339 instant>]]"
+                    "unknown command {other:?}; usage: visa-local [sweep [--at <RFC 3339 instant>]]\n{}",
+                    visa_local::console::USAGE
                 ),
             )),
         };
@@ -56,6 +58,25 @@ async fn main() -> std::io::Result<()> {
     visa_local::issuer::spawn(gw.clone(), woken);
     visa_local::retention::spawn(gw.clone());
     visa_local::serve(listener, gw).await
+}
+
+/// `visa-local visa ...` and `visa-local audit ...` (console.rs).
+async fn console(config: Config, command: &str, args: Vec<String>) -> std::io::Result<()> {
+    let store =
+        SqliteStore::open(&config.data_dir.join("visa.sqlite3")).map_err(std::io::Error::other)?;
+    let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+    if command == "audit" {
+        let csv = visa_local::console::audit(&store, &args)
+            .await
+            .map_err(invalid)?;
+        use std::io::Write;
+        return std::io::stdout().write_all(&csv);
+    }
+    let done = visa_local::console::visa(&store, &args)
+        .await
+        .map_err(invalid)?;
+    println!("{done}");
+    Ok(())
 }
 
 /// `visa-local sweep [--at <instant>]`: one retention sweep of the data

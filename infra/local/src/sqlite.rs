@@ -13,16 +13,18 @@ use std::sync::{Arc, Mutex};
 use visa_core::Status;
 use visa_core::account::{Account, EmailVerification, PasswordReset, Session};
 use visa_core::application::{Application, Payment, Visa};
+use visa_core::audit::AuditEvent;
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::retention::{PAYMENT_EVENT_DAYS, Retention};
 use visa_core::store::{
-    Accounts, Applications, Invitations, PaymentEvent, PaymentRecorded, Payments, Sessions,
-    StoreError, VisaRecord, Visas,
+    Accounts, Applications, AuditTrail, Invitations, PaymentEvent, PaymentRecorded, Payments,
+    Sessions, StoreError, VisaRecord, Visas,
 };
 
 // One module per port; the shared helpers stay here.
 mod accounts;
 mod applications;
+mod audit;
 mod invitations;
 mod payments;
 mod sessions;
@@ -65,6 +67,14 @@ CREATE TABLE IF NOT EXISTS payment_intents (payment_intent TEXT PRIMARY KEY, app
 CREATE TABLE IF NOT EXISTS visas (number TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sandbox_sessions (id TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sandbox_checkouts (id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE, payment_intent TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (at, id);
+-- The audit trail is append-only: the store itself refuses a change or a
+-- deletion, whatever code (or person with the file) asks.
+CREATE TRIGGER IF NOT EXISTS audit_events_never_change BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events cannot be changed'); END;
+CREATE TRIGGER IF NOT EXISTS audit_events_never_go BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events cannot be deleted'); END;
 ";
 
 /// Stores an emailed link's token hash (a reset or a confirmation).

@@ -146,6 +146,16 @@ function actionsFor(app) {
       box.append(el('p', { key: 'cabinet.next_wait' }));
       break;
     case 'issued': {
+      // The migration service's changes come first: a cancelled visa is
+      // not to be printed, a shortened one ends earlier than it printed.
+      const visa = app.visa || {};
+      if (visa.cancelled_at) {
+        box.append(el('p', { className: 'inset', key: 'cabinet.visa_cancelled', vars: { at: formatDateTime(visa.cancelled_at) }, attrs: { 'data-visa-change': 'cancelled' } }));
+        break;
+      }
+      if (visa.shortened_from) {
+        box.append(el('p', { className: 'inset', key: 'cabinet.visa_shortened', vars: { until: formatDate(visa.valid_until), printed: formatDate(visa.shortened_from) }, attrs: { 'data-visa-change': 'shortened' } }));
+      }
       const button = el('button', { className: 'button', key: 'visa.download', attrs: { type: 'button', 'data-download': app.id, 'data-focus': `download:${app.id}` } });
       button.addEventListener('click', async () => {
         actionErrors.delete(app.id);
@@ -175,7 +185,7 @@ function card(app) {
   const invitationId = `application-${app.id}-invitation`;
   const p = app.passport || {};
   const dl = el('dl', { className: 'summary-list' }, [
-    row('cabinet.status', statusTag(app.status)),
+    row('cabinet.status', statusTag(app.visa && app.visa.cancelled_at ? 'cancelled' : app.status)),
     app.visa && app.visa.number ? row('field.visa_number', app.visa.number) : null,
     row('field.invitation_number', el('span', { text: app.invitation_number || '', attrs: { id: invitationId } })),
     row('field.name', [p.surname, p.given_names].filter(Boolean).join(' ')),

@@ -57,6 +57,50 @@ impl Visas for DynamoStore {
         }
     }
 
+    async fn change_visa(
+        &self,
+        current: &Application,
+        next: &Application,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (Some(was), Some(visa)) = (current.visa.as_ref(), next.visa.as_ref()) else {
+            return Err(StoreError::StatusConflict);
+        };
+        // Items written before officers could change visas have no revision.
+        let condition = if was.revision == 0 {
+            "#status = :issued AND (attribute_not_exists(#visa.#revision) OR #visa.#revision = :revision)"
+        } else {
+            "#status = :issued AND #visa.#revision = :revision"
+        };
+        let mut values = vec![
+            (":issued", s(Status::Issued.as_str())),
+            (":revision", n(i64::from(was.revision))),
+            (":visa", attribute(visa)?),
+            (":at", attribute(&next.updated_at)?),
+        ];
+        // Retention counts from the visa's last day, which a shortening moves.
+        let expression = if next.under_review {
+            "SET #visa = :visa, #updated = :at"
+        } else {
+            values.push((":ttl", epoch(self.retention.issued_until(visa.valid_until))));
+            "SET #visa = :visa, #updated = :at, #ttl = :ttl"
+        };
+        let writes = vec![
+            self.update_write(key(app_pk(&next.id), "APP"), expression, condition, values)?,
+            self.put_new_write(audit::item(event)?)?,
+        ];
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(codes) if failed(&codes, 0) => match self.load_application(&next.id).await? {
+                None => Err(StoreError::NotFound),
+                Some(_) => Err(StoreError::StatusConflict),
+            },
+            Some(_) => Err(StoreError::Unavailable(
+                "an audit event with this id exists".into(),
+            )),
+        }
+    }
+
     async fn mark_emailed(
         &self,
         application_id: &str,

@@ -53,6 +53,30 @@ impl Visas for SqliteStore {
         .await
     }
 
+    async fn change_visa(
+        &self,
+        current: &Application,
+        next: &Application,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let (next, event) = (next.clone(), event.clone());
+        let revision = current.visa.as_ref().map(|v| v.revision);
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let stored = load_application(&tx, &next.id)?.ok_or(StoreError::NotFound)?;
+            if stored.visa.as_ref().map(|v| v.revision) != revision || revision.is_none() {
+                return Err(StoreError::StatusConflict);
+            }
+            save_application(&tx, &next, Status::Issued)?;
+            super::audit::append(&tx, &event)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn visa(&self, number: &str) -> Result<Option<VisaRecord>, StoreError> {
         let number = number.to_owned();
         self.with(move |c| {

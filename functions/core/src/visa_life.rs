@@ -1,0 +1,101 @@
+//! The migration service's changes to an issued visa (the Rules on
+//! "cancelling, restoring visas ... and reduction of their validity
+//! terms"): the one use case every entry point calls (the local console
+//! command now, the officers' API next). Each change is made by
+//! `Application`'s transitions, written conditional on the visa's revision
+//! together with its audit event, and attributed to one named officer.
+
+use crate::application::{Application, VisaChangeRefused};
+use crate::audit::{self, AuditAction, AuditEvent};
+use crate::clock::{Clock, Ids};
+use crate::problem::Problem;
+use crate::store::{Applications, StoreError, Visas};
+use chrono::NaiveDate;
+
+/// What an officer does to a visa.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VisaChange {
+    Cancel,
+    Restore,
+    /// Reduce the validity: `until` becomes the last day.
+    Shorten {
+        until: NaiveDate,
+    },
+}
+
+/// Who acts, and from where: every change is attributable to one person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Officer {
+    pub name: String,
+    /// The address the request came from (`console` for the local command).
+    pub from: String,
+}
+
+/// Makes `change` to the visa numbered `number` for `officer`, with
+/// `reason`, and returns the application as it now is. 404 `not-found` for
+/// no such visa; 409 `invalid-state` when the visa's state does not allow
+/// the change or another officer changed it first (nothing is written
+/// then, the audit event included); 422 `validation` for a reason or a
+/// date that cannot be.
+#[allow(clippy::too_many_arguments)]
+pub async fn change(
+    applications: &dyn Applications,
+    visas: &dyn Visas,
+    clock: &dyn Clock,
+    ids: &dyn Ids,
+    number: &str,
+    change: VisaChange,
+    officer: &Officer,
+    reason: &str,
+) -> Result<Application, Problem> {
+    let reason = audit::reason(reason)
+        .map_err(|m| Problem::invalid_fields(vec![crate::FieldError::new("reason", m)]))?;
+    let number = number.trim().to_ascii_uppercase();
+    let not_found = || Problem::not_found("no visa has this number");
+    let record = visas.visa(&number).await?.ok_or_else(not_found)?;
+    let current = applications
+        .application(&record.application_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let at = clock.now();
+    let (next, action, detail) = match change {
+        VisaChange::Cancel => (current.cancel_visa(at), AuditAction::VisaCancelled, None),
+        VisaChange::Restore => (current.restore_visa(at), AuditAction::VisaRestored, None),
+        VisaChange::Shorten { until } => {
+            let was = current.visa.as_ref().map(|v| v.valid_until);
+            let detail = was.map(|was| format!("valid_until {was} -> {until}"));
+            (
+                current.shorten_visa(until, at),
+                AuditAction::VisaShortened,
+                detail,
+            )
+        }
+    };
+    let next = next.map_err(refused)?;
+    let event = AuditEvent {
+        id: ids.new_id(),
+        at,
+        actor: officer.name.clone(),
+        action,
+        record: format!("visa/{number}"),
+        reason,
+        from: officer.from.clone(),
+        detail,
+    };
+    match visas.change_visa(&current, &next, &event).await {
+        Ok(()) => Ok(next),
+        Err(StoreError::StatusConflict) => Err(Problem::invalid_state(
+            "another officer changed this visa a moment ago: read it again",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn refused(e: VisaChangeRefused) -> Problem {
+    match e {
+        VisaChangeRefused::OutsideValidity => {
+            Problem::invalid_fields(vec![crate::FieldError::new("valid_until", e.to_string())])
+        }
+        _ => Problem::invalid_state(e.to_string()),
+    }
+}
