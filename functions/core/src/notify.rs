@@ -98,4 +98,11 @@ pub enum EmailRequest {
     /// A copy of an issued visa for its holder, who asked for it again
     /// without signing in (to the confirmed address only, a few a day).
     VisaCopy { application_id: String },
+    /// The migration service changed an issued visa (cancelled, restored,
+    /// shortened): its holder is told what it now is. `revision` is the
+    /// change's; a later change's own message supersedes it.
+    VisaChanged {
+        application_id: String,
+        revision: u32,
+    },
 }

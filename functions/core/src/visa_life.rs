@@ -8,6 +8,7 @@
 use crate::application::{Application, VisaChangeRefused};
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::clock::{Clock, Ids};
+use crate::notify::{EmailQueue, EmailRequest};
 use crate::problem::Problem;
 use crate::store::{Applications, StoreError, Visas};
 use chrono::NaiveDate;
@@ -31,18 +32,25 @@ pub struct Officer {
     pub from: String,
 }
 
+/// What a change reads, writes and tells.
+pub struct Ports<'a> {
+    pub applications: &'a dyn Applications,
+    pub visas: &'a dyn Visas,
+    /// The holder is emailed what the visa now is.
+    pub emails: &'a dyn EmailQueue,
+    pub clock: &'a dyn Clock,
+    pub ids: &'a dyn Ids,
+}
+
 /// Makes `change` to the visa numbered `number` for `officer`, with
-/// `reason`, and returns the application as it now is. 404 `not-found` for
+/// `reason`, queues the holder's email, and returns the application as it
+/// now is. 404 `not-found` for
 /// no such visa; 409 `invalid-state` when the visa's state does not allow
 /// the change or another officer changed it first (nothing is written
 /// then, the audit event included); 422 `validation` for a reason or a
 /// date that cannot be.
-#[allow(clippy::too_many_arguments)]
 pub async fn change(
-    applications: &dyn Applications,
-    visas: &dyn Visas,
-    clock: &dyn Clock,
-    ids: &dyn Ids,
+    ports: &Ports<'_>,
     number: &str,
     change: VisaChange,
     officer: &Officer,
@@ -52,12 +60,13 @@ pub async fn change(
         .map_err(|m| Problem::invalid_fields(vec![crate::FieldError::new("reason", m)]))?;
     let number = number.trim().to_ascii_uppercase();
     let not_found = || Problem::not_found("no visa has this number");
-    let record = visas.visa(&number).await?.ok_or_else(not_found)?;
-    let current = applications
+    let record = ports.visas.visa(&number).await?.ok_or_else(not_found)?;
+    let current = ports
+        .applications
         .application(&record.application_id)
         .await?
         .ok_or_else(not_found)?;
-    let at = clock.now();
+    let at = ports.clock.now();
     let (next, action, detail) = match change {
         VisaChange::Cancel => (current.cancel_visa(at), AuditAction::VisaCancelled, None),
         VisaChange::Restore => (current.restore_visa(at), AuditAction::VisaRestored, None),
@@ -73,7 +82,7 @@ pub async fn change(
     };
     let next = next.map_err(refused)?;
     let event = AuditEvent {
-        id: ids.new_id(),
+        id: ports.ids.new_id(),
         at,
         actor: officer.name.clone(),
         action,
@@ -82,8 +91,19 @@ pub async fn change(
         from: officer.from.clone(),
         detail,
     };
-    match visas.change_visa(&current, &next, &event).await {
-        Ok(()) => Ok(next),
+    match ports.visas.change_visa(&current, &next, &event).await {
+        Ok(()) => {
+            let request = EmailRequest::VisaChanged {
+                application_id: next.id.clone(),
+                revision: next.visa.as_ref().map_or(0, |v| v.revision),
+            };
+            // The change stands either way: the cabinet and verification
+            // show it at once; a lost email is logged for the operators.
+            if let Err(e) = ports.emails.enqueue(&request).await {
+                tracing::error!(application_id = %next.id, error = %e, "visa change email not queued");
+            }
+            Ok(next)
+        }
         Err(StoreError::StatusConflict) => Err(Problem::invalid_state(
             "another officer changed this visa a moment ago: read it again",
         )),

@@ -232,7 +232,7 @@ pub const MAX_COPIES_PER_DAY: u32 = 3;
 
 /// An issued application and its account's confirmed address, or why
 /// there is nothing to send.
-async fn recipient(
+pub(crate) async fn recipient(
     deps: &Deps,
     application_id: &str,
 ) -> Result<Result<(Application, Account), Emailed>, String> {

@@ -46,7 +46,104 @@ pub async fn deliver(deps: &Deps, request: &EmailRequest) -> Result<String, Stri
         EmailRequest::AddressVerified { account_id } => issue::email_held(deps, account_id)
             .await
             .map(|sent| format!("address verified: {sent} held visa(s) emailed")),
+        EmailRequest::VisaChanged {
+            application_id,
+            revision,
+        } => send_visa_changed(deps, application_id, *revision)
+            .await
+            .map(|outcome| format!("visa change {application_id}: {outcome}")),
     }
+}
+
+/// Tells the holder what an officer's change made of their visa, to the
+/// confirmed address only. A message for a change that a later one has
+/// superseded sends nothing: the later one's says what the visa is now.
+async fn send_visa_changed(
+    deps: &Deps,
+    application_id: &str,
+    revision: u32,
+) -> Result<&'static str, String> {
+    let (app, account) = match issue::recipient(deps, application_id).await? {
+        Ok(found) => found,
+        Err(nothing) => {
+            tracing::info!(%application_id, ?nothing, "visa change not emailed");
+            return Ok("not sent");
+        }
+    };
+    let Some(visa) = app.visa.as_ref().filter(|v| v.revision == revision) else {
+        return Ok("superseded by a later change");
+    };
+    let link = format!("{}/cabinet", deps.site_origin.trim_end_matches('/'));
+    send(
+        deps.notifier.as_ref(),
+        account.email,
+        visa_changed_message(&account.lang, visa, &link),
+    )
+    .await?;
+    tracing::info!(%application_id, revision, "visa change emailed");
+    Ok("sent")
+}
+
+/// What the holder is told of their visa after an officer changed it:
+/// what it is now (cancelled, or standing with its dates), never the
+/// officer's reason, in the account's language.
+pub fn visa_changed_message(
+    lang: &str,
+    visa: &visa_core::application::Visa,
+    link: &str,
+) -> Composed {
+    let day = |d: chrono::NaiveDate| d.format("%d.%m.%Y").to_string();
+    let (from, until) = (day(visa.valid_from), day(visa.valid_until));
+    let number = &visa.number;
+    let printed = visa.shortened_from.map(day);
+    let (subject, state, label) = match lang {
+        "ru" => (
+            "Ваша электронная виза в Казахстан изменена",
+            match (visa.cancelled_at, &printed) {
+                (Some(_), _) => format!(
+                    "Миграционная служба аннулировала вашу электронную визу {number}. По ней больше нельзя въехать в Казахстан. Свяжитесь с пригласившей стороной."
+                ),
+                (None, Some(p)) => format!(
+                    "Миграционная служба сократила срок действия вашей электронной визы {number}: теперь она действует с {from} по {until} (в напечатанной визе указано {p})."
+                ),
+                (None, None) => format!(
+                    "Ваша электронная виза {number} снова действительна: с {from} по {until}."
+                ),
+            },
+            "Открыть личный кабинет",
+        ),
+        "kk" => (
+            "Қазақстанға электрондық визаңыз өзгертілді",
+            match (visa.cancelled_at, &printed) {
+                (Some(_), _) => format!(
+                    "Көші-қон қызметі {number} электрондық визаңыздың күшін жойды. Енді ол бойынша Қазақстанға кіруге болмайды. Сізді шақырған тарапқа хабарласыңыз."
+                ),
+                (None, Some(p)) => format!(
+                    "Көші-қон қызметі {number} электрондық визаңыздың мерзімін қысқартты: енді ол {from} бастап {until} дейін жарамды (басылған визада {p} көрсетілген)."
+                ),
+                (None, None) => format!(
+                    "{number} электрондық визаңыз қайтадан жарамды: {from} бастап {until} дейін."
+                ),
+            },
+            "Жеке кабинетті ашу",
+        ),
+        _ => (
+            "Your Kazakhstan e-visa has changed",
+            match (visa.cancelled_at, &printed) {
+                (Some(_), _) => format!(
+                    "The migration service has cancelled your e-visa {number}. It can no longer be used to enter Kazakhstan. Contact the party that invited you."
+                ),
+                (None, Some(p)) => format!(
+                    "The migration service has shortened your e-visa {number}: it is now valid from {from} to {until} (the printed visa says {p})."
+                ),
+                (None, None) => {
+                    format!("Your e-visa {number} is valid again: from {from} to {until}.")
+                }
+            },
+            "Open your cabinet",
+        ),
+    };
+    compose(lang, subject, &[state], Some((label, link)))
 }
 
 /// What a verification request came to.
@@ -378,6 +475,57 @@ mod tests {
         }
         // en, ru and kk differ; an unknown language reads as English.
         assert_eq!(subjects.len(), 3);
+    }
+
+    #[test]
+    fn a_visa_change_says_what_the_visa_now_is_in_every_language() {
+        let link = "https://visa.example/cabinet";
+        let stay = visa_core::application::Stay {
+            valid_from: "2026-12-20".parse().unwrap(),
+            valid_until: "2026-12-30".parse().unwrap(),
+        };
+        let at = "2026-12-10T08:00:00Z".parse().unwrap();
+        let issued = visa_core::application::Visa::new(
+            "K7Q4M2X9A".into(),
+            visa_core::Category::Tourist,
+            &stay,
+            Vec::new(),
+            at,
+        );
+        let cancelled = visa_core::application::Visa {
+            cancelled_at: Some(at),
+            ..issued.clone()
+        };
+        let shortened = visa_core::application::Visa {
+            valid_until: "2026-12-24".parse().unwrap(),
+            shortened_from: Some("2026-12-30".parse().unwrap()),
+            ..issued.clone()
+        };
+        every_language(
+            |l| visa_changed_message(l, &cancelled, link),
+            &[link, "K7Q4M2X9A"],
+        );
+        every_language(
+            |l| visa_changed_message(l, &shortened, link),
+            &[link, "K7Q4M2X9A", "20.12.2026", "24.12.2026", "30.12.2026"],
+        );
+        every_language(
+            |l| visa_changed_message(l, &issued, link),
+            &[link, "20.12.2026", "30.12.2026"],
+        );
+        // Three different messages, none with a date once cancelled.
+        for lang in ["en", "ru", "kk"] {
+            let texts: std::collections::BTreeSet<String> = [&cancelled, &shortened, &issued]
+                .iter()
+                .map(|v| visa_changed_message(lang, v, link).text)
+                .collect();
+            assert_eq!(texts.len(), 3, "{lang}");
+            assert!(
+                !visa_changed_message(lang, &cancelled, link)
+                    .text
+                    .contains("2026")
+            );
+        }
     }
 
     #[test]

@@ -14,11 +14,30 @@
 //! last 30 days by default).
 
 use crate::sqlite::SqliteStore;
+use async_trait::async_trait;
 use chrono::{Duration, NaiveDate, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 use visa_core::clock::{Clock, RandomIds, SystemClock};
+use visa_core::notify::{EmailQueue, EmailRequest, NotifyError};
 use visa_core::store::AuditTrail;
-use visa_core::visa_life::{self, Officer, VisaChange};
+use visa_core::visa_life::{self, Officer, Ports, VisaChange};
+
+/// The email queue of a one-shot command: each request is delivered by
+/// render-visa's own code before the command ends (the outbox).
+pub struct InlineMail {
+    pub render: Arc<visa_render_visa::Deps>,
+}
+
+#[async_trait]
+impl EmailQueue for InlineMail {
+    async fn enqueue(&self, request: &EmailRequest) -> Result<(), NotifyError> {
+        visa_render_visa::mail::deliver(&self.render, request)
+            .await
+            .map(|outcome| tracing::info!(%outcome, "email request handled"))
+            .map_err(NotifyError::Unavailable)
+    }
+}
 
 pub const USAGE: &str =
     "usage: visa-local visa cancel|restore <number> --officer <name> --reason <text>
@@ -47,7 +66,11 @@ fn date(flag: &str, raw: &str) -> Result<NaiveDate, String> {
 }
 
 /// `visa-local visa ...`: one officer's change to one visa.
-pub async fn visa(store: &SqliteStore, args: &[String]) -> Result<String, String> {
+pub async fn visa(
+    store: &SqliteStore,
+    emails: &dyn EmailQueue,
+    args: &[String],
+) -> Result<String, String> {
     let (action, number, rest) = match args {
         [action, number, rest @ ..] => (action.as_str(), number.as_str(), rest),
         _ => return Err(USAGE.into()),
@@ -78,24 +101,22 @@ pub async fn visa(store: &SqliteStore, args: &[String]) -> Result<String, String
         from: "console".into(),
     };
     let reason = flags.get("reason").copied().unwrap_or("");
-    let app = visa_life::change(
-        store,
-        store,
-        &SystemClock,
-        &RandomIds,
-        number,
-        change,
-        &officer,
-        reason,
-    )
-    .await
-    .map_err(|p| {
-        let fields: Vec<String> = p.errors.iter().map(|e| e.message.clone()).collect();
-        match fields.is_empty() {
-            true => format!("{} {}: {}", p.status, p.slug, p.detail),
-            false => format!("{} {}: {}", p.status, p.slug, fields.join("; ")),
-        }
-    })?;
+    let ports = Ports {
+        applications: store,
+        visas: store,
+        emails,
+        clock: &SystemClock,
+        ids: &RandomIds,
+    };
+    let app = visa_life::change(&ports, number, change, &officer, reason)
+        .await
+        .map_err(|p| {
+            let fields: Vec<String> = p.errors.iter().map(|e| e.message.clone()).collect();
+            match fields.is_empty() {
+                true => format!("{} {}: {}", p.status, p.slug, p.detail),
+                false => format!("{} {}: {}", p.status, p.slug, fields.join("; ")),
+            }
+        })?;
     let visa = app.visa.as_ref().ok_or("the application has no visa")?;
     let standing = visa_core::verification::standing(&app, SystemClock.today());
     Ok(format!(

@@ -72,7 +72,14 @@ async fn console(config: Config, command: &str, args: Vec<String>) -> std::io::R
         use std::io::Write;
         return std::io::stdout().write_all(&csv);
     }
-    let done = visa_local::console::visa(&store, &args)
+    drop(store);
+    // The holder's email is written to the outbox before the command ends.
+    let (wake, _) = tokio::sync::mpsc::unbounded_channel();
+    let gw = Gateway::open(config, wake)?;
+    let emails = visa_local::console::InlineMail {
+        render: gw.render.clone(),
+    };
+    let done = visa_local::console::visa(&gw.store, &emails, &args)
         .await
         .map_err(invalid)?;
     println!("{done}");

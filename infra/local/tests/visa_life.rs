@@ -28,6 +28,17 @@ fn console(data_dir: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The outbox messages to `email` that mention `words`.
+fn emails_saying(data_dir: &Path, email: &str, words: &str) -> usize {
+    std::fs::read_dir(data_dir.join("outbox"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .filter(|text| text.contains(&format!("To: {email}\r\n")) && text.contains(words))
+        .count()
+}
+
 async fn verification(gw: &Gateway, number: &str, passport: &str) -> Value {
     let path = format!("/api/visas/{number}/verification?passport_number={passport}");
     let (status, _, body) = gw.send("GET", &path, None, None).await;
@@ -76,6 +87,10 @@ async fn an_officer_cancels_restores_and_shortens_a_visa_and_the_trail_says_who(
     );
     // The public learns that it is cancelled, never why.
     assert!(!cancelled.to_string().contains("withdrew"), "{cancelled}");
+    // The holder is told at once, without the reason.
+    let told = "The migration service has cancelled your e-visa";
+    assert_eq!(emails_saying(&dir, "dana@example.com", told), 1);
+    assert_eq!(emails_saying(&dir, "dana@example.com", "withdrew"), 0);
     let (_, _, cabinet) = gw
         .send(
             "GET",
@@ -159,6 +174,11 @@ async fn an_officer_cancels_restores_and_shortens_a_visa_and_the_trail_says_who(
     );
     assert!(ok, "{err}");
     let shortened = verification(&gw, &number, &passport).await;
+    assert_eq!(emails_saying(&dir, "dana@example.com", "is valid again"), 1);
+    assert_eq!(
+        emails_saying(&dir, "dana@example.com", "has shortened your e-visa"),
+        1
+    );
     assert_eq!(
         shortened["visa"]["valid_until"],
         first.as_str(),
