@@ -30,6 +30,10 @@ ROUTES = [
     ("GET", "/api/.well-known/jwks.json", "render-visa", "anyone"),
     ("POST", "/api/admin/invitations", "confirm-invitation", "admin"),
     ("DELETE", "/api/admin/invitations/{number}", "confirm-invitation", "admin"),
+    ("POST", "/api/admin/visas/{visa_number}/cancellation", "confirm-invitation", "admin"),
+    ("POST", "/api/admin/visas/{visa_number}/restoration", "confirm-invitation", "admin"),
+    ("POST", "/api/admin/visas/{visa_number}/shortening", "confirm-invitation", "admin"),
+    ("GET", "/api/admin/audit-events", "confirm-invitation", "admin"),
 ]
 
 # The one extra route in the template: unknown /api paths and wrong methods
@@ -91,6 +95,17 @@ SLUGS = {
     ("DELETE", "/api/admin/invitations/{number}"): {
         "not-found", "invitation-already-used", "unauthenticated", "body-too-large",
     },
+    # The visa's life (docs/DESIGN.md): not in the first contract; added with it.
+    ("POST", "/api/admin/visas/{visa_number}/cancellation"): {
+        "not-found", "invalid-state", "validation", "unauthenticated", "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/admin/visas/{visa_number}/restoration"): {
+        "not-found", "invalid-state", "validation", "unauthenticated", "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/admin/visas/{visa_number}/shortening"): {
+        "not-found", "invalid-state", "validation", "unauthenticated", "malformed-body", "body-too-large",
+    },
+    ("GET", "/api/admin/audit-events"): {"validation", "unauthenticated", "body-too-large"},
 }
 
 FUNCTION_BINARIES = {"register", "confirm-invitation", "pay-webhook", "render-visa"}

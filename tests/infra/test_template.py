@@ -576,11 +576,31 @@ def test_every_table_statement_is_limited_to_its_partitions(transformed):
                 item_actions = [a for a in as_list(st.get("Action")) if a.startswith("dynamodb:")
                                 and a.split(":")[1] in ("GetItem", "PutItem", "UpdateItem", "DeleteItem",
                                                         "ConditionCheckItem", "Query")]
-                if not item_actions:
+                if not item_actions or st.get("Effect") == "Deny":
                     continue
                 keys = ((st.get("Condition") or {}).get("ForAllValues:StringLike") or {}).get("dynamodb:LeadingKeys")
                 assert keys, f"{name}/{st.get('Sid')}: {item_actions} on every partition"
                 assert "*" not in keys, f"{name}/{st.get('Sid')}: every partition"
+
+
+def test_no_role_may_change_or_delete_an_audit_event(transformed):
+    # The audit trail is append-only (docs/DESIGN.md): every function's role
+    # denies updating or deleting any item of an AUDIT# partition, whatever
+    # it is otherwise allowed.
+    roles = of_type(transformed["Resources"], "AWS::IAM::Role")
+    functions = [n for n in roles if n.endswith("Role") and n.replace("Role", "Function") in transformed["Resources"]]
+    assert len(functions) == 4, functions
+    for name in functions:
+        denies = [
+            st for policy in as_list(props(roles[name]).get("Policies"))
+            for st in statements(policy.get("PolicyDocument")) if st.get("Effect") == "Deny"
+        ]
+        guarded = [
+            st for st in denies
+            if {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= set(as_list(st.get("Action")))
+            and ((st.get("Condition") or {}).get("ForAnyValue:StringLike") or {}).get("dynamodb:LeadingKeys") == ["AUDIT#*"]
+        ]
+        assert guarded, f"{name}: audit events may be changed"
 
 
 # ------------------------------------------------------------------ WAF (infra/waf.yaml)

@@ -48,19 +48,22 @@ pub struct Statement {
     pub principals: Option<Vec<String>>,
     /// `aws:PrincipalArn` must (or, negated, must not) match one of these.
     pub principal_arn: Option<(bool, Vec<String>)>,
-    /// `ForAllValues:StringLike` on `dynamodb:LeadingKeys`: every partition
-    /// key the request names matches one of these.
-    pub leading_keys: Option<Vec<String>>,
+    /// `ForAllValues:StringLike` (`true`: every partition key the request
+    /// names matches one of these) or `ForAnyValue:StringLike` (`false`: at
+    /// least one does) on `dynamodb:LeadingKeys`.
+    pub leading_keys: Option<(bool, Vec<String>)>,
 }
 
 impl Statement {
     fn applies(&self, principal: &str, access: &Access) -> bool {
         let (action, resource) = (access.action.as_str(), access.resource.as_str());
-        let keys = self.leading_keys.as_ref().is_none_or(|patterns| {
-            access
-                .leading_keys
-                .iter()
-                .all(|k| patterns.iter().any(|p| glob(p, k, false)))
+        let keys = self.leading_keys.as_ref().is_none_or(|(all, patterns)| {
+            let matches = |k: &String| patterns.iter().any(|p| glob(p, k, false));
+            if *all {
+                access.leading_keys.iter().all(matches)
+            } else {
+                access.leading_keys.iter().any(matches)
+            }
         });
         let about_principal = self
             .principals
@@ -321,7 +324,10 @@ fn statements(document: &Value, names: &Names, owner: &str) -> Vec<Statement> {
                     principal_arn = Some((op.contains("Not"), names.list(values)));
                 }
                 (Some("ForAllValues:StringLike"), Some("dynamodb:LeadingKeys")) => {
-                    leading_keys = Some(names.list(values));
+                    leading_keys = Some((true, names.list(values)));
+                }
+                (Some("ForAnyValue:StringLike"), Some("dynamodb:LeadingKeys")) => {
+                    leading_keys = Some((false, names.list(values)));
                 }
                 other => panic!("{owner}/{sid}: condition {other:?} is not modelled"),
             }
@@ -562,7 +568,7 @@ mod tests {
     fn leading_keys_limit_a_role_to_its_partitions() {
         let policy = Policy {
             statements: vec![Statement {
-                leading_keys: Some(vec!["APP#*".into(), "WARM".into()]),
+                leading_keys: Some((true, vec!["APP#*".into(), "WARM".into()])),
                 ..statement("Table", Effect::Allow, &["dynamodb:GetItem"], &["arn:t"])
             }],
         };

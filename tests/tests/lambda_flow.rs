@@ -1394,6 +1394,83 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     let emailed = application_image(&ddb, &table, &id).await;
     assert!(emailed.get("emailed_at").is_some(), "{emailed}");
 
+    // The migration service cancels the visa through the admin API (IAM):
+    // border control is told at once, the holder by email (the queue), the
+    // audit trail names the officer's IAM identity; restored, it stands.
+    let verify = format!("/api/visas/{visa_number}/verification?passport_number=Z1234567");
+    let cancel = format!("/api/admin/visas/{visa_number}/cancellation");
+    let reason = json!({"reason": "the host withdrew the invitation"});
+    let unsigned = portal
+        .call("POST", &cancel, None, Some(reason.clone()), &[])
+        .await;
+    assert_eq!(unsigned.status, 403, "API Gateway's IAM check");
+    let cancelled = portal
+        .call_as_officer("POST", &cancel, Some(reason.clone()))
+        .await;
+    assert_eq!(
+        (cancelled.status, cancelled.json()["status"].clone()),
+        (200, json!("cancelled")),
+        "{}",
+        String::from_utf8_lossy(&cancelled.body)
+    );
+    let at_border = portal.call("GET", &verify, None, None, &[]).await.json();
+    assert_eq!(
+        (&at_border["status"], &at_border["valid"]),
+        (&json!("cancelled"), &json!(false))
+    );
+    let again = portal
+        .call_as_officer("POST", &cancel, Some(reason.clone()))
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
+    let changed_mail = |endpoint: String, email: String| async move {
+        ses_messages(&endpoint)
+            .await
+            .iter()
+            .filter(|m| {
+                let raw = m.to_string();
+                raw.contains("Your Kazakhstan e-visa has changed") && raw.contains(&email)
+            })
+            .count()
+    };
+    assert_eq!(
+        changed_mail(moto.endpoint(), email.clone()).await,
+        1,
+        "the holder is told"
+    );
+    let restored = portal
+        .call_as_officer(
+            "POST",
+            &format!("/api/admin/visas/{visa_number}/restoration"),
+            Some(json!({"reason": "the appeal was upheld"})),
+        )
+        .await;
+    assert_eq!(
+        restored.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&restored.body)
+    );
+    assert_eq!(
+        portal.call("GET", &verify, None, None, &[]).await.json()["status"],
+        "not_yet_valid"
+    );
+    assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
+    assert_eq!(changed_mail(moto.endpoint(), email.clone()).await, 2);
+    let trail = portal
+        .call_as_officer("GET", "/api/admin/audit-events", None)
+        .await;
+    assert_eq!(trail.status, 200);
+    let csv = String::from_utf8(trail.body.clone()).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    for (row, action) in rows[1..].iter().zip(["visa_cancelled", "visa_restored"]) {
+        assert!(
+            row.contains(&format!(",{OFFICER_ARN},{action},visa/{visa_number},")),
+            "{row}"
+        );
+    }
+
     // Forgot the password: register queues the request, render-visa emails
     // the link from the queue, register redeems it and ends the sessions.
     let asked = portal
@@ -1753,8 +1830,35 @@ fn roles_allow_the_flow_and_every_statement_is_needed(aws: &CountingProxy) {
             .filter(|(f, _)| f == function)
             .map(|(_, a)| a)
             .collect();
+        // The audit trail is append-only for every role: an update or a
+        // deletion of an event is refused, whatever else the role may do.
+        let table = audit
+            .granted
+            .iter()
+            .map(|(_, a)| a)
+            .find(|a| a.action == "dynamodb:GetItem" && !a.resource.contains("/index/"))
+            .map(|a| a.resource.clone())
+            .expect("the flow reads the table");
+        for action in [
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+        ] {
+            let change = iam::Access {
+                action: action.into(),
+                resource: table.clone(),
+                leading_keys: vec!["AUDIT#2026-12-05".into()],
+            };
+            assert!(
+                !roles.decide(caller, &change).is_allowed(),
+                "{function} may {action} an audit event"
+            );
+        }
         for statement in &policy.statements {
-            if USED_BY_LAMBDA.contains(&statement.sid.as_str()) {
+            // A Deny guards what the flow never does; nothing it does needs one.
+            if USED_BY_LAMBDA.contains(&statement.sid.as_str())
+                || statement.effect == iam::Effect::Deny
+            {
                 continue;
             }
             let without = Caller {

@@ -14,7 +14,7 @@ pub const LOCAL_OFFICER: &str = "visa-local officer (admin token)";
 
 /// The officer making this request, proven by the request itself: every
 /// officer handler calls this first.
-fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<String, Problem> {
+pub(crate) fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<String, Problem> {
     match &deps.admin {
         AdminAuth::Iam => {
             // Behind API Gateway's IAM check, and checked again: the IAM
@@ -25,7 +25,7 @@ fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<String, Problem>
                 Some(GatewayContext {
                     route_key,
                     iam_caller: Some(arn),
-                }) if *route_key == route.route_key() && !arn.is_empty() => Ok(arn.clone()),
+                }) if is_route(route_key, route) && !arn.is_empty() => Ok(arn.clone()),
                 _ => {
                     tracing::warn!(
                         anomaly = true,
@@ -49,6 +49,14 @@ fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<String, Problem>
             }
         }
     }
+}
+
+/// The route API Gateway matched is `route`, or its HEAD twin (a GET
+/// route's, which the template deploys beside it).
+fn is_route(route_key: &str, route: &Route) -> bool {
+    route_key == route.route_key()
+        || (route.method == http::Method::GET
+            && route_key.strip_prefix("HEAD ") == Some(route.path))
 }
 
 pub async fn create(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {

@@ -5,16 +5,18 @@
 mod admin;
 mod applications;
 mod catalogue;
+mod visas;
 
 use std::sync::Arc;
 use visa_core::annex::Annexes;
 use visa_core::clock::{Clock, Ids};
 use visa_core::http::{Request, Response, respond};
 use visa_core::money::Fees;
+use visa_core::notify::EmailQueue;
 use visa_core::payment::PaymentProvider;
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
-use visa_core::store::{Applications, Invitations, Sessions};
+use visa_core::store::{Applications, AuditTrail, Invitations, Sessions, Visas};
 
 /// How officers prove who they are.
 pub enum AdminAuth {
@@ -30,6 +32,11 @@ pub struct Deps {
     pub invitations: Arc<dyn Invitations>,
     pub applications: Arc<dyn Applications>,
     pub sessions: Arc<dyn Sessions>,
+    /// Officers' changes to issued visas, and the audit trail they write.
+    pub visas: Arc<dyn Visas>,
+    pub audit: Arc<dyn AuditTrail>,
+    /// The holder of a changed visa is emailed (render-visa sends it).
+    pub emails: Arc<dyn EmailQueue>,
     pub payments: Arc<dyn PaymentProvider>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
@@ -68,6 +75,10 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::RevokeInvitation => {
             respond(admin::revoke(deps, &req, m.route, m.param("number")).await)
         }
+        Op::CancelVisa | Op::RestoreVisa | Op::ShortenVisa => {
+            respond(visas::change(deps, &req, m.route, m.param("visa_number")).await)
+        }
+        Op::ExportAuditEvents => respond(visas::export(deps, &req, m.route).await),
         // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }

@@ -19,7 +19,10 @@ async fn deps() -> Result<Deps, lambda::Error> {
     Ok(Deps {
         invitations: store.clone(),
         applications: store.clone(),
+        visas: store.clone(),
+        audit: store.clone(),
         sessions: store,
+        emails: Arc::new(cloud.email_queue()?),
         payments,
         clock: Arc::new(SystemClock),
         ids: Arc::new(RandomIds),

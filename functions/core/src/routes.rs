@@ -88,6 +88,10 @@ pub enum Op {
     GetJwks,
     CreateInvitation,
     RevokeInvitation,
+    CancelVisa,
+    RestoreVisa,
+    ShortenVisa,
+    ExportAuditEvents,
 }
 
 #[derive(Debug)]
@@ -147,6 +151,10 @@ routes! {
     GetJwks "getJwks" GET "/api/.well-known/jwks.json" RenderVisa Public;
     CreateInvitation "createInvitation" POST "/api/admin/invitations" ConfirmInvitation Officer;
     RevokeInvitation "revokeInvitation" DELETE "/api/admin/invitations/{number}" ConfirmInvitation Officer;
+    CancelVisa "cancelVisa" POST "/api/admin/visas/{visa_number}/cancellation" ConfirmInvitation Officer;
+    RestoreVisa "restoreVisa" POST "/api/admin/visas/{visa_number}/restoration" ConfirmInvitation Officer;
+    ShortenVisa "shortenVisa" POST "/api/admin/visas/{visa_number}/shortening" ConfirmInvitation Officer;
+    ExportAuditEvents "exportAuditEvents" GET "/api/admin/audit-events" ConfirmInvitation Officer;
 }
 
 /// One path template: its routes by method, and the `Allow` it answers.

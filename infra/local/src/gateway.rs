@@ -104,6 +104,11 @@ impl Gateway {
                 invitations: shared.clone(),
                 applications: shared.clone(),
                 sessions: shared.clone(),
+                visas: shared.clone(),
+                audit: shared.clone(),
+                emails: Arc::new(crate::mail::LocalMail {
+                    render: Arc::downgrade(&render),
+                }),
                 payments,
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use visa_core::clock::Clock;
 use visa_core::http::{MAX_BODY_BYTES, Request};
 use visa_core::invitation::InvitationStatus;
-use visa_core::store::{Applications, Invitations};
+use visa_core::store::{Applications, Invitations, PaymentEvent, Payments, Visas};
 
 #[tokio::test]
 async fn officers_create_and_revoke_invitations_with_their_refusals() {
@@ -201,6 +201,8 @@ cases! {
     confirmation_problems,
     invitation_creation_problems,
     invitation_revocation_problems,
+    visa_change_problems,
+    audit_export_problems,
     what_is_no_route_answers,
 }
 
@@ -456,6 +458,180 @@ async fn invitation_revocation_problems() {
         (409, "invitation-already-used"),
     )
     .await;
+}
+
+/// An issued visa in the fixture's store: applied and confirmed through
+/// the handler, paid and issued as the webhook and render-visa would.
+async fn issued_visa(c: &Confirm) -> (String, String) {
+    let inv = c.invitation("tourist", "IND").await;
+    let token = c.applicant("acc-visa").await;
+    let (status, app) = c
+        .call(
+            "POST",
+            "/api/applications",
+            Some(&token),
+            new_application(&inv, "2027-04-03"),
+        )
+        .await;
+    assert_eq!(status, 201, "{app}");
+    let id = app["id"].as_str().unwrap().to_owned();
+    let confirm = format!("/api/applications/{id}/confirmation");
+    let (status, confirmed) = c
+        .call(
+            "POST",
+            &confirm,
+            Some(&token),
+            json!({"details_match_passport": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
+    let now = c.clock.now();
+    let event = PaymentEvent {
+        event_id: "evt_visa_life".into(),
+        application_id: id.clone(),
+        checkout_session_id: confirmed["payment"]["checkout_session_id"]
+            .as_str()
+            .unwrap()
+            .into(),
+        amount_minor: 6000,
+        currency: "usd".into(),
+        event_type: "checkout.session.completed".into(),
+        payment_intent: None,
+    };
+    c.store.record_payment(&event, now).await.unwrap();
+    let paid = c.store.application(&id).await.unwrap().unwrap();
+    let visa = visa_core::application::Visa::new(
+        "K7Q4M2X9A".into(),
+        paid.category,
+        &paid.stay,
+        Vec::new(),
+        now,
+    );
+    c.store.issue_visa(&id, &visa, now).await.unwrap();
+    (id, paid.stay.valid_from.to_string())
+}
+
+async fn visa_change_problems() {
+    let c = Confirm::new();
+    let (id, first_day) = issued_visa(&c).await;
+    let path = |change: &str| format!("/api/admin/visas/K7Q4M2X9A/{change}");
+    let reason = json!({"reason": "the host withdrew the invitation"});
+    for change in ["cancellation", "restoration", "shortening"] {
+        let path = path(change);
+        let post = |token: Option<&str>, body: Value| request("POST", &path, token, body);
+        refused(&c, post(None, reason.clone()), (401, "unauthenticated")).await;
+        refused(
+            &c,
+            post(Some("guess"), reason.clone()),
+            (401, "unauthenticated"),
+        )
+        .await;
+        malformed_refused(&c, "POST", &path, Some(OFFICER)).await;
+        too_large_refused(&c, "POST", &path, Some(OFFICER)).await;
+        for bad in ["", "   ", "two\nlines"] {
+            let mut body = json!({"reason": bad});
+            if change == "shortening" {
+                body["valid_until"] = json!(first_day);
+            }
+            invalid(&c, post(Some(OFFICER), body), "reason").await;
+        }
+        let mut body = json!({"reason": "x"});
+        if change == "shortening" {
+            body["valid_until"] = json!(first_day);
+        }
+        let unknown = request(
+            "POST",
+            &path.replace("K7Q4M2X9A", "ZZZZZZZZZ"),
+            Some(OFFICER),
+            body,
+        );
+        refused(&c, unknown, (404, "not-found")).await;
+    }
+    // Shortening: only within the window, to a real date.
+    let shorten = |until: &str| {
+        request(
+            "POST",
+            &path("shortening"),
+            Some(OFFICER),
+            json!({"valid_until": until, "reason": "stay reduced"}),
+        )
+    };
+    invalid(&c, shorten("2099-01-01"), "valid_until").await;
+    invalid(&c, shorten("not a day"), "valid_until").await;
+    // Nothing to restore while it stands.
+    refused(
+        &c,
+        request("POST", &path("restoration"), Some(OFFICER), reason.clone()),
+        (409, "invalid-state"),
+    )
+    .await;
+    let (status, cancelled) = send(
+        &c,
+        request("POST", &path("cancellation"), Some(OFFICER), reason.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
+    let stored = c.store.application(&id).await.unwrap().unwrap();
+    assert!(stored.visa.unwrap().cancelled_at.is_some());
+    refused(
+        &c,
+        request("POST", &path("cancellation"), Some(OFFICER), reason.clone()),
+        (409, "invalid-state"),
+    )
+    .await;
+    refused(&c, shorten(&first_day), (409, "invalid-state")).await;
+    let (status, restored) = send(
+        &c,
+        request("POST", &path("restoration"), Some(OFFICER), reason),
+    )
+    .await;
+    assert_eq!(status, 200, "{restored}");
+    let (status, shortened) = send(&c, shorten(&first_day)).await;
+    assert_eq!(
+        (status, &shortened["visa"]["valid_until"]),
+        (200, &json!(first_day)),
+        "{shortened}"
+    );
+}
+
+async fn audit_export_problems() {
+    let c = Confirm::new();
+    let path = "/api/admin/audit-events";
+    let get = |query: &str, token: Option<&str>| {
+        request("GET", &format!("{path}{query}"), token, Value::Null)
+    };
+    refused(&c, get("", None), (401, "unauthenticated")).await;
+    refused(&c, get("", Some("guess")), (401, "unauthenticated")).await;
+    too_large_refused(&c, "GET", path, Some(OFFICER)).await;
+    invalid(&c, get("?from=yesterday", Some(OFFICER)), "from").await;
+    invalid(&c, get("?to=2026-13-01", Some(OFFICER)), "to").await;
+    invalid(
+        &c,
+        get("?from=2026-12-05&to=2026-12-04", Some(OFFICER)),
+        "from",
+    )
+    .await;
+    invalid(
+        &c,
+        get("?from=2025-01-01&to=2026-12-05", Some(OFFICER)),
+        "to",
+    )
+    .await;
+    let res = visa_confirm_invitation::handle(
+        &c.deps,
+        get("?from=2026-12-01&to=2026-12-05", Some(OFFICER)),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        String::from_utf8(res.body().to_vec()).unwrap(),
+        "id,at,actor,action,record,reason,from,detail\n"
+    );
 }
 
 async fn what_is_no_route_answers() {

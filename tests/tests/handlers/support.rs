@@ -537,10 +537,14 @@ impl Confirm {
         let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
         let clock = pinned_clock();
         let shared = Arc::new(store.clone());
+        let queued = Arc::new(Queued::default());
         Confirm {
             deps: visa_confirm_invitation::Deps {
                 invitations: shared.clone(),
                 applications: shared.clone(),
+                visas: shared.clone(),
+                audit: shared.clone(),
+                emails: queued.clone(),
                 sessions: shared,
                 payments: Arc::new(visa_local::sandbox::SandboxPayments {
                     store: store.clone(),
