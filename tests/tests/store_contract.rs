@@ -123,6 +123,7 @@ contract!(
     a_late_payment_in_a_replaced_session_pays_or_is_refused_for_refund,
     everything_reads_back_after_reconnecting,
     an_officers_change_to_a_visa_is_written_once_with_its_audit_event,
+    an_officers_invitation_is_audited_once_with_what_it_did,
 );
 
 // ------------------------------------------------------------------ data
@@ -261,7 +262,10 @@ async fn awaiting_payment<S: Store>(
     number: &str,
     session: &str,
 ) -> Application {
-    store.create_invitation(&invitation(number)).await.unwrap();
+    store
+        .create_invitation(&invitation(number), None)
+        .await
+        .unwrap();
     store
         .create_application(&application(id, "acc-1", number, t0()))
         .await
@@ -302,6 +306,66 @@ async fn issued<S: Store>(store: &S, id: &str, number: &str, visa_number: &str) 
         .await
         .unwrap();
     store.issue_visa(id, &visa(visa_number), at).await.unwrap()
+}
+
+async fn an_officers_invitation_is_audited_once_with_what_it_did<B: Backend>(b: B) {
+    let store = b.open().await;
+    let t = t0() + Duration::hours(3);
+    let event = |id: &str, action: AuditAction| AuditEvent {
+        record: "invitation/700000000010".into(),
+        reason: String::new(),
+        ..audit_event(id, t, action)
+    };
+    let events = || async {
+        store
+            .audit_events(t0(), t0() + Duration::days(1))
+            .await
+            .unwrap()
+    };
+    let created = event("01JINVCREATED", AuditAction::InvitationCreated);
+    store
+        .create_invitation(&invitation("700000000010"), Some(&created))
+        .await
+        .unwrap();
+    // A taken number writes neither the invitation nor its event.
+    is(
+        store
+            .create_invitation(
+                &invitation("700000000010"),
+                Some(&event("01JINVAGAIN", AuditAction::InvitationCreated)),
+            )
+            .await,
+        |e| matches!(e, StoreError::InvitationExists),
+    );
+    assert_eq!(events().await, vec![created.clone()]);
+    let revoked = event("01JINVREVOKED", AuditAction::InvitationRevoked);
+    store
+        .revoke_invitation("700000000010", "Aigerim Nurlanovna", Some(&revoked))
+        .await
+        .unwrap();
+    // Revoking again changes nothing, so it records nothing.
+    store
+        .revoke_invitation(
+            "700000000010",
+            "Aigerim Nurlanovna",
+            Some(&event("01JINVREVOKED2", AuditAction::InvitationRevoked)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(events().await, vec![created, revoked]);
+    // A used invitation is not revoked, and nothing is recorded.
+    awaiting_payment(&store, "app-10", "700000000011", "cs_10").await;
+    is(
+        store
+            .revoke_invitation(
+                "700000000011",
+                "Aigerim Nurlanovna",
+                Some(&event("01JINVUSED", AuditAction::InvitationRevoked)),
+            )
+            .await,
+        |e| matches!(e, StoreError::InvitationNotClaimable),
+    );
+    assert_eq!(events().await.len(), 2);
 }
 
 async fn an_officers_change_to_a_visa_is_written_once_with_its_audit_event<B: Backend>(b: B) {
@@ -444,7 +508,10 @@ async fn an_erased_account_takes_its_listed_applications_or_nothing<B: Backend>(
     store.create_account(&priya).await.unwrap();
     for (i, id) in ["app-1", "app-2", "app-3"].into_iter().enumerate() {
         let number = format!("41000000000{i}");
-        store.create_invitation(&invitation(&number)).await.unwrap();
+        store
+            .create_invitation(&invitation(&number), None)
+            .await
+            .unwrap();
         store
             .create_application(&application(id, "acc-1", &number, t0()))
             .await
@@ -844,14 +911,14 @@ async fn failed_sign_ins_count_in_a_window<B: Backend>(b: B) {
 async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) {
     let store = b.open().await;
     let inv = invitation("100000000001");
-    store.create_invitation(&inv).await.unwrap();
+    store.create_invitation(&inv, None).await.unwrap();
     assert_eq!(
         store.invitation("100000000001").await.unwrap(),
         Some(inv.clone())
     );
     let mut other = invitation("100000000001");
     other.inviter.name = "Someone Else LLP".into();
-    is(store.create_invitation(&other).await, |e| {
+    is(store.create_invitation(&other, None).await, |e| {
         matches!(e, StoreError::InvitationExists)
     });
     assert_eq!(
@@ -861,7 +928,7 @@ async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) 
     assert_eq!(store.invitation("999999999999").await.unwrap(), None);
 
     let revoked = store
-        .revoke_invitation("100000000001", "arn:aws:iam::1:user/officer-a")
+        .revoke_invitation("100000000001", "arn:aws:iam::1:user/officer-a", None)
         .await
         .unwrap();
     assert_eq!(
@@ -875,7 +942,7 @@ async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) 
     // Revoking again is a no-op: the first officer stays recorded.
     assert_eq!(
         store
-            .revoke_invitation("100000000001", "arn:aws:iam::1:user/officer-b")
+            .revoke_invitation("100000000001", "arn:aws:iam::1:user/officer-b", None)
             .await
             .unwrap(),
         revoked
@@ -885,13 +952,15 @@ async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) 
         Some(revoked)
     );
     is(
-        store.revoke_invitation("999999999999", "officer").await,
+        store
+            .revoke_invitation("999999999999", "officer", None)
+            .await,
         |e| matches!(e, StoreError::NotFound),
     );
 
     // A used invitation cannot be revoked.
     store
-        .create_invitation(&invitation("100000000002"))
+        .create_invitation(&invitation("100000000002"), None)
         .await
         .unwrap();
     store
@@ -899,7 +968,9 @@ async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) 
         .await
         .unwrap();
     is(
-        store.revoke_invitation("100000000002", "officer").await,
+        store
+            .revoke_invitation("100000000002", "officer", None)
+            .await,
         |e| matches!(e, StoreError::InvitationNotClaimable),
     );
     assert_eq!(
@@ -916,7 +987,7 @@ async fn invitations_are_created_once_and_revoked_only_unused<B: Backend>(b: B) 
 async fn an_invitation_is_claimed_once_with_its_application<B: Backend>(b: B) {
     let store = b.open().await;
     store
-        .create_invitation(&invitation("200000000001"))
+        .create_invitation(&invitation("200000000001"), None)
         .await
         .unwrap();
     let app = application("app-1", "acc-1", "200000000001", t0());
@@ -934,11 +1005,11 @@ async fn an_invitation_is_claimed_once_with_its_application<B: Backend>(b: B) {
 
     // Used, revoked or unknown: not claimable, and nothing is written.
     store
-        .create_invitation(&invitation("200000000002"))
+        .create_invitation(&invitation("200000000002"), None)
         .await
         .unwrap();
     store
-        .revoke_invitation("200000000002", "officer")
+        .revoke_invitation("200000000002", "officer", None)
         .await
         .unwrap();
     for (id, number) in [
@@ -969,7 +1040,7 @@ async fn an_invitation_is_claimed_once_with_its_application<B: Backend>(b: B) {
 async fn checkout_opens_only_from_invitation_confirmed<B: Backend>(b: B) {
     let store = b.open().await;
     store
-        .create_invitation(&invitation("300000000001"))
+        .create_invitation(&invitation("300000000001"), None)
         .await
         .unwrap();
     let app = application("app-1", "acc-1", "300000000001", t0());
@@ -1014,13 +1085,16 @@ async fn an_accounts_applications_newest_first<B: Backend>(b: B) {
         .enumerate()
     {
         let number = format!("40000000000{i}");
-        store.create_invitation(&invitation(&number)).await.unwrap();
+        store
+            .create_invitation(&invitation(&number), None)
+            .await
+            .unwrap();
         let app = application(id, "acc-1", &number, t0() + Duration::minutes(minutes));
         store.create_application(&app).await.unwrap();
         created.push(app);
     }
     store
-        .create_invitation(&invitation("400000000009"))
+        .create_invitation(&invitation("400000000009"), None)
         .await
         .unwrap();
     store
@@ -1062,7 +1136,7 @@ async fn payments_move_to_paid_once_per_event<B: Backend>(b: B) {
         |e| matches!(e, StoreError::StatusConflict),
     );
     store
-        .create_invitation(&invitation("500000000002"))
+        .create_invitation(&invitation("500000000002"), None)
         .await
         .unwrap();
     store
@@ -1293,7 +1367,7 @@ async fn visas_take_a_free_number_and_a_paid_application<B: Backend>(b: B) {
 async fn fifty_concurrent_claims_of_one_invitation_have_one_winner<B: Backend>(b: B) {
     let store = Arc::new(b.open().await);
     store
-        .create_invitation(&invitation("800000000001"))
+        .create_invitation(&invitation("800000000001"), None)
         .await
         .unwrap();
     let claims: Vec<_> = (0..50)
@@ -1552,7 +1626,7 @@ async fn items_with_passport_data_expire_as_the_retention_policy_says() {
         }
     };
     let inv = invitation("970000000001");
-    store.create_invitation(&inv).await.unwrap();
+    store.create_invitation(&inv, None).await.unwrap();
     // The invitation's last day, 30 May, ends at 19:00 UTC (midnight in Astana).
     let end_of_stay = Utc.with_ymd_and_hms(2026, 5, 30, 19, 0, 0).unwrap();
     assert_eq!(
@@ -1615,7 +1689,7 @@ async fn the_sqlite_sweep_erases_what_the_retention_policy_says_is_due() {
     };
     // A draft, one awaiting payment, one paid, one issued.
     store
-        .create_invitation(&invitation("980000000001"))
+        .create_invitation(&invitation("980000000001"), None)
         .await
         .unwrap();
     store

@@ -3,6 +3,7 @@
 use crate::{AdminAuth, Deps};
 use http::StatusCode;
 use subtle::ConstantTimeEq;
+use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::http::{GatewayContext, Request, Response, bearer, json, no_content, read_json};
 use visa_core::invitation::{NewInvitation, is_invitation_number};
 use visa_core::problem::Problem;
@@ -59,6 +60,27 @@ fn is_route(route_key: &str, route: &Route) -> bool {
             && route_key.strip_prefix("HEAD ") == Some(route.path))
 }
 
+/// The audit event of an officer's action on invitation `number`.
+fn officer_event(
+    deps: &Deps,
+    req: &Request,
+    officer: &str,
+    action: AuditAction,
+    number: &str,
+    detail: Option<String>,
+) -> AuditEvent {
+    AuditEvent {
+        id: deps.ids.new_id(),
+        at: deps.clock.now(),
+        actor: officer.to_owned(),
+        action,
+        record: format!("invitation/{number}"),
+        reason: String::new(),
+        from: visa_core::http::client_addr(req),
+        detail,
+    }
+}
+
 pub async fn create(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {
     let officer = officer(deps, req, route)?;
     let new: NewInvitation = read_json(req.body())?;
@@ -74,7 +96,25 @@ pub async fn create(deps: &Deps, req: &Request, route: &Route) -> Result<Respons
                 deps.clock.now(),
             )
             .map_err(Problem::invalid_fields)?;
-        match deps.invitations.create_invitation(&invitation).await {
+        let event = officer_event(
+            deps,
+            req,
+            &officer,
+            AuditAction::InvitationCreated,
+            &invitation.number,
+            Some(format!(
+                "{} for {}, {} to {}",
+                invitation.category.as_str(),
+                invitation.invitee.nationality,
+                invitation.valid_from,
+                invitation.valid_until
+            )),
+        );
+        match deps
+            .invitations
+            .create_invitation(&invitation, Some(&event))
+            .await
+        {
             Ok(()) => {
                 tracing::info!(number = %invitation.number, category = %invitation.category, %officer, "invitation created");
                 return Ok(json(StatusCode::CREATED, &invitation));
@@ -105,7 +145,19 @@ pub async fn revoke(
     if !is_invitation_number(number) {
         return Err(Problem::not_found("no such invitation"));
     }
-    match deps.invitations.revoke_invitation(number, &officer).await {
+    let event = officer_event(
+        deps,
+        req,
+        &officer,
+        AuditAction::InvitationRevoked,
+        number,
+        None,
+    );
+    match deps
+        .invitations
+        .revoke_invitation(number, &officer, Some(&event))
+        .await
+    {
         Ok(_) => {
             tracing::info!(%number, %officer, "invitation revoked");
             Ok(no_content())

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
+    InvitationCreated,
+    InvitationRevoked,
     VisaCancelled,
     VisaRestored,
     VisaShortened,
@@ -18,6 +20,8 @@ pub enum AuditAction {
 impl AuditAction {
     pub fn as_str(self) -> &'static str {
         match self {
+            AuditAction::InvitationCreated => "invitation_created",
+            AuditAction::InvitationRevoked => "invitation_revoked",
             AuditAction::VisaCancelled => "visa_cancelled",
             AuditAction::VisaRestored => "visa_restored",
             AuditAction::VisaShortened => "visa_shortened",
@@ -35,7 +39,8 @@ pub struct AuditEvent {
     pub action: AuditAction,
     /// What was acted on, as `<kind>/<id>` (`visa/K7Q4M2X9A`).
     pub record: String,
-    /// Why, in the officer's words.
+    /// Why, in the officer's words (empty where the action asks none:
+    /// creating an invitation).
     pub reason: String,
     /// The address the request came from.
     pub from: String,

@@ -119,13 +119,26 @@ pub trait Sessions: Send + Sync {
 
 #[async_trait]
 pub trait Invitations: Send + Sync {
-    /// `InvitationExists` if the number is taken.
-    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError>;
+    /// `InvitationExists` if the number is taken. An officer's creation
+    /// carries its audit `event`, written in the same transaction (the demo
+    /// seed's and the tests' carry none).
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError>;
     async fn invitation(&self, number: &str) -> Result<Option<Invitation>, StoreError>;
     /// Approved -> revoked (revoking again is a no-op). `NotFound`;
     /// `InvitationNotClaimable` if it was already used.
     /// approved -> revoked, recording `by`; revoking again changes nothing.
-    async fn revoke_invitation(&self, number: &str, by: &str) -> Result<Invitation, StoreError>;
+    /// The audit `event` is written with the revocation, and only if this
+    /// call revoked it.
+    async fn revoke_invitation(
+        &self,
+        number: &str,
+        by: &str,
+        event: Option<&AuditEvent>,
+    ) -> Result<Invitation, StoreError>;
 }
 
 #[async_trait]

@@ -66,7 +66,8 @@ async fn an_officer_cancels_restores_and_shortens_a_visa_and_the_trail_says_who(
         &["visa", "cancel", &number, "--officer", "Aigerim Nurlanovna"],
     );
     assert!(!ok && err.contains("422 validation"), "{err}");
-    assert_eq!(gw.count("audit_events"), 0);
+    // Only the invitation's creation by the officer's token so far.
+    assert_eq!(gw.count("audit_events"), 1);
 
     let cancel = [
         "visa",
@@ -190,12 +191,19 @@ async fn an_officer_cancels_restores_and_shortens_a_visa_and_the_trail_says_who(
         "{shortened}"
     );
 
-    // The trail: three changes, each under its officer's name.
+    // The trail: the invitation's creation, then three changes, each under
+    // its officer's name.
     let (ok, csv, err) = console(&dir, &["audit"]);
     assert!(ok, "{err}");
-    let rows: Vec<&str> = csv.lines().collect();
-    assert_eq!(rows.len(), 4, "{csv}");
-    assert_eq!(rows[0], "id,at,actor,action,record,reason,from,detail");
+    let all: Vec<&str> = csv.lines().collect();
+    assert_eq!(all.len(), 5, "{csv}");
+    assert_eq!(all[0], "id,at,actor,action,record,reason,from,detail");
+    assert!(
+        all[1].contains(",visa-local officer (admin token),invitation_created,invitation/"),
+        "{}",
+        all[1]
+    );
+    let rows = [all[0], all[2], all[3], all[4]];
     let expect = [
         (
             "Aigerim Nurlanovna",
@@ -241,5 +249,5 @@ async fn an_officer_cancels_restores_and_shortens_a_visa_and_the_trail_says_who(
             "{sql}: {refused}"
         );
     }
-    assert_eq!(gw.count("audit_events"), 3);
+    assert_eq!(gw.count("audit_events"), 4);
 }

@@ -333,7 +333,7 @@ async fn application_list_problems() {
 async fn unconfirmed_application(c: &Confirm) {
     let now = c.clock.now();
     c.store
-        .create_invitation(&invitation_record("250000000888", now))
+        .create_invitation(&invitation_record("250000000888", now), None)
         .await
         .unwrap();
     c.store

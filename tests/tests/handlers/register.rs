@@ -326,7 +326,7 @@ async fn deleting_an_account_asks_the_password_and_waits_for_an_open_checkout() 
         created_by: None,
         revoked_by: None,
     };
-    r.store.create_invitation(&invitation).await.unwrap();
+    r.store.create_invitation(&invitation, None).await.unwrap();
     r.store
         .create_application(&application("app-1", &account_id, "250000000777", now))
         .await
@@ -563,7 +563,7 @@ async fn account_deletion_problems() {
     let account_id = r.account_id("dana@example.com").await;
     let now = r.clock.now();
     r.store
-        .create_invitation(&invitation_record("250000000777", now))
+        .create_invitation(&invitation_record("250000000777", now), None)
         .await
         .unwrap();
     r.store

@@ -647,7 +647,7 @@ impl Webhook {
         let seen = woken.clone();
         let now = clock.now();
         store
-            .create_invitation(&invitation_record("250000000555", now))
+            .create_invitation(&invitation_record("250000000555", now), None)
             .await
             .unwrap();
         store
@@ -802,7 +802,7 @@ impl Render {
 pub async fn paid_application(store: &SqliteStore, now: DateTime<Utc>) {
     use visa_core::store::Payments;
     store
-        .create_invitation(&invitation_record("250000000666", now))
+        .create_invitation(&invitation_record("250000000666", now), None)
         .await
         .unwrap();
     store

@@ -4,13 +4,29 @@ use super::*;
 
 #[async_trait]
 impl Invitations for DynamoStore {
-    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError> {
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
         let mut item = record_item(invitation_pk(&invitation.number), "INVITATION", invitation)?;
         item.insert("ttl".into(), epoch(self.retention.invitation(invitation)));
-        if self.put_new(item).await? {
-            Ok(())
-        } else {
-            Err(StoreError::InvitationExists)
+        let Some(event) = event else {
+            return match self.put_new(item).await? {
+                true => Ok(()),
+                false => Err(StoreError::InvitationExists),
+            };
+        };
+        let writes = vec![
+            self.put_new_write(item)?,
+            self.put_new_write(audit::item(event)?)?,
+        ];
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(codes) if failed(&codes, 0) => Err(StoreError::InvitationExists),
+            Some(_) => Err(StoreError::Unavailable(
+                "an audit event with this id exists".into(),
+            )),
         }
     }
 
@@ -18,7 +34,34 @@ impl Invitations for DynamoStore {
         self.get_record(invitation_pk(number), "INVITATION").await
     }
 
-    async fn revoke_invitation(&self, number: &str, by: &str) -> Result<Invitation, StoreError> {
+    async fn revoke_invitation(
+        &self,
+        number: &str,
+        by: &str,
+        event: Option<&AuditEvent>,
+    ) -> Result<Invitation, StoreError> {
+        if let Some(event) = event {
+            let writes = vec![
+                self.update_write(
+                    key(invitation_pk(number), "INVITATION"),
+                    "SET #status = :revoked, revoked_by = :by",
+                    "#status = :approved",
+                    vec![
+                        (":revoked", s(InvitationStatus::Revoked.as_str())),
+                        (":by", s(by)),
+                        (":approved", s(InvitationStatus::Approved.as_str())),
+                    ],
+                )?,
+                self.put_new_write(audit::item(event)?)?,
+            ];
+            return match self.transact(writes).await? {
+                None => self.invitation(number).await?.ok_or(StoreError::NotFound),
+                Some(codes) if failed(&codes, 0) => self.after_refused_revocation(number).await,
+                Some(_) => Err(StoreError::Unavailable(
+                    "an audit event with this id exists".into(),
+                )),
+            };
+        }
         let revoked = self
             .client
             .update_item()
@@ -35,17 +78,22 @@ impl Invitations for DynamoStore {
             .await;
         match revoked {
             Ok(out) => record(out.attributes.unwrap_or_default()),
-            Err(e) if is_condition_failure(&e) => {
-                // Statuses only move away from approved: the re-read decides.
-                let inv: Invitation = self.invitation(number).await?.ok_or(StoreError::NotFound)?;
-                match inv.status {
-                    InvitationStatus::Revoked => Ok(inv),
-                    InvitationStatus::Used | InvitationStatus::Approved => {
-                        Err(StoreError::InvitationNotClaimable)
-                    }
-                }
-            }
+            Err(e) if is_condition_failure(&e) => self.after_refused_revocation(number).await,
             Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// A revocation's condition failed: statuses only move away from
+    /// approved, so the re-read decides (revoked already is no change).
+    async fn after_refused_revocation(&self, number: &str) -> Result<Invitation, StoreError> {
+        let inv: Invitation = self.invitation(number).await?.ok_or(StoreError::NotFound)?;
+        match inv.status {
+            InvitationStatus::Revoked => Ok(inv),
+            InvitationStatus::Used | InvitationStatus::Approved => {
+                Err(StoreError::InvitationNotClaimable)
+            }
         }
     }
 }

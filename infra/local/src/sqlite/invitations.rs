@@ -4,16 +4,27 @@ use super::*;
 
 #[async_trait]
 impl Invitations for SqliteStore {
-    async fn create_invitation(&self, invitation: &Invitation) -> Result<(), StoreError> {
-        let inv = invitation.clone();
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        event: Option<&AuditEvent>,
+    ) -> Result<(), StoreError> {
+        let (inv, event) = (invitation.clone(), event.cloned());
         self.with(move |c| {
-            let n = c
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let n = tx
                 .execute(
                     "INSERT INTO invitations (number, status, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                     params![inv.number, inv.status.as_str(), to_doc(&inv)],
                 )
                 .map_err(unavailable)?;
-            if n == 1 { Ok(()) } else { Err(StoreError::InvitationExists) }
+            if n != 1 {
+                return Err(StoreError::InvitationExists);
+            }
+            if let Some(event) = &event {
+                super::audit::append(&tx, event)?;
+            }
+            tx.commit().map_err(unavailable)
         })
         .await
     }
@@ -34,9 +45,15 @@ impl Invitations for SqliteStore {
         .await
     }
 
-    async fn revoke_invitation(&self, number: &str, by: &str) -> Result<Invitation, StoreError> {
+    async fn revoke_invitation(
+        &self,
+        number: &str,
+        by: &str,
+        event: Option<&AuditEvent>,
+    ) -> Result<Invitation, StoreError> {
         let number = number.to_owned();
         let by = by.to_owned();
+        let event = event.cloned();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
             let doc: Option<String> = tx
@@ -56,6 +73,9 @@ impl Invitations for SqliteStore {
                 params![number, to_doc(&inv)],
             )
             .map_err(unavailable)?;
+            if let Some(event) = &event {
+                super::audit::append(&tx, event)?;
+            }
             tx.commit().map_err(unavailable)?;
             Ok(inv)
         })
