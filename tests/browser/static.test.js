@@ -150,3 +150,12 @@ test('every page is linked without its extension and the pages the issue asks fo
     assert.ok(!/href="\/[a-z-]+\.html/.test(text), `${relative(SITE_DIR, path)} links to a .html path`);
   }
 });
+
+test('run.sh runs every browser test file', () => {
+  const dir = join(REPO_ROOT, 'tests', 'browser');
+  const script = readFileSync(join(dir, 'run.sh'), 'utf8');
+  const listed = new Set(script.match(/[a-z0-9-]+\.test\.js/g) || []);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.test.js'));
+  assert.deepEqual(files.filter((f) => !listed.has(f)), [], 'test files tests/browser/run.sh leaves out');
+  assert.deepEqual([...listed].filter((f) => !files.includes(f)), [], 'files run.sh names that do not exist');
+});
