@@ -110,13 +110,7 @@ pub async fn visa(
     };
     let app = visa_life::change(&ports, number, change, &officer, reason)
         .await
-        .map_err(|p| {
-            let fields: Vec<String> = p.errors.iter().map(|e| e.message.clone()).collect();
-            match fields.is_empty() {
-                true => format!("{} {}: {}", p.status, p.slug, p.detail),
-                false => format!("{} {}: {}", p.status, p.slug, fields.join("; ")),
-            }
-        })?;
+        .map_err(|p| format!("{} {}: {}", p.status, p.slug, p.detail))?;
     let visa = app.visa.as_ref().ok_or("the application has no visa")?;
     let standing = visa_core::verification::standing(&app, SystemClock.today());
     Ok(format!(
