@@ -19,6 +19,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail, ready, inspect, watchConsole, isoDay, callApi, chooseLanguage, assertProblem, assertFilled, PROBLEM_JSON,
+  signInToCabinet, TEST_PASSWORD,
 } from './harness.js';
 
 let gateway;
@@ -35,7 +36,8 @@ after(async () => {
   if (gateway) await gateway.stop();
 });
 
-const PASSWORD = 'correct horse battery staple';
+// The password signInToCabinet types.
+const PASSWORD = TEST_PASSWORD;
 const WRONG_PASSWORD = 'not the password at all';
 const ACCOUNT = '/api/accounts/current';
 
@@ -105,16 +107,7 @@ async function applicationIds(token) {
 }
 
 /** Signs in through the site in `lang` and lands on the cabinet. */
-async function signIn(page, lang, email) {
-  await page.goto(`${gateway.baseUrl}/sign-in?next=%2Fcabinet`);
-  await ready(page);
-  await chooseLanguage(page, lang);
-  await page.fill('#email', email);
-  await page.fill('#password', PASSWORD);
-  await page.click('#sign-in-form button[type="submit"]');
-  await page.waitForURL(/\/cabinet$/);
-  await ready(page);
-}
+const signIn = (page, lang, email) => signInToCabinet(page, gateway, lang, email);
 
 /** Opens "Delete my account" (a <details> at the end of the cabinet). */
 async function openDeletion(page) {

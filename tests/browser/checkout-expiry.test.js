@@ -15,10 +15,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail, ready, inspect, watchConsole, isoDay, callApi, chooseLanguage, assertFilled,
+  signInToCabinet, TEST_PASSWORD,
 } from './harness.js';
 
 const LIFETIME_SECONDS = 3;
-const PASSWORD = 'correct horse battery staple';
+// The password signInToCabinet types.
+const PASSWORD = TEST_PASSWORD;
 const CONFIRMATION = '**/api/applications/*/confirmation';
 
 let gateway;
@@ -97,16 +99,7 @@ async function waitPast(instant) {
 }
 
 /** Signs in through the site in `lang` and lands on the cabinet. */
-async function signIn(page, lang, email) {
-  await page.goto(`${gateway.baseUrl}/sign-in?next=%2Fcabinet`);
-  await ready(page);
-  await chooseLanguage(page, lang);
-  await page.fill('#email', email);
-  await page.fill('#password', PASSWORD);
-  await page.click('#sign-in-form button[type="submit"]');
-  await page.waitForURL(/\/cabinet$/);
-  await ready(page);
-}
+const signIn = (page, lang, email) => signInToCabinet(page, gateway, lang, email);
 
 const card = (id) => `[data-application="${id}"]`;
 

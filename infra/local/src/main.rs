@@ -62,18 +62,17 @@ async fn main() -> std::io::Result<()> {
 
 /// `visa-local visa ...` and `visa-local audit ...` (console.rs).
 async fn console(config: Config, command: &str, args: Vec<String>) -> std::io::Result<()> {
-    let store =
-        SqliteStore::open(&config.data_dir.join("visa.sqlite3")).map_err(std::io::Error::other)?;
     let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
     if command == "audit" {
+        let store = SqliteStore::open(&config.data_dir.join("visa.sqlite3"))
+            .map_err(std::io::Error::other)?;
         let csv = visa_local::console::audit(&store, &args)
             .await
             .map_err(invalid)?;
         use std::io::Write;
         return std::io::stdout().write_all(&csv);
     }
-    drop(store);
-    // The holder's email is written to the outbox before the command ends.
+    // The gateway's own store, and its email path: the holder's email is written to the outbox before the command ends.
     let (wake, _) = tokio::sync::mpsc::unbounded_channel();
     let gw = Gateway::open(config, wake)?;
     let emails = visa_local::console::InlineMail {
