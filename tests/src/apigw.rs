@@ -22,6 +22,8 @@ pub struct GatewayRoute {
     pub function: String,
     /// `AuthorizationType: AWS_IAM`.
     pub iam: bool,
+    /// `AuthorizationType: JWT` (the staff pool's authorizer).
+    pub jwt: bool,
 }
 
 impl GatewayRoute {
@@ -125,6 +127,7 @@ pub fn template_routes() -> Vec<GatewayRoute> {
             path: path.to_owned(),
             function: binary.to_owned(),
             iam: untag(&p["AuthorizationType"]).as_str() == Some("AWS_IAM"),
+            jwt: untag(&p["AuthorizationType"]).as_str() == Some("JWT"),
         });
     }
     routes.sort();
@@ -169,6 +172,7 @@ mod tests {
             path: path.into(),
             function: "f".into(),
             iam: false,
+            jwt: false,
         }
     }
 

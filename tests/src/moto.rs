@@ -227,29 +227,40 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
             .build()
             .unwrap()
     };
-    client
+    // The template's indexes: an account's items, then applications by
+    // passport number and by surname.
+    let indexes = [
+        (visa_aws::dynamo::GSI1, "gsi1pk", "gsi1sk"),
+        (visa_aws::dynamo::GSI_PASSPORT, "gsi2pk", "gsi2sk"),
+        (visa_aws::dynamo::GSI_SURNAME, "gsi3pk", "gsi3sk"),
+    ];
+    let mut create = client
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(string("pk"))
         .attribute_definitions(string("sk"))
-        .attribute_definitions(string("gsi1pk"))
-        .attribute_definitions(string("gsi1sk"))
         .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(visa_aws::dynamo::GSI1)
-                .key_schema(key("gsi1pk", KeyType::Hash))
-                .key_schema(key("gsi1sk", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .unwrap(),
-        )
+        .key_schema(key("sk", KeyType::Range));
+    for (index, pk, sk) in indexes {
+        create = create
+            .attribute_definitions(string(pk))
+            .attribute_definitions(string(sk))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index)
+                    .key_schema(key(pk, KeyType::Hash))
+                    .key_schema(key(sk, KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            );
+    }
+    create
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

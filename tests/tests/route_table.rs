@@ -48,6 +48,7 @@ fn the_table_is_openapis_operations() {
                 Access::Applicant => ["applicantSession".to_owned()].into(),
                 Access::Officer => ["adminIam".to_owned(), "adminToken".to_owned()].into(),
                 Access::Webhook => ["stripeSignature".to_owned()].into(),
+                Access::Staff | Access::StaffOfficer => ["staffToken".to_owned()].into(),
             };
             (
                 r.method.to_string(),
@@ -75,6 +76,7 @@ fn the_template_deploys_the_table_and_two_catch_alls() {
             path: r.path.to_owned(),
             function: r.function.binary().to_owned(),
             iam: r.access == Access::Officer,
+            jwt: r.access.is_staff(),
         };
         expected.insert(route(r.method.as_str()));
         // HEAD is answered as GET; without its own route it would reach
@@ -88,6 +90,7 @@ fn the_template_deploys_the_table_and_two_catch_alls() {
         path: path.into(),
         function: CATCH_ALL.binary().into(),
         iam,
+        jwt: false,
     };
     expected.insert(catch_all("/api/{proxy+}", false));
     expected.insert(catch_all("/api/admin/{proxy+}", true));

@@ -16,6 +16,8 @@ use aws_config::{BehaviorVersion, SdkConfig};
 pub const TABLE_NAME: &str = "TABLE_NAME";
 pub const VISA_BUCKET: &str = "VISA_BUCKET";
 pub const SITE_ORIGIN: &str = "SITE_ORIGIN";
+pub const STAFF_USER_POOL_ID: &str = "STAFF_USER_POOL_ID";
+pub const STAFF_CLIENT_ID: &str = "STAFF_CLIENT_ID";
 pub const WEBHOOK_SECRET_ARN: &str = "WEBHOOK_SECRET_ARN";
 pub const STRIPE_SECRET_ARN: &str = "STRIPE_SECRET_ARN";
 pub const VISA_SIGNING_KEY_ID: &str = "VISA_SIGNING_KEY_ID";
@@ -168,6 +170,17 @@ impl Cloud {
             required(VISA_SIGNING_KEY_ID)?,
         )
         .with_retired(retired))
+    }
+
+    /// The staff user pool `STAFF_USER_POOL_ID` and its console client
+    /// `STAFF_CLIENT_ID`; against `AWS_ENDPOINT_URL` when set (moto).
+    pub fn staff(&self) -> Result<crate::cognito::CognitoStaff, ConfigError> {
+        crate::cognito::CognitoStaff::new(
+            &required(STAFF_USER_POOL_ID)?,
+            required(STAFF_CLIENT_ID)?,
+            self.sdk.endpoint_url().map(str::to_owned),
+        )
+        .map_err(ConfigError::Invalid)
     }
 
     /// SES from the verified identity `MAIL_FROM`.

@@ -46,6 +46,10 @@ type Item = HashMap<String, AttributeValue>;
 
 /// The index of an account's applications: `ACCOUNT#<id>` / `APP#<created>#<id>`.
 pub const GSI1: &str = "GSI1";
+/// Applications by passport number and by surname (`visa_core::search`):
+/// keys set once, when the application is created.
+pub const GSI_PASSPORT: &str = "GSI2";
+pub const GSI_SURNAME: &str = "GSI3";
 /// Attempts for a transaction DynamoDB cancelled only because another
 /// transaction held one of its items (`TransactionConflict`).
 const TRANSACTION_ATTEMPTS: u32 = 8;

@@ -56,6 +56,16 @@ fn gateway_context(req: &lambda_http::Request) -> Option<GatewayContext> {
                 .as_ref()
                 .and_then(|a| a.iam.as_ref())
                 .and_then(|iam| iam.user_arn.clone()),
+            jwt_claims: context
+                .authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .map(|jwt| {
+                    jwt.claims
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                }),
         }),
         // lambda_http is built for HTTP API events only.
         #[allow(unreachable_patterns)]

@@ -11,6 +11,7 @@
 //! - `lambda`: JSON logs and the lambda_http bridge.
 //! - `origin`: public routes only through CloudFront.
 
+pub mod cognito;
 pub mod config;
 pub mod dynamo;
 pub mod kms;

@@ -81,6 +81,7 @@ mod tests {
         req.extensions_mut().insert(GatewayContext {
             route_key: "GET /api/countries".into(),
             iam_caller: iam.then(|| "arn:aws:iam::1:user/officer".to_owned()),
+            jwt_claims: None,
         });
         req
     }

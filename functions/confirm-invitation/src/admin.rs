@@ -6,7 +6,7 @@ use subtle::ConstantTimeEq;
 use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::http::{GatewayContext, Request, Response, bearer, json, no_content, read_json};
 use visa_core::invitation::{NewInvitation, is_invitation_number};
-use visa_core::problem::Problem;
+use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
 use visa_core::store::StoreError;
 
@@ -16,6 +16,10 @@ pub const LOCAL_OFFICER: &str = "visa-local officer (admin token)";
 /// The officer making this request, proven by the request itself: every
 /// officer handler calls this first.
 pub(crate) fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<String, Problem> {
+    if route.access.is_staff() {
+        let (member, acting) = crate::staff::member(deps, req, route)?;
+        return Ok(member.actor(acting));
+    }
     match &deps.admin {
         AdminAuth::Iam => {
             // Behind API Gateway's IAM check, and checked again: the IAM
@@ -26,6 +30,7 @@ pub(crate) fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<Strin
                 Some(GatewayContext {
                     route_key,
                     iam_caller: Some(arn),
+                    ..
                 }) if is_route(route_key, route) && !arn.is_empty() => Ok(arn.clone()),
                 _ => {
                     tracing::warn!(
@@ -54,10 +59,16 @@ pub(crate) fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<Strin
 
 /// The route API Gateway matched is `route`, or its HEAD twin (a GET
 /// route's, which the template deploys beside it).
-fn is_route(route_key: &str, route: &Route) -> bool {
+pub(crate) fn is_route(route_key: &str, route: &Route) -> bool {
     route_key == route.route_key()
         || (route.method == http::Method::GET
             && route_key.strip_prefix("HEAD ") == Some(route.path))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reason {
+    reason: String,
 }
 
 /// The audit event of an officer's action on invitation `number`.
@@ -142,10 +153,19 @@ pub async fn revoke(
     number: &str,
 ) -> Result<Response, Problem> {
     let officer = officer(deps, req, route)?;
+    // The staff console's revocation gives a reason; the IAM admin API's
+    // DELETE carries no body.
+    let reason = if route.access.is_staff() {
+        let body: Reason = read_json(req.body())?;
+        visa_core::audit::reason(&body.reason)
+            .map_err(|m| Problem::invalid_fields(vec![FieldError::new("reason", m)]))?
+    } else {
+        String::new()
+    };
     if !is_invitation_number(number) {
         return Err(Problem::not_found("no such invitation"));
     }
-    let event = officer_event(
+    let mut event = officer_event(
         deps,
         req,
         &officer,
@@ -153,6 +173,7 @@ pub async fn revoke(
         number,
         None,
     );
+    event.reason = reason;
     match deps
         .invitations
         .revoke_invitation(number, &officer, Some(&event))

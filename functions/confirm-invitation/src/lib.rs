@@ -5,6 +5,8 @@
 mod admin;
 mod applications;
 mod catalogue;
+mod officer;
+mod staff;
 mod visas;
 
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use visa_core::notify::EmailQueue;
 use visa_core::payment::PaymentProvider;
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
+use visa_core::staff::StaffDirectory;
 use visa_core::store::{Applications, AuditTrail, Invitations, Sessions, Visas};
 
 /// How officers prove who they are.
@@ -45,6 +48,9 @@ pub struct Deps {
     /// Where the site lives, for the checkout's return links.
     pub site_origin: String,
     pub admin: AdminAuth,
+    /// Where staff sign in: Cognito's user pool in the cloud, visa-local's
+    /// directory on a laptop.
+    pub staff: Arc<dyn StaffDirectory>,
     /// How long a checkout session takes payment (Stripe: 30 min to 24 h).
     pub checkout_lifetime: chrono::Duration,
 }
@@ -71,14 +77,33 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::ListApplications => respond(applications::list(deps, &req).await),
         Op::GetApplication => respond(applications::get(deps, &req, m.param("id")).await),
         Op::ConfirmApplication => respond(applications::confirm(deps, &req, m.param("id")).await),
-        Op::CreateInvitation => respond(admin::create(deps, &req, m.route).await),
-        Op::RevokeInvitation => {
+        Op::CreateInvitation | Op::IssueInvitation => {
+            respond(admin::create(deps, &req, m.route).await)
+        }
+        Op::RevokeInvitation | Op::WithdrawInvitation => {
             respond(admin::revoke(deps, &req, m.route, m.param("number")).await)
         }
-        Op::CancelVisa | Op::RestoreVisa | Op::ShortenVisa => {
+        Op::CancelVisa
+        | Op::RestoreVisa
+        | Op::ShortenVisa
+        | Op::OfficerCancelVisa
+        | Op::OfficerRestoreVisa
+        | Op::OfficerShortenVisa => {
             respond(visas::change(deps, &req, m.route, m.param("visa_number")).await)
         }
-        Op::ExportAuditEvents => respond(visas::export(deps, &req, m.route).await),
+        Op::ExportAuditEvents | Op::ReadAuditEvents => {
+            respond(visas::export(deps, &req, m.route).await)
+        }
+        Op::StartStaffSignIn => respond(staff::start(deps, &req).await),
+        Op::CompleteStaffSignIn => respond(staff::complete(deps, &req).await),
+        Op::GetStaffMember => respond(staff::me(deps, &req, m.route)),
+        Op::SearchApplications => respond(officer::search(deps, &req, m.route).await),
+        Op::GetApplicationRecord => {
+            respond(officer::record(deps, &req, m.route, m.param("id")).await)
+        }
+        Op::GetInvitation => {
+            respond(officer::invitation(deps, &req, m.route, m.param("number")).await)
+        }
         // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }

@@ -1,5 +1,6 @@
 //! The confirm-invitation Lambda: applications on DynamoDB, checkout on
-//! Stripe; officers are authorised by API Gateway (IAM) before this runs.
+//! Stripe; officers' machines are authorised by API Gateway (IAM), staff
+//! by its JWT authorizer on the Cognito pool, before this runs.
 
 use std::sync::Arc;
 use visa_aws::{Cloud, ConfigError, config, lambda};
@@ -30,6 +31,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         fees,
         site_origin: config::required(config::SITE_ORIGIN)?,
         admin: AdminAuth::Iam,
+        staff: Arc::new(cloud.staff()?),
         checkout_lifetime: chrono::Duration::minutes(checkout_minutes()?),
     })
 }

@@ -41,7 +41,7 @@ pub async fn change(
 ) -> Result<Response, Problem> {
     let name = officer(deps, req, route)?;
     let (change, reason) = match route.op {
-        visa_core::routes::Op::ShortenVisa => {
+        visa_core::routes::Op::ShortenVisa | visa_core::routes::Op::OfficerShortenVisa => {
             let body: Shortening = read_json(req.body())?;
             (
                 VisaChange::Shorten {
@@ -50,7 +50,7 @@ pub async fn change(
                 body.reason,
             )
         }
-        visa_core::routes::Op::RestoreVisa => {
+        visa_core::routes::Op::RestoreVisa | visa_core::routes::Op::OfficerRestoreVisa => {
             (VisaChange::Restore, read_json::<Reason>(req.body())?.reason)
         }
         _ => (VisaChange::Cancel, read_json::<Reason>(req.body())?.reason),

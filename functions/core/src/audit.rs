@@ -15,6 +15,11 @@ pub enum AuditAction {
     VisaCancelled,
     VisaRestored,
     VisaShortened,
+    /// A member of staff signed in (password and authenticator code).
+    SignedIn,
+    /// A sign-in was refused at the authenticator code: the password was
+    /// right, so someone holds it.
+    SignInRefused,
 }
 
 impl AuditAction {
@@ -25,6 +30,8 @@ impl AuditAction {
             AuditAction::VisaCancelled => "visa_cancelled",
             AuditAction::VisaRestored => "visa_restored",
             AuditAction::VisaShortened => "visa_shortened",
+            AuditAction::SignedIn => "signed_in",
+            AuditAction::SignInRefused => "sign_in_refused",
         }
     }
 }

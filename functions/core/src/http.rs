@@ -157,6 +157,11 @@ pub struct GatewayContext {
     /// The IAM caller's ARN when the route is authorised with AWS_IAM
     /// (`requestContext.authorizer.iam.userArn`).
     pub iam_caller: Option<String>,
+    /// The claims of the JWT the route's authorizer verified
+    /// (`requestContext.authorizer.jwt.claims`), as API Gateway passes
+    /// them: every value a string. The local gateway verifies its own
+    /// staff tokens and fills this the same way.
+    pub jwt_claims: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The client's address, as the gateway saw it: the viewer's address

@@ -77,6 +77,8 @@ problems! {
     verification_link_invalid => 400, "verification-link-invalid", "This email confirmation link is not valid: it was used, it expired, or it was never issued";
     unauthenticated => 401, "unauthenticated", "Sign in to continue";
     invalid_credentials => 401, "invalid-credentials", "Email or password is wrong";
+    wrong_code => 401, "wrong-code", "The authenticator code is wrong or was already used";
+    sign_in_expired => 401, "sign-in-expired", "This sign-in took too long: start again";
     forbidden => 403, "forbidden", "Not allowed";
     not_found => 404, "not-found", "Not found";
     invitation_not_found => 404, "invitation-not-found", "No approved invitation has this number";

@@ -60,6 +60,19 @@ pub enum Access {
     Officer,
     /// The payment provider, proven by the webhook signature.
     Webhook,
+    /// A signed-in member of staff, any group (officer or auditor): the
+    /// gateway's JWT authorizer, the group checked again by the function.
+    Staff,
+    /// A signed-in member of staff in the `officer` group: what changes
+    /// records.
+    StaffOfficer,
+}
+
+impl Access {
+    /// Behind the staff pool's JWT authorizer.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Access::Staff | Access::StaffOfficer)
+    }
 }
 
 /// What a route does: one per operation of `infra/openapi.yaml`.
@@ -92,6 +105,18 @@ pub enum Op {
     RestoreVisa,
     ShortenVisa,
     ExportAuditEvents,
+    StartStaffSignIn,
+    CompleteStaffSignIn,
+    GetStaffMember,
+    SearchApplications,
+    GetApplicationRecord,
+    GetInvitation,
+    IssueInvitation,
+    WithdrawInvitation,
+    OfficerCancelVisa,
+    OfficerRestoreVisa,
+    OfficerShortenVisa,
+    ReadAuditEvents,
 }
 
 #[derive(Debug)]
@@ -155,6 +180,18 @@ routes! {
     RestoreVisa "restoreVisa" POST "/api/admin/visas/{visa_number}/restoration" ConfirmInvitation Officer;
     ShortenVisa "shortenVisa" POST "/api/admin/visas/{visa_number}/shortening" ConfirmInvitation Officer;
     ExportAuditEvents "exportAuditEvents" GET "/api/admin/audit-events" ConfirmInvitation Officer;
+    StartStaffSignIn "startStaffSignIn" POST "/api/officer/sessions" ConfirmInvitation Public;
+    CompleteStaffSignIn "completeStaffSignIn" POST "/api/officer/sessions/totp" ConfirmInvitation Public;
+    GetStaffMember "getStaffMember" GET "/api/officer/me" ConfirmInvitation Staff;
+    SearchApplications "searchApplications" GET "/api/officer/applications" ConfirmInvitation Staff;
+    GetApplicationRecord "getApplicationRecord" GET "/api/officer/applications/{id}" ConfirmInvitation Staff;
+    GetInvitation "getInvitation" GET "/api/officer/invitations/{number}" ConfirmInvitation Staff;
+    IssueInvitation "issueInvitation" POST "/api/officer/invitations" ConfirmInvitation StaffOfficer;
+    WithdrawInvitation "withdrawInvitation" POST "/api/officer/invitations/{number}/revocation" ConfirmInvitation StaffOfficer;
+    OfficerCancelVisa "officerCancelVisa" POST "/api/officer/visas/{visa_number}/cancellation" ConfirmInvitation StaffOfficer;
+    OfficerRestoreVisa "officerRestoreVisa" POST "/api/officer/visas/{visa_number}/restoration" ConfirmInvitation StaffOfficer;
+    OfficerShortenVisa "officerShortenVisa" POST "/api/officer/visas/{visa_number}/shortening" ConfirmInvitation StaffOfficer;
+    ReadAuditEvents "readAuditEvents" GET "/api/officer/audit-events" ConfirmInvitation Staff;
 }
 
 /// One path template: its routes by method, and the `Allow` it answers.
@@ -405,6 +442,12 @@ mod tests {
             if r.access == Access::Officer {
                 assert_eq!(r.function, Function::ConfirmInvitation);
                 assert!(r.path.starts_with("/api/admin/"));
+            }
+            // The JWT authorizer sits on /api/officer/* and nowhere else.
+            if r.access.is_staff() {
+                assert!(r.path.starts_with("/api/officer/"), "{}", r.path);
+            } else if r.path.starts_with("/api/officer/") {
+                assert!(r.path.starts_with("/api/officer/sessions"), "{}", r.path);
             }
         }
     }

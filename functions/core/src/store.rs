@@ -150,6 +150,12 @@ pub trait Applications: Send + Sync {
     async fn application(&self, id: &str) -> Result<Option<Application>, StoreError>;
     /// An account's applications, newest first.
     async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError>;
+    /// The applications found by `key` (for officers), newest first, at
+    /// most [`crate::search::SEARCH_LIMIT`].
+    async fn find_applications(
+        &self,
+        key: &crate::search::SearchKey,
+    ) -> Result<Vec<Application>, StoreError>;
     /// Records the applicant's confirmation and the open checkout:
     /// invitation_confirmed -> awaiting_payment, or `StatusConflict`.
     async fn open_checkout(
@@ -275,10 +281,14 @@ pub trait Visas: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
-/// The audit trail, read only: events are appended by the operations they
-/// record (`Visas::change_visa`), and no operation changes or deletes one.
+/// The audit trail: events are appended by the operations they record
+/// (`Visas::change_visa`), or alone where nothing else changes (a
+/// sign-in), and no operation changes or deletes one.
 #[async_trait]
 pub trait AuditTrail: Send + Sync {
+    /// Appends an event that records no other change; an id already
+    /// there is refused (`Unavailable`), never overwritten.
+    async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The events with `from <= at < to`, oldest first.
     async fn audit_events(
         &self,

@@ -39,10 +39,30 @@ impl EmailQueue for InlineMail {
     }
 }
 
-pub const USAGE: &str =
-    "usage: visa-local visa cancel|restore <number> --officer <name> --reason <text>
+pub const USAGE: &str = "usage: visa-local officer add <email> --name <name> --role officer|auditor
+       visa-local visa cancel|restore <number> --officer <name> --reason <text>
        visa-local visa shorten <number> --until <YYYY-MM-DD> --officer <name> --reason <text>
        visa-local audit [--from <YYYY-MM-DD>] [--to <YYYY-MM-DD>]";
+
+/// `visa-local officer add <email> --name <name> --role officer|auditor`:
+/// a member of staff for the console at /officer/; their password and
+/// authenticator secret are printed once.
+pub async fn officer(store: &SqliteStore, args: &[String]) -> Result<String, String> {
+    let (email, rest) = match args {
+        [add, email, rest @ ..] if add == "add" => (email.as_str(), rest),
+        _ => return Err(USAGE.into()),
+    };
+    let flags = flags(rest)?;
+    if let Some(unknown) = flags.keys().find(|k| !["name", "role"].contains(k)) {
+        return Err(format!("--{unknown} does not go with officer add\n{USAGE}"));
+    }
+    let role = flags
+        .get("role")
+        .and_then(|r| visa_core::staff::StaffGroup::parse(r))
+        .ok_or("give the role: --role officer or --role auditor")?;
+    let name = flags.get("name").copied().unwrap_or("");
+    crate::staff::add(store, email, name, role).await
+}
 
 /// `--name value` pairs after the positional arguments.
 fn flags(args: &[String]) -> Result<HashMap<&str, &str>, String> {

@@ -36,6 +36,8 @@ pub struct Gateway {
     pub confirm: visa_confirm_invitation::Deps,
     pub webhook: visa_pay_webhook::Deps,
     pub render: Arc<visa_render_visa::Deps>,
+    /// API Gateway's JWT authorizer on `/api/officer/*`, for local tokens.
+    pub staff_tokens: crate::staff::TokenVerifier,
 }
 
 impl Gateway {
@@ -89,7 +91,14 @@ impl Gateway {
             annexes: Annexes::builtin(),
             site_origin: config.site_origin.clone(),
         });
+        let staff = Arc::new(crate::staff::LocalStaff::open(
+            store.clone(),
+            clock.clone(),
+            &config.data_dir.join("staff-token-key.pem"),
+        )?);
+        let staff_tokens = staff.verifier();
         Ok(Arc::new(Gateway {
+            staff_tokens,
             register: visa_register::Deps {
                 accounts: shared.clone(),
                 applications: shared.clone(),
@@ -116,6 +125,7 @@ impl Gateway {
                 fees,
                 site_origin: config.site_origin.clone(),
                 admin: visa_confirm_invitation::AdminAuth::Token(config.admin_token.clone()),
+                staff,
                 checkout_lifetime: checkout_lifetime()?,
             },
             webhook: visa_pay_webhook::Deps {
@@ -260,6 +270,22 @@ async fn api(
         req.extensions_mut()
             .insert(visa_core::http::ClientAddr(peer.ip().to_string()));
     }
+    if let routes::Resolved::Found(m) = routes::resolve(req.method(), req.uri().path())
+        && m.route.access.is_staff()
+    {
+        // API Gateway's JWT authorizer: no valid token, no function.
+        let claims = visa_core::http::bearer(&req).and_then(|t| gw.staff_tokens.claims(t));
+        let Some(claims) = claims else {
+            return unauthorized();
+        };
+        let route_key = format!("{} {}", req.method(), m.route.path);
+        req.extensions_mut()
+            .insert(visa_core::http::GatewayContext {
+                route_key,
+                iam_caller: None,
+                jwt_claims: Some(claims),
+            });
+    }
     let res = match routes::owner(req.method(), req.uri().path()) {
         Function::Register => gw.register.handle(req).await,
         Function::ConfirmInvitation => gw.confirm.handle(req).await,
@@ -267,6 +293,18 @@ async fn api(
         Function::RenderVisa => gw.render.handle(req).await,
     };
     res.map(Body::from)
+}
+
+/// What API Gateway's JWT authorizer answers without a valid token.
+fn unauthorized() -> Resp {
+    let mut res = text(
+        StatusCode::UNAUTHORIZED,
+        "application/json",
+        r#"{"message":"Unauthorized"}"#.into(),
+    );
+    res.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    res
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Resp {

@@ -13,6 +13,7 @@ pub mod retention;
 pub mod sandbox;
 pub mod signer;
 pub mod sqlite;
+pub mod staff;
 
 use std::sync::Arc;
 

@@ -16,7 +16,7 @@ async fn main() -> std::io::Result<()> {
     if let Some(command) = args.next() {
         return match command.as_str() {
             "sweep" => sweep(config, args).await,
-            "visa" | "audit" => console(config, &command, args.collect()).await,
+            "visa" | "audit" | "officer" => console(config, &command, args.collect()).await,
             other => Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
                 format!(
@@ -63,6 +63,15 @@ async fn main() -> std::io::Result<()> {
 /// `visa-local visa ...` and `visa-local audit ...` (console.rs).
 async fn console(config: Config, command: &str, args: Vec<String>) -> std::io::Result<()> {
     let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+    if command == "officer" {
+        let store = SqliteStore::open(&config.data_dir.join("visa.sqlite3"))
+            .map_err(std::io::Error::other)?;
+        let out = visa_local::console::officer(&store, &args)
+            .await
+            .map_err(invalid)?;
+        println!("{out}");
+        return Ok(());
+    }
     if command == "audit" {
         let store = SqliteStore::open(&config.data_dir.join("visa.sqlite3"))
             .map_err(std::io::Error::other)?;

@@ -28,6 +28,7 @@ mod audit;
 mod invitations;
 mod payments;
 mod sessions;
+mod staff;
 mod visas;
 
 /// What one retention sweep erased.
@@ -62,6 +63,14 @@ CREATE TABLE IF NOT EXISTS applications (
   status TEXT NOT NULL, invitation_number TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS applications_by_account ON applications (account_id, created_at);
 CREATE INDEX IF NOT EXISTS applications_by_status ON applications (status);
+-- The migration service's staff on a laptop (Cognito's in the cloud).
+CREATE TABLE IF NOT EXISTS staff (email TEXT PRIMARY KEY, doc TEXT NOT NULL);
+-- Officers find applications by passport number or surname (visa_core::search).
+CREATE TABLE IF NOT EXISTS application_search (
+  term TEXT NOT NULL, created_at TEXT NOT NULL, application_id TEXT NOT NULL,
+  PRIMARY KEY (term, application_id));
+CREATE TRIGGER IF NOT EXISTS application_search_follows AFTER DELETE ON applications
+BEGIN DELETE FROM application_search WHERE application_id = OLD.id; END;
 CREATE TABLE IF NOT EXISTS payment_events (event_id TEXT PRIMARY KEY, application_id TEXT NOT NULL, kind TEXT NOT NULL, recorded_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS payment_intents (payment_intent TEXT PRIMARY KEY, application_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS visas (number TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
@@ -151,6 +160,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
+        applications::index_unsearchable(&conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             faults: None,

@@ -526,6 +526,9 @@ impl visa_core::payment::PaymentProvider for ProviderDown {
 
 pub struct Confirm {
     pub deps: visa_confirm_invitation::Deps,
+    /// The local staff directory's token check: what the gateway's JWT
+    /// authorizer does before a staff route's handler runs.
+    pub staff_tokens: visa_local::staff::TokenVerifier,
     pub store: SqliteStore,
     pub clock: Arc<PinnedClock>,
     pub dir: tempfile::TempDir,
@@ -538,8 +541,18 @@ impl Confirm {
         let clock = pinned_clock();
         let shared = Arc::new(store.clone());
         let queued = Arc::new(Queued::default());
+        let staff = Arc::new(
+            visa_local::staff::LocalStaff::open(
+                store.clone(),
+                clock.clone(),
+                &dir.path().join("staff-token-key.pem"),
+            )
+            .unwrap(),
+        );
         Confirm {
+            staff_tokens: staff.verifier(),
             deps: visa_confirm_invitation::Deps {
+                staff,
                 invitations: shared.clone(),
                 applications: shared.clone(),
                 visas: shared.clone(),
@@ -571,7 +584,51 @@ impl Confirm {
         token: Option<&str>,
         body: Value,
     ) -> (u16, Value) {
-        send(self, request(method, path, token, body)).await
+        let mut req = request(method, path, token, body);
+        // In front of a staff route, the gateway's JWT authorizer: a valid
+        // token's claims go in the request context.
+        if let visa_core::routes::Resolved::Found(m) =
+            visa_core::routes::resolve(req.method(), req.uri().path())
+            && m.route.access.is_staff()
+            && let Some(claims) = token.and_then(|t| self.staff_tokens.claims(t))
+        {
+            let route_key = format!("{method} {}", m.route.path);
+            req.extensions_mut()
+                .insert(visa_core::http::GatewayContext {
+                    route_key,
+                    iam_caller: None,
+                    jwt_claims: Some(claims),
+                });
+        }
+        send(self, req).await
+    }
+
+    /// A member of staff in `role`, signed in through the directory with
+    /// their password and the authenticator's code of the pinned clock.
+    pub async fn staff_token(&self, email: &str, role: visa_core::staff::StaffGroup) -> String {
+        let new = visa_local::staff::create(&self.store, email, "Aigerim Sadykova", role)
+            .await
+            .unwrap();
+        let (status, challenge) = self
+            .call(
+                "POST",
+                "/api/officer/sessions",
+                None,
+                json!({"email": email, "password": new.password}),
+            )
+            .await;
+        assert_eq!(status, 200, "{challenge}");
+        let code = visa_local::staff::code_at(&new.totp_secret, self.clock.now()).unwrap();
+        let (status, signed_in) = self
+            .call(
+                "POST",
+                "/api/officer/sessions/totp",
+                None,
+                json!({"email": email, "session": challenge["session"], "code": code}),
+            )
+            .await;
+        assert_eq!(status, 200, "{signed_in}");
+        signed_in["token"].as_str().unwrap().to_owned()
     }
 
     /// A signed-in applicant's token (the session put straight in the store).

@@ -1,6 +1,7 @@
 //! The `Applications` port on DynamoDB.
 
 use super::*;
+use visa_core::search::{SEARCH_LIMIT, SearchKey, SearchKind};
 
 #[async_trait]
 impl Applications for DynamoStore {
@@ -8,6 +9,14 @@ impl Applications for DynamoStore {
         let mut item = record_item(app_pk(&application.id), "APP", application)?;
         item.insert("gsi1pk".into(), s(account_pk(&application.account_id)));
         item.insert("gsi1sk".into(), s(gsi1sk(application)));
+        for key in SearchKey::of_application(application) {
+            let (pk, sk) = match key.kind {
+                SearchKind::PassportNumber => ("gsi2pk", "gsi2sk"),
+                SearchKind::Surname => ("gsi3pk", "gsi3sk"),
+            };
+            item.insert(pk.into(), s(key.as_key()));
+            item.insert(sk.into(), s(gsi1sk(application)));
+        }
         if let Some(until) = self.retention.application(application) {
             item.insert("ttl".into(), epoch(until));
         }
@@ -40,6 +49,30 @@ impl Applications for DynamoStore {
     async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError> {
         self.account_index(account_id, APP_GSI1SK, false)
             .await?
+            .into_iter()
+            .map(record)
+            .collect()
+    }
+
+    async fn find_applications(&self, key: &SearchKey) -> Result<Vec<Application>, StoreError> {
+        let (index, pk) = match key.kind {
+            SearchKind::PassportNumber => (GSI_PASSPORT, "gsi2pk"),
+            SearchKind::Surname => (GSI_SURNAME, "gsi3pk"),
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(format!("{pk} = :k"))
+            .expression_attribute_values(":k", s(key.as_key()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(SEARCH_LIMIT).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items
+            .unwrap_or_default()
             .into_iter()
             .map(record)
             .collect()

@@ -24,6 +24,17 @@ pub(super) fn item(event: &AuditEvent) -> Result<Item, StoreError> {
 
 #[async_trait]
 impl AuditTrail for DynamoStore {
+    async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        if self.put_new(item(event)?).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "audit event {} exists",
+                event.id
+            )))
+        }
+    }
+
     async fn audit_events(
         &self,
         from: DateTime<Utc>,

@@ -1,6 +1,36 @@
 //! The `Applications` port on the embedded SQLite store.
 
 use super::*;
+use visa_core::search::{SEARCH_LIMIT, SearchKey};
+
+/// The application's search keys, in the caller's transaction.
+fn index(c: &Connection, app: &Application) -> Result<(), StoreError> {
+    for key in SearchKey::of_application(app) {
+        c.execute(
+            "INSERT OR IGNORE INTO application_search (term, created_at, application_id) VALUES (?1, ?2, ?3)",
+            params![
+                key.as_key(),
+                app.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                app.id
+            ],
+        )
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// Indexes applications a data dir kept from before search existed.
+pub(super) fn index_unsearchable(c: &Connection) -> Result<(), StoreError> {
+    let missing: Vec<Application> = records(
+        c,
+        "SELECT doc FROM applications WHERE id NOT IN (SELECT application_id FROM application_search)",
+        [],
+    )?;
+    for app in &missing {
+        index(c, app)?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl Applications for SqliteStore {
@@ -36,7 +66,21 @@ impl Applications for SqliteStore {
                 ],
             )
             .map_err(unavailable)?;
+            index(&tx, &app)?;
             tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn find_applications(&self, key: &SearchKey) -> Result<Vec<Application>, StoreError> {
+        let term = key.as_key();
+        self.with(move |c| {
+            records(
+                c,
+                "SELECT a.doc FROM application_search s JOIN applications a ON a.id = s.application_id
+                 WHERE s.term = ?1 ORDER BY s.created_at DESC, s.application_id DESC LIMIT ?2",
+                params![term, SEARCH_LIMIT as i64],
+            )
         })
         .await
     }

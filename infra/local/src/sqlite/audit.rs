@@ -15,6 +15,11 @@ pub(super) fn append(c: &Connection, event: &AuditEvent) -> Result<(), StoreErro
 
 #[async_trait]
 impl AuditTrail for SqliteStore {
+    async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let event = event.clone();
+        self.with(move |c| append(c, &event)).await
+    }
+
     async fn audit_events(
         &self,
         from: DateTime<Utc>,

@@ -1,0 +1,193 @@
+//! What the migration service's staff read on `/api/officer/*`: finding
+//! applications, one application with its whole timeline, one invitation.
+//! Officers and auditors alike; the changes live in `admin.rs` and
+//! `visas.rs`, shared with the IAM admin API.
+
+use crate::Deps;
+use crate::staff::member;
+use http::StatusCode;
+use serde::Serialize;
+use serde_json::json;
+use visa_core::application::{Application, Status};
+use visa_core::http::{Request, Response, json, query_param};
+use visa_core::invitation::is_invitation_number;
+use visa_core::problem::{FieldError, Problem};
+use visa_core::routes::Route;
+use visa_core::search::{SEARCH_LIMIT, SearchKey, SearchKind};
+
+/// A line of a search's results.
+#[derive(Serialize)]
+struct Found<'a> {
+    id: &'a str,
+    status: Status,
+    under_review: bool,
+    category: visa_core::Category,
+    surname: &'a str,
+    given_names: &'a str,
+    nationality: &'a str,
+    passport_number: &'a str,
+    invitation_number: &'a str,
+    visa_number: Option<&'a str>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn found(app: &Application) -> Found<'_> {
+    Found {
+        id: &app.id,
+        status: app.status,
+        under_review: app.under_review,
+        category: app.category,
+        surname: &app.passport.surname,
+        given_names: &app.passport.given_names,
+        nationality: &app.passport.nationality,
+        passport_number: &app.passport.number,
+        invitation_number: &app.invitation_number,
+        visa_number: app.visa.as_ref().map(|v| v.number.as_str()),
+        created_at: app.created_at,
+    }
+}
+
+/// The filter `status=`: a status, or `under_review` (disputed payments).
+enum StatusFilter {
+    Status(Status),
+    UnderReview,
+}
+
+impl StatusFilter {
+    fn keeps(&self, app: &Application) -> bool {
+        match self {
+            StatusFilter::Status(s) => app.status == *s,
+            StatusFilter::UnderReview => app.under_review,
+        }
+    }
+}
+
+/// `GET /api/officer/applications?q=&status=`: `q` is an application id,
+/// a visa number, a passport number or a surname (exact, case and accents
+/// aside); `status` narrows it. Newest first, at most 50.
+pub async fn search(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {
+    member(deps, req, route)?;
+    let q = query_param(req, "q").unwrap_or_default();
+    let q = q.trim();
+    if q.is_empty() || q.chars().count() > 100 {
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "q",
+            "a passport number, a surname, a visa number or an application id",
+        )]));
+    }
+    let filter = match query_param(req, "status") {
+        None => None,
+        Some(s) if s == "under_review" => Some(StatusFilter::UnderReview),
+        Some(s) => Some(StatusFilter::Status(Status::parse(&s).ok_or_else(
+            || {
+                Problem::invalid_fields(vec![FieldError::new(
+                    "status",
+                    "one of the application statuses, or under_review",
+                )])
+            },
+        )?)),
+    };
+    let mut apps: Vec<Application> = Vec::new();
+    let upper = q.to_ascii_uppercase();
+    // Exact identifiers first: an application id, a visa number.
+    if upper.len() == 26 && upper.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        apps.extend(deps.applications.application(&upper).await?);
+    }
+    if upper.len() == 9 && upper.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        if let Some(record) = deps.visas.visa(&upper).await? {
+            apps.extend(
+                deps.applications
+                    .application(&record.application_id)
+                    .await?,
+            );
+        }
+    }
+    for kind in [SearchKind::PassportNumber, SearchKind::Surname] {
+        if let Some(key) = SearchKey::new(kind, q) {
+            apps.extend(deps.applications.find_applications(&key).await?);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    apps.retain(|a| seen.insert(a.id.clone()));
+    if let Some(f) = &filter {
+        apps.retain(|a| f.keeps(a));
+    }
+    apps.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    apps.truncate(SEARCH_LIMIT);
+    let list: Vec<_> = apps.iter().map(found).collect();
+    Ok(json(StatusCode::OK, &json!({ "applications": list })))
+}
+
+/// One step of an application's life.
+#[derive(Serialize)]
+struct Step {
+    at: chrono::DateTime<chrono::Utc>,
+    /// `applied`, `confirmed`, `paid`, `issued`, `emailed`, `cancelled`.
+    event: &'static str,
+}
+
+fn timeline(app: &Application) -> Vec<Step> {
+    let visa = app.visa.as_ref();
+    let mut steps: Vec<Step> = [
+        Some((app.created_at, "applied")),
+        app.details_confirmed_at.map(|at| (at, "confirmed")),
+        app.payment
+            .as_ref()
+            .and_then(|p| p.paid_at)
+            .map(|at| (at, "paid")),
+        visa.map(|v| (v.issued_at, "issued")),
+        app.emailed_at.map(|at| (at, "emailed")),
+        visa.and_then(|v| v.cancelled_at)
+            .map(|at| (at, "cancelled")),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(at, event)| Step { at, event })
+    .collect();
+    steps.sort_by_key(|s| s.at);
+    steps
+}
+
+/// `GET /api/officer/applications/{id}`: the whole application (passport
+/// data included: staff compare it), where it stands, and its timeline.
+pub async fn record(
+    deps: &Deps,
+    req: &Request,
+    route: &Route,
+    id: &str,
+) -> Result<Response, Problem> {
+    member(deps, req, route)?;
+    let app = deps
+        .applications
+        .application(id)
+        .await?
+        .ok_or_else(|| Problem::not_found("no such application"))?;
+    let standing = visa_core::verification::standing(&app, deps.clock.today());
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "application": app.view(),
+            "standing": standing.as_str(),
+            "timeline": timeline(&app),
+        }),
+    ))
+}
+
+/// `GET /api/officer/invitations/{number}`.
+pub async fn invitation(
+    deps: &Deps,
+    req: &Request,
+    route: &Route,
+    number: &str,
+) -> Result<Response, Problem> {
+    member(deps, req, route)?;
+    if !is_invitation_number(number) {
+        return Err(Problem::not_found("no such invitation"));
+    }
+    let inv = deps
+        .invitations
+        .invitation(number)
+        .await?
+        .ok_or_else(|| Problem::not_found("no such invitation"))?;
+    Ok(json(StatusCode::OK, &inv))
+}
