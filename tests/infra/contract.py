@@ -34,6 +34,20 @@ ROUTES = [
     ("POST", "/api/admin/visas/{visa_number}/restoration", "confirm-invitation", "admin"),
     ("POST", "/api/admin/visas/{visa_number}/shortening", "confirm-invitation", "admin"),
     ("GET", "/api/admin/audit-events", "confirm-invitation", "admin"),
+    # The migration service's staff (issue #20): sign-in is public, the rest
+    # needs the staff pool's token (JWT authorizer).
+    ("POST", "/api/officer/sessions", "confirm-invitation", "anyone"),
+    ("POST", "/api/officer/sessions/totp", "confirm-invitation", "anyone"),
+    ("GET", "/api/officer/me", "confirm-invitation", "staff"),
+    ("GET", "/api/officer/applications", "confirm-invitation", "staff"),
+    ("GET", "/api/officer/applications/{id}", "confirm-invitation", "staff"),
+    ("GET", "/api/officer/invitations/{number}", "confirm-invitation", "staff"),
+    ("POST", "/api/officer/invitations", "confirm-invitation", "officer"),
+    ("POST", "/api/officer/invitations/{number}/revocation", "confirm-invitation", "officer"),
+    ("POST", "/api/officer/visas/{visa_number}/cancellation", "confirm-invitation", "officer"),
+    ("POST", "/api/officer/visas/{visa_number}/restoration", "confirm-invitation", "officer"),
+    ("POST", "/api/officer/visas/{visa_number}/shortening", "confirm-invitation", "officer"),
+    ("GET", "/api/officer/audit-events", "confirm-invitation", "staff"),
 ]
 
 # The one extra route in the template: unknown /api paths and wrong methods
@@ -106,6 +120,39 @@ SLUGS = {
         "not-found", "invalid-state", "validation", "unauthenticated", "malformed-body", "body-too-large",
     },
     ("GET", "/api/admin/audit-events"): {"validation", "unauthenticated", "body-too-large"},
+    # The staff routes: a token the authorizer let through is still read
+    # from the request context by the function (unauthenticated when it is
+    # not there, forbidden for no staff group or an auditor changing).
+    ("POST", "/api/officer/sessions"): {
+        "invalid-credentials", "too-many-attempts", "validation", "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/officer/sessions/totp"): {
+        "wrong-code", "sign-in-expired", "forbidden", "validation", "malformed-body", "body-too-large",
+    },
+    ("GET", "/api/officer/me"): {"unauthenticated", "forbidden", "body-too-large"},
+    ("GET", "/api/officer/applications"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
+    ("GET", "/api/officer/applications/{id}"): {"not-found", "unauthenticated", "forbidden", "body-too-large"},
+    ("GET", "/api/officer/invitations/{number}"): {"not-found", "unauthenticated", "forbidden", "body-too-large"},
+    ("POST", "/api/officer/invitations"): {
+        "invitation-exists", "validation", "unauthenticated", "forbidden", "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/officer/invitations/{number}/revocation"): {
+        "not-found", "invitation-already-used", "validation", "unauthenticated", "forbidden",
+        "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/officer/visas/{visa_number}/cancellation"): {
+        "not-found", "invalid-state", "validation", "unauthenticated", "forbidden", "malformed-body",
+        "body-too-large",
+    },
+    ("POST", "/api/officer/visas/{visa_number}/restoration"): {
+        "not-found", "invalid-state", "validation", "unauthenticated", "forbidden", "malformed-body",
+        "body-too-large",
+    },
+    ("POST", "/api/officer/visas/{visa_number}/shortening"): {
+        "not-found", "invalid-state", "validation", "unauthenticated", "forbidden", "malformed-body",
+        "body-too-large",
+    },
+    ("GET", "/api/officer/audit-events"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
 }
 
 FUNCTION_BINARIES = {"register", "confirm-invitation", "pay-webhook", "render-visa"}

@@ -252,7 +252,13 @@ def test_table_has_pitr_sse_and_the_single_table_shape(transformed):
         {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
     ]
     attrs = {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]}
-    assert attrs == {"pk": "S", "sk": "S", "gsi1pk": "S", "gsi1sk": "S"}
+    # Officers' search: applications by passport number (GSI2), by surname (GSI3).
+    for n in (2, 3):
+        assert gsi[f"GSI{n}"]["KeySchema"] == [
+            {"AttributeName": f"gsi{n}pk", "KeyType": "HASH"},
+            {"AttributeName": f"gsi{n}sk", "KeyType": "RANGE"},
+        ]
+    assert attrs == {f"{k}": "S" for k in ["pk", "sk"] + [f"gsi{n}{e}" for n in (1, 2, 3) for e in ("pk", "sk")]}
     assert p.get("TimeToLiveSpecification") == {"AttributeName": "ttl", "Enabled": True}
     # Old images: a TTL deletion names the PDF to delete only in the erased item.
     assert p.get("StreamSpecification") == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
@@ -421,9 +427,29 @@ def test_routes_reach_the_owning_function_with_the_right_auth(template, transfor
         assert binary == owner, f"{method} {path} goes to {binary}, owned by {owner}"
         if who == "admin":
             assert auth == "AWS_IAM", f"{method} {path}: admin route without IAM auth"
+        elif who in ("staff", "officer"):
+            assert auth == "JWT", f"{method} {path}: staff route without the JWT authorizer"
         else:
             assert auth == "NONE", f"{method} {path}: unexpected {auth}"
     assert table[CATCH_ALL[:2]] == (CATCH_ALL[2], "NONE")
+    # The staff routes' authorizer: the staff pool's ID tokens, its app
+    # client the audience; TOTP required at every sign-in.
+    authorizers = of_type(transformed["Resources"], "AWS::ApiGatewayV2::Authorizer")
+    (authorizer,) = authorizers.values()
+    a = props(authorizer)
+    assert a["AuthorizerType"] == "JWT" and a["IdentitySource"] == ["$request.header.Authorization"]
+    assert ref_target(a["JwtConfiguration"]["Audience"][0]) == "StaffConsoleClient"
+    assert "StaffUserPool" in str(a["JwtConfiguration"]["Issuer"])
+    pool = props(transformed["Resources"]["StaffUserPool"])
+    assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    groups = {props(g)["GroupName"] for g in of_type(transformed["Resources"], "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {"officer", "auditor"}
+    for name, route in of_type(transformed["Resources"], "AWS::ApiGatewayV2::Route").items():
+        p = props(route)
+        if p.get("AuthorizationType") == "JWT":
+            assert ref_target(p["AuthorizerId"]) in authorizers, name
+            assert p["RouteKey"].split(" ", 1)[1].startswith("/api/officer/"), name
     # Every path under /api/admin needs IAM, near misses included.
     for (method, path), (binary, auth) in table.items():
         if path.startswith("/api/admin"):
