@@ -124,6 +124,8 @@ contract!(
     everything_reads_back_after_reconnecting,
     an_officers_change_to_a_visa_is_written_once_with_its_audit_event,
     an_officers_invitation_is_audited_once_with_what_it_did,
+    officers_find_applications_by_passport_number_and_surname,
+    a_sign_in_is_appended_to_the_trail_once,
 );
 
 // ------------------------------------------------------------------ data
@@ -1121,6 +1123,87 @@ async fn an_accounts_applications_newest_first<B: Backend>(b: B) {
     assert_eq!(listed[3].status, Status::AwaitingPayment);
     assert_eq!(store.applications_of("acc-2").await.unwrap().len(), 1);
     assert!(store.applications_of("nobody").await.unwrap().is_empty());
+}
+
+async fn officers_find_applications_by_passport_number_and_surname<B: Backend>(b: B) {
+    use visa_core::search::{SearchKey, SearchKind};
+    let store = b.open().await;
+    let people = [
+        ("app-1", "Z1234567", "Müller-Lüdenscheidt", 0),
+        ("app-2", "Z1234567", "Sharma", 5),
+        ("app-3", "X7654321", "MULLER LUDENSCHEIDT", 3),
+    ];
+    for (i, (id, number, surname, minutes)) in people.into_iter().enumerate() {
+        let inv = format!("41000000000{i}");
+        store
+            .create_invitation(&invitation(&inv), None)
+            .await
+            .unwrap();
+        let mut app = application(id, "acc-1", &inv, t0() + Duration::minutes(minutes));
+        app.passport.number = number.into();
+        app.passport.surname = surname.into();
+        store.create_application(&app).await.unwrap();
+    }
+    let find = |kind, raw: &str| {
+        let key = SearchKey::new(kind, raw).unwrap();
+        let store = &store;
+        async move {
+            store
+                .find_applications(&key)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    // Newest first; case, accents and punctuation aside; exact otherwise.
+    assert_eq!(
+        find(SearchKind::PassportNumber, "z1234567").await,
+        ["app-2", "app-1"]
+    );
+    assert_eq!(
+        find(SearchKind::Surname, "muller ludenscheidt").await,
+        ["app-3", "app-1"]
+    );
+    assert_eq!(find(SearchKind::Surname, "Sharma").await, ["app-2"]);
+    assert!(find(SearchKind::Surname, "Z1234567").await.is_empty());
+    assert!(find(SearchKind::PassportNumber, "Sharma").await.is_empty());
+    assert!(find(SearchKind::Surname, "Mull").await.is_empty());
+    // What is found is the application as it now is.
+    store
+        .open_checkout("app-2", &payment("cs_2"), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    let found = store
+        .find_applications(&SearchKey::new(SearchKind::Surname, "sharma").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found[0].status, Status::AwaitingPayment);
+}
+
+async fn a_sign_in_is_appended_to_the_trail_once<B: Backend>(b: B) {
+    let store = b.open().await;
+    let event = visa_core::audit::AuditEvent {
+        id: "01JDSIGNIN0000000000000000".into(),
+        at: t0(),
+        actor: "Aigerim Sadykova <a.sadykova@migration.kz> (officer)".into(),
+        action: visa_core::audit::AuditAction::SignedIn,
+        record: "staff/a.sadykova@migration.kz".into(),
+        reason: String::new(),
+        from: "192.0.2.10".into(),
+        detail: None,
+    };
+    store.append_audit_event(&event).await.unwrap();
+    // The same event again is refused, never written over.
+    let mut again = event.clone();
+    again.actor = "someone else".into();
+    assert!(store.append_audit_event(&again).await.is_err());
+    let events = store
+        .audit_events(t0() - Duration::hours(1), t0() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(events, [event]);
 }
 
 async fn payments_move_to_paid_once_per_event<B: Backend>(b: B) {

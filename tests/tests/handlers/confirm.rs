@@ -462,7 +462,7 @@ async fn invitation_revocation_problems() {
 
 /// An issued visa in the fixture's store: applied and confirmed through
 /// the handler, paid and issued as the webhook and render-visa would.
-async fn issued_visa(c: &Confirm) -> (String, String) {
+pub(crate) async fn issued_visa(c: &Confirm) -> (String, String) {
     let inv = c.invitation("tourist", "IND").await;
     let token = c.applicant("acc-visa").await;
     let (status, app) = c

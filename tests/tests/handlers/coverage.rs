@@ -4,7 +4,7 @@
 //! problems its own calls recorded (`support::send`) with the contract.
 
 use crate::support::{Answered, CATCH_ALL, answered};
-use crate::{confirm, register, render, webhook};
+use crate::{confirm, officer, register, render, webhook};
 use std::collections::BTreeSet;
 use visa_core::routes::ROUTES;
 
@@ -105,6 +105,7 @@ fn contract_slugs_name_every_route_and_only_known_slugs() {
 async fn every_slug_of_every_route_is_answered() {
     register::all().await;
     confirm::all().await;
+    officer::all().await;
     webhook::all().await;
     render::all().await;
 

@@ -31,6 +31,7 @@ macro_rules! cases {
 
 mod confirm;
 mod coverage;
+mod officer;
 mod register;
 mod render;
 mod support;

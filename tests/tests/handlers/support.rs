@@ -389,6 +389,23 @@ pub async fn no_route_refused<F: Fixture>(f: &F, path: &str, wrong_method: &str,
     too_large_refused(f, "POST", "/api/nope", None).await;
 }
 
+/// `req` as a staff route receives it from API Gateway's JWT authorizer:
+/// its route key and these claims in the request context.
+pub fn with_claims(mut req: Request, claims: BTreeMap<String, String>) -> Request {
+    if let visa_core::routes::Resolved::Found(m) =
+        visa_core::routes::resolve(req.method(), req.uri().path())
+    {
+        let route_key = format!("{} {}", req.method(), m.route.path);
+        req.extensions_mut()
+            .insert(visa_core::http::GatewayContext {
+                route_key,
+                iam_caller: None,
+                jwt_claims: Some(claims),
+            });
+    }
+    req
+}
+
 /// 5 December 2026, 09:00 UTC, until the test moves it.
 pub fn pinned_clock() -> Arc<PinnedClock> {
     Arc::new(PinnedClock(Mutex::new(
@@ -584,23 +601,20 @@ impl Confirm {
         token: Option<&str>,
         body: Value,
     ) -> (u16, Value) {
-        let mut req = request(method, path, token, body);
-        // In front of a staff route, the gateway's JWT authorizer: a valid
-        // token's claims go in the request context.
-        if let visa_core::routes::Resolved::Found(m) =
-            visa_core::routes::resolve(req.method(), req.uri().path())
-            && m.route.access.is_staff()
-            && let Some(claims) = token.and_then(|t| self.staff_tokens.claims(t))
-        {
-            let route_key = format!("{method} {}", m.route.path);
-            req.extensions_mut()
-                .insert(visa_core::http::GatewayContext {
-                    route_key,
-                    iam_caller: None,
-                    jwt_claims: Some(claims),
-                });
-        }
+        let req = self.authorize(request(method, path, token, body));
         send(self, req).await
+    }
+
+    /// What the gateway's JWT authorizer does in front of a staff route: a
+    /// valid token's claims go in the request context (an invalid one never
+    /// reaches the function; here it passes without claims, which the
+    /// function must refuse itself).
+    pub fn authorize(&self, req: Request) -> Request {
+        let claims = visa_core::http::bearer(&req).and_then(|t| self.staff_tokens.claims(t));
+        match claims {
+            Some(claims) => with_claims(req, claims),
+            None => req,
+        }
     }
 
     /// A member of staff in `role`, signed in through the directory with
@@ -661,8 +675,9 @@ impl Confirm {
 impl Fixture for Confirm {
     const FUNCTION: Function = Function::ConfirmInvitation;
 
+    /// Behind the gateway's JWT authorizer, as every staff route is.
     fn handle(&self, req: Request) -> impl Future<Output = Response> {
-        visa_confirm_invitation::handle(&self.deps, req)
+        visa_confirm_invitation::handle(&self.deps, self.authorize(req))
     }
 
     fn dir(&self) -> &Path {

@@ -1,0 +1,618 @@
+//! The migration service's staff on /api/officer/*: sign-in (password,
+//! then the authenticator's code), who is calling read from the request
+//! context, and every refusal with nothing changed.
+
+use crate::confirm::issued_visa;
+use crate::support::*;
+use chrono::Duration;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use visa_core::clock::Clock;
+use visa_core::staff::StaffGroup;
+use visa_core::store::AuditTrail;
+
+const OFFICER_EMAIL: &str = "a.sadykova@migration.kz";
+const AUDITOR_EMAIL: &str = "b.nurlanov@migration.kz";
+
+/// Claims of a token the authorizer let through, naming no staff group.
+fn groupless(c: &Confirm) -> BTreeMap<String, String> {
+    [
+        ("sub", "01JD0000000000000000000000".to_owned()),
+        ("email", "intruder@example.com".to_owned()),
+        ("cognito:groups", "[admins]".to_owned()),
+        ("exp", (c.clock.now().timestamp() + 600).to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Every staff route refuses a request without verified claims in its
+/// context (401), and one naming no staff group (403), changing nothing.
+async fn who_is_calling(c: &Confirm, method: &str, path: &str, body: Value) {
+    // No claims: the authorizer did not run (or was bypassed).
+    refused(
+        c,
+        request(method, path, Some("forged"), body.clone()),
+        (401, "unauthenticated"),
+    )
+    .await;
+    // Claims, but on another route than the one matched.
+    let mut other = with_claims(request(method, path, None, body.clone()), groupless(c));
+    other
+        .extensions_mut()
+        .get_mut::<visa_core::http::GatewayContext>()
+        .unwrap()
+        .route_key = "ANY /api/{proxy+}".into();
+    refused(c, other, (401, "unauthenticated")).await;
+    refused(
+        c,
+        with_claims(request(method, path, None, body.clone()), groupless(c)),
+        (403, "forbidden"),
+    )
+    .await;
+    // Expired claims: refused even if the authorizer let them through.
+    let mut expired = groupless(c);
+    expired.insert("cognito:groups".into(), "[officer]".into());
+    expired.insert("exp".into(), (c.clock.now().timestamp() - 1).to_string());
+    refused(
+        c,
+        with_claims(request(method, path, None, body), expired),
+        (401, "unauthenticated"),
+    )
+    .await;
+}
+
+async fn sign_in_problems() {
+    let c = Confirm::new();
+    let new = visa_local::staff::create(
+        &c.store,
+        OFFICER_EMAIL,
+        "Aigerim Sadykova",
+        StaffGroup::Officer,
+    )
+    .await
+    .unwrap();
+    let path = "/api/officer/sessions";
+    let post = |body: Value| request("POST", path, None, body);
+    malformed_refused(&c, "POST", path, None).await;
+    too_large_refused(&c, "POST", path, None).await;
+    invalid(&c, post(json!({"email": " ", "password": "x"})), "email").await;
+    invalid(
+        &c,
+        post(json!({"email": OFFICER_EMAIL, "password": ""})),
+        "password",
+    )
+    .await;
+    refused(
+        &c,
+        post(json!({"email": "nobody@migration.kz", "password": new.password})),
+        (401, "invalid-credentials"),
+    )
+    .await;
+    // Wrong passwords count (the throttle's counters are left out of the
+    // comparison); the fifth locks the address for a while.
+    for _ in 0..5 {
+        refused(
+            &c,
+            post(json!({"email": OFFICER_EMAIL, "password": "wrong"})),
+            (401, "invalid-credentials"),
+        )
+        .await;
+    }
+    let locked = refused(
+        &c,
+        post(json!({"email": OFFICER_EMAIL, "password": new.password})),
+        (429, "too-many-attempts"),
+    )
+    .await;
+    assert!(
+        locked["detail"].as_str().unwrap().contains("15 minutes"),
+        "{locked}"
+    );
+    c.clock.advance(Duration::minutes(16));
+    let (status, challenge) = send(
+        &c,
+        post(json!({"email": OFFICER_EMAIL, "password": new.password})),
+    )
+    .await;
+    assert_eq!(
+        (status, challenge["challenge"].as_str()),
+        (200, Some("totp")),
+        "{challenge}"
+    );
+
+    let totp = "/api/officer/sessions/totp";
+    let answer = |session: &Value, code: &str| {
+        request(
+            "POST",
+            totp,
+            None,
+            json!({"email": OFFICER_EMAIL, "session": session, "code": code}),
+        )
+    };
+    malformed_refused(&c, "POST", totp, None).await;
+    too_large_refused(&c, "POST", totp, None).await;
+    for bad in ["12345", "12345a", "1234567", ""] {
+        invalid(&c, answer(&challenge["session"], bad), "code").await;
+    }
+    refused(
+        &c,
+        answer(&json!("no-such-session"), "123456"),
+        (401, "sign-in-expired"),
+    )
+    .await;
+    // A wrong code after a right password: refused, and recorded.
+    let right = visa_local::staff::code_at(&new.totp_secret, c.clock.now()).unwrap();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let (status, problem) = send(&c, answer(&challenge["session"], wrong)).await;
+    assert_eq!(
+        slug(&(status, problem.clone())),
+        (401, "wrong-code"),
+        "{problem}"
+    );
+    let day = c.clock.now() - Duration::days(1);
+    let events = c
+        .store
+        .audit_events(day, c.clock.now() + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        events[0].action,
+        visa_core::audit::AuditAction::SignInRefused
+    );
+    assert_eq!(events[0].record, format!("staff/{OFFICER_EMAIL}"));
+    // The session answered once: the right code now finds it spent.
+    refused(
+        &c,
+        answer(&challenge["session"], &right),
+        (401, "sign-in-expired"),
+    )
+    .await;
+    // Too late: a session lives three minutes.
+    let (_, late) = send(
+        &c,
+        post(json!({"email": OFFICER_EMAIL, "password": new.password})),
+    )
+    .await;
+    c.clock.advance(Duration::minutes(4));
+    let code = visa_local::staff::code_at(&new.totp_secret, c.clock.now()).unwrap();
+    refused(
+        &c,
+        answer(&late["session"], &code),
+        (401, "sign-in-expired"),
+    )
+    .await;
+    // In time, with the code of now: signed in, and recorded.
+    let (_, fresh) = send(
+        &c,
+        post(json!({"email": OFFICER_EMAIL, "password": new.password})),
+    )
+    .await;
+    let (status, signed_in) = send(&c, answer(&fresh["session"], &code)).await;
+    assert_eq!(status, 200, "{signed_in}");
+    assert_eq!(signed_in["member"]["groups"], json!(["officer"]));
+    assert_eq!(signed_in["member"]["name"], "Aigerim Sadykova");
+    let events = c
+        .store
+        .audit_events(day, c.clock.now() + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        events.last().unwrap().action,
+        visa_core::audit::AuditAction::SignedIn
+    );
+    assert_eq!(
+        events.last().unwrap().actor,
+        format!("Aigerim Sadykova <{OFFICER_EMAIL}> (officer)")
+    );
+    // The same code again, in a new sign-in: taken once.
+    let (_, again) = send(
+        &c,
+        post(json!({"email": OFFICER_EMAIL, "password": new.password})),
+    )
+    .await;
+    let (status, replay) = send(&c, answer(&again["session"], &code)).await;
+    assert_eq!(
+        slug(&(status, replay.clone())),
+        (401, "wrong-code"),
+        "{replay}"
+    );
+
+    // An account in no staff group signs in to nothing.
+    let mut nobody = visa_local::staff::create(
+        &c.store,
+        "nobody@migration.kz",
+        "No Role",
+        StaffGroup::Auditor,
+    )
+    .await
+    .unwrap();
+    nobody.account.email = "norole@migration.kz".into();
+    nobody.account.groups.clear();
+    c.store.add_staff(&nobody.account).await.unwrap();
+    let (_, norole) = send(
+        &c,
+        post(json!({"email": "norole@migration.kz", "password": nobody.password})),
+    )
+    .await;
+    let code = visa_local::staff::code_at(&nobody.totp_secret, c.clock.now()).unwrap();
+    let req = request(
+        "POST",
+        totp,
+        None,
+        json!({"email": "norole@migration.kz", "session": norole["session"], "code": code}),
+    );
+    let (status, problem) = send(&c, req).await;
+    assert_eq!(
+        slug(&(status, problem.clone())),
+        (403, "forbidden"),
+        "{problem}"
+    );
+}
+
+async fn member_problems() {
+    let c = Confirm::new();
+    let token = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    who_is_calling(&c, "GET", "/api/officer/me", Value::Null).await;
+    too_large_refused(&c, "GET", "/api/officer/me", Some(&token)).await;
+    let (status, me) = c
+        .call("GET", "/api/officer/me", Some(&token), Value::Null)
+        .await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["acting_as"], "auditor");
+    assert_eq!(me["member"]["email"], AUDITOR_EMAIL);
+}
+
+async fn search_problems() {
+    let c = Confirm::new();
+    let (id, _) = issued_visa(&c).await;
+    let token = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let path = "/api/officer/applications";
+    let get = |query: &str| {
+        c.authorize(request(
+            "GET",
+            &format!("{path}{query}"),
+            Some(&token),
+            Value::Null,
+        ))
+    };
+    who_is_calling(&c, "GET", &format!("{path}?q=Sharma"), Value::Null).await;
+    too_large_refused(&c, "GET", path, Some(&token)).await;
+    invalid(&c, get(""), "q").await;
+    invalid(&c, get("?q=%20"), "q").await;
+    invalid(&c, get(&format!("?q={}", "x".repeat(101))), "q").await;
+    invalid(&c, get("?q=Sharma&status=lost"), "status").await;
+    // Found by surname (any case, accents aside), passport number, visa
+    // number and id; narrowed by status.
+    for q in [
+        "Sharma",
+        "SHARMA",
+        "%C5%A0harma",
+        "z1234567",
+        "K7Q4M2X9A",
+        id.as_str(),
+    ] {
+        let (status, found) = send(&c, get(&format!("?q={q}"))).await;
+        assert_eq!(status, 200, "{q}: {found}");
+        let list = found["applications"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{q}: {found}");
+        assert_eq!(list[0]["id"], id.as_str());
+        assert_eq!(list[0]["visa_number"], "K7Q4M2X9A");
+    }
+    for (status, n) in [("issued", 1), ("paid", 0), ("under_review", 0)] {
+        let (_, found) = send(&c, get(&format!("?q=Sharma&status={status}"))).await;
+        assert_eq!(
+            found["applications"].as_array().unwrap().len(),
+            n,
+            "{status}: {found}"
+        );
+    }
+    let (_, none) = send(&c, get("?q=Nobody")).await;
+    assert_eq!(none, json!({"applications": []}));
+}
+
+async fn record_problems() {
+    let c = Confirm::new();
+    let (id, _) = issued_visa(&c).await;
+    let token = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let path = format!("/api/officer/applications/{id}");
+    who_is_calling(&c, "GET", &path, Value::Null).await;
+    too_large_refused(&c, "GET", &path, Some(&token)).await;
+    refused(
+        &c,
+        c.authorize(request(
+            "GET",
+            "/api/officer/applications/01JD0000000000000000000000",
+            Some(&token),
+            Value::Null,
+        )),
+        (404, "not-found"),
+    )
+    .await;
+    let (status, record) = c.call("GET", &path, Some(&token), Value::Null).await;
+    assert_eq!(status, 200, "{record}");
+    assert_eq!(record["standing"], "not_yet_valid");
+    assert_eq!(record["application"]["passport"]["number"], "Z1234567");
+    let events: Vec<&str> = record["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        ["applied", "confirmed", "paid", "issued"],
+        "{record}"
+    );
+}
+
+async fn invitation_problems() {
+    let c = Confirm::new();
+    let officer = c.staff_token(OFFICER_EMAIL, StaffGroup::Officer).await;
+    let auditor = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let new = json!({
+        "number": "250000000777",
+        "category": "tourist",
+        "inviter": {"name": "Kazakh Tourism JSC", "bin": "123456789012"},
+        "invitee": {"surname": "Sharma", "given_names": "Priya", "nationality": "IND",
+                    "date_of_birth": "1990-04-12", "passport_number": "Z1234567"},
+        "valid_from": "2026-12-20", "valid_until": "2027-01-03",
+    });
+    let create = "/api/officer/invitations";
+    who_is_calling(&c, "POST", create, new.clone()).await;
+    // An auditor changes nothing.
+    refused(
+        &c,
+        c.authorize(request("POST", create, Some(&auditor), new.clone())),
+        (403, "forbidden"),
+    )
+    .await;
+    malformed_refused(&c, "POST", create, Some(&officer)).await;
+    too_large_refused(&c, "POST", create, Some(&officer)).await;
+    let mut bad = new.clone();
+    bad["valid_until"] = json!("2027-03-01");
+    invalid(
+        &c,
+        c.authorize(request("POST", create, Some(&officer), bad)),
+        "valid_until",
+    )
+    .await;
+    let (status, inv) = c.call("POST", create, Some(&officer), new.clone()).await;
+    assert_eq!(status, 201, "{inv}");
+    assert_eq!(
+        inv["created_by"],
+        format!("Aigerim Sadykova <{OFFICER_EMAIL}> (officer)")
+    );
+    refused(
+        &c,
+        c.authorize(request("POST", create, Some(&officer), new.clone())),
+        (409, "invitation-exists"),
+    )
+    .await;
+
+    let one = "/api/officer/invitations/250000000777";
+    who_is_calling(&c, "GET", one, Value::Null).await;
+    too_large_refused(&c, "GET", one, Some(&auditor)).await;
+    for unknown in [
+        "/api/officer/invitations/250000000778",
+        "/api/officer/invitations/2500",
+    ] {
+        refused(
+            &c,
+            c.authorize(request("GET", unknown, Some(&auditor), Value::Null)),
+            (404, "not-found"),
+        )
+        .await;
+    }
+    let (status, got) = c.call("GET", one, Some(&auditor), Value::Null).await;
+    assert_eq!((status, &got["status"]), (200, &json!("approved")), "{got}");
+
+    let revoke = "/api/officer/invitations/250000000777/revocation";
+    let reason = json!({"reason": "the host withdrew it"});
+    who_is_calling(&c, "POST", revoke, reason.clone()).await;
+    refused(
+        &c,
+        c.authorize(request("POST", revoke, Some(&auditor), reason.clone())),
+        (403, "forbidden"),
+    )
+    .await;
+    malformed_refused(&c, "POST", revoke, Some(&officer)).await;
+    too_large_refused(&c, "POST", revoke, Some(&officer)).await;
+    invalid(
+        &c,
+        c.authorize(request(
+            "POST",
+            revoke,
+            Some(&officer),
+            json!({"reason": " "}),
+        )),
+        "reason",
+    )
+    .await;
+    refused(
+        &c,
+        c.authorize(request(
+            "POST",
+            "/api/officer/invitations/250000000778/revocation",
+            Some(&officer),
+            reason.clone(),
+        )),
+        (404, "not-found"),
+    )
+    .await;
+    let (status, _) = c.call("POST", revoke, Some(&officer), reason.clone()).await;
+    assert_eq!(status, 204);
+    let day = c.clock.now() - Duration::days(1);
+    let events = c
+        .store
+        .audit_events(day, c.clock.now() + Duration::days(1))
+        .await
+        .unwrap();
+    let revoked = events
+        .iter()
+        .find(|e| e.action == visa_core::audit::AuditAction::InvitationRevoked)
+        .unwrap();
+    assert_eq!(revoked.reason, "the host withdrew it");
+    // A used invitation is not revoked.
+    let used = c.invitation("tourist", "IND").await;
+    let token = c.applicant("acc-used").await;
+    let (status, app) = c
+        .call(
+            "POST",
+            "/api/applications",
+            Some(&token),
+            new_application(&used, "2027-04-03"),
+        )
+        .await;
+    assert_eq!(status, 201, "{app}");
+    let path = format!(
+        "/api/officer/invitations/{}/revocation",
+        used["number"].as_str().unwrap()
+    );
+    refused(
+        &c,
+        c.authorize(request("POST", &path, Some(&officer), reason)),
+        (409, "invitation-already-used"),
+    )
+    .await;
+}
+
+async fn visa_change_problems() {
+    let c = Confirm::new();
+    let (_, first_day) = issued_visa(&c).await;
+    let officer = c.staff_token(OFFICER_EMAIL, StaffGroup::Officer).await;
+    let auditor = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let reason = json!({"reason": "the host withdrew the invitation"});
+    let body = |change: &str| {
+        let mut b = reason.clone();
+        if change == "shortening" {
+            b["valid_until"] = json!(first_day);
+        }
+        b
+    };
+    for change in ["cancellation", "restoration", "shortening"] {
+        let path = format!("/api/officer/visas/K7Q4M2X9A/{change}");
+        who_is_calling(&c, "POST", &path, body(change)).await;
+        // An auditor trying to change a visa: 403, nothing changes.
+        refused(
+            &c,
+            c.authorize(request("POST", &path, Some(&auditor), body(change))),
+            (403, "forbidden"),
+        )
+        .await;
+        malformed_refused(&c, "POST", &path, Some(&officer)).await;
+        too_large_refused(&c, "POST", &path, Some(&officer)).await;
+        let mut blank = body(change);
+        blank["reason"] = json!(" ");
+        invalid(&c, request("POST", &path, Some(&officer), blank), "reason").await;
+        let unknown = path.replace("K7Q4M2X9A", "ZZZZZZZZZ");
+        refused(
+            &c,
+            c.authorize(request("POST", &unknown, Some(&officer), body(change))),
+            (404, "not-found"),
+        )
+        .await;
+    }
+    let cancel = "/api/officer/visas/K7Q4M2X9A/cancellation";
+    refused(
+        &c,
+        c.authorize(request(
+            "POST",
+            "/api/officer/visas/K7Q4M2X9A/restoration",
+            Some(&officer),
+            reason.clone(),
+        )),
+        (409, "invalid-state"),
+    )
+    .await;
+    let (status, cancelled) = c.call("POST", cancel, Some(&officer), reason.clone()).await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
+    // Cancelling an already cancelled visa: 409, nothing recorded.
+    refused(
+        &c,
+        c.authorize(request("POST", cancel, Some(&officer), reason.clone())),
+        (409, "invalid-state"),
+    )
+    .await;
+    // Nor is a cancelled one shortened.
+    refused(
+        &c,
+        request(
+            "POST",
+            "/api/officer/visas/K7Q4M2X9A/shortening",
+            Some(&officer),
+            body("shortening"),
+        ),
+        (409, "invalid-state"),
+    )
+    .await;
+    let day = c.clock.now() - Duration::days(1);
+    let events = c
+        .store
+        .audit_events(day, c.clock.now() + Duration::days(1))
+        .await
+        .unwrap();
+    let actors: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == visa_core::audit::AuditAction::VisaCancelled)
+        .map(|e| e.actor.as_str())
+        .collect();
+    assert_eq!(
+        actors,
+        [format!("Aigerim Sadykova <{OFFICER_EMAIL}> (officer)")]
+    );
+}
+
+async fn audit_problems() {
+    let c = Confirm::new();
+    let auditor = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let path = "/api/officer/audit-events";
+    who_is_calling(&c, "GET", path, Value::Null).await;
+    too_large_refused(&c, "GET", path, Some(&auditor)).await;
+    invalid(
+        &c,
+        c.authorize(request(
+            "GET",
+            &format!("{path}?from=yesterday"),
+            Some(&auditor),
+            Value::Null,
+        )),
+        "from",
+    )
+    .await;
+    let res = visa_confirm_invitation::handle(
+        &c.deps,
+        c.authorize(request("GET", path, Some(&auditor), Value::Null)),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let csv = String::from_utf8(res.body().to_vec()).unwrap();
+    // The auditor's own sign-in is the trail's one line.
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(
+        csv.contains(&format!(
+            "<{AUDITOR_EMAIL}> (auditor),signed_in,staff/{AUDITOR_EMAIL}"
+        )),
+        "{csv}"
+    );
+}
+
+cases! {
+    sign_in_problems,
+    member_problems,
+    search_problems,
+    record_problems,
+    invitation_problems,
+    visa_change_problems,
+    audit_problems,
+}
