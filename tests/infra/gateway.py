@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 import threading
@@ -75,6 +76,7 @@ class Gateway:
             "RUST_LOG": os.environ.get("RUST_LOG", "info"),
             **(extra_env or {}),
         }
+        self.env = env
         self.proc = subprocess.Popen(
             [str(binary)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -118,6 +120,27 @@ class Gateway:
             status, hdrs, payload = err.code, err.headers, err.read()
         return Response(status, {k.lower(): v for k, v in hdrs.items()}, payload)
 
+    def add_staff(self, email, role, name="Aigerim Sadykova"):
+        """`visa-local officer add` on this gateway's data dir: the new
+        member's password and authenticator secret (printed once)."""
+        out = subprocess.run(
+            [str(binary_path()), "officer", "add", email, "--name", name, "--role", role],
+            env=self.env, capture_output=True, text=True, check=True, timeout=60,
+        ).stdout
+        password = re.search(r"password: (\S+)", out).group(1)
+        secret = re.search(r"authenticator secret: (\S+)", out).group(1)
+        return password, secret
+
+    def staff_token(self, email, role, name="Aigerim Sadykova"):
+        """A new member of staff, signed in (password, then the code)."""
+        password, secret = self.add_staff(email, role, name)
+        challenge = self.request("POST", "/api/officer/sessions", body={"email": email, "password": password})
+        assert challenge.status == 200, challenge
+        done = self.request("POST", "/api/officer/sessions/totp",
+                            body={"email": email, "session": challenge.json()["session"], "code": totp(secret)})
+        assert done.status == 200, done
+        return done.json()["token"]
+
     def signed_webhook(self, event, secret=WEBHOOK_SECRET, timestamp=None, raw=None):
         body = raw if raw is not None else json.dumps(event).encode()
         return self.request(
@@ -126,6 +149,18 @@ class Gateway:
             raw=body,
             headers={"Content-Type": "application/json", "Stripe-Signature": sign(secret, body, timestamp)},
         )
+
+
+def totp(secret, at=None):
+    """RFC 6238 (HMAC-SHA1, 6 digits, 30 s): what an authenticator shows."""
+    import base64
+    import struct
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    step = int((time.time() if at is None else at) // 30)
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 15
+    return "%06d" % ((struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000)
 
 
 def sign(secret, body, timestamp=None):

@@ -48,7 +48,10 @@ def setup(gw):
         time.sleep(0.2)
     else:
         raise SystemExit("setup failed: the visa was not issued within 60 s")
+    # A migration officer, signed in with password and authenticator code.
+    staff = gw.staff_token("schemathesis.officer@migration.kz", "officer")
     return {
+        "STAFF_TOKEN": staff,
         "VISA_BASE": gw.base,
         "APPLICANT_EMAIL": creds["email"],
         "APPLICANT_PASSWORD": creds["password"],

@@ -93,14 +93,15 @@ pub async fn search(deps: &Deps, req: &Request, route: &Route) -> Result<Respons
     if upper.len() == 26 && upper.bytes().all(|b| b.is_ascii_alphanumeric()) {
         apps.extend(deps.applications.application(&upper).await?);
     }
-    if upper.len() == 9 && upper.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        if let Some(record) = deps.visas.visa(&upper).await? {
-            apps.extend(
-                deps.applications
-                    .application(&record.application_id)
-                    .await?,
-            );
-        }
+    if upper.len() == 9
+        && upper.bytes().all(|b| b.is_ascii_alphanumeric())
+        && let Some(record) = deps.visas.visa(&upper).await?
+    {
+        apps.extend(
+            deps.applications
+                .application(&record.application_id)
+                .await?,
+        );
     }
     for kind in [SearchKind::PassportNumber, SearchKind::Surname] {
         if let Some(key) = SearchKey::new(kind, q) {

@@ -249,6 +249,31 @@ async fn api(
     parts: http::request::Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Resp {
+    // API Gateway's JWT authorizer on a staff route comes before anything
+    // of the request reaches a function, its body included.
+    let mut context = None;
+    if let routes::Resolved::Found(m) = routes::resolve(&parts.method, parts.uri.path())
+        && m.route.access.is_staff()
+    {
+        // As API Gateway reads the identity source: a `Bearer ` prefix, if
+        // any, is dropped.
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| match v.get(..7) {
+                Some(p) if p.eq_ignore_ascii_case("bearer ") => v[7..].trim(),
+                _ => v.trim(),
+            });
+        let Some(claims) = token.and_then(|t| gw.staff_tokens.claims(t)) else {
+            return unauthorized();
+        };
+        context = Some(visa_core::http::GatewayContext {
+            route_key: format!("{} {}", parts.method, m.route.path),
+            iam_caller: None,
+            jwt_claims: Some(claims),
+        });
+    }
     let body = match body {
         Ok(body) => body,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -266,25 +291,12 @@ async fn api(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
     let mut req = http::Request::from_parts(parts, body);
+    if let Some(context) = context {
+        req.extensions_mut().insert(context);
+    }
     if let Some(peer) = peer {
         req.extensions_mut()
             .insert(visa_core::http::ClientAddr(peer.ip().to_string()));
-    }
-    if let routes::Resolved::Found(m) = routes::resolve(req.method(), req.uri().path())
-        && m.route.access.is_staff()
-    {
-        // API Gateway's JWT authorizer: no valid token, no function.
-        let claims = visa_core::http::bearer(&req).and_then(|t| gw.staff_tokens.claims(t));
-        let Some(claims) = claims else {
-            return unauthorized();
-        };
-        let route_key = format!("{} {}", req.method(), m.route.path);
-        req.extensions_mut()
-            .insert(visa_core::http::GatewayContext {
-                route_key,
-                iam_caller: None,
-                jwt_claims: Some(claims),
-            });
     }
     let res = match routes::owner(req.method(), req.uri().path()) {
         Function::Register => gw.register.handle(req).await,
