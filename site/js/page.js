@@ -12,8 +12,12 @@ function node(html) {
   return tpl.content;
 }
 
+// The migration service's console has its own sign-in: no applicant links.
+let staffChrome = false;
+
 /** The header's account links: the cabinet and sign out, or sign in and register. */
 function accountLinks() {
+  if (staffChrome) return '';
   return getSession()
     ? `<li><a href="/cabinet" data-i18n="nav.cabinet"></a></li>
        <li><button type="button" class="link-button" data-sign-out data-i18n="nav.sign_out"></button></li>`
@@ -108,7 +112,8 @@ function markCurrentLanguage() {
  * Starts a page: chrome, language, then the page's own `init`, after which
  * `<html data-ready>` tells tests (and nobody else) the first render is done.
  */
-export async function start(init, { requireAuth = false } = {}) {
+export async function start(init, { requireAuth = false, staff = false } = {}) {
+  staffChrome = staff;
   if (requireAuth && !getSession()) {
     goToSignIn('signed-out');
     return;

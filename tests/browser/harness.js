@@ -4,13 +4,13 @@
 // invitations through the admin API).
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHmac } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 
@@ -283,9 +283,9 @@ export const TEST_PASSWORD = 'correct horse battery staple';
  * Pay, then issued "within seconds", docs/API.md): the account and the
  * details its holder types, as the portal holds them.
  */
-export async function issueVisaThroughApi(gateway, tag) {
+export async function issueVisaThroughApi(gateway, tag, { invitation: given } = {}) {
   const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
-  const invitation = await createInvitation(gateway);
+  const invitation = given || await createInvitation(gateway);
   const email = uniqueEmail(tag);
   assert.equal((await api('POST', '/accounts', { body: { email, password: TEST_PASSWORD } })).status, 201);
   const session = await api('POST', '/sessions', { body: { email, password: TEST_PASSWORD } });
@@ -332,6 +332,30 @@ export async function issueVisaThroughApi(gateway, tag) {
     if (Date.now() > deadline) assert.fail(`not issued within 60 s of payment: ${app.body.status}`);
     await sleep(250);
   }
+}
+
+/** RFC 6238 (HMAC-SHA1, 6 digits, 30 s steps): what an authenticator app
+ *  shows for a base32 secret at `at` (ms). */
+export function totp(secret, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const digest = createHmac('sha1', key).update(counter).digest();
+  const offset = digest[digest.length - 1] & 15;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/** `visa-local officer add` on the gateway's data dir: the new member's
+ *  password and authenticator secret, as the command prints them once. */
+export function addStaff(gateway, email, role, name) {
+  const out = execFileSync(gatewayBinary(), ['officer', 'add', email, '--name', name, '--role', role], {
+    env: { ...process.env, VISA_DATA_DIR: gateway.dataDir, VISA_DEMO: '0', RUST_LOG: 'warn' },
+    encoding: 'utf8',
+  });
+  return { password: /password: (\S+)/.exec(out)[1], secret: /authenticator secret: (\S+)/.exec(out)[1] };
 }
 
 /** Signs in through the site in `lang` and lands on the cabinet. */

@@ -87,6 +87,14 @@ test('every key the pages use is translated', () => {
   // Keys built at run time.
   for (const c of ['tourist', 'business', 'medical']) used.add(`category.${c}`).add(`category.${c}_visa`);
   for (const s of ['invitation_confirmed', 'awaiting_payment', 'paid', 'issued', 'unknown']) used.add(`status.${s}`);
+  // The migration service's console (officer.js).
+  for (const r of ['officer', 'auditor']) used.add(`officer.role.${r}`);
+  for (const e of ['applied', 'confirmed', 'paid', 'issued', 'emailed', 'cancelled']) used.add(`officer.event.${e}`);
+  for (const a of ['cancel', 'restore', 'shorten']) {
+    for (const k of [`officer.visa.${a}`, `officer.visa.${a}_heading`, `officer.check.${a}_effect`, `officer.check.confirm_${a}`, `officer.done.${a}`]) used.add(k);
+  }
+  for (const s of ['approved', 'used', 'revoked']) used.add(`officer.invitation_status.${s}`);
+  for (const s of ['invalid-state', 'forbidden', 'invitation-already-used', 'not-found']) used.add(`officer.refused.${s}`);
   for (const s of ['F', 'M', 'X']) used.add(`sex.${s}`);
   for (let i = 1; i <= 12; i += 1) used.add(`format.month.${i}`);
   for (const r of ['malformed', 'bad-signature', 'unknown-key', 'no-keys']) used.add(`verify.reason.${r}`);

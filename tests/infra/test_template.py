@@ -504,6 +504,7 @@ REWRITES = {
     "/verify": "/verify.html",
     "/verify/": "/verify.html",
     "/cabinet": "/cabinet.html",
+    "/officer/": "/officer.html",
     "/index.html": "/index.html",
     "/css/site.css": "/css/site.css",
     "/js/app.js": "/js/app.js",

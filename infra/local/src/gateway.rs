@@ -190,12 +190,14 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .fallback(service_fn(move |req: http::Request<Body>| {
             let pages = pages.clone();
             async move {
-                let path = req.uri().path();
-                if path.ends_with('/') || Path::new(path).extension().is_some() {
+                // As CloudFront's viewer-request function: `/officer/` is
+                // `/officer.html` too.
+                let path = req.uri().path().trim_end_matches('/').to_owned();
+                if path.is_empty() || Path::new(&path).extension().is_some() {
                     return Ok(not_found_page());
                 }
                 let (mut parts, body) = req.into_parts();
-                parts.uri = format!("{}.html", parts.uri.path())
+                parts.uri = format!("{path}.html")
                     .parse()
                     .unwrap_or_else(|_| http::Uri::from_static("/"));
                 pages
