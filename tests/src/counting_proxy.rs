@@ -273,6 +273,7 @@ fn operation(method: &Method, uri: &Uri, headers: &HeaderMap) -> String {
             "TrentService" => "kms",
             "secretsmanager" => "secretsmanager",
             "AmazonSQS" => "sqs",
+            "AWSCognitoIdentityProviderService" => "cognito-idp",
             other => other,
         };
         return format!("{service}:{op}");

@@ -11,8 +11,11 @@
 //! - `iam`: the template's role and key policies, the ARN each call names,
 //!   and the decision.
 //! - `sigv4`: API Gateway's IAM authorisation of a signed request.
+//! - `cognito`: the staff user pool in moto, and API Gateway's JWT
+//!   authorizer of its tokens.
 
 pub mod apigw;
+pub mod cognito;
 pub mod counting_proxy;
 pub mod iam;
 pub mod moto;

@@ -137,6 +137,8 @@ impl Moto {
                 .arg(SERVER)
                 .arg(&python)
                 .stdin(Stdio::piped())
+                // Authenticator codes checked for real (tests/src/cognito.rs).
+                .env("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
                 // Quiet: the shell reports moto's SIGTERM ("Terminated").
                 .stderr(Stdio::null())
                 .spawn()

@@ -10,8 +10,9 @@
 
 use aws_lambda_events::apigw::{
     ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerIamDescription,
-    ApiGatewayV2httpRequest, ApiGatewayV2httpRequestContext,
-    ApiGatewayV2httpRequestContextHttpDescription, ApiGatewayV2httpResponse,
+    ApiGatewayRequestAuthorizerJwtDescription, ApiGatewayV2httpRequest,
+    ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+    ApiGatewayV2httpResponse,
 };
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType, UserIdentity};
 use axum::Router;
@@ -20,9 +21,11 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use visa_pay_webhook::signature::sign;
 use visa_tests::apigw;
+use visa_tests::cognito::StaffPool;
 use visa_tests::counting_proxy::{Caller, CountingProxy, Roles};
 use visa_tests::iam;
 use visa_tests::moto::{
@@ -82,6 +85,7 @@ const ORIGIN_SECRET: &str = "origin-verify-for-the-flow-0123456789";
 fn http_event(
     route_key: &str,
     iam: Option<&str>,
+    jwt: Option<&BTreeMap<String, String>>,
     method: &str,
     path_and_query: &str,
     token: Option<&str>,
@@ -134,6 +138,13 @@ fn http_event(
         authorizer.iam = Some(caller);
         context.authorizer = Some(authorizer);
     }
+    if let Some(claims) = jwt {
+        let mut described = ApiGatewayRequestAuthorizerJwtDescription::default();
+        described.claims = claims.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut authorizer = ApiGatewayRequestAuthorizer::default();
+        authorizer.jwt = Some(described);
+        context.authorizer = Some(authorizer);
+    }
     let mut event = ApiGatewayV2httpRequest::default();
     event.version = Some("2.0".into());
     event.route_key = Some(route_key.into());
@@ -160,6 +171,8 @@ fn http_event(
 struct Portal {
     functions: BTreeMap<&'static str, Function>,
     gateway: apigw::Gateway,
+    /// The staff pool whose ID tokens the JWT authorizer takes.
+    staff: Arc<StaffPool>,
 }
 
 struct Answer {
@@ -226,13 +239,31 @@ impl Portal {
             return Answer::gateway(403, "Forbidden");
         }
         let iam = iam.filter(|_| route.iam);
+        // The JWT authorizer on the staff routes: a valid ID token of the
+        // staff pool, or API Gateway's own 401 before any function runs.
+        let mut jwt = None;
+        if route.jwt {
+            match token.and_then(|t| self.staff.authorize(t)) {
+                Some(claims) => jwt = Some(claims),
+                None => return Answer::gateway(401, "Unauthorized"),
+            }
+        }
         // Through CloudFront, unless the caller says otherwise (officers
         // sign their requests to execute-api itself).
         let mut headers = extra.to_vec();
         if iam.is_none() && !headers.iter().any(|(k, _)| *k == "x-origin-verify") {
             headers.push(("x-origin-verify", ORIGIN_SECRET));
         }
-        let event = http_event(&route.route_key(), iam, method, path, token, body, &headers);
+        let event = http_event(
+            &route.route_key(),
+            iam,
+            jwt.as_ref(),
+            method,
+            path,
+            token,
+            body,
+            &headers,
+        );
         let mut answer = self.invoke(&route.function, event).await;
         // An HTTP server sends a HEAD's headers only.
         if method == "HEAD" {
@@ -431,6 +462,8 @@ struct Stack {
     emails: EmailQueues,
     aws: CountingProxy,
     env: Vec<(String, String)>,
+    /// The staff user pool (Cognito in moto).
+    staff: Arc<StaffPool>,
 }
 
 /// The email queue and its dead-letter queue, as the template makes them
@@ -700,6 +733,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         .unwrap();
     let emails = create_email_queues(&aws_sdk_sqs::Client::new(&cloud.sdk)).await;
     let stripe = stripe_stub().await;
+    let staff = Arc::new(StaffPool::create(&moto.endpoint()).await);
     // Every call a function makes is held against its role in the
     // template: each function signs with an access key of its own.
     let account = "123456789012";
@@ -778,6 +812,8 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         ("MAIL_FROM", from),
         ("EMAIL_QUEUE_URL", emails.url.clone()),
         ("ORIGIN_VERIFY_SECRET", ORIGIN_SECRET.into()),
+        ("STAFF_USER_POOL_ID", staff.pool_id.clone()),
+        ("STAFF_CLIENT_ID", staff.client_id.clone()),
         ("RUST_LOG", "info".into()),
     ]
     .into_iter()
@@ -794,6 +830,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         emails,
         aws,
         env,
+        staff,
     }
 }
 
@@ -811,6 +848,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         emails,
         aws,
         env,
+        staff: stack_staff,
     } = stack().await;
 
     // Cold starts, one process at a time (a fair clock on 2 cores), in
@@ -876,6 +914,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     let portal = Portal {
         functions,
         gateway: apigw::Gateway::from_template(),
+        staff: stack_staff.clone(),
     };
 
     // Account, session, invitation (IAM-authorised in the cloud), application.
@@ -1477,6 +1516,231 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
             "{row}"
         );
     }
+
+    // The migration service's staff, in the Cognito pool (TOTP required):
+    // a wrong password and a wrong code refused (the code recorded), then
+    // an officer signs in, finds the application, cancels and restores the
+    // visa under their own name; an auditor reads and is refused a change.
+    let staff_email = format!("{}@migration.kz", unique_name("aigerim"));
+    let staff_password = stack_staff
+        .add(&staff_email, "Aigerim Sadykova", "officer")
+        .await;
+    let sign_in = |email: String, password: String| {
+        let portal = &portal;
+        async move {
+            portal
+                .call(
+                    "POST",
+                    "/api/officer/sessions",
+                    None,
+                    Some(json!({"email": email, "password": password})),
+                    &[],
+                )
+                .await
+        }
+    };
+    let wrong = sign_in(staff_email.clone(), "Wrong-password-1".into()).await;
+    assert_eq!(
+        (wrong.status, wrong.json()["type"].as_str()),
+        (401, Some("/problems/invalid-credentials"))
+    );
+    let answer_code = |email: String, session: Value, code: String| {
+        let portal = &portal;
+        async move {
+            portal
+                .call(
+                    "POST",
+                    "/api/officer/sessions/totp",
+                    None,
+                    Some(json!({"email": email, "session": session, "code": code})),
+                    &[],
+                )
+                .await
+        }
+    };
+    let challenge = sign_in(staff_email.clone(), staff_password.clone()).await;
+    assert_eq!(
+        challenge.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&challenge.body)
+    );
+    let right = stack_staff.code();
+    let wrong_code = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let refused_code = answer_code(
+        staff_email.clone(),
+        challenge.json()["session"].clone(),
+        wrong_code.into(),
+    )
+    .await;
+    assert_eq!(
+        (refused_code.status, refused_code.json()["type"].as_str()),
+        (401, Some("/problems/wrong-code"))
+    );
+    let challenge = sign_in(staff_email.clone(), staff_password.clone()).await;
+    let signed_in = answer_code(
+        staff_email.clone(),
+        challenge.json()["session"].clone(),
+        stack_staff.code(),
+    )
+    .await;
+    assert_eq!(
+        signed_in.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&signed_in.body)
+    );
+    let staff_token = signed_in.json()["token"].as_str().unwrap().to_owned();
+    assert_eq!(signed_in.json()["member"]["groups"], json!(["officer"]));
+    // The authorizer: no token, or a forged one, reaches no function.
+    let me = portal.call("GET", "/api/officer/me", None, None, &[]).await;
+    assert_eq!(
+        (me.status, me.json()),
+        (401, json!({"message": "Unauthorized"}))
+    );
+    let forged = format!("{}x", &staff_token[..staff_token.len() - 1]);
+    let me = portal
+        .call("GET", "/api/officer/me", Some(&forged), None, &[])
+        .await;
+    assert_eq!(me.status, 401);
+    let me = portal
+        .call("GET", "/api/officer/me", Some(&staff_token), None, &[])
+        .await;
+    assert_eq!(
+        me.json()["acting_as"],
+        "officer",
+        "{}",
+        String::from_utf8_lossy(&me.body)
+    );
+    let found = portal
+        .call(
+            "GET",
+            "/api/officer/applications?q=z1234567&status=issued",
+            Some(&staff_token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        found.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&found.body)
+    );
+    let ids: Vec<String> = found.json()["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(ids.contains(&id), "{ids:?}");
+    let record = portal
+        .call(
+            "GET",
+            &format!("/api/officer/applications/{id}"),
+            Some(&staff_token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(record.json()["timeline"][3]["event"], "issued");
+    let staff_cancel = format!("/api/officer/visas/{visa_number}/cancellation");
+    let cancelled = portal
+        .call(
+            "POST",
+            &staff_cancel,
+            Some(&staff_token),
+            Some(json!({"reason": "the inviting party was struck off"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        cancelled.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&cancelled.body)
+    );
+    assert_eq!(
+        portal.call("GET", &verify, None, None, &[]).await.json()["status"],
+        "cancelled"
+    );
+    assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
+    assert_eq!(changed_mail(moto.endpoint(), email.clone()).await, 3);
+    // An auditor reads, and changes nothing.
+    let auditor_email = format!("{}@migration.kz", unique_name("bolat"));
+    let auditor_password = stack_staff
+        .add(&auditor_email, "Bolat Nurlanov", "auditor")
+        .await;
+    let challenge = sign_in(auditor_email.clone(), auditor_password).await;
+    let auditor = answer_code(
+        auditor_email.clone(),
+        challenge.json()["session"].clone(),
+        stack_staff.code(),
+    )
+    .await
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let restore = format!("/api/officer/visas/{visa_number}/restoration");
+    let reason = json!({"reason": "the appeal was upheld"});
+    let refused = portal
+        .call("POST", &restore, Some(&auditor), Some(reason.clone()), &[])
+        .await;
+    assert_eq!(
+        (refused.status, refused.json()["type"].as_str()),
+        (403, Some("/problems/forbidden"))
+    );
+    assert_eq!(
+        portal.call("GET", &verify, None, None, &[]).await.json()["status"],
+        "cancelled"
+    );
+    let restored = portal
+        .call("POST", &restore, Some(&staff_token), Some(reason), &[])
+        .await;
+    assert_eq!(restored.status, 200);
+    assert_eq!(
+        portal.call("GET", &verify, None, None, &[]).await.json()["status"],
+        "not_yet_valid"
+    );
+    assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
+    assert_eq!(changed_mail(moto.endpoint(), email.clone()).await, 4);
+    let trail = portal
+        .call(
+            "GET",
+            "/api/officer/audit-events",
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(trail.status, 200);
+    let csv = String::from_utf8(trail.body.clone()).unwrap();
+    let officer = format!("Aigerim Sadykova <{staff_email}> (officer)");
+    for (action, record) in [
+        ("signed_in", format!("staff/{staff_email}")),
+        ("visa_cancelled", format!("visa/{visa_number}")),
+        ("visa_restored", format!("visa/{visa_number}")),
+    ] {
+        assert!(
+            csv.contains(&format!(",{officer},{action},{record},")),
+            "{action} by the officer: {csv}"
+        );
+    }
+    assert!(
+        csv.contains(&format!(",<{staff_email}> (unverified),sign_in_refused,")),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!(
+            ",Bolat Nurlanov <{auditor_email}> (auditor),signed_in,"
+        )),
+        "{csv}"
+    );
 
     // Forgot the password: register queues the request, render-visa emails
     // the link from the queue, register redeems it and ends the sessions.
@@ -2367,6 +2631,7 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
     let bins = function_binaries();
     // Bound whole: moto and the proxy live as long as the test.
     let stack = stack().await;
+    let stack_staff = stack.staff.clone();
     let (cloud, table, env) = (&stack.cloud, &stack.table, &stack.env);
     let logs = tempfile::tempdir().unwrap();
     let mut functions = BTreeMap::new();
@@ -2383,6 +2648,7 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
     let portal = Portal {
         functions,
         gateway: apigw::Gateway::from_template(),
+        staff: stack_staff.clone(),
     };
     let local = Local::start();
     let ddb = aws_sdk_dynamodb::Client::new(&cloud.sdk);
@@ -2521,6 +2787,7 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
         let event = http_event(
             route_key,
             iam,
+            None,
             method,
             &path,
             None,
@@ -2576,6 +2843,7 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
         let event = http_event(
             &format!("GET {path}"),
             None,
+            None,
             "GET",
             path,
             None,
@@ -2629,6 +2897,7 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
         .unwrap_or(0.10);
     let bins = function_binaries();
     let stack = stack_with_faults(share).await;
+    let stack_staff = stack.staff.clone();
     let logs = tempfile::tempdir().unwrap();
     let mut functions = BTreeMap::new();
     for name in FUNCTIONS {
@@ -2644,6 +2913,7 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
     let portal = Portal {
         functions,
         gateway: apigw::Gateway::from_template(),
+        staff: stack_staff.clone(),
     };
     let ddb = aws_sdk_dynamodb::Client::new(&stack.cloud.sdk);
     let mut client_retries = 0;

@@ -213,6 +213,7 @@ function renderWho() {
 /** Shows one view of the workplace, as the address's fragment says. */
 function route() {
   if (!staff()) return;
+  notice();
   const hash = window.location.hash.replace(/^#/, '');
   const [view, id] = hash.split('/');
   const current = ['applications', 'invitations', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
@@ -327,7 +328,7 @@ function renderRecord() {
   ];
   if (visa) {
     rows.push(row('officer.col.visa', visa.number, { 'data-visa-number': visa.number }));
-    rows.push(row('common.date_range', t('officer.record.validity', { from: formatDate(visa.valid_from), until: formatDate(visa.valid_until) }), { 'data-valid-until': visa.valid_until }));
+    rows.push(row('officer.col.validity', t('officer.record.validity', { from: formatDate(visa.valid_from), until: formatDate(visa.valid_until) }), { 'data-valid-until': visa.valid_until }));
   }
   host.append(el('dl', { className: 'summary-list' }, rows));
   host.append(el('h3', { key: 'officer.record.timeline' }));
@@ -507,7 +508,7 @@ function renderInvitation() {
     row('officer.invitations.inviter_name', `${inv.inviter.name} (${inv.inviter.bin})`),
     row('officer.col.name', `${inv.invitee.surname} ${inv.invitee.given_names}`),
     row('field.passport.number', inv.invitee.passport_number),
-    row('common.date_range', t('officer.record.validity', { from: formatDate(inv.valid_from), until: formatDate(inv.valid_until) })),
+    row('officer.col.validity', t('officer.record.validity', { from: formatDate(inv.valid_from), until: formatDate(inv.valid_until) })),
   ]));
   if (inv.status !== 'approved' || !isOfficer()) return;
   if (!revoking) {

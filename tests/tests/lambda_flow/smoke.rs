@@ -409,6 +409,7 @@ async fn smoke_script_passes_against_the_emulated_stack_through_the_lambda_binar
     let portal = Arc::new(Portal {
         functions,
         gateway: apigw::Gateway::from_template(),
+        staff: stack.staff.clone(),
     });
     let officers = || {
         Verifier::new(
