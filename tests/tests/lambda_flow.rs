@@ -79,13 +79,21 @@ const OFFICER_ARN: &str = "arn:aws:iam::123456789012:user/officer-aigerim";
 /// `ORIGIN_VERIFY_SECRET`); officers call execute-api directly, without it.
 const ORIGIN_SECRET: &str = "origin-verify-for-the-flow-0123456789";
 
+/// What the route's authorizer put in the request context.
+#[derive(Clone, Copy)]
+enum Authorized<'a> {
+    Nobody,
+    /// The IAM caller's ARN (AWS_IAM routes).
+    Iam(&'a str),
+    /// The verified token's claims (the staff pool's JWT authorizer).
+    Jwt(&'a BTreeMap<String, String>),
+}
+
 /// An HTTP API (payload v2) event, as API Gateway sends it for the route
-/// `route_key`, with the IAM authorizer's context when `iam` names the
-/// caller.
+/// `route_key`, with what its authorizer put in the context.
 fn http_event(
     route_key: &str,
-    iam: Option<&str>,
-    jwt: Option<&BTreeMap<String, String>>,
+    authorized: Authorized<'_>,
     method: &str,
     path_and_query: &str,
     token: Option<&str>,
@@ -127,7 +135,7 @@ fn http_event(
     context.time = Some(now.format("%d/%b/%Y:%H:%M:%S +0000").to_string());
     context.time_epoch = now.timestamp_millis();
     context.http = http;
-    if let Some(arn) = iam {
+    if let Authorized::Iam(arn) = authorized {
         let mut caller = ApiGatewayRequestAuthorizerIamDescription::default();
         caller.access_key = Some("AKIAEXAMPLEOFFICER".into());
         caller.account_id = Some("123456789012".into());
@@ -138,7 +146,7 @@ fn http_event(
         authorizer.iam = Some(caller);
         context.authorizer = Some(authorizer);
     }
-    if let Some(claims) = jwt {
+    if let Authorized::Jwt(claims) = authorized {
         let mut described = ApiGatewayRequestAuthorizerJwtDescription::default();
         described.claims = claims.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let mut authorizer = ApiGatewayRequestAuthorizer::default();
@@ -254,10 +262,14 @@ impl Portal {
         if iam.is_none() && !headers.iter().any(|(k, _)| *k == "x-origin-verify") {
             headers.push(("x-origin-verify", ORIGIN_SECRET));
         }
+        let authorized = match (iam, jwt.as_ref()) {
+            (Some(arn), _) => Authorized::Iam(arn),
+            (None, Some(claims)) => Authorized::Jwt(claims),
+            (None, None) => Authorized::Nobody,
+        };
         let event = http_event(
             &route.route_key(),
-            iam,
-            jwt.as_ref(),
+            authorized,
             method,
             path,
             token,
@@ -2786,8 +2798,7 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
         let through = [("x-origin-verify", ORIGIN_SECRET)];
         let event = http_event(
             route_key,
-            iam,
-            None,
+            iam.map_or(Authorized::Nobody, Authorized::Iam),
             method,
             &path,
             None,
@@ -2842,8 +2853,7 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
         let through = [("x-origin-verify", ORIGIN_SECRET)];
         let event = http_event(
             &format!("GET {path}"),
-            None,
-            None,
+            Authorized::Nobody,
             "GET",
             path,
             None,
