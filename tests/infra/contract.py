@@ -48,6 +48,8 @@ ROUTES = [
     ("POST", "/api/officer/visas/{visa_number}/restoration", "confirm-invitation", "officer"),
     ("POST", "/api/officer/visas/{visa_number}/shortening", "confirm-invitation", "officer"),
     ("GET", "/api/officer/audit-events", "confirm-invitation", "staff"),
+    ("GET", "/api/officer/reviews", "confirm-invitation", "staff"),
+    ("POST", "/api/officer/applications/{id}/review-decision", "confirm-invitation", "officer"),
 ]
 
 # The one extra route in the template: unknown /api paths and wrong methods
@@ -153,6 +155,11 @@ SLUGS = {
         "body-too-large",
     },
     ("GET", "/api/officer/audit-events"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
+    ("GET", "/api/officer/reviews"): {"unauthenticated", "forbidden", "body-too-large"},
+    ("POST", "/api/officer/applications/{id}/review-decision"): {
+        "not-found", "invalid-state", "validation", "unauthenticated", "forbidden", "malformed-body",
+        "body-too-large",
+    },
 }
 
 FUNCTION_BINARIES = {"register", "confirm-invitation", "pay-webhook", "render-visa"}

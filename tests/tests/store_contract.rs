@@ -126,6 +126,7 @@ contract!(
     an_officers_invitation_is_audited_once_with_what_it_did,
     officers_find_applications_by_passport_number_and_surname,
     a_sign_in_is_appended_to_the_trail_once,
+    a_dispute_waits_for_its_decision_and_is_never_written_over,
 );
 
 // ------------------------------------------------------------------ data
@@ -1180,6 +1181,109 @@ async fn officers_find_applications_by_passport_number_and_surname<B: Backend>(b
         .await
         .unwrap();
     assert_eq!(found[0].status, Status::AwaitingPayment);
+}
+
+async fn a_dispute_waits_for_its_decision_and_is_never_written_over<B: Backend>(b: B) {
+    use visa_core::application::ReviewDecision;
+    let store = b.open().await;
+    let first = issued(&store, "app-r1", "720000000001", "K00000R01").await;
+    let second = issued(&store, "app-r2", "720000000002", "K00000R02").await;
+    assert!(store.under_review().await.unwrap().is_empty());
+    let t = t0() + Duration::hours(3);
+    // An officer reads the visa; a dispute comes; the officer's cancel,
+    // made from what they read, is refused: the hold is not lost.
+    let read = store.application("app-r1").await.unwrap().unwrap();
+    assert!(store.flag_for_review("evt_r1", "app-r1", t).await.unwrap());
+    let stale = read.cancel_visa(t).unwrap();
+    let refused = store
+        .change_visa(
+            &read,
+            &stale,
+            &audit_event("01JSTALE0000", t, AuditAction::VisaCancelled),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::StatusConflict)),
+        "{refused:?}"
+    );
+    assert!(
+        store
+            .application("app-r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .under_review,
+        "the dispute stands"
+    );
+    assert!(
+        store
+            .flag_for_review("evt_r2", "app-r2", t + Duration::minutes(1))
+            .await
+            .unwrap()
+    );
+    // The queue: the longest waiting first.
+    let queue: Vec<String> = store
+        .under_review()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(queue, ["app-r1", "app-r2"]);
+    // Decided: it leaves the queue, and stands (or is cancelled).
+    let waiting = store.application("app-r1").await.unwrap().unwrap();
+    let kept = waiting
+        .decide_review(ReviewDecision::Keep, t + Duration::hours(1))
+        .unwrap();
+    store
+        .change_visa(
+            &waiting,
+            &kept,
+            &audit_event("01JKEPT00000", t, AuditAction::ReviewDecided),
+        )
+        .await
+        .unwrap();
+    let now = store.application("app-r1").await.unwrap().unwrap();
+    assert!(!now.under_review);
+    assert_eq!(
+        now.visa.as_ref().unwrap().revision,
+        first.visa.as_ref().unwrap().revision + 1
+    );
+    let queue: Vec<String> = store
+        .under_review()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(queue, ["app-r2"]);
+    // Deciding again from the same read: refused.
+    assert!(matches!(
+        store
+            .change_visa(
+                &waiting,
+                &kept,
+                &audit_event("01JKEPT00001", t, AuditAction::ReviewDecided)
+            )
+            .await,
+        Err(StoreError::StatusConflict)
+    ));
+    let waiting = store.application("app-r2").await.unwrap().unwrap();
+    let cancelled = waiting
+        .decide_review(ReviewDecision::Cancel, t + Duration::hours(1))
+        .unwrap();
+    store
+        .change_visa(
+            &waiting,
+            &cancelled,
+            &audit_event("01JCANC00000", t, AuditAction::ReviewDecided),
+        )
+        .await
+        .unwrap();
+    assert!(store.under_review().await.unwrap().is_empty());
+    let now = store.application("app-r2").await.unwrap().unwrap();
+    assert!(now.visa.unwrap().cancelled_at.is_some() && !now.under_review);
+    assert_eq!(second.id, "app-r2");
 }
 
 async fn a_sign_in_is_appended_to_the_trail_once<B: Backend>(b: B) {

@@ -50,6 +50,10 @@ pub const GSI1: &str = "GSI1";
 /// keys set once, when the application is created.
 pub const GSI_PASSPORT: &str = "GSI2";
 pub const GSI_SURNAME: &str = "GSI3";
+/// The disputed payments officers decide: a sparse index, its keys set by
+/// the dispute and removed by the decision.
+pub const GSI_REVIEW: &str = "GSI4";
+const REVIEW_QUEUE: &str = "REVIEW";
 /// Attempts for a transaction DynamoDB cancelled only because another
 /// transaction held one of its items (`TransactionConflict`).
 const TRANSACTION_ATTEMPTS: u32 = 8;

@@ -8,12 +8,13 @@ use crate::staff::member;
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
-use visa_core::application::{Application, Status};
-use visa_core::http::{Request, Response, json, query_param};
+use visa_core::application::{Application, ReviewDecision, Status};
+use visa_core::http::{Request, Response, client_addr, json, query_param, read_json};
 use visa_core::invitation::is_invitation_number;
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
 use visa_core::search::{SEARCH_LIMIT, SearchKey, SearchKind};
+use visa_core::visa_life::{self, Officer, Ports};
 
 /// A line of a search's results.
 #[derive(Serialize)]
@@ -117,6 +118,53 @@ pub async fn search(deps: &Deps, req: &Request, route: &Route) -> Result<Respons
     apps.truncate(SEARCH_LIMIT);
     let list: Vec<_> = apps.iter().map(found).collect();
     Ok(json(StatusCode::OK, &json!({ "applications": list })))
+}
+
+/// `GET /api/officer/reviews`: the disputed payments to decide, the
+/// longest waiting first.
+pub async fn reviews(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {
+    member(deps, req, route)?;
+    let apps = deps.applications.under_review().await?;
+    let list: Vec<_> = apps.iter().map(found).collect();
+    Ok(json(StatusCode::OK, &json!({ "applications": list })))
+}
+
+/// `{"decision": "keep"|"cancel", "reason"}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    decision: ReviewDecision,
+    reason: String,
+}
+
+/// `POST /api/officer/applications/{id}/review-decision`: an officer
+/// decides a disputed payment's visa (kept or cancelled), with a reason.
+pub async fn decide(
+    deps: &Deps,
+    req: &Request,
+    route: &Route,
+    id: &str,
+) -> Result<Response, Problem> {
+    let (member, acting) = member(deps, req, route)?;
+    let body: Decision = read_json(req.body())?;
+    let ports = Ports {
+        applications: deps.applications.as_ref(),
+        visas: deps.visas.as_ref(),
+        emails: deps.emails.as_ref(),
+        clock: deps.clock.as_ref(),
+        ids: deps.ids.as_ref(),
+    };
+    let officer = Officer {
+        name: member.actor(acting),
+        from: client_addr(req),
+    };
+    let app = visa_life::decide(&ports, id, body.decision, &officer, &body.reason).await?;
+    let standing = visa_core::verification::standing(&app, deps.clock.today());
+    tracing::info!(application_id = %app.id, decision = body.decision.as_str(), "review decided");
+    Ok(json(
+        StatusCode::OK,
+        &json!({"status": standing.as_str(), "visa": app.visa}),
+    ))
 }
 
 /// One step of an application's life.

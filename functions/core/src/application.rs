@@ -218,6 +218,28 @@ pub enum VisaChangeRefused {
     Cancelled,
     #[error("the new last day must be on or after the first day and before the current last day")]
     OutsideValidity,
+    #[error("the application is not under review: it was decided already")]
+    NotUnderReview,
+}
+
+/// What the migration service decides of a visa whose fee payment was
+/// disputed (the visa is held meanwhile: verification says `under_review`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// The payment stands: the visa is in force again.
+    Keep,
+    /// The visa is cancelled.
+    Cancel,
+}
+
+impl ReviewDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewDecision::Keep => "keep",
+            ReviewDecision::Cancel => "cancel",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -454,6 +476,26 @@ impl Application {
                 Ok(())
             }
         })
+    }
+
+    /// The review of a disputed payment decided: the hold ends, and the
+    /// visa stands or is cancelled. Only while under review, only once.
+    pub fn decide_review(
+        &self,
+        decision: ReviewDecision,
+        at: DateTime<Utc>,
+    ) -> Result<Application, VisaChangeRefused> {
+        if !self.under_review {
+            return Err(VisaChangeRefused::NotUnderReview);
+        }
+        let mut next = self.change_visa(at, |visa| {
+            if decision == ReviewDecision::Cancel && visa.cancelled_at.is_none() {
+                visa.cancelled_at = Some(at);
+            }
+            Ok(())
+        })?;
+        next.under_review = false;
+        Ok(next)
     }
 
     /// The visa's validity reduced: `until` becomes its last day, on or

@@ -15,6 +15,8 @@ pub enum AuditAction {
     VisaCancelled,
     VisaRestored,
     VisaShortened,
+    /// The review of a disputed payment decided (the visa kept or cancelled).
+    ReviewDecided,
     /// A member of staff signed in (password and authenticator code).
     SignedIn,
     /// A sign-in was refused at the authenticator code: the password was
@@ -30,6 +32,7 @@ impl AuditAction {
             AuditAction::VisaCancelled => "visa_cancelled",
             AuditAction::VisaRestored => "visa_restored",
             AuditAction::VisaShortened => "visa_shortened",
+            AuditAction::ReviewDecided => "review_decided",
             AuditAction::SignedIn => "signed_in",
             AuditAction::SignInRefused => "sign_in_refused",
         }

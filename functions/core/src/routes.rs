@@ -117,6 +117,8 @@ pub enum Op {
     OfficerRestoreVisa,
     OfficerShortenVisa,
     ReadAuditEvents,
+    ListReviews,
+    DecideReview,
 }
 
 #[derive(Debug)]
@@ -192,6 +194,8 @@ routes! {
     OfficerRestoreVisa "officerRestoreVisa" POST "/api/officer/visas/{visa_number}/restoration" ConfirmInvitation StaffOfficer;
     OfficerShortenVisa "officerShortenVisa" POST "/api/officer/visas/{visa_number}/shortening" ConfirmInvitation StaffOfficer;
     ReadAuditEvents "readAuditEvents" GET "/api/officer/audit-events" ConfirmInvitation Staff;
+    ListReviews "listReviews" GET "/api/officer/reviews" ConfirmInvitation Staff;
+    DecideReview "decideReview" POST "/api/officer/applications/{id}/review-decision" ConfirmInvitation StaffOfficer;
 }
 
 /// One path template: its routes by method, and the `Allow` it answers.

@@ -150,6 +150,9 @@ pub trait Applications: Send + Sync {
     async fn application(&self, id: &str) -> Result<Option<Application>, StoreError>;
     /// An account's applications, newest first.
     async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError>;
+    /// The applications held for review (disputed payments), the longest
+    /// waiting first, at most [`crate::search::SEARCH_LIMIT`] * 2.
+    async fn under_review(&self) -> Result<Vec<Application>, StoreError>;
     /// The applications found by `key` (for officers), newest first, at
     /// most [`crate::search::SEARCH_LIMIT`].
     async fn find_applications(
@@ -270,9 +273,10 @@ pub trait Visas: Send + Sync {
     /// An officer's change to an issued visa and its audit event, in one
     /// transaction: `next` (one of `Application`'s visa transitions made
     /// from `current`) is written only while the stored application is
-    /// issued and its visa still at `current`'s revision; else
-    /// `StatusConflict` (another change came first) and nothing is
-    /// written, the event included.
+    /// issued, its visa still at `current`'s revision and its review flag
+    /// as `current` had it (a dispute that came meanwhile is not written
+    /// over); else `StatusConflict` (another change came first) and
+    /// nothing is written, the event included.
     async fn change_visa(
         &self,
         current: &Application,

@@ -5,7 +5,7 @@
 //! `Application`'s transitions, written conditional on the visa's revision
 //! together with its audit event, and attributed to one named officer.
 
-use crate::application::{Application, VisaChangeRefused};
+use crate::application::{Application, ReviewDecision, VisaChangeRefused};
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::clock::{Clock, Ids};
 use crate::notify::{EmailQueue, EmailRequest};
@@ -91,7 +91,53 @@ pub async fn change(
         from: officer.from.clone(),
         detail,
     };
-    match ports.visas.change_visa(&current, &next, &event).await {
+    write(ports, &current, next, &event).await
+}
+
+/// The decision on a disputed payment's visa (application `id`): the hold
+/// ends, the visa kept or cancelled, recorded with `reason`, the holder
+/// emailed. 404 `not-found`; 409 `invalid-state` when it is not under
+/// review (decided already) or has no visa, or another officer changed it
+/// first; 422 `validation` for the reason.
+pub async fn decide(
+    ports: &Ports<'_>,
+    id: &str,
+    decision: ReviewDecision,
+    officer: &Officer,
+    reason: &str,
+) -> Result<Application, Problem> {
+    let reason = audit::reason(reason)
+        .map_err(|m| Problem::invalid_fields(vec![crate::FieldError::new("reason", m)]))?;
+    let current = ports
+        .applications
+        .application(id)
+        .await?
+        .ok_or_else(|| Problem::not_found("no such application"))?;
+    let at = ports.clock.now();
+    let next = current.decide_review(decision, at).map_err(refused)?;
+    let number = next.visa.as_ref().map_or("", |v| v.number.as_str());
+    let event = AuditEvent {
+        id: ports.ids.new_id(),
+        at,
+        actor: officer.name.clone(),
+        action: AuditAction::ReviewDecided,
+        record: format!("visa/{number}"),
+        reason,
+        from: officer.from.clone(),
+        detail: Some(format!("decision: {}", decision.as_str())),
+    };
+    write(ports, &current, next, &event).await
+}
+
+/// Writes an officer's change with its audit event, conditional on the
+/// state read, and queues the holder's email.
+async fn write(
+    ports: &Ports<'_>,
+    current: &Application,
+    next: Application,
+    event: &AuditEvent,
+) -> Result<Application, Problem> {
+    match ports.visas.change_visa(current, &next, event).await {
         Ok(()) => {
             let request = EmailRequest::VisaChanged {
                 application_id: next.id.clone(),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use visa_core::clock::Clock;
 use visa_core::staff::StaffGroup;
-use visa_core::store::AuditTrail;
+use visa_core::store::{AuditTrail, Payments};
 
 const OFFICER_EMAIL: &str = "a.sadykova@migration.kz";
 const AUDITOR_EMAIL: &str = "b.nurlanov@migration.kz";
@@ -607,6 +607,121 @@ async fn audit_problems() {
     );
 }
 
+async fn review_problems() {
+    let c = Confirm::new();
+    let (id, _) = issued_visa(&c).await;
+    let officer = c.staff_token(OFFICER_EMAIL, StaffGroup::Officer).await;
+    let auditor = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let queue = "/api/officer/reviews";
+    who_is_calling(&c, "GET", queue, Value::Null).await;
+    too_large_refused(&c, "GET", queue, Some(&auditor)).await;
+    let (status, empty) = c.call("GET", queue, Some(&auditor), Value::Null).await;
+    assert_eq!((status, empty), (200, json!({"applications": []})));
+    let decide = format!("/api/officer/applications/{id}/review-decision");
+    let keep = json!({"decision": "keep", "reason": "the bank upheld the payment"});
+    who_is_calling(&c, "POST", &decide, keep.clone()).await;
+    // Nothing to decide before a dispute.
+    refused(
+        &c,
+        request("POST", &decide, Some(&officer), keep.clone()),
+        (409, "invalid-state"),
+    )
+    .await;
+    c.store
+        .flag_for_review("evt_dispute_1", &id, c.clock.now())
+        .await
+        .unwrap();
+    let (_, waiting) = c.call("GET", queue, Some(&auditor), Value::Null).await;
+    assert_eq!(waiting["applications"][0]["id"], id.as_str());
+    assert_eq!(waiting["applications"][0]["under_review"], true);
+    refused(
+        &c,
+        request("POST", &decide, Some(&auditor), keep.clone()),
+        (403, "forbidden"),
+    )
+    .await;
+    malformed_refused(&c, "POST", &decide, Some(&officer)).await;
+    too_large_refused(&c, "POST", &decide, Some(&officer)).await;
+    invalid(
+        &c,
+        request(
+            "POST",
+            &decide,
+            Some(&officer),
+            json!({"decision": "keep", "reason": " "}),
+        ),
+        "reason",
+    )
+    .await;
+    invalid(
+        &c,
+        request(
+            "POST",
+            &decide,
+            Some(&officer),
+            json!({"decision": "maybe", "reason": "x"}),
+        ),
+        "decision",
+    )
+    .await;
+    refused(
+        &c,
+        request(
+            "POST",
+            "/api/officer/applications/01JD0000000000000000000000/review-decision",
+            Some(&officer),
+            keep.clone(),
+        ),
+        (404, "not-found"),
+    )
+    .await;
+    let (status, kept) = c.call("POST", &decide, Some(&officer), keep.clone()).await;
+    assert_eq!(
+        (status, kept["status"].as_str()),
+        (200, Some("not_yet_valid")),
+        "{kept}"
+    );
+    let (_, empty) = c.call("GET", queue, Some(&auditor), Value::Null).await;
+    assert_eq!(empty, json!({"applications": []}));
+    // Decided once: again is 409, nothing recorded.
+    refused(
+        &c,
+        request("POST", &decide, Some(&officer), keep),
+        (409, "invalid-state"),
+    )
+    .await;
+    // A second dispute, decided the other way: the visa is cancelled.
+    c.store
+        .flag_for_review("evt_dispute_2", &id, c.clock.now())
+        .await
+        .unwrap();
+    let (status, cancelled) = c
+        .call(
+            "POST",
+            &decide,
+            Some(&officer),
+            json!({"decision": "cancel", "reason": "the bank refunded the payer"}),
+        )
+        .await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
+    let day = c.clock.now() - Duration::days(1);
+    let events = c
+        .store
+        .audit_events(day, c.clock.now() + Duration::days(1))
+        .await
+        .unwrap();
+    let details: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == visa_core::audit::AuditAction::ReviewDecided)
+        .map(|e| e.detail.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(details, ["decision: keep", "decision: cancel"]);
+}
+
 cases! {
     sign_in_problems,
     member_problems,
@@ -615,4 +730,5 @@ cases! {
     invitation_problems,
     visa_change_problems,
     audit_problems,
+    review_problems,
 }

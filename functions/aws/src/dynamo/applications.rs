@@ -54,6 +54,25 @@ impl Applications for DynamoStore {
             .collect()
     }
 
+    async fn under_review(&self) -> Result<Vec<Application>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI_REVIEW)
+            .key_condition_expression("gsi4pk = :queue")
+            .expression_attribute_values(":queue", s(REVIEW_QUEUE))
+            .limit(i32::try_from(SEARCH_LIMIT * 2).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(record)
+            .collect()
+    }
+
     async fn find_applications(&self, key: &SearchKey) -> Result<Vec<Application>, StoreError> {
         let (index, pk) = match key.kind {
             SearchKind::PassportNumber => (GSI_PASSPORT, "gsi2pk"),

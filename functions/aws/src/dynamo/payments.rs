@@ -109,11 +109,19 @@ impl Payments for DynamoStore {
             self.update_write(
                 key(app_pk(application_id), "APP"),
                 // Kept while officers review it.
-                "SET #review = :yes, #updated = :at REMOVE #ttl",
+                "SET #review = :yes, #updated = :at, gsi4pk = :queue, gsi4sk = :since REMOVE #ttl",
                 "attribute_exists(#pk)",
                 vec![
                     (":yes", AttributeValue::Bool(true)),
                     (":at", attribute(&at)?),
+                    (":queue", s(REVIEW_QUEUE)),
+                    (
+                        ":since",
+                        s(format!(
+                            "{}#{application_id}",
+                            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                        )),
+                    ),
                 ],
             )?,
         ];

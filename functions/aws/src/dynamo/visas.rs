@@ -67,26 +67,45 @@ impl Visas for DynamoStore {
             return Err(StoreError::StatusConflict);
         };
         // Items written before officers could change visas have no revision.
-        let condition = if was.revision == 0 {
+        let mut condition = if was.revision == 0 {
             "#status = :issued AND (attribute_not_exists(#visa.#revision) OR #visa.#revision = :revision)"
         } else {
             "#status = :issued AND #visa.#revision = :revision"
-        };
+        }
+        .to_owned();
+        // The review flag as read: a dispute that came meanwhile wins.
+        condition.push_str(if current.under_review {
+            " AND #review = :true"
+        } else {
+            " AND (attribute_not_exists(#review) OR #review = :false)"
+        });
         let mut values = vec![
             (":issued", s(Status::Issued.as_str())),
             (":revision", n(i64::from(was.revision))),
             (":visa", attribute(visa)?),
             (":at", attribute(&next.updated_at)?),
+            (":review", AttributeValue::Bool(next.under_review)),
+            (":true", AttributeValue::Bool(true)),
+            (":false", AttributeValue::Bool(false)),
         ];
-        // Retention counts from the visa's last day, which a shortening moves.
-        let expression = if next.under_review {
-            "SET #visa = :visa, #updated = :at"
-        } else {
+        let mut expression = "SET #visa = :visa, #updated = :at, #review = :review".to_owned();
+        // Retention counts from the visa's last day, which a shortening
+        // moves; a visa held for review is kept.
+        if !next.under_review {
             values.push((":ttl", epoch(self.retention.issued_until(visa.valid_until))));
-            "SET #visa = :visa, #updated = :at, #ttl = :ttl"
-        };
+            expression.push_str(", #ttl = :ttl");
+        }
+        // A decided review leaves the queue.
+        if current.under_review && !next.under_review {
+            expression.push_str(" REMOVE gsi4pk, gsi4sk");
+        }
         let writes = vec![
-            self.update_write(key(app_pk(&next.id), "APP"), expression, condition, values)?,
+            self.update_write(
+                key(app_pk(&next.id), "APP"),
+                &expression,
+                &condition,
+                values,
+            )?,
             self.put_new_write(audit::item(event)?)?,
         ];
         match self.transact(writes).await? {

@@ -72,6 +72,18 @@ impl Applications for SqliteStore {
         .await
     }
 
+    async fn under_review(&self) -> Result<Vec<Application>, StoreError> {
+        self.with(move |c| {
+            records(
+                c,
+                "SELECT doc FROM applications WHERE json_extract(doc, '$.under_review') = 1
+                 ORDER BY json_extract(doc, '$.updated_at'), id LIMIT ?1",
+                params![(SEARCH_LIMIT * 2) as i64],
+            )
+        })
+        .await
+    }
+
     async fn find_applications(&self, key: &SearchKey) -> Result<Vec<Application>, StoreError> {
         let term = key.as_key();
         self.with(move |c| {

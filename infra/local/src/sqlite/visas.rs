@@ -61,12 +61,16 @@ impl Visas for SqliteStore {
     ) -> Result<(), StoreError> {
         let (next, event) = (next.clone(), event.clone());
         let revision = current.visa.as_ref().map(|v| v.revision);
+        let under_review = current.under_review;
         self.with(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
             let stored = load_application(&tx, &next.id)?.ok_or(StoreError::NotFound)?;
-            if stored.visa.as_ref().map(|v| v.revision) != revision || revision.is_none() {
+            if stored.visa.as_ref().map(|v| v.revision) != revision
+                || revision.is_none()
+                || stored.under_review != under_review
+            {
                 return Err(StoreError::StatusConflict);
             }
             save_application(&tx, &next, Status::Issued)?;
