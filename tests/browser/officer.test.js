@@ -11,6 +11,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -21,8 +22,10 @@ import {
 let gateway;
 let browser;
 
+const WEBHOOK_SECRET = `whsec_officer_${Date.now()}`;
+
 before(async () => {
-  gateway = await startGateway();
+  gateway = await startGateway({ env: { PAYMENT_WEBHOOK_SECRET: WEBHOOK_SECRET } });
   browser = await launchBrowser();
 });
 
@@ -218,6 +221,54 @@ test('an officer signs in, records an invitation, cancels and restores the visa 
     await page.click('#staff-sign-out');
     await page.waitForSelector('#sign-in-view:not([hidden])');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('visa.staff')), null);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+/** The payment provider's dispute of the application's payment, signed. */
+async function dispute(applicationId) {
+  const body = JSON.stringify({
+    id: `evt_dispute_${Date.now()}`, type: 'charge.dispute.created',
+    data: { object: { object: 'dispute', metadata: { application_id: applicationId } } },
+  });
+  const t = Math.floor(Date.now() / 1000);
+  const v1 = createHmac('sha256', WEBHOOK_SECRET).update(`${t}.${body}`).digest('hex');
+  const res = await fetch(`${gateway.baseUrl}/api/webhooks/payment`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'Stripe-Signature': `t=${t},v1=${v1}` }, body,
+  });
+  assert.equal(res.status, 200, await res.text());
+}
+
+test('an officer decides a disputed payment from the queue (en)', { skip: gateway && gateway.external }, async () => {
+  const visa = await issueVisaThroughApi(gateway, 'dispute-en');
+  await dispute(visa.id);
+  assert.equal((await verification(visa)).body.status, 'under_review');
+  const email = `dana.${Date.now()}@migration.kz`;
+  const { password, secret } = addStaff(gateway, email, 'officer', 'Dana Omarova');
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = watchConsole(page);
+    await page.goto(`${gateway.baseUrl}/officer#reviews`);
+    await ready(page);
+    await signIn(page, email, password, totp(secret));
+    await page.waitForSelector(`#review-queue [data-application="${visa.id}"]`);
+    await inspect(page, 'en-officer-reviews');
+    await page.click(`#review-queue [data-application="${visa.id}"] a`);
+    await page.waitForSelector('#record [data-standing="under_review"]');
+    assert.equal(await page.locator('[data-action="cancel"]').count(), 0, 'a held visa is decided, not changed');
+    await page.click('[data-action="keep"]');
+    await page.fill('#action-reason', 'The bank upheld the payment');
+    await page.click('#action-form button[type="submit"]');
+    await page.waitForSelector('[data-check="keep"]');
+    await inspect(page, 'en-officer-confirm-keep');
+    await page.click('[data-confirm="keep"]');
+    await page.waitForSelector('#record [data-standing="not_yet_valid"]');
+    assert.equal((await verification(visa)).body.status, 'not_yet_valid');
+    await page.click('[data-tab="reviews"]');
+    await page.waitForSelector('#review-queue [data-results="0"]');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

@@ -90,7 +90,7 @@ test('every key the pages use is translated', () => {
   // The migration service's console (officer.js).
   for (const r of ['officer', 'auditor']) used.add(`officer.role.${r}`);
   for (const e of ['applied', 'confirmed', 'paid', 'issued', 'emailed', 'cancelled']) used.add(`officer.event.${e}`);
-  for (const a of ['cancel', 'restore', 'shorten']) {
+  for (const a of ['cancel', 'restore', 'shorten', 'keep', 'dispute_cancel']) {
     for (const k of [`officer.visa.${a}`, `officer.visa.${a}_heading`, `officer.check.${a}_effect`, `officer.check.confirm_${a}`, `officer.done.${a}`]) used.add(k);
   }
   for (const s of ['approved', 'used', 'revoked']) used.add(`officer.invitation_status.${s}`);

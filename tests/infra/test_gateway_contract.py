@@ -541,6 +541,25 @@ def test_every_route_success_and_problems_conform(gw, checker):
     import datetime
     day_two = (datetime.date.fromisoformat(first_day) + datetime.timedelta(days=1)).isoformat()
     c.call("POST", f"{staff_visa}/shortening", 200, token=officer, body=dict(reason, valid_until=day_two))
+    # A disputed payment: held for review, then decided once.
+    review = f"/api/officer/applications/{found[0]['id']}/review-decision"
+    keep = {"decision": "keep", "reason": "the bank upheld the payment"}
+    assert c.call("GET", "/api/officer/reviews", 200, token=auditor).json() == {"applications": []}
+    c.call("POST", review, 409, "invalid-state", token=officer, body=keep)
+    dispute = {"id": f"evt_dispute_{uuid.uuid4().hex}", "type": "charge.dispute.created",
+               "data": {"object": {"metadata": {"application_id": found[0]["id"]}}}}
+    assert gw.signed_webhook(dispute).status == 200
+    queue = c.call("GET", "/api/officer/reviews", 200, token=auditor).json()["applications"]
+    assert [a["id"] for a in queue] == [found[0]["id"]], queue
+    c.call("GET", f"/api/visas/{number}/verification?passport_number={passport}", 200)
+    c.call("POST", review, 403, "forbidden", token=auditor, body=keep)
+    c.call("POST", review, 400, "malformed-body", token=officer, raw=b"{")
+    c.call("POST", review, 422, "validation", token=officer, body={"decision": "maybe", "reason": "x"})
+    c.call("POST", "/api/officer/applications/01JD0000000000000000000000/review-decision", 404, "not-found",
+           token=officer, body=keep)
+    kept = c.call("POST", review, 200, token=officer, body=keep).json()
+    assert kept["status"] == "not_yet_valid", kept
+    c.call("POST", review, 409, "invalid-state", token=officer, body=keep)
     c.call("GET", "/api/officer/audit-events?from=nope", 422, "validation", token=auditor)
     trail = c.call("GET", "/api/officer/audit-events", 200, token=auditor).body.decode()
     assert f"<{off_email}> (officer),visa_cancelled,visa/{number}" in trail, trail
@@ -570,7 +589,7 @@ def test_every_route_success_and_problems_conform(gw, checker):
            body=dict(reason, valid_until="2099-01-01"))
     short = c.call("POST", f"{visa_path}/shortening", 200, token=ADMIN_TOKEN,
                    body=dict(reason, valid_until=first_day)).json()
-    assert short["visa"]["valid_until"] == first_day and short["visa"]["revision"] == 6, short
+    assert short["visa"]["valid_until"] == first_day and short["visa"]["revision"] == 7, short
     c.call("GET", "/api/admin/audit-events", 401, "unauthenticated")
     c.call("GET", "/api/admin/audit-events?from=2026-12-05&to=2026-12-01", 422, "validation", token=ADMIN_TOKEN)
     trail = c.call("GET", "/api/admin/audit-events", 200, token=ADMIN_TOKEN)
@@ -578,7 +597,7 @@ def test_every_route_success_and_problems_conform(gw, checker):
     assert rows[0] == "id,at,actor,action,record,reason,from,detail", rows
     actions = [r.split(",")[3] for r in rows[1:]]
     assert "invitation_created" in actions and "invitation_revoked" in actions, rows
-    # The staff walk's three changes, then these three.
+    # The staff walk's three changes (and its review decision), then these three.
     assert [a for a in actions if a.startswith("visa_")] == ["visa_cancelled", "visa_restored", "visa_shortened"] * 2, rows
 
     flooded = unique_email("flooded")

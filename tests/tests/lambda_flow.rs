@@ -1754,6 +1754,75 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         "{csv}"
     );
 
+    // The payment is disputed (Stripe names the PaymentIntent): the visa
+    // is held for review, the queue shows it, an officer keeps it.
+    let dispute = serde_json::to_vec(&json!({
+        "id": format!("evt_{}", ulid::Ulid::new()), "object": "event", "type": "charge.dispute.created",
+        "data": {"object": {"id": format!("dp_{id}"), "object": "dispute", "payment_intent": format!("pi_{id}")}},
+    }))
+    .unwrap();
+    let signature = sign(&webhook_secret, chrono::Utc::now().timestamp(), &dispute);
+    let flagged = portal
+        .call_raw(
+            None,
+            "POST",
+            "/api/webhooks/payment",
+            None,
+            Some(&dispute),
+            &[("stripe-signature", &signature)],
+        )
+        .await;
+    assert_eq!(
+        flagged.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&flagged.body)
+    );
+    assert_eq!(
+        portal.call("GET", &verify, None, None, &[]).await.json()["status"],
+        "under_review"
+    );
+    let queue = portal
+        .call("GET", "/api/officer/reviews", Some(&auditor), None, &[])
+        .await;
+    assert_eq!(
+        queue.json()["applications"][0]["id"],
+        id.as_str(),
+        "{}",
+        String::from_utf8_lossy(&queue.body)
+    );
+    let decision = format!("/api/officer/applications/{id}/review-decision");
+    let keep = json!({"decision": "keep", "reason": "the bank upheld the payment"});
+    let refused = portal
+        .call("POST", &decision, Some(&auditor), Some(keep.clone()), &[])
+        .await;
+    assert_eq!(refused.status, 403);
+    let kept = portal
+        .call(
+            "POST",
+            &decision,
+            Some(&staff_token),
+            Some(keep.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        kept.json()["status"],
+        "not_yet_valid",
+        "{}",
+        String::from_utf8_lossy(&kept.body)
+    );
+    let again = portal
+        .call("POST", &decision, Some(&staff_token), Some(keep), &[])
+        .await;
+    assert_eq!(again.status, 409);
+    let queue = portal
+        .call("GET", "/api/officer/reviews", Some(&auditor), None, &[])
+        .await;
+    assert_eq!(queue.json(), json!({"applications": []}));
+    assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
+    assert_eq!(changed_mail(moto.endpoint(), email.clone()).await, 5);
+
     // Forgot the password: register queues the request, render-visa emails
     // the link from the queue, register redeems it and ends the sessions.
     let asked = portal

@@ -216,7 +216,7 @@ function route() {
   notice();
   const hash = window.location.hash.replace(/^#/, '');
   const [view, id] = hash.split('/');
-  const current = ['applications', 'invitations', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
+  const current = ['applications', 'reviews', 'invitations', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
   for (const section of document.querySelectorAll('[data-view]')) {
     section.hidden = section.getAttribute('data-view') !== current;
   }
@@ -226,6 +226,7 @@ function route() {
     else link.removeAttribute('aria-current');
   }
   if (current === 'record') loadRecord(decodeURIComponent(id));
+  if (current === 'reviews') loadReviews();
 }
 
 // ---------- finding applications ----------
@@ -258,16 +259,20 @@ function statusTag(status) {
 }
 
 function renderResults() {
-  const host = document.getElementById('search-results');
+  renderList(document.getElementById('search-results'), lastResults, 'officer.search.none', 'officer.search.caption');
+}
+
+/** Applications as a table, each a link to its record. */
+function renderList(host, list, noneKey, captionKey) {
   host.replaceChildren();
-  if (!lastResults) return;
-  if (!lastResults.length) {
-    host.append(el('p', { key: 'officer.search.none', attrs: { 'data-results': '0' } }));
+  if (!list) return;
+  if (!list.length) {
+    host.append(el('p', { key: noneKey, attrs: { 'data-results': '0' } }));
     return;
   }
   const head = el('tr', {}, ['officer.col.name', 'field.passport.number', 'field.passport.nationality', 'officer.col.status', 'officer.col.visa', 'officer.col.applied']
     .map((key) => el('th', { key, attrs: { scope: 'col' } })));
-  const rows = lastResults.map((a) => el('tr', { attrs: { 'data-application': a.id } }, [
+  const rows = list.map((a) => el('tr', { attrs: { 'data-application': a.id } }, [
     el('td', {}, [el('a', { text: `${a.surname} ${a.given_names}`, attrs: { href: `#application/${encodeURIComponent(a.id)}` } })]),
     el('td', { text: a.passport_number }),
     el('td', { text: countryName(a.nationality, a.nationality) }),
@@ -275,11 +280,33 @@ function renderResults() {
     el('td', { text: a.visa_number || '—' }),
     el('td', { text: formatDate(a.created_at.slice(0, 10)) }),
   ]));
-  host.append(el('table', { className: 'table', attrs: { 'data-results': String(lastResults.length) } }, [
-    el('caption', { className: 'visually-hidden', key: 'officer.search.caption', vars: { n: lastResults.length } }),
+  host.append(el('table', { className: 'table', attrs: { 'data-results': String(list.length) } }, [
+    el('caption', { className: 'visually-hidden', key: captionKey, vars: { n: list.length } }),
     el('thead', {}, [head]),
     el('tbody', {}, rows),
   ]));
+}
+
+// ---------- the disputed payments to decide ----------
+
+let queue = null;
+
+async function loadReviews() {
+  const host = document.getElementById('review-queue');
+  host.replaceChildren(el('p', { className: 'loading', key: 'common.loading' }));
+  try {
+    queue = (await call('GET', '/officer/reviews')).applications;
+  } catch (err) {
+    if (!(err instanceof ApiProblem)) throw err;
+    queue = null;
+    host.replaceChildren(el('p', { key: problemKey(err) }));
+    return;
+  }
+  renderQueue();
+}
+
+function renderQueue() {
+  renderList(document.getElementById('review-queue'), queue, 'officer.reviews.none', 'officer.reviews.caption');
 }
 
 // ---------- one application ----------
@@ -342,7 +369,21 @@ const ACTIONS = {
   cancel: { path: 'cancellation', button: 'button--warning' },
   restore: { path: 'restoration', button: '' },
   shorten: { path: 'shortening', button: 'button--warning' },
+  // A disputed payment's decision (POST .../review-decision).
+  keep: { decision: 'keep', button: '' },
+  dispute_cancel: { decision: 'cancel', button: 'button--warning' },
 };
+
+/** Where an action is sent, and with what. */
+function actionRequest(kind, visa) {
+  const body = { reason: action.reason };
+  if (ACTIONS[kind].decision) {
+    body.decision = ACTIONS[kind].decision;
+    return [`/officer/applications/${encodeURIComponent(record.application.id)}/review-decision`, body];
+  }
+  if (kind === 'shorten') body.valid_until = action.until;
+  return [`/officer/visas/${encodeURIComponent(visa.number)}/${ACTIONS[kind].path}`, body];
+}
 
 function renderActions() {
   const host = document.getElementById('visa-actions');
@@ -351,8 +392,11 @@ function renderActions() {
   if (!visa || !isOfficer()) return;
   const cancelled = record.standing === 'cancelled';
   if (!action) {
-    const kinds = cancelled ? ['restore'] : ['cancel', 'shorten'];
-    host.append(el('h3', { key: 'officer.visa.heading' }));
+    const reviewing = record.application.under_review;
+    let kinds = cancelled ? ['restore'] : ['cancel', 'shorten'];
+    if (reviewing) kinds = ['keep', 'dispute_cancel'];
+    host.append(el('h3', { key: reviewing ? 'officer.reviews.decide_heading' : 'officer.visa.heading' }));
+    if (reviewing) host.append(el('p', { key: 'officer.reviews.decide_intro' }));
     host.append(el('div', { className: 'button-group' }, kinds.map((kind) => {
       const b = el('button', { className: `button button--secondary`, key: `officer.visa.${kind}`, attrs: { type: 'button', 'data-action': kind } });
       b.addEventListener('click', () => { action = { kind, step: 'reason', reason: '', until: '' }; renderActions(); });
@@ -415,11 +459,10 @@ function renderActions() {
   change.addEventListener('click', () => { action.step = 'reason'; renderActions(); });
   confirm.addEventListener('click', async () => {
     confirm.disabled = true;
-    const body = { reason: action.reason };
-    if (action.kind === 'shorten') body.valid_until = action.until;
     const kind = action.kind;
+    const [path, body] = actionRequest(kind, visa);
     try {
-      await call('POST', `/officer/visas/${encodeURIComponent(visa.number)}/${ACTIONS[kind].path}`, body);
+      await call('POST', path, body);
       notice('success', `officer.done.${kind}`, 'officer.done.emailed', { number: visa.number });
       await loadRecord(record.application.id);
     } catch (err) {
@@ -640,6 +683,7 @@ start(async () => {
     renderRecord();
     renderInvitation();
     renderAudit();
+    renderQueue();
     translate(document.getElementById('main'));
   });
   if (staff()) showWorkplace();
