@@ -147,64 +147,40 @@ impl StaffPool {
         pool
     }
 
-    /// A member of staff in `group`, with a permanent password and a
-    /// verified authenticator (TOTP asked at every sign-in from now on).
+    /// A member of staff in `group`, added by the operator's script
+    /// (`infra/add-officer.py`, boto3, against moto): a permanent password
+    /// and a verified authenticator, TOTP asked at every sign-in from now
+    /// on. The password it printed once.
     pub async fn add(&self, email: &str, name: &str, group: &str) -> String {
-        let password = format!("Staff{}Pass9", ulid::Ulid::new());
-        self.admin(
-            "AdminCreateUser",
-            json!({
-                "UserPoolId": self.pool_id, "Username": email, "MessageAction": "SUPPRESS",
-                "UserAttributes": [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"},
-                                   {"Name": "name", "Value": name}],
-            }),
-        )
-        .await;
-        self.admin(
-            "AdminSetUserPassword",
-            json!({"UserPoolId": self.pool_id, "Username": email, "Password": password, "Permanent": true}),
-        )
-        .await;
-        self.admin(
-            "AdminAddUserToGroup",
-            json!({"UserPoolId": self.pool_id, "Username": email, "GroupName": group}),
-        )
-        .await;
-        // The authenticator: associated and verified with a first code.
-        let first = self
-            .call(
-                "InitiateAuth",
-                json!({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": self.client_id,
-                       "AuthParameters": {"USERNAME": email, "PASSWORD": password}}),
-                false,
-            )
+        let script = crate::apigw::repo_root().join("infra/add-officer.py");
+        let out = tokio::process::Command::new(crate::moto::python())
+            .arg(&script)
+            .args(["--pool", &self.pool_id, "--client", &self.client_id])
+            .args(["--email", email, "--name", name, "--role", group])
+            .env("AWS_ENDPOINT_URL", self.endpoint.trim_end_matches('/'))
+            .env("AWS_ACCESS_KEY_ID", "AKIAOPERATOR")
+            .env("AWS_SECRET_ACCESS_KEY", "operator")
+            .env_remove("AWS_PROFILE")
+            .output()
             .await
-            .unwrap_or_else(|e| panic!("first sign-in: {e}"));
-        let access = first["AuthenticationResult"]["AccessToken"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no access token at set-up: {first}"))
-            .to_owned();
-        self.call(
-            "AssociateSoftwareToken",
-            json!({"AccessToken": access}),
-            false,
-        )
-        .await
-        .unwrap();
-        self.call(
-            "VerifySoftwareToken",
-            json!({"AccessToken": access, "UserCode": self.code(), "FriendlyDeviceName": "phone"}),
-            false,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("verifying the authenticator: {e}"));
-        self.admin(
-            "AdminSetUserMFAPreference",
-            json!({"UserPoolId": self.pool_id, "Username": email,
-                   "SoftwareTokenMfaSettings": {"Enabled": true, "PreferredMfa": true}}),
-        )
-        .await;
-        password
+            .expect("python3 runs the operator's script");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "infra/add-officer.py failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(&format!("{name} <{email}> ({group}) added")), "{stdout}");
+        let secret = stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("authenticator secret: "))
+            .expect("the secret is printed");
+        assert_eq!(secret.to_ascii_lowercase(), MOTO_TOTP_SECRET, "moto's one secret");
+        stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("password: "))
+            .expect("the password is printed")
+            .to_owned()
     }
 
     /// The code every moto user's authenticator shows now (RFC 6238).

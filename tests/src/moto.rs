@@ -61,7 +61,7 @@ run_simple(host, port, serialised, threaded=True)
 
 /// The Python interpreter itself, not a launcher in front of it (a pyenv
 /// shim forks, and killing the shim would leave moto running).
-fn python() -> String {
+pub fn python() -> String {
     let out = Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
         .output()
