@@ -16,7 +16,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   LANGS, MESSAGES, startGateway, launchBrowser, issueVisaThroughApi, inspect, watchConsole, ready, chooseLanguage,
-  addStaff, totp, callApi, isoDay,
+  addStaff, totp, callApi, isoDay, createInvitation,
 } from './harness.js';
 
 let gateway;
@@ -127,6 +127,21 @@ test('an officer signs in, records an invitation, cancels and restores the visa 
     assert.match(number, /^\d{12}$/);
     assert.equal(await page.getAttribute('[data-invitation] [data-status]', 'data-status'), 'approved');
     await inspect(page, 'en-officer-invitation-created');
+
+    // Another invitation, found by its inviting party's BIN among others,
+    // revoked with a reason on the confirming screen.
+    const other = await createInvitation(gateway, { inviter: { name: 'Astana Steel LLP', bin: '990340001234' } });
+    await page.fill('#lookup-q', '990340001234');
+    await page.click('#invitation-lookup-form button[type="submit"]');
+    await page.waitForSelector(`[data-invitation-row="${other.number}"]`);
+    await page.waitForSelector(`[data-invitation="${other.number}"]`);
+    await page.click('[data-action="revoke"]');
+    await page.fill('#revoke-reason', 'The inviting party withdrew it');
+    await page.click('#revoke-form button[type="submit"]');
+    await page.waitForSelector('[data-check="revoke"]');
+    await inspect(page, 'en-officer-confirm-revoke');
+    await page.click('[data-confirm="revoke"]');
+    await page.waitForSelector(`[data-invitation="${other.number}"] [data-status="revoked"]`);
 
     // The applicant applies on it and pays; the visa is issued.
     const invitation = {

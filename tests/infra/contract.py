@@ -41,6 +41,7 @@ ROUTES = [
     ("GET", "/api/officer/me", "confirm-invitation", "staff"),
     ("GET", "/api/officer/applications", "confirm-invitation", "staff"),
     ("GET", "/api/officer/applications/{id}", "confirm-invitation", "staff"),
+    ("GET", "/api/officer/invitations", "confirm-invitation", "staff"),
     ("GET", "/api/officer/invitations/{number}", "confirm-invitation", "staff"),
     ("POST", "/api/officer/invitations", "confirm-invitation", "officer"),
     ("POST", "/api/officer/invitations/{number}/revocation", "confirm-invitation", "officer"),
@@ -134,6 +135,7 @@ SLUGS = {
     ("GET", "/api/officer/me"): {"unauthenticated", "forbidden", "body-too-large"},
     ("GET", "/api/officer/applications"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
     ("GET", "/api/officer/applications/{id}"): {"not-found", "unauthenticated", "forbidden", "body-too-large"},
+    ("GET", "/api/officer/invitations"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
     ("GET", "/api/officer/invitations/{number}"): {"not-found", "unauthenticated", "forbidden", "body-too-large"},
     ("POST", "/api/officer/invitations"): {
         "invitation-exists", "validation", "unauthenticated", "forbidden", "malformed-body", "body-too-large",

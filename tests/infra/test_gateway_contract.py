@@ -514,6 +514,10 @@ def test_every_route_success_and_problems_conform(gw, checker):
     made = c.call("POST", "/api/officer/invitations", 201, token=officer, body=staff_inv).json()
     c.call("POST", "/api/officer/invitations", 409, "invitation-exists", token=officer, body=dict(staff_inv, number=made["number"]))
     c.call("GET", f"/api/officer/invitations/{made['number']}", 200, token=auditor)
+    c.call("GET", "/api/officer/invitations", 422, "validation", token=auditor)
+    for q in [made["number"], staff_inv["invitee"]["passport_number"], "nurlanova"]:
+        listed = c.call("GET", f"/api/officer/invitations?q={q}", 200, token=auditor).json()["invitations"]
+        assert made["number"] in [i["number"] for i in listed], (q, listed)
     c.call("GET", "/api/officer/invitations/999999999999", 404, "not-found", token=auditor)
     revoke = f"/api/officer/invitations/{made['number']}/revocation"
     c.call("POST", revoke, 400, "malformed-body", token=officer, raw=b"{")

@@ -170,12 +170,19 @@ impl StaffPool {
             "infra/add-officer.py failed:\n{stdout}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(stdout.contains(&format!("{name} <{email}> ({group}) added")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("{name} <{email}> ({group}) added")),
+            "{stdout}"
+        );
         let secret = stdout
             .lines()
             .find_map(|l| l.trim().strip_prefix("authenticator secret: "))
             .expect("the secret is printed");
-        assert_eq!(secret.to_ascii_lowercase(), MOTO_TOTP_SECRET, "moto's one secret");
+        assert_eq!(
+            secret.to_ascii_lowercase(),
+            MOTO_TOTP_SECRET,
+            "moto's one secret"
+        );
         stdout
             .lines()
             .find_map(|l| l.trim().strip_prefix("password: "))

@@ -127,6 +127,7 @@ contract!(
     officers_find_applications_by_passport_number_and_surname,
     a_sign_in_is_appended_to_the_trail_once,
     a_dispute_waits_for_its_decision_and_is_never_written_over,
+    officers_find_invitations_by_passport_surname_and_inviting_party,
 );
 
 // ------------------------------------------------------------------ data
@@ -1284,6 +1285,76 @@ async fn a_dispute_waits_for_its_decision_and_is_never_written_over<B: Backend>(
     let now = store.application("app-r2").await.unwrap().unwrap();
     assert!(now.visa.unwrap().cancelled_at.is_some() && !now.under_review);
     assert_eq!(second.id, "app-r2");
+}
+
+async fn officers_find_invitations_by_passport_surname_and_inviting_party<B: Backend>(b: B) {
+    use visa_core::search::{SearchKey, SearchKind};
+    let store = b.open().await;
+    for (i, (number, passport, surname, bin)) in [
+        ("730000000001", "Z1234567", "Sharma", "123456789012"),
+        ("730000000002", "X7654321", "SHARMA", "987654321098"),
+        ("730000000003", "Z1234567", "Nurlanova", "123456789012"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut inv = invitation(number);
+        inv.invitee.passport_number = passport.into();
+        inv.invitee.surname = surname.into();
+        inv.inviter.bin = bin.into();
+        inv.created_at = t0() + Duration::minutes(i as i64);
+        store.create_invitation(&inv, None).await.unwrap();
+    }
+    // An application on the first: it is found as an application, and the
+    // invitation still as an invitation (the indexes hold both apart).
+    store
+        .create_application(&application("app-i1", "acc-1", "730000000001", t0()))
+        .await
+        .unwrap();
+    let find = |kind, raw: &str| {
+        let key = SearchKey::new(kind, raw).unwrap();
+        let store = &store;
+        async move {
+            store
+                .find_invitations(&key)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| i.number)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        find(SearchKind::PassportNumber, "z1234567").await,
+        ["730000000003", "730000000001"]
+    );
+    assert_eq!(
+        find(SearchKind::Surname, "sharma").await,
+        ["730000000002", "730000000001"]
+    );
+    assert_eq!(
+        find(SearchKind::InviterBin, "123456789012").await,
+        ["730000000003", "730000000001"]
+    );
+    assert!(
+        find(SearchKind::InviterBin, "000000000000")
+            .await
+            .is_empty()
+    );
+    let apps = store
+        .find_applications(&SearchKey::new(SearchKind::PassportNumber, "Z1234567").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        apps.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
+        ["app-i1"]
+    );
+    // What is found is the invitation as it now is.
+    let found = store
+        .find_invitations(&SearchKey::new(SearchKind::Surname, "Sharma").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found[1].status, InvitationStatus::Used);
 }
 
 async fn a_sign_in_is_appended_to_the_trail_once<B: Backend>(b: B) {

@@ -51,8 +51,10 @@ pub const GSI1: &str = "GSI1";
 pub const GSI_PASSPORT: &str = "GSI2";
 pub const GSI_SURNAME: &str = "GSI3";
 /// The disputed payments officers decide: a sparse index, its keys set by
-/// the dispute and removed by the decision.
+/// the dispute and removed by the decision. Invitations are in it too, by
+/// their inviting party's BIN (`INVITER#...` partitions).
 pub const GSI_REVIEW: &str = "GSI4";
+pub const GSI_INVITER: &str = GSI_REVIEW;
 const REVIEW_QUEUE: &str = "REVIEW";
 /// Attempts for a transaction DynamoDB cancelled only because another
 /// transaction held one of its items (`TransactionConflict`).
@@ -201,6 +203,54 @@ fn visa_pk(number: &str) -> String {
 
 /// Sorts an account's applications by creation time (RFC 3339 in UTC with
 /// a fixed number of digits sorts as text), ties broken by id as SQLite does.
+/// The search indexes' sort key of an invitation (applications sort by
+/// `gsi1sk`, under `APP#`, in the same partitions).
+fn invitation_search_sk(inv: &Invitation) -> String {
+    format!(
+        "INVITATION#{}#{}",
+        inv.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        inv.number
+    )
+}
+
+/// The index and its key attribute names for a search key.
+fn search_index(kind: visa_core::search::SearchKind) -> (&'static str, &'static str, &'static str) {
+    use visa_core::search::SearchKind;
+    match kind {
+        SearchKind::PassportNumber => (GSI_PASSPORT, "gsi2pk", "gsi2sk"),
+        SearchKind::Surname => (GSI_SURNAME, "gsi3pk", "gsi3sk"),
+        SearchKind::InviterBin => (GSI_INVITER, "gsi4pk", "gsi4sk"),
+    }
+}
+
+impl DynamoStore {
+    /// The items under `key` whose index sort key starts with `kind`
+    /// (`APP#`, `INVITATION#`), newest first, one page of at most `limit`.
+    async fn search(
+        &self,
+        key: &visa_core::search::SearchKey,
+        kind: &str,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let (index, pk, sk) = search_index(key.kind);
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(format!("{pk} = :k AND begins_with({sk}, :kind)"))
+            .expression_attribute_values(":k", s(key.as_key()))
+            .expression_attribute_values(":kind", s(kind))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.items.unwrap_or_default())
+    }
+}
+
 fn gsi1sk(app: &Application) -> String {
     format!(
         "APP#{}#{}",

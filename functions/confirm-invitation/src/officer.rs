@@ -222,6 +222,42 @@ pub async fn record(
     ))
 }
 
+/// `GET /api/officer/invitations?q=`: `q` an invitation number, the
+/// inviting party's BIN (or IIN), the invitee's passport number or
+/// surname (exact, case and accents aside). Newest first, at most 50.
+pub async fn invitations(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {
+    member(deps, req, route)?;
+    let q = query_param(req, "q").unwrap_or_default();
+    let q = q.trim();
+    if q.is_empty() || q.chars().count() > 100 {
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "q",
+            "an invitation number, a BIN or IIN, a passport number or a surname",
+        )]));
+    }
+    let mut found = Vec::new();
+    let mut kinds = vec![SearchKind::PassportNumber, SearchKind::Surname];
+    if is_invitation_number(q) {
+        // Twelve digits: an invitation's number, or a BIN.
+        found.extend(deps.invitations.invitation(q).await?);
+        kinds.push(SearchKind::InviterBin);
+    }
+    for kind in kinds {
+        if let Some(key) = SearchKey::new(kind, q) {
+            found.extend(deps.invitations.find_invitations(&key).await?);
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|i| seen.insert(i.number.clone()));
+    found.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then(b.number.cmp(&a.number))
+    });
+    found.truncate(SEARCH_LIMIT);
+    Ok(json(StatusCode::OK, &json!({ "invitations": found })))
+}
+
 /// `GET /api/officer/invitations/{number}`.
 pub async fn invitation(
     deps: &Deps,

@@ -119,6 +119,7 @@ pub enum Op {
     ReadAuditEvents,
     ListReviews,
     DecideReview,
+    SearchInvitations,
 }
 
 #[derive(Debug)]
@@ -196,6 +197,7 @@ routes! {
     ReadAuditEvents "readAuditEvents" GET "/api/officer/audit-events" ConfirmInvitation Staff;
     ListReviews "listReviews" GET "/api/officer/reviews" ConfirmInvitation Staff;
     DecideReview "decideReview" POST "/api/officer/applications/{id}/review-decision" ConfirmInvitation StaffOfficer;
+    SearchInvitations "searchInvitations" GET "/api/officer/invitations" ConfirmInvitation Staff;
 }
 
 /// One path template: its routes by method, and the `Allow` it answers.

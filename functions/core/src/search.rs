@@ -1,13 +1,17 @@
-//! What officers find applications by: a passport number or a surname,
+//! What officers find applications and invitations by: a passport number
+//! or a surname (and an invitation by its inviting party's BIN or IIN),
 //! exact after normalising (case, accents and punctuation do not count),
 //! so both stores can look them up by key instead of scanning.
 
 use crate::application::Application;
+use crate::invitation::Invitation;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SearchKind {
     PassportNumber,
     Surname,
+    /// The inviting party's BIN (or a resident's IIN): 12 digits.
+    InviterBin,
 }
 
 /// One lookup key: `PASSPORT#Z1234567`, `SURNAME#O BRIEN`.
@@ -35,11 +39,24 @@ impl SearchKey {
         .collect()
     }
 
+    /// The keys an invitation is found by.
+    pub fn of_invitation(inv: &Invitation) -> Vec<SearchKey> {
+        [
+            SearchKey::new(SearchKind::PassportNumber, &inv.invitee.passport_number),
+            SearchKey::new(SearchKind::Surname, &inv.invitee.surname),
+            SearchKey::new(SearchKind::InviterBin, &inv.inviter.bin),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// The key as stored (a DynamoDB index's partition key, SQLite's term).
     pub fn as_key(&self) -> String {
         let prefix = match self.kind {
             SearchKind::PassportNumber => "PASSPORT#",
             SearchKind::Surname => "SURNAME#",
+            SearchKind::InviterBin => "INVITER#",
         };
         format!("{prefix}{}", self.term)
     }

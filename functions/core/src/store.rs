@@ -128,6 +128,12 @@ pub trait Invitations: Send + Sync {
         event: Option<&AuditEvent>,
     ) -> Result<(), StoreError>;
     async fn invitation(&self, number: &str) -> Result<Option<Invitation>, StoreError>;
+    /// The invitations found by `key` (for officers), newest first, at most
+    /// [`crate::search::SEARCH_LIMIT`].
+    async fn find_invitations(
+        &self,
+        key: &crate::search::SearchKey,
+    ) -> Result<Vec<Invitation>, StoreError>;
     /// Approved -> revoked (revoking again is a no-op). `NotFound`;
     /// `InvitationNotClaimable` if it was already used.
     /// approved -> revoked, recording `by`; revoking again changes nothing.

@@ -69,6 +69,11 @@ CREATE TABLE IF NOT EXISTS staff (email TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS application_search (
   term TEXT NOT NULL, created_at TEXT NOT NULL, application_id TEXT NOT NULL,
   PRIMARY KEY (term, application_id));
+CREATE TABLE IF NOT EXISTS invitation_search (
+  term TEXT NOT NULL, created_at TEXT NOT NULL, number TEXT NOT NULL,
+  PRIMARY KEY (term, number));
+CREATE TRIGGER IF NOT EXISTS invitation_search_follows AFTER DELETE ON invitations
+BEGIN DELETE FROM invitation_search WHERE number = OLD.number; END;
 CREATE TRIGGER IF NOT EXISTS application_search_follows AFTER DELETE ON applications
 BEGIN DELETE FROM application_search WHERE application_id = OLD.id; END;
 CREATE TABLE IF NOT EXISTS payment_events (event_id TEXT PRIMARY KEY, application_id TEXT NOT NULL, kind TEXT NOT NULL, recorded_at TEXT NOT NULL);
@@ -161,6 +166,7 @@ impl SqliteStore {
             .map_err(unavailable)?;
         conn.execute_batch(SCHEMA).map_err(unavailable)?;
         applications::index_unsearchable(&conn)?;
+        invitations::index_unsearchable(&conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             faults: None,

@@ -480,7 +480,36 @@ function renderActions() {
 // ---------- invitations ----------
 
 let foundInvitation = null;
+let invitationList = null;
 let revoking = null; // { step, reason }
+
+/** The invitations a search found: one line each, opened with a button. */
+function renderInvitationList() {
+  const host = document.getElementById('invitation-list');
+  host.replaceChildren();
+  if (!invitationList) return;
+  if (!invitationList.length) {
+    host.append(el('p', { key: 'officer.invitations.none', attrs: { 'data-results': '0' } }));
+    return;
+  }
+  const head = el('tr', {}, ['field.invitation_number', 'officer.col.name', 'officer.invitations.inviter_name', 'officer.col.status']
+    .map((key) => el('th', { key, attrs: { scope: 'col' } })));
+  const rows = invitationList.map((inv) => {
+    const open = el('button', { className: 'link-button', text: inv.number, attrs: { type: 'button', 'data-open-invitation': inv.number } });
+    open.addEventListener('click', () => { foundInvitation = inv; revoking = null; renderInvitation(); });
+    return el('tr', { attrs: { 'data-invitation-row': inv.number } }, [
+      el('td', {}, [open]),
+      el('td', { text: `${inv.invitee.surname} ${inv.invitee.given_names}` }),
+      el('td', { text: `${inv.inviter.name} (${inv.inviter.bin})` }),
+      el('td', { key: `officer.invitation_status.${inv.status}` }),
+    ]);
+  });
+  host.append(el('table', { className: 'table', attrs: { 'data-results': String(invitationList.length) } }, [
+    el('caption', { className: 'visually-hidden', key: 'officer.invitations.caption', vars: { n: invitationList.length } }),
+    el('thead', {}, [head]),
+    el('tbody', {}, rows),
+  ]));
+}
 
 function wireInvitations() {
   const summary = document.getElementById('summary-host');
@@ -488,18 +517,19 @@ function wireInvitations() {
   const lookupErrors = new FormErrors(lookup, summary);
   lookup.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const number = lookup.elements.number.value.replace(/\s+/g, '');
-    if (!number) { lookupErrors.show([{ field: 'number', key: 'missing.invitation_number' }]); return; }
+    const q = lookup.elements.q.value.trim();
+    if (!q) { lookupErrors.show([{ field: 'q', key: 'missing.invitation_q' }]); return; }
     try {
-      foundInvitation = await call('GET', `/officer/invitations/${encodeURIComponent(number)}`);
-      revoking = null;
+      const found = await call('GET', `/officer/invitations?${new URLSearchParams({ q })}`);
       lookupErrors.clear();
+      invitationList = found.invitations;
+      foundInvitation = invitationList.length === 1 ? invitationList[0] : null;
+      revoking = null;
+      renderInvitationList();
       renderInvitation();
     } catch (err) {
       if (!(err instanceof ApiProblem)) throw err;
-      foundInvitation = null;
-      renderInvitation();
-      lookupErrors.show([{ field: 'number', key: err.slug === 'not-found' ? 'officer.invitations.not_found' : `problem.${err.slug}` }]);
+      lookupErrors.show(problemMessages(err));
     }
   });
 
@@ -681,6 +711,7 @@ start(async () => {
     renderWho();
     renderResults();
     renderRecord();
+    renderInvitationList();
     renderInvitation();
     renderAudit();
     renderQueue();

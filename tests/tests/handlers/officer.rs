@@ -396,6 +396,40 @@ async fn invitation_problems() {
     )
     .await;
 
+    // Found by number, the inviting party's BIN, passport number, surname.
+    let find = "/api/officer/invitations";
+    who_is_calling(&c, "GET", &format!("{find}?q=Sharma"), Value::Null).await;
+    too_large_refused(&c, "GET", find, Some(&auditor)).await;
+    invalid(&c, request("GET", find, Some(&auditor), Value::Null), "q").await;
+    invalid(
+        &c,
+        request("GET", &format!("{find}?q=%20"), Some(&auditor), Value::Null),
+        "q",
+    )
+    .await;
+    for q in ["250000000777", "123456789012", "z1234567", "SHARMA"] {
+        let (status, found) = c
+            .call("GET", &format!("{find}?q={q}"), Some(&auditor), Value::Null)
+            .await;
+        assert_eq!(status, 200, "{q}: {found}");
+        let numbers: Vec<_> = found["invitations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["number"].clone())
+            .collect();
+        assert_eq!(numbers, [json!("250000000777")], "{q}: {found}");
+    }
+    let (_, none) = c
+        .call(
+            "GET",
+            &format!("{find}?q=Nobody"),
+            Some(&auditor),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(none, json!({"invitations": []}));
+
     let one = "/api/officer/invitations/250000000777";
     who_is_calling(&c, "GET", one, Value::Null).await;
     too_large_refused(&c, "GET", one, Some(&auditor)).await;

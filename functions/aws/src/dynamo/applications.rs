@@ -1,7 +1,7 @@
 //! The `Applications` port on DynamoDB.
 
 use super::*;
-use visa_core::search::{SEARCH_LIMIT, SearchKey, SearchKind};
+use visa_core::search::{SEARCH_LIMIT, SearchKey};
 
 #[async_trait]
 impl Applications for DynamoStore {
@@ -10,10 +10,7 @@ impl Applications for DynamoStore {
         item.insert("gsi1pk".into(), s(account_pk(&application.account_id)));
         item.insert("gsi1sk".into(), s(gsi1sk(application)));
         for key in SearchKey::of_application(application) {
-            let (pk, sk) = match key.kind {
-                SearchKind::PassportNumber => ("gsi2pk", "gsi2sk"),
-                SearchKind::Surname => ("gsi3pk", "gsi3sk"),
-            };
+            let (_, pk, sk) = search_index(key.kind);
             item.insert(pk.into(), s(key.as_key()));
             item.insert(sk.into(), s(gsi1sk(application)));
         }
@@ -74,24 +71,8 @@ impl Applications for DynamoStore {
     }
 
     async fn find_applications(&self, key: &SearchKey) -> Result<Vec<Application>, StoreError> {
-        let (index, pk) = match key.kind {
-            SearchKind::PassportNumber => (GSI_PASSPORT, "gsi2pk"),
-            SearchKind::Surname => (GSI_SURNAME, "gsi3pk"),
-        };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression(format!("{pk} = :k"))
-            .expression_attribute_values(":k", s(key.as_key()))
-            .scan_index_forward(false)
-            .limit(i32::try_from(SEARCH_LIMIT).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.items
-            .unwrap_or_default()
+        self.search(key, APP_GSI1SK, SEARCH_LIMIT)
+            .await?
             .into_iter()
             .map(record)
             .collect()

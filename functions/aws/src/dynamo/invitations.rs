@@ -1,6 +1,7 @@
 //! The `Invitations` port on DynamoDB.
 
 use super::*;
+use visa_core::search::{SEARCH_LIMIT, SearchKey};
 
 #[async_trait]
 impl Invitations for DynamoStore {
@@ -11,6 +12,11 @@ impl Invitations for DynamoStore {
     ) -> Result<(), StoreError> {
         let mut item = record_item(invitation_pk(&invitation.number), "INVITATION", invitation)?;
         item.insert("ttl".into(), epoch(self.retention.invitation(invitation)));
+        for key in SearchKey::of_invitation(invitation) {
+            let (_, pk, sk) = search_index(key.kind);
+            item.insert(pk.into(), s(key.as_key()));
+            item.insert(sk.into(), s(invitation_search_sk(invitation)));
+        }
         let Some(event) = event else {
             return match self.put_new(item).await? {
                 true => Ok(()),
@@ -28,6 +34,14 @@ impl Invitations for DynamoStore {
                 "an audit event with this id exists".into(),
             )),
         }
+    }
+
+    async fn find_invitations(&self, key: &SearchKey) -> Result<Vec<Invitation>, StoreError> {
+        self.search(key, "INVITATION#", SEARCH_LIMIT)
+            .await?
+            .into_iter()
+            .map(record)
+            .collect()
     }
 
     async fn invitation(&self, number: &str) -> Result<Option<Invitation>, StoreError> {

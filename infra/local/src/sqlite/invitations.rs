@@ -1,6 +1,36 @@
 //! The `Invitations` port on the embedded SQLite store.
 
 use super::*;
+use visa_core::search::{SEARCH_LIMIT, SearchKey};
+
+/// The invitation's search keys, in the caller's transaction.
+fn index(c: &Connection, inv: &Invitation) -> Result<(), StoreError> {
+    for key in SearchKey::of_invitation(inv) {
+        c.execute(
+            "INSERT OR IGNORE INTO invitation_search (term, created_at, number) VALUES (?1, ?2, ?3)",
+            params![
+                key.as_key(),
+                inv.created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                inv.number
+            ],
+        )
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// Indexes invitations a data dir kept from before search existed.
+pub(super) fn index_unsearchable(c: &Connection) -> Result<(), StoreError> {
+    let missing: Vec<Invitation> = records(
+        c,
+        "SELECT doc FROM invitations WHERE number NOT IN (SELECT number FROM invitation_search)",
+        [],
+    )?;
+    for inv in &missing {
+        index(c, inv)?;
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl Invitations for SqliteStore {
@@ -21,10 +51,24 @@ impl Invitations for SqliteStore {
             if n != 1 {
                 return Err(StoreError::InvitationExists);
             }
+            index(&tx, &inv)?;
             if let Some(event) = &event {
                 super::audit::append(&tx, event)?;
             }
             tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn find_invitations(&self, key: &SearchKey) -> Result<Vec<Invitation>, StoreError> {
+        let term = key.as_key();
+        self.with(move |c| {
+            records(
+                c,
+                "SELECT i.doc FROM invitation_search s JOIN invitations i ON i.number = s.number
+                 WHERE s.term = ?1 ORDER BY s.created_at DESC, s.number DESC LIMIT ?2",
+                params![term, SEARCH_LIMIT as i64],
+            )
         })
         .await
     }
