@@ -193,6 +193,15 @@ test('an officer signs in, records an invitation, cancels and restores the visa 
     const checked = await verification(visa);
     assert.equal(checked.body.status, 'cancelled');
     assert.equal(checked.body.valid, false);
+    // And border control's verify page says so.
+    const border = await context.newPage();
+    await border.goto(`${gateway.baseUrl}/verify`);
+    await ready(border);
+    await border.fill('#visa-number', visa.visaNumber);
+    await border.fill('#verify-passport-number', visa.passportNumber);
+    await border.click('#verify-form button[type="submit"]');
+    await border.waitForSelector('#manual-result[data-status="cancelled"] [data-verdict="invalid"]');
+    await border.close();
     const mail = await waitFor('the holder\'s email of the cancellation', () => messagesTo(visa.email).find((t) => /has cancelled your e-visa/.test(t)));
     assert.ok(!mail.includes('withdrew'), 'the reason is not the holder\'s');
 

@@ -92,6 +92,9 @@ impl StaffMember {
     /// How the audit trail names this person: one named person, with the
     /// role they acted in.
     pub fn actor(&self, acting_as: StaffGroup) -> String {
+        if self.name == self.email {
+            return format!("<{}> ({})", self.email, acting_as.as_str());
+        }
         format!("{} <{}> ({})", self.name, self.email, acting_as.as_str())
     }
 }

@@ -39,13 +39,14 @@ impl EmailQueue for InlineMail {
     }
 }
 
-pub const USAGE: &str = "usage: visa-local officer add <email> --name <name> --role officer|auditor
+pub const USAGE: &str =
+    "usage: visa-local officer add <email> --role officer|auditor [--name <name>]
        visa-local visa cancel|restore <number> --officer <name> --reason <text>
        visa-local visa shorten <number> --until <YYYY-MM-DD> --officer <name> --reason <text>
        visa-local audit [--from <YYYY-MM-DD>] [--to <YYYY-MM-DD>]";
 
-/// `visa-local officer add <email> --name <name> --role officer|auditor`:
-/// a member of staff for the console at /officer/; their password and
+/// `visa-local officer add <email> --role officer|auditor [--name <name>]`:
+/// a member of staff for the console at /officer; their password and
 /// authenticator secret are printed once.
 pub async fn officer(store: &SqliteStore, args: &[String]) -> Result<String, String> {
     let (email, rest) = match args {

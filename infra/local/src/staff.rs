@@ -352,7 +352,8 @@ pub struct NewStaff {
     pub totp_secret: String,
 }
 
-/// Adds a member of staff in `role`.
+/// Adds a member of staff in `role`. Without a name, the audit trail
+/// names them by their address alone.
 pub async fn create(
     store: &SqliteStore,
     email: &str,
@@ -361,9 +362,12 @@ pub async fn create(
 ) -> Result<NewStaff, String> {
     let email = visa_core::account::normalise_email(email)
         .ok_or_else(|| format!("{email:?} is not an email address"))?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().any(char::is_control) {
-        return Err("give the person's name: --name <name> (the audit trail records it)".into());
+    let name = match name.trim() {
+        "" => email.as_str(),
+        name => name,
+    };
+    if name.chars().any(char::is_control) || name.chars().count() > 100 {
+        return Err("--name: the person's name, one line of at most 100 characters".into());
     }
     let password = crate::config::random_secret()[..24].to_owned();
     let totp_secret = new_totp_secret();
@@ -388,7 +392,7 @@ pub async fn create(
     })
 }
 
-/// `visa-local officer add <email> --name <name> --role officer|auditor`:
+/// `visa-local officer add <email> --role officer|auditor [--name <name>]`:
 /// the account, and what its holder signs in with, printed once.
 pub async fn add(
     store: &SqliteStore,

@@ -251,3 +251,117 @@ async fn an_officer_cancels_restores_and_shortens_a_visa_and_the_trail_says_who(
     }
     assert_eq!(gw.count("audit_events"), 4);
 }
+
+/// `visa-local officer add`: an account printed once (password, authenticator
+/// secret and its URI), named or by address alone; refused for a second
+/// account on one address, a role that is not one, or a bad address.
+#[test]
+fn officer_add_prints_the_secrets_once_and_refuses_what_cannot_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = console(
+        dir.path(),
+        &[
+            "officer",
+            "add",
+            "Zhanar.K@Migration.kz",
+            "--role",
+            "officer",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("zhanar.k@migration.kz <zhanar.k@migration.kz> (officer) added."),
+        "{out}"
+    );
+    let secret = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("authenticator secret: "))
+        .expect("the secret is printed");
+    assert!(
+        secret.len() >= 32
+            && secret
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)),
+        "{secret}"
+    );
+    assert!(
+        out.contains(&format!("secret={secret}&")),
+        "the otpauth URI carries it: {out}"
+    );
+    // Only the password's hash is kept: the printed one is nowhere in the data dir.
+    let password = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .expect("the password is printed");
+    // (WAL: the newest rows may still be in the log beside the file.)
+    for file in ["visa.sqlite3", "visa.sqlite3-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(password.len())
+                .any(|w| w == password.as_bytes()),
+            "{file}"
+        );
+    }
+    let kept = std::fs::read(dir.path().join("visa.sqlite3-wal")).unwrap_or_default();
+    let db = [
+        std::fs::read(dir.path().join("visa.sqlite3")).unwrap(),
+        kept,
+    ]
+    .concat();
+    assert!(
+        db.windows(b"$argon2id$".len()).any(|w| w == b"$argon2id$"),
+        "the hash is kept"
+    );
+    let (ok, out, _) = console(
+        dir.path(),
+        &[
+            "officer",
+            "add",
+            "b.nurlanov@migration.kz",
+            "--name",
+            "Bolat Nurlanov",
+            "--role",
+            "auditor",
+        ],
+    );
+    assert!(
+        ok && out.starts_with("Bolat Nurlanov <b.nurlanov@migration.kz> (auditor) added."),
+        "{out}"
+    );
+    for (args, says) in [
+        (
+            vec![
+                "officer",
+                "add",
+                "ZHANAR.K@migration.kz",
+                "--role",
+                "officer",
+            ],
+            "has an account already",
+        ),
+        (
+            vec!["officer", "add", "c@migration.kz", "--role", "admin"],
+            "--role officer or --role auditor",
+        ),
+        (
+            vec!["officer", "add", "not-an-address", "--role", "officer"],
+            "is not an email address",
+        ),
+        (
+            vec![
+                "officer",
+                "add",
+                "d@migration.kz",
+                "--role",
+                "officer",
+                "--colour",
+                "red",
+            ],
+            "does not go with",
+        ),
+    ] {
+        let (ok, _, err) = console(dir.path(), &args);
+        assert!(!ok && err.contains(says), "{args:?}: {err}");
+    }
+}
