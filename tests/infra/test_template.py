@@ -715,6 +715,8 @@ def tight_requests(openapi):
     """The routes that get tight limits, as openapi.yaml writes them."""
     routes = {
         "sign-in": ("post", "/api/sessions"),
+        "staff sign-in": ("post", "/api/officer/sessions"),
+        "staff sign-in code": ("post", "/api/officer/sessions/totp"),
         "sign-up": ("post", "/api/accounts"),
         "verification": ("get", "/api/visas/{visa_number}/verification"),
         "password reset request": ("post", "/api/password-resets"),
