@@ -504,6 +504,8 @@ def test_every_route_success_and_problems_conform(gw, checker):
     c.call("GET", "/api/officer/applications", 422, "validation", token=auditor)
     c.call("GET", "/api/officer/applications?q=x&status=lost", 422, "validation", token=auditor)
     found = c.call("GET", f"/api/officer/applications?q={passport}", 200, token=auditor).json()["applications"]
+    newest = c.call("GET", "/api/officer/applications?status=issued", 200, token=auditor).json()["applications"]
+    assert number in [a["visa_number"] for a in newest], newest
     assert [f["visa_number"] for f in found] == [number], found
     c.call("GET", f"/api/officer/applications/{found[0]['id']}", 200, token=auditor)
     c.call("GET", "/api/officer/applications/01JD0000000000000000000000", 404, "not-found", token=auditor)

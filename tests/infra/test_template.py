@@ -253,13 +253,14 @@ def test_table_has_pitr_sse_and_the_single_table_shape(transformed):
     ]
     attrs = {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]}
     # Officers' search: applications by passport number (GSI2), by surname
-    # (GSI3), the disputes under review (GSI4).
-    for n in (2, 3, 4):
+    # (GSI3), the disputes under review and invitations by inviting party
+    # (GSI4), by status (GSI5).
+    for n in (2, 3, 4, 5):
         assert gsi[f"GSI{n}"]["KeySchema"] == [
             {"AttributeName": f"gsi{n}pk", "KeyType": "HASH"},
             {"AttributeName": f"gsi{n}sk", "KeyType": "RANGE"},
         ]
-    assert attrs == {f"{k}": "S" for k in ["pk", "sk"] + [f"gsi{n}{e}" for n in (1, 2, 3, 4) for e in ("pk", "sk")]}
+    assert attrs == {f"{k}": "S" for k in ["pk", "sk"] + [f"gsi{n}{e}" for n in (1, 2, 3, 4, 5) for e in ("pk", "sk")]}
     assert p.get("TimeToLiveSpecification") == {"AttributeName": "ttl", "Enabled": True}
     # Old images: a TTL deletion names the PDF to delete only in the erased item.
     assert p.get("StreamSpecification") == {"StreamViewType": "NEW_AND_OLD_IMAGES"}

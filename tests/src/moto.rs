@@ -230,12 +230,14 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
             .unwrap()
     };
     // The template's indexes: an account's items, then applications by
-    // passport number and by surname, and the disputes under review.
+    // passport number and by surname, the disputes under review (and
+    // invitations by inviting party), applications by status.
     let indexes = [
         (visa_aws::dynamo::GSI1, "gsi1pk", "gsi1sk"),
         (visa_aws::dynamo::GSI_PASSPORT, "gsi2pk", "gsi2sk"),
         (visa_aws::dynamo::GSI_SURNAME, "gsi3pk", "gsi3sk"),
         (visa_aws::dynamo::GSI_REVIEW, "gsi4pk", "gsi4sk"),
+        (visa_aws::dynamo::GSI_STATUS, "gsi5pk", "gsi5sk"),
     ];
     let mut create = client
         .create_table()

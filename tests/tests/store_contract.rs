@@ -1172,11 +1172,34 @@ async fn officers_find_applications_by_passport_number_and_surname<B: Backend>(b
     assert!(find(SearchKind::Surname, "Z1234567").await.is_empty());
     assert!(find(SearchKind::PassportNumber, "Sharma").await.is_empty());
     assert!(find(SearchKind::Surname, "Mull").await.is_empty());
+    // By status, newest first; the listing follows each status change.
+    let in_status = |status| {
+        let store = &store;
+        async move {
+            store
+                .applications_in(status)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        in_status(Status::InvitationConfirmed).await,
+        ["app-2", "app-3", "app-1"]
+    );
     // What is found is the application as it now is.
     store
         .open_checkout("app-2", &payment("cs_2"), t0() + Duration::hours(1))
         .await
         .unwrap();
+    assert_eq!(
+        in_status(Status::InvitationConfirmed).await,
+        ["app-3", "app-1"]
+    );
+    assert_eq!(in_status(Status::AwaitingPayment).await, ["app-2"]);
+    assert!(in_status(Status::Issued).await.is_empty());
     let found = store
         .find_applications(&SearchKey::new(SearchKind::Surname, "sharma").unwrap())
         .await
@@ -1190,6 +1213,22 @@ async fn a_dispute_waits_for_its_decision_and_is_never_written_over<B: Backend>(
     let first = issued(&store, "app-r1", "720000000001", "K00000R01").await;
     let second = issued(&store, "app-r2", "720000000002", "K00000R02").await;
     assert!(store.under_review().await.unwrap().is_empty());
+    // Paid, then issued: the status listing followed both changes.
+    let issued_ids: Vec<String> = store
+        .applications_in(Status::Issued)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert!(issued_ids.contains(&"app-r1".to_owned()) && issued_ids.contains(&"app-r2".to_owned()));
+    assert!(
+        store
+            .applications_in(Status::Paid)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let t = t0() + Duration::hours(3);
     // An officer reads the visa; a dispute comes; the officer's cancel,
     // made from what they read, is refused: the hold is not lost.

@@ -55,6 +55,14 @@ pub const GSI_SURNAME: &str = "GSI3";
 /// their inviting party's BIN (`INVITER#...` partitions).
 pub const GSI_REVIEW: &str = "GSI4";
 pub const GSI_INVITER: &str = GSI_REVIEW;
+/// Applications by status, newest first: `gsi5pk` moves with each status
+/// change (`STATUS#paid`), `gsi5sk` is the creation order.
+pub const GSI_STATUS: &str = "GSI5";
+
+/// The status index's partition of `status`.
+fn status_key(status: Status) -> String {
+    format!("STATUS#{}", status.as_str())
+}
 const REVIEW_QUEUE: &str = "REVIEW";
 /// Attempts for a transaction DynamoDB cancelled only because another
 /// transaction held one of its items (`TransactionConflict`).

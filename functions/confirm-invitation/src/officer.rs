@@ -69,13 +69,7 @@ impl StatusFilter {
 pub async fn search(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {
     member(deps, req, route)?;
     let q = query_param(req, "q").unwrap_or_default();
-    let q = q.trim();
-    if q.is_empty() || q.chars().count() > 100 {
-        return Err(Problem::invalid_fields(vec![FieldError::new(
-            "q",
-            "a passport number, a surname, a visa number or an application id",
-        )]));
-    }
+    let q = q.trim().to_owned();
     let filter = match query_param(req, "status") {
         None => None,
         Some(s) if s == "under_review" => Some(StatusFilter::UnderReview),
@@ -88,6 +82,23 @@ pub async fn search(deps: &Deps, req: &Request, route: &Route) -> Result<Respons
             },
         )?)),
     };
+    if q.chars().count() > 100 || (q.is_empty() && filter.is_none()) {
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "q",
+            "a passport number, a surname, a visa number or an application id (or a status alone)",
+        )]));
+    }
+    // A status alone: its newest applications.
+    if q.is_empty() {
+        let apps = match filter {
+            Some(StatusFilter::UnderReview) => deps.applications.under_review().await?,
+            Some(StatusFilter::Status(status)) => deps.applications.applications_in(status).await?,
+            None => Vec::new(),
+        };
+        let list: Vec<_> = apps.iter().map(found).collect();
+        return Ok(json(StatusCode::OK, &json!({ "applications": list })));
+    }
+    let q = q.as_str();
     let mut apps: Vec<Application> = Vec::new();
     let upper = q.to_ascii_uppercase();
     // Exact identifiers first: an application id, a visa number.

@@ -156,6 +156,9 @@ pub trait Applications: Send + Sync {
     async fn application(&self, id: &str) -> Result<Option<Application>, StoreError>;
     /// An account's applications, newest first.
     async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError>;
+    /// The applications in `status` (for officers), newest first, at most
+    /// [`crate::search::SEARCH_LIMIT`].
+    async fn applications_in(&self, status: crate::Status) -> Result<Vec<Application>, StoreError>;
     /// The applications held for review (disputed payments), the longest
     /// waiting first, at most [`crate::search::SEARCH_LIMIT`] * 2.
     async fn under_review(&self) -> Result<Vec<Application>, StoreError>;

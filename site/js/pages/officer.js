@@ -239,8 +239,9 @@ function wireSearch() {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const q = form.elements.q.value.trim();
-    if (!q) { errors.show([{ field: 'q', key: 'missing.q' }]); return; }
-    const params = new URLSearchParams({ q });
+    if (!q && !form.elements.status.value) { errors.show([{ field: 'q', key: 'missing.q' }]); return; }
+    const params = new URLSearchParams();
+    if (q) params.set('q', q);
     if (form.elements.status.value) params.set('status', form.elements.status.value);
     try {
       const found = await call('GET', `/officer/applications?${params}`);

@@ -286,6 +286,21 @@ async fn search_problems() {
     too_large_refused(&c, "GET", path, Some(&token)).await;
     invalid(&c, get(""), "q").await;
     invalid(&c, get("?q=%20"), "q").await;
+    // A status alone lists its newest applications.
+    for (status, n) in [
+        ("issued", 1),
+        ("paid", 0),
+        ("invitation_confirmed", 0),
+        ("under_review", 0),
+    ] {
+        let (code, found) = send(&c, get(&format!("?status={status}"))).await;
+        assert_eq!(code, 200, "{found}");
+        assert_eq!(
+            found["applications"].as_array().unwrap().len(),
+            n,
+            "{status}: {found}"
+        );
+    }
     invalid(&c, get(&format!("?q={}", "x".repeat(101))), "q").await;
     invalid(&c, get("?q=Sharma&status=lost"), "status").await;
     // Found by surname (any case, accents aside), passport number, visa

@@ -9,6 +9,8 @@ impl Applications for DynamoStore {
         let mut item = record_item(app_pk(&application.id), "APP", application)?;
         item.insert("gsi1pk".into(), s(account_pk(&application.account_id)));
         item.insert("gsi1sk".into(), s(gsi1sk(application)));
+        item.insert("gsi5pk".into(), s(status_key(application.status)));
+        item.insert("gsi5sk".into(), s(gsi1sk(application)));
         for key in SearchKey::of_application(application) {
             let (_, pk, sk) = search_index(key.kind);
             item.insert(pk.into(), s(key.as_key()));
@@ -46,6 +48,26 @@ impl Applications for DynamoStore {
     async fn applications_of(&self, account_id: &str) -> Result<Vec<Application>, StoreError> {
         self.account_index(account_id, APP_GSI1SK, false)
             .await?
+            .into_iter()
+            .map(record)
+            .collect()
+    }
+
+    async fn applications_in(&self, status: Status) -> Result<Vec<Application>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI_STATUS)
+            .key_condition_expression("gsi5pk = :status")
+            .expression_attribute_values(":status", s(status_key(status)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(SEARCH_LIMIT).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items
+            .unwrap_or_default()
             .into_iter()
             .map(record)
             .collect()
@@ -90,7 +112,7 @@ impl Applications for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(app_pk(id), "APP")))
             .update_expression(
-                "SET #status = :to, #confirmed = :at, #payment = :payment, #updated = :at, #ttl = :ttl",
+                "SET #status = :to, gsi5pk = :status_key, #confirmed = :at, #payment = :payment, #updated = :at, #ttl = :ttl",
             )
             .condition_expression("#status = :from")
             .set_expression_attribute_names(names(&[
@@ -105,6 +127,7 @@ impl Applications for DynamoStore {
                 epoch(self.retention.unpaid_until(at, payment.expires_at)),
             )
             .expression_attribute_values(":to", s(Status::AwaitingPayment.as_str()))
+            .expression_attribute_values(":status_key", s(status_key(Status::AwaitingPayment)))
             .expression_attribute_values(":from", s(Status::InvitationConfirmed.as_str()))
             .expression_attribute_values(":at", attribute(&at)?)
             .expression_attribute_values(":payment", attribute(payment)?)

@@ -39,10 +39,11 @@ impl Payments for DynamoStore {
                 self.update_write(
                     key(app_pk(&paid.id), "APP"),
                     // Kept until issued: no expiry while paid.
-                    "SET #status = :paid, #payment = :payment, #updated = :at REMOVE #ttl",
+                    "SET #status = :paid, gsi5pk = :status_key, #payment = :payment, #updated = :at REMOVE #ttl",
                     "#status = :awaiting AND #payment.checkout_session_id = :session",
                     vec![
                         (":paid", s(Status::Paid.as_str())),
+                        (":status_key", s(status_key(Status::Paid))),
                         (":awaiting", s(Status::AwaitingPayment.as_str())),
                         (":session", s(&current)),
                         (":payment", attribute(&paid.payment)?),

@@ -26,16 +26,17 @@ impl Visas for DynamoStore {
         }
         let (expression, mut values) = match until {
             Some(until) => (
-                "SET #status = :issued, #visa = :visa, #updated = :at, #ttl = :ttl",
+                "SET #status = :issued, gsi5pk = :status_key, #visa = :visa, #updated = :at, #ttl = :ttl",
                 vec![(":ttl", until)],
             ),
             None => (
-                "SET #status = :issued, #visa = :visa, #updated = :at",
+                "SET #status = :issued, gsi5pk = :status_key, #visa = :visa, #updated = :at",
                 vec![],
             ),
         };
         values.extend([
             (":issued", s(Status::Issued.as_str())),
+            (":status_key", s(status_key(Status::Issued))),
             (":paid", s(Status::Paid.as_str())),
             (":visa", attribute(visa)?),
             (":at", attribute(&at)?),

@@ -72,6 +72,17 @@ impl Applications for SqliteStore {
         .await
     }
 
+    async fn applications_in(&self, status: Status) -> Result<Vec<Application>, StoreError> {
+        self.with(move |c| {
+            records(
+                c,
+                "SELECT doc FROM applications WHERE status = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+                params![status.as_str(), SEARCH_LIMIT as i64],
+            )
+        })
+        .await
+    }
+
     async fn under_review(&self) -> Result<Vec<Application>, StoreError> {
         self.with(move |c| {
             records(
