@@ -89,7 +89,7 @@ test('every key the pages use is translated', () => {
   for (const s of ['invitation_confirmed', 'awaiting_payment', 'paid', 'issued', 'unknown']) used.add(`status.${s}`);
   // The migration service's console (officer.js).
   for (const r of ['officer', 'auditor']) used.add(`officer.role.${r}`);
-  for (const e of ['applied', 'confirmed', 'paid', 'issued', 'emailed', 'cancelled']) used.add(`officer.event.${e}`);
+  for (const e of ['applied', 'confirmed', 'paid', 'issued', 'emailed', 'disputed', 'cancelled', 'restored', 'shortened', 'review_kept', 'review_cancelled']) used.add(`officer.event.${e}`);
   for (const a of ['cancel', 'restore', 'shorten', 'keep', 'dispute_cancel']) {
     for (const k of [`officer.visa.${a}`, `officer.visa.${a}_heading`, `officer.check.${a}_effect`, `officer.check.confirm_${a}`, `officer.done.${a}`]) used.add(k);
   }

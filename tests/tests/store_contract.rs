@@ -216,6 +216,7 @@ fn application(
         visa: None,
         under_review: false,
         emailed_at: None,
+        history: Vec::new(),
         created_at,
         updated_at: created_at,
     }
@@ -1285,6 +1286,10 @@ async fn a_dispute_waits_for_its_decision_and_is_never_written_over<B: Backend>(
         .unwrap();
     let now = store.application("app-r1").await.unwrap().unwrap();
     assert!(!now.under_review);
+    // The visa's history, as officers' timeline shows it.
+    use visa_core::application::VisaEventKind;
+    let kinds: Vec<VisaEventKind> = now.history.iter().map(|e| e.event).collect();
+    assert_eq!(kinds, [VisaEventKind::Disputed, VisaEventKind::ReviewKept]);
     assert_eq!(
         now.visa.as_ref().unwrap().revision,
         first.visa.as_ref().unwrap().revision + 1

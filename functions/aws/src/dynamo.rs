@@ -132,7 +132,7 @@ fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
 
 /// Every attribute an expression names goes through a placeholder:
 /// DynamoDB reserves hundreds of words (`status`, `ttl`, ...).
-const NAMES: [(&str, &str); 15] = [
+const NAMES: [(&str, &str); 16] = [
     ("#used", "used_at"),
     ("#verified", "email_verified_at"),
     ("#ttl", "ttl"),
@@ -148,6 +148,7 @@ const NAMES: [(&str, &str); 15] = [
     ("#window", "window_start"),
     ("#pk", "pk"),
     ("#revision", "revision"),
+    ("#history", "history"),
 ];
 
 /// The placeholders `expressions` use (DynamoDB refuses unused ones).

@@ -93,6 +93,7 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         visa: None,
         under_review: false,
         emailed_at: None,
+        history: Vec::new(),
         created_at: now,
         updated_at: now,
     };

@@ -182,13 +182,16 @@ pub async fn decide(
 #[derive(Serialize)]
 struct Step {
     at: chrono::DateTime<chrono::Utc>,
-    /// `applied`, `confirmed`, `paid`, `issued`, `emailed`, `cancelled`.
+    /// `applied`, `confirmed`, `paid`, `issued`, `emailed`, then the
+    /// visa's history: `disputed`, `cancelled`, `restored`, `shortened`,
+    /// `review_kept`, `review_cancelled`.
     event: &'static str,
 }
 
 fn timeline(app: &Application) -> Vec<Step> {
+    use visa_core::application::VisaEventKind;
     let visa = app.visa.as_ref();
-    let mut steps: Vec<Step> = [
+    let mut steps: Vec<(chrono::DateTime<chrono::Utc>, &'static str)> = [
         Some((app.created_at, "applied")),
         app.details_confirmed_at.map(|at| (at, "confirmed")),
         app.payment
@@ -197,15 +200,33 @@ fn timeline(app: &Application) -> Vec<Step> {
             .map(|at| (at, "paid")),
         visa.map(|v| (v.issued_at, "issued")),
         app.emailed_at.map(|at| (at, "emailed")),
-        visa.and_then(|v| v.cancelled_at)
-            .map(|at| (at, "cancelled")),
     ]
     .into_iter()
     .flatten()
-    .map(|(at, event)| Step { at, event })
     .collect();
-    steps.sort_by_key(|s| s.at);
+    steps.extend(app.history.iter().map(|e| {
+        let event = match e.event {
+            VisaEventKind::Disputed => "disputed",
+            VisaEventKind::Cancelled => "cancelled",
+            VisaEventKind::Restored => "restored",
+            VisaEventKind::Shortened => "shortened",
+            VisaEventKind::ReviewKept => "review_kept",
+            VisaEventKind::ReviewCancelled => "review_cancelled",
+        };
+        (e.at, event)
+    }));
+    // Visas changed before the history was kept: their cancellation at least.
+    if app.history.is_empty()
+        && let Some(at) = visa.and_then(|v| v.cancelled_at)
+    {
+        steps.push((at, "cancelled"));
+    }
+    // Stable: events of one instant keep the order they happened in.
+    steps.sort_by_key(|(at, _)| *at);
     steps
+        .into_iter()
+        .map(|(at, event)| Step { at, event })
+        .collect()
 }
 
 /// `GET /api/officer/applications/{id}`: the whole application (passport

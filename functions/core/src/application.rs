@@ -222,6 +222,28 @@ pub enum VisaChangeRefused {
     NotUnderReview,
 }
 
+/// What happened to an issued visa after it was issued, for officers'
+/// timeline (never shown to the public or the holder as such).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisaEvent {
+    pub at: DateTime<Utc>,
+    pub event: VisaEventKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisaEventKind {
+    /// The fee payment was disputed: held for review.
+    Disputed,
+    Cancelled,
+    Restored,
+    Shortened,
+    /// A dispute decided: the visa kept.
+    ReviewKept,
+    /// A dispute decided: the visa cancelled.
+    ReviewCancelled,
+}
+
 /// What the migration service decides of a visa whose fee payment was
 /// disputed (the visa is held meanwhile: verification says `under_review`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +286,9 @@ pub struct Application {
     /// When the issued visa was emailed (recorded once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emailed_at: Option<DateTime<Utc>>,
+    /// Disputes and the migration service's changes, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<VisaEvent>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -442,6 +467,7 @@ impl Application {
     fn change_visa(
         &self,
         at: DateTime<Utc>,
+        event: VisaEventKind,
         change: impl FnOnce(&mut Visa) -> Result<(), VisaChangeRefused>,
     ) -> Result<Application, VisaChangeRefused> {
         let mut next = self.clone();
@@ -452,28 +478,33 @@ impl Application {
         change(visa)?;
         visa.revision += 1;
         next.updated_at = at;
+        next.history.push(VisaEvent { at, event });
         Ok(next)
     }
 
     /// The migration service cancels the issued visa: it no longer lets
     /// its holder in.
     pub fn cancel_visa(&self, at: DateTime<Utc>) -> Result<Application, VisaChangeRefused> {
-        self.change_visa(at, |visa| match visa.cancelled_at {
-            Some(_) => Err(VisaChangeRefused::AlreadyCancelled),
-            None => {
-                visa.cancelled_at = Some(at);
-                Ok(())
+        self.change_visa(at, VisaEventKind::Cancelled, |visa| {
+            match visa.cancelled_at {
+                Some(_) => Err(VisaChangeRefused::AlreadyCancelled),
+                None => {
+                    visa.cancelled_at = Some(at);
+                    Ok(())
+                }
             }
         })
     }
 
     /// A cancelled visa restored: it stands again, with its dates as they were.
     pub fn restore_visa(&self, at: DateTime<Utc>) -> Result<Application, VisaChangeRefused> {
-        self.change_visa(at, |visa| match visa.cancelled_at {
-            None => Err(VisaChangeRefused::NotCancelled),
-            Some(_) => {
-                visa.cancelled_at = None;
-                Ok(())
+        self.change_visa(at, VisaEventKind::Restored, |visa| {
+            match visa.cancelled_at {
+                None => Err(VisaChangeRefused::NotCancelled),
+                Some(_) => {
+                    visa.cancelled_at = None;
+                    Ok(())
+                }
             }
         })
     }
@@ -488,7 +519,11 @@ impl Application {
         if !self.under_review {
             return Err(VisaChangeRefused::NotUnderReview);
         }
-        let mut next = self.change_visa(at, |visa| {
+        let event = match decision {
+            ReviewDecision::Keep => VisaEventKind::ReviewKept,
+            ReviewDecision::Cancel => VisaEventKind::ReviewCancelled,
+        };
+        let mut next = self.change_visa(at, event, |visa| {
             if decision == ReviewDecision::Cancel && visa.cancelled_at.is_none() {
                 visa.cancelled_at = Some(at);
             }
@@ -506,7 +541,7 @@ impl Application {
         until: NaiveDate,
         at: DateTime<Utc>,
     ) -> Result<Application, VisaChangeRefused> {
-        self.change_visa(at, |visa| {
+        self.change_visa(at, VisaEventKind::Shortened, |visa| {
             if visa.cancelled_at.is_some() {
                 return Err(VisaChangeRefused::Cancelled);
             }
@@ -523,6 +558,10 @@ impl Application {
     pub fn flag_for_review(&mut self, at: DateTime<Utc>) {
         self.under_review = true;
         self.updated_at = at;
+        self.history.push(VisaEvent {
+            at,
+            event: VisaEventKind::Disputed,
+        });
     }
 
     /// The rule for deleting the applicant's account, at `now`.
@@ -647,6 +686,7 @@ mod tests {
             visa: None,
             under_review: false,
             emailed_at: None,
+            history: Vec::new(),
             created_at: at(1),
             updated_at: at(1),
         }

@@ -115,10 +115,15 @@ async fn the_sweep_erases_each_kind_of_data_when_its_time_comes() {
     assert!(erased.is_empty(), "{summary}");
     assert_eq!(gw.snapshot_without(&transient), before, "nothing was due");
     // The officers' search keys hold the passport number too, and go with
-    // the application (a trigger).
+    // the application or the invitation (triggers).
     assert_eq!(
         tables_holding(&gw, "D2220001"),
-        ["invitations", "applications", "application_search"]
+        [
+            "invitations",
+            "applications",
+            "application_search",
+            "invitation_search"
+        ]
     );
     let (summary, erased) = sweep(&gw.data_dir, made + Duration::days(2), &short);
     assert_eq!(erased, [draft_id.as_str()], "{summary}");
@@ -129,7 +134,10 @@ async fn the_sweep_erases_each_kind_of_data_when_its_time_comes() {
     assert!(tables_holding(&gw, &draft_id).is_empty());
     // The draft's invitation is the migration service's record: it stays
     // as long as a visa under it could, so its passport number does too.
-    assert_eq!(tables_holding(&gw, "D2220001"), ["invitations"]);
+    assert_eq!(
+        tables_holding(&gw, "D2220001"),
+        ["invitations", "invitation_search"]
+    );
     assert_eq!(gw.count("invitations"), 2);
 
     // The issued visa: kept until a year (the default) after its last

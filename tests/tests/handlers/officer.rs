@@ -752,6 +752,35 @@ async fn review_problems() {
             json!({"decision": "cancel", "reason": "the bank refunded the payer"}),
         )
         .await;
+    // The record's timeline tells the whole story, in order.
+    let (_, record) = c
+        .call(
+            "GET",
+            &format!("/api/officer/applications/{id}"),
+            Some(&auditor),
+            Value::Null,
+        )
+        .await;
+    let events: Vec<&str> = record["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "applied",
+            "confirmed",
+            "paid",
+            "issued",
+            "disputed",
+            "review_kept",
+            "disputed",
+            "review_cancelled"
+        ],
+        "{record}"
+    );
     assert_eq!(
         (status, cancelled["status"].as_str()),
         (200, Some("cancelled")),

@@ -512,6 +512,7 @@ pub fn application(id: &str, account_id: &str, number: &str, at: DateTime<Utc>) 
         visa: None,
         under_review: false,
         emailed_at: None,
+        history: Vec::new(),
         created_at: at,
         updated_at: at,
     }

@@ -110,12 +110,20 @@ impl Payments for DynamoStore {
             self.update_write(
                 key(app_pk(application_id), "APP"),
                 // Kept while officers review it.
-                "SET #review = :yes, #updated = :at, gsi4pk = :queue, gsi4sk = :since REMOVE #ttl",
+                "SET #review = :yes, #updated = :at, gsi4pk = :queue, gsi4sk = :since, #history = list_append(if_not_exists(#history, :none), :disputed) REMOVE #ttl",
                 "attribute_exists(#pk)",
                 vec![
                     (":yes", AttributeValue::Bool(true)),
                     (":at", attribute(&at)?),
                     (":queue", s(REVIEW_QUEUE)),
+                    (":none", AttributeValue::L(Vec::new())),
+                    (
+                        ":disputed",
+                        AttributeValue::L(vec![attribute(&visa_core::application::VisaEvent {
+                            at,
+                            event: visa_core::application::VisaEventKind::Disputed,
+                        })?]),
+                    ),
                     (
                         ":since",
                         s(format!(

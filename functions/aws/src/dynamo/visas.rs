@@ -86,10 +86,12 @@ impl Visas for DynamoStore {
             (":visa", attribute(visa)?),
             (":at", attribute(&next.updated_at)?),
             (":review", AttributeValue::Bool(next.under_review)),
+            (":history", attribute(&next.history)?),
             (":true", AttributeValue::Bool(true)),
             (":false", AttributeValue::Bool(false)),
         ];
-        let mut expression = "SET #visa = :visa, #updated = :at, #review = :review".to_owned();
+        let mut expression =
+            "SET #visa = :visa, #updated = :at, #review = :review, #history = :history".to_owned();
         // Retention counts from the visa's last day, which a shortening
         // moves; a visa held for review is kept.
         if !next.under_review {
