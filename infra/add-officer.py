@@ -29,7 +29,7 @@ import urllib.parse
 
 import boto3
 
-ROLES = ("officer", "auditor")
+ROLES = ("officer", "auditor", "border")
 
 
 def totp(secret_base32, at=None):

@@ -106,6 +106,7 @@ test('an officer signs in, records an invitation, cancels and restores the visa 
     await page.waitForSelector('#workplace:not([hidden])');
     assert.match(await page.textContent('#signed-in-as'), /Aigerim Sadykova/);
     assert.equal(await page.getAttribute('#signed-in-as', 'data-role'), 'officer');
+    assert.ok(await page.isHidden('[data-tab="border"]'), 'border control\'s tab is border control\'s');
 
     // An invitation, recorded through the form.
     await page.click('[data-tab="invitations"]');
@@ -293,6 +294,54 @@ test('an officer decides a disputed payment from the queue (en)', { skip: gatewa
     assert.equal((await verification(visa)).body.status, 'not_yet_valid');
     await page.click('[data-tab="reviews"]');
     await page.waitForSelector('#review-queue [data-results="0"]');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+/** An ISO date `days` from today in Kazakhstan (UTC+5), the portal's day. */
+function kzDay(days) {
+  return new Date(Date.now() + 5 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+test('border control records an entry, refuses a second, records the exit (en)', { skip: gateway && gateway.external }, async () => {
+  const m = MESSAGES.en;
+  const invitation = await createInvitation(gateway, { valid_from: kzDay(0), valid_until: kzDay(20) });
+  const visa = await issueVisaThroughApi(gateway, 'border-en', { invitation });
+  assert.equal((await verification(visa)).body.status, 'issued');
+  const email = `serik.${Date.now()}@migration.kz`;
+  const { password, secret } = addStaff(gateway, email, 'border', 'Serik Abenov');
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    const errors = watchConsole(page);
+    await page.goto(`${gateway.baseUrl}/officer#border`);
+    await ready(page);
+    await signIn(page, email, password, totp(secret));
+    await page.waitForSelector('#border-view:not([hidden])');
+    assert.equal(await page.getAttribute('#signed-in-as', 'data-role'), 'border');
+    await page.fill('#border-visa', visa.visaNumber);
+    await page.fill('#border-passport', visa.passportNumber);
+    await page.selectOption('#border-checkpoint', 'NQZ');
+    await page.click('#border-form button[type="submit"]');
+    await page.waitForSelector(`[data-crossing="${visa.visaNumber}"] [data-standing="issued"]`);
+    await inspect(page, 'en-border-check');
+    await page.click('[data-record="entry"]');
+    await page.waitForSelector('[data-notice="success"]');
+    await page.waitForSelector('[data-crossing] [data-standing="entered"]');
+    assert.equal((await verification(visa)).body.status, 'entered');
+    // Twice: refused, and the notice says why.
+    await page.click('[data-record="entry"]');
+    await page.waitForSelector('[data-notice="info"]');
+    assert.ok((await page.textContent('[data-notice="info"]')).includes(m['problem.visa-already-entered']));
+    await inspect(page, 'en-border-refused');
+    await page.selectOption('#border-checkpoint', 'ALA');
+    await page.click('[data-record="exit"]');
+    await page.waitForSelector('[data-crossing] [data-standing="used"]');
+    const used = await verification(visa);
+    assert.equal(used.body.status, 'used');
+    assert.equal(used.body.valid, false);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

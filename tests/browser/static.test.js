@@ -4,8 +4,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, statSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { SITE_DIR, REPO_ROOT, MESSAGES, LANGS } from './harness.js';
 
 
@@ -88,8 +90,10 @@ test('every key the pages use is translated', () => {
   for (const c of ['tourist', 'business', 'medical']) used.add(`category.${c}`).add(`category.${c}_visa`);
   for (const s of ['invitation_confirmed', 'awaiting_payment', 'paid', 'issued', 'unknown']) used.add(`status.${s}`);
   // The migration service's console (officer.js).
-  for (const r of ['officer', 'auditor']) used.add(`officer.role.${r}`);
-  for (const e of ['applied', 'confirmed', 'paid', 'issued', 'emailed', 'disputed', 'cancelled', 'restored', 'shortened', 'review_kept', 'review_cancelled']) used.add(`officer.event.${e}`);
+  for (const r of ['officer', 'auditor', 'border']) used.add(`officer.role.${r}`);
+  for (const k of ['entry', 'exit']) used.add(`officer.border.record_${k}`).add(`officer.border.recorded_${k}`);
+  for (const s of ['entered', 'used']) used.add(`status.${s}`).add(`verify.standing.${s}`);
+  for (const e of ['applied', 'confirmed', 'paid', 'issued', 'emailed', 'disputed', 'cancelled', 'restored', 'shortened', 'review_kept', 'review_cancelled', 'entered', 'exited']) used.add(`officer.event.${e}`);
   for (const a of ['cancel', 'restore', 'shorten', 'keep', 'dispute_cancel']) {
     for (const k of [`officer.visa.${a}`, `officer.visa.${a}_heading`, `officer.check.${a}_effect`, `officer.check.confirm_${a}`, `officer.done.${a}`]) used.add(k);
   }
@@ -156,6 +160,22 @@ test('every page is linked without its extension and the pages the issue asks fo
   }
   for (const { path, text } of [...html, ...js]) {
     assert.ok(!/href="\/[a-z-]+\.html/.test(text), `${relative(SITE_DIR, path)} links to a .html path`);
+  }
+});
+
+test('every script of the site parses as a module', () => {
+  // A page whose module does not parse never starts: caught here, before a browser.
+  // (As .mjs: node checks a .js file as a script, missing a module's early errors.)
+  const dir = mkdtempSync(join(tmpdir(), 'site-modules-'));
+  try {
+    for (const { path, text } of js) {
+      const copy = join(dir, 'module.mjs');
+      writeFileSync(copy, text);
+      const checked = spawnSync(process.execPath, ['--check', copy], { encoding: 'utf8' });
+      assert.equal(checked.status, 0, `${relative(SITE_DIR, path)}: ${checked.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -51,6 +51,9 @@ ROUTES = [
     ("GET", "/api/officer/audit-events", "confirm-invitation", "staff"),
     ("GET", "/api/officer/reviews", "confirm-invitation", "staff"),
     ("POST", "/api/officer/applications/{id}/review-decision", "confirm-invitation", "officer"),
+    # Border control (issue #21): entries and exits, group `border`.
+    ("POST", "/api/officer/visas/{visa_number}/entry", "confirm-invitation", "border"),
+    ("POST", "/api/officer/visas/{visa_number}/exit", "confirm-invitation", "border"),
 ]
 
 # The one extra route in the template: unknown /api paths and wrong methods
@@ -158,6 +161,15 @@ SLUGS = {
     },
     ("GET", "/api/officer/audit-events"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
     ("GET", "/api/officer/reviews"): {"unauthenticated", "forbidden", "body-too-large"},
+    ("POST", "/api/officer/visas/{visa_number}/entry"): {
+        "not-found", "visa-cancelled", "visa-not-in-force", "visa-already-entered", "visa-used",
+        "checkpoint-not-allowed", "validation", "unauthenticated", "forbidden", "malformed-body",
+        "body-too-large",
+    },
+    ("POST", "/api/officer/visas/{visa_number}/exit"): {
+        "not-found", "visa-not-entered", "visa-used", "checkpoint-not-allowed", "validation",
+        "unauthenticated", "forbidden", "malformed-body", "body-too-large",
+    },
     ("POST", "/api/officer/applications/{id}/review-decision"): {
         "not-found", "invalid-state", "validation", "unauthenticated", "forbidden", "malformed-body",
         "body-too-large",

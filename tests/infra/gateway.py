@@ -175,7 +175,8 @@ def date_in(days):
     return (datetime.date.today() + datetime.timedelta(days=days)).isoformat()
 
 
-def invitation(nationality="IND", category="tourist", passport="Z1234567", surname="SHARMA"):
+def invitation(nationality="IND", category="tourist", passport="Z1234567", surname="SHARMA",
+               valid_from=None, valid_until=None):
     return {
         "category": category,
         "inviter": {"name": "Kazakh Tourism JSC", "bin": "123456789012"},
@@ -183,8 +184,8 @@ def invitation(nationality="IND", category="tourist", passport="Z1234567", surna
             "surname": surname, "given_names": "PRIYA ANIL", "nationality": nationality,
             "date_of_birth": "1990-04-12", "passport_number": passport,
         },
-        "valid_from": date_in(10),
-        "valid_until": date_in(39),
+        "valid_from": valid_from or date_in(10),
+        "valid_until": valid_until or date_in(39),
     }
 
 

@@ -566,6 +566,39 @@ def test_every_route_success_and_problems_conform(gw, checker):
     kept = c.call("POST", review, 200, token=officer, body=keep).json()
     assert kept["status"] == "not_yet_valid", kept
     c.call("POST", review, 409, "invalid-state", token=officer, body=keep)
+    # Border control (issue #21): an entry, then an exit, each once.
+    border = gw.staff_token(unique_email("border"), "border", name="Serik Abenov")
+    import datetime
+    kz_today = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=5)).date()
+    today_inv = new_invitation(c, valid_from=kz_today.isoformat(),
+                               valid_until=(kz_today + datetime.timedelta(days=20)).isoformat())
+    crosser = applicant(c, "crosser")
+    made_app = c.call("POST", "/api/applications", 201, token=crosser, body=application(today_inv)).json()
+    made_app = c.call("POST", f"/api/applications/{made_app['id']}/confirmation", 200, token=crosser,
+                      body={"details_match_passport": True}).json()
+    assert gw.signed_webhook(paid_event(made_app, "evt_" + uuid.uuid4().hex)).status == 200
+    in_force = wait_issued(c, crosser, made_app["id"])["visa"]["number"]
+    entry, leave = f"/api/officer/visas/{in_force}/entry", f"/api/officer/visas/{in_force}/exit"
+    nqz = {"checkpoint": "NQZ"}
+    for path in (entry, leave):
+        c.call("POST", path, 401, body=nqz)
+        c.call("POST", path, 403, "forbidden", token=officer, body=nqz)
+        c.call("POST", path, 400, "malformed-body", token=border, raw=b"{")
+        c.call("POST", path, 422, "validation", token=border, body={})
+        c.call("POST", path, 422, "checkpoint-not-allowed", token=border, body={"checkpoint": "TSE"})
+        c.call("POST", path.replace(in_force, "ZZZZZZZZZ"), 404, "not-found", token=border, body=nqz)
+    c.call("POST", f"/api/officer/visas/{number}/entry", 409, "visa-not-in-force", token=border, body=nqz)
+    c.call("POST", f"/api/officer/visas/{in_force}/cancellation", 200, token=officer, body=reason)
+    c.call("POST", entry, 409, "visa-cancelled", token=border, body=nqz)
+    c.call("POST", f"/api/officer/visas/{in_force}/restoration", 200, token=officer, body=reason)
+    c.call("POST", leave, 409, "visa-not-entered", token=border, body=nqz)
+    assert c.call("POST", entry, 200, token=border, body=nqz).json()["status"] == "entered"
+    assert c.call("GET", f"/api/visas/{in_force}/verification?passport_number={today_inv['invitee']['passport_number']}",
+                  200).json()["status"] == "entered"
+    c.call("POST", entry, 409, "visa-already-entered", token=border, body=nqz)
+    assert c.call("POST", leave, 200, token=border, body={"checkpoint": "ALA"}).json()["status"] == "used"
+    c.call("POST", entry, 409, "visa-used", token=border, body=nqz)
+    c.call("POST", leave, 409, "visa-used", token=border, body=nqz)
     c.call("GET", "/api/officer/audit-events?from=nope", 422, "validation", token=auditor)
     trail = c.call("GET", "/api/officer/audit-events", 200, token=auditor).body.decode()
     assert f"<{off_email}> (officer),visa_cancelled,visa/{number}" in trail, trail
@@ -604,7 +637,8 @@ def test_every_route_success_and_problems_conform(gw, checker):
     actions = [r.split(",")[3] for r in rows[1:]]
     assert "invitation_created" in actions and "invitation_revoked" in actions, rows
     # The staff walk's three changes (and its review decision), then these three.
-    assert [a for a in actions if a.startswith("visa_")] == ["visa_cancelled", "visa_restored", "visa_shortened"] * 2, rows
+    on_visa = [r.split(",")[3] for r in rows[1:] if f",visa/{number}," in r]
+    assert [a for a in on_visa if a.startswith("visa_")] == ["visa_cancelled", "visa_restored", "visa_shortened"] * 2, rows
 
     flooded = unique_email("flooded")
     for _ in range(5):

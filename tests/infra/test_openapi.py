@@ -103,7 +103,7 @@ def test_conventions_apply_to_every_operation(openapi):
             body = op["requestBody"]["content"]
             assert list(body) == ["application/json"], f"{method} {path}"
             assert "schema" in body["application/json"]
-        if who[(method, path)] in ("applicant", "admin", "staff", "officer"):
+        if who[(method, path)] in ("applicant", "admin", "staff", "officer", "border"):
             assert "unauthenticated" in problem_slugs(openapi, responses.get("401", {})), f"{method} {path}: no 401"
         if "{" in path:
             assert "404" in responses, f"{method} {path}: id route without 404"
@@ -126,6 +126,7 @@ def test_security_schemes_per_caller(openapi):
             "admin": {"adminToken", "adminIam"},
             "staff": {"staffToken"},
             "officer": {"staffToken"},
+            "border": {"staffToken"},
         }[who[(method, path)]]
         assert names == expected, f"{method} {path}: security {names}"
     assert schemes["adminIam"] != schemes["applicantSession"]

@@ -429,7 +429,7 @@ def test_routes_reach_the_owning_function_with_the_right_auth(template, transfor
         assert binary == owner, f"{method} {path} goes to {binary}, owned by {owner}"
         if who == "admin":
             assert auth == "AWS_IAM", f"{method} {path}: admin route without IAM auth"
-        elif who in ("staff", "officer"):
+        elif who in ("staff", "officer", "border"):
             assert auth == "JWT", f"{method} {path}: staff route without the JWT authorizer"
         else:
             assert auth == "NONE", f"{method} {path}: unexpected {auth}"
@@ -446,7 +446,7 @@ def test_routes_reach_the_owning_function_with_the_right_auth(template, transfor
     assert pool["MfaConfiguration"] == "ON" and pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
     groups = {props(g)["GroupName"] for g in of_type(transformed["Resources"], "AWS::Cognito::UserPoolGroup").values()}
-    assert groups == {"officer", "auditor"}
+    assert groups == {"officer", "auditor", "border"}
     for name, route in of_type(transformed["Resources"], "AWS::ApiGatewayV2::Route").items():
         p = props(route)
         if p.get("AuthorizationType") == "JWT":

@@ -109,7 +109,7 @@ impl StaffPool {
             .as_str()
             .unwrap()
             .to_owned();
-        for group in ["officer", "auditor"] {
+        for group in ["officer", "auditor", "border"] {
             pool.admin(
                 "CreateGroup",
                 json!({"UserPoolId": pool.pool_id, "GroupName": group}),

@@ -1754,6 +1754,46 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         "{csv}"
     );
 
+    // Border control, in its own group: this visa is not in force yet, so
+    // no entry, and no exit before one; an officer is not border control.
+    let border_email = format!("{}@migration.kz", unique_name("serik"));
+    let border_password = stack_staff
+        .add(&border_email, "Serik Abenov", "border")
+        .await;
+    let challenge = sign_in(border_email.clone(), border_password).await;
+    let border = answer_code(
+        border_email.clone(),
+        challenge.json()["session"].clone(),
+        stack_staff.code(),
+    )
+    .await
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let nqz = json!({"checkpoint": "NQZ"});
+    for (path, token, expected) in [
+        ("entry", &border, "/problems/visa-not-in-force"),
+        ("exit", &border, "/problems/visa-not-entered"),
+        ("entry", &staff_token, "/problems/forbidden"),
+    ] {
+        let refused = portal
+            .call(
+                "POST",
+                &format!("/api/officer/visas/{visa_number}/{path}"),
+                Some(token),
+                Some(nqz.clone()),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            refused.json()["type"],
+            expected,
+            "{path}: {}",
+            String::from_utf8_lossy(&refused.body)
+        );
+    }
+
     // The payment is disputed (Stripe names the PaymentIntent): the visa
     // is held for review, the queue shows it, an officer keeps it.
     let dispute = serde_json::to_vec(&json!({

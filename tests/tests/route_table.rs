@@ -48,7 +48,9 @@ fn the_table_is_openapis_operations() {
                 Access::Applicant => ["applicantSession".to_owned()].into(),
                 Access::Officer => ["adminIam".to_owned(), "adminToken".to_owned()].into(),
                 Access::Webhook => ["stripeSignature".to_owned()].into(),
-                Access::Staff | Access::StaffOfficer => ["staffToken".to_owned()].into(),
+                Access::Staff | Access::StaffOfficer | Access::StaffBorder => {
+                    ["staffToken".to_owned()].into()
+                }
             };
             (
                 r.method.to_string(),

@@ -128,6 +128,7 @@ contract!(
     a_sign_in_is_appended_to_the_trail_once,
     a_dispute_waits_for_its_decision_and_is_never_written_over,
     officers_find_invitations_by_passport_surname_and_inviting_party,
+    twenty_officers_scanning_one_visa_record_one_entry,
 );
 
 // ------------------------------------------------------------------ data
@@ -1399,6 +1400,73 @@ async fn officers_find_invitations_by_passport_surname_and_inviting_party<B: Bac
         .await
         .unwrap();
     assert_eq!(found[1].status, InvitationStatus::Used);
+}
+
+async fn twenty_officers_scanning_one_visa_record_one_entry<B: Backend>(b: B) {
+    use visa_core::application::{Crossing, VisaEventKind};
+    let store = Arc::new(b.open().await);
+    let app = issued(store.as_ref(), "app-x1", "740000000001", "K00000X01").await;
+    let day = app.visa.as_ref().unwrap().valid_from;
+    let t = t0() + Duration::hours(5);
+    let tries: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let checkpoint = if i % 2 == 0 { "NQZ" } else { "ALA" };
+                let entered = app
+                    .record_crossing(Crossing::Entry, checkpoint, day, t)
+                    .unwrap();
+                let e = audit_event(&format!("01JENTRY{i:02}"), t, AuditAction::EntryRecorded);
+                store.change_visa(&app, &entered, &e).await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for attempt in tries {
+        match attempt.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::StatusConflict) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(won, 1, "one entry recorded");
+    let now = store.application("app-x1").await.unwrap().unwrap();
+    let entries = now
+        .history
+        .iter()
+        .filter(|e| e.event == VisaEventKind::Entered)
+        .count();
+    assert_eq!(entries, 1);
+    let recorded = store
+        .audit_events(t0(), t0() + Duration::days(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == AuditAction::EntryRecorded)
+        .count();
+    assert_eq!(recorded, 1, "only the winner's event is in the trail");
+    // Then one exit; a second entry is refused by the domain.
+    let left = now.record_crossing(Crossing::Exit, "ALA", day, t).unwrap();
+    store
+        .change_visa(
+            &now,
+            &left,
+            &audit_event("01JEXIT0000", t, AuditAction::ExitRecorded),
+        )
+        .await
+        .unwrap();
+    let after = store.application("app-x1").await.unwrap().unwrap();
+    assert_eq!(
+        after
+            .record_crossing(Crossing::Entry, "NQZ", day, t)
+            .unwrap_err(),
+        visa_core::application::CrossingRefused::Used
+    );
+    assert_eq!(
+        visa_core::verification::standing(&after, day).as_str(),
+        "used"
+    );
 }
 
 async fn a_sign_in_is_appended_to_the_trail_once<B: Backend>(b: B) {

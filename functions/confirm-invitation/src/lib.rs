@@ -101,6 +101,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::GetApplicationRecord => {
             respond(officer::record(deps, &req, m.route, m.param("id")).await)
         }
+        Op::RecordEntry | Op::RecordExit => {
+            respond(officer::crossing(deps, &req, m.route, m.param("visa_number")).await)
+        }
         Op::SearchInvitations => respond(officer::invitations(deps, &req, m.route).await),
         Op::ListReviews => respond(officer::reviews(deps, &req, m.route).await),
         Op::DecideReview => respond(officer::decide(deps, &req, m.route, m.param("id")).await),

@@ -8,7 +8,7 @@ use crate::staff::member;
 use http::StatusCode;
 use serde::Serialize;
 use serde_json::json;
-use visa_core::application::{Application, ReviewDecision, Status};
+use visa_core::application::{Application, Crossing, ReviewDecision, Status};
 use visa_core::http::{Request, Response, client_addr, json, query_param, read_json};
 use visa_core::invitation::is_invitation_number;
 use visa_core::problem::{FieldError, Problem};
@@ -178,6 +178,49 @@ pub async fn decide(
     ))
 }
 
+/// `{"checkpoint": "NQZ"|"ALA"}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtCheckpoint {
+    checkpoint: String,
+}
+
+/// `POST /api/officer/visas/{visa_number}/entry|exit`: border control
+/// records the holder's crossing.
+pub async fn crossing(
+    deps: &Deps,
+    req: &Request,
+    route: &Route,
+    number: &str,
+) -> Result<Response, Problem> {
+    let (member, acting) = member(deps, req, route)?;
+    let body: AtCheckpoint = read_json(req.body())?;
+    let crossing = match route.op {
+        visa_core::routes::Op::RecordExit => Crossing::Exit,
+        _ => Crossing::Entry,
+    };
+    let ports = Ports {
+        applications: deps.applications.as_ref(),
+        visas: deps.visas.as_ref(),
+        emails: deps.emails.as_ref(),
+        clock: deps.clock.as_ref(),
+        ids: deps.ids.as_ref(),
+    };
+    let officer = Officer {
+        name: member.actor(acting),
+        from: client_addr(req),
+    };
+    let app =
+        visa_life::record_crossing(&ports, number, crossing, &body.checkpoint, &officer).await?;
+    let standing = visa_core::verification::standing(&app, deps.clock.today());
+    let (entry, exit) = app.crossings();
+    tracing::info!(application_id = %app.id, ?crossing, checkpoint = %body.checkpoint, "crossing recorded");
+    Ok(json(
+        StatusCode::OK,
+        &json!({"status": standing.as_str(), "entry": entry, "exit": exit}),
+    ))
+}
+
 /// One step of an application's life.
 #[derive(Serialize)]
 struct Step {
@@ -212,6 +255,8 @@ fn timeline(app: &Application) -> Vec<Step> {
             VisaEventKind::Shortened => "shortened",
             VisaEventKind::ReviewKept => "review_kept",
             VisaEventKind::ReviewCancelled => "review_cancelled",
+            VisaEventKind::Entered => "entered",
+            VisaEventKind::Exited => "exited",
         };
         (e.at, event)
     }));

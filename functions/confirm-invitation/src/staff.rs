@@ -48,14 +48,24 @@ pub(crate) fn member(
     }
     let member = StaffMember::from_claims(claims)
         .ok_or_else(|| Problem::forbidden("this token names no member of staff"))?;
-    let acting = if member.is(StaffGroup::Officer) {
-        StaffGroup::Officer
-    } else if route.access == Access::StaffOfficer {
-        return Err(Problem::forbidden(
-            "only officers change records: auditors read",
-        ));
-    } else {
-        StaffGroup::Auditor
+    let acting = match route.access {
+        Access::StaffOfficer if member.is(StaffGroup::Officer) => StaffGroup::Officer,
+        Access::StaffOfficer => {
+            return Err(Problem::forbidden(
+                "only officers change records: auditors and border control read",
+            ));
+        }
+        Access::StaffBorder if member.is(StaffGroup::Border) => StaffGroup::Border,
+        Access::StaffBorder => {
+            return Err(Problem::forbidden(
+                "only border control records entries and exits",
+            ));
+        }
+        // Reading: in the most capable role the member has.
+        _ => [StaffGroup::Officer, StaffGroup::Border, StaffGroup::Auditor]
+            .into_iter()
+            .find(|g| member.is(*g))
+            .unwrap_or(StaffGroup::Auditor),
     };
     Ok((member, acting))
 }
@@ -147,11 +157,10 @@ pub async fn complete(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         .await
     {
         Ok(token) => {
-            let acting = if token.member.is(StaffGroup::Officer) {
-                StaffGroup::Officer
-            } else {
-                StaffGroup::Auditor
-            };
+            let acting = [StaffGroup::Officer, StaffGroup::Border, StaffGroup::Auditor]
+                .into_iter()
+                .find(|g| token.member.is(*g))
+                .unwrap_or(StaffGroup::Auditor);
             deps.audit
                 .append_audit_event(&event(token.member.actor(acting), AuditAction::SignedIn))
                 .await?;

@@ -228,6 +228,9 @@ pub enum VisaChangeRefused {
 pub struct VisaEvent {
     pub at: DateTime<Utc>,
     pub event: VisaEventKind,
+    /// Where a border crossing was recorded (`NQZ`, `ALA`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,6 +245,43 @@ pub enum VisaEventKind {
     ReviewKept,
     /// A dispute decided: the visa cancelled.
     ReviewCancelled,
+    /// Border control recorded the holder's entry.
+    Entered,
+    /// Border control recorded the holder's exit: the visa is used.
+    Exited,
+}
+
+/// Where the seed lets an e-visa holder enter and leave: Astana and
+/// Almaty international airports.
+pub const CHECKPOINTS: [&str; 2] = ["NQZ", "ALA"];
+
+/// A border crossing border control records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Crossing {
+    Entry,
+    Exit,
+}
+
+/// Why a crossing is not recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CrossingRefused {
+    #[error("no visa has been issued for this application")]
+    NotIssued,
+    #[error("the visa is cancelled")]
+    Cancelled,
+    #[error("the visa is held while its payment is reviewed")]
+    UnderReview,
+    #[error("the visa is not in force today")]
+    NotInForce,
+    #[error("the e-visa allows entry and exit only at Astana (NQZ) and Almaty (ALA)")]
+    Checkpoint,
+    #[error("the single entry was made already")]
+    AlreadyEntered,
+    #[error("the visa was used: its holder entered and left")]
+    Used,
+    #[error("no entry was recorded: there is nothing to leave from")]
+    NotEntered,
 }
 
 /// What the migration service decides of a visa whose fee payment was
@@ -478,7 +518,77 @@ impl Application {
         change(visa)?;
         visa.revision += 1;
         next.updated_at = at;
-        next.history.push(VisaEvent { at, event });
+        next.history.push(VisaEvent {
+            at,
+            event,
+            checkpoint: None,
+        });
+        Ok(next)
+    }
+
+    /// The holder's entry and exit as border control recorded them.
+    pub fn crossings(&self) -> (Option<&VisaEvent>, Option<&VisaEvent>) {
+        let find = |kind| self.history.iter().find(|e| e.event == kind);
+        (find(VisaEventKind::Entered), find(VisaEventKind::Exited))
+    }
+
+    /// Border control records the holder's entry or exit at `checkpoint`
+    /// on `today` (Kazakhstan's date). A single-entry visa allows one entry,
+    /// in force, at NQZ or ALA, then one exit (at either; an overstay's
+    /// exit is still recorded). Counts in the visa's revision, so of two
+    /// officers scanning at once one records it.
+    pub fn record_crossing(
+        &self,
+        crossing: Crossing,
+        checkpoint: &str,
+        today: NaiveDate,
+        at: DateTime<Utc>,
+    ) -> Result<Application, CrossingRefused> {
+        let visa = match (self.status, self.visa.as_ref()) {
+            (Status::Issued, Some(visa)) => visa,
+            _ => return Err(CrossingRefused::NotIssued),
+        };
+        if !CHECKPOINTS.contains(&checkpoint) {
+            return Err(CrossingRefused::Checkpoint);
+        }
+        let (entered, exited) = self.crossings();
+        if exited.is_some() {
+            return Err(CrossingRefused::Used);
+        }
+        match crossing {
+            Crossing::Entry => {
+                if entered.is_some() {
+                    return Err(CrossingRefused::AlreadyEntered);
+                }
+                if visa.cancelled_at.is_some() {
+                    return Err(CrossingRefused::Cancelled);
+                }
+                if self.under_review {
+                    return Err(CrossingRefused::UnderReview);
+                }
+                if today < visa.valid_from || today > visa.valid_until {
+                    return Err(CrossingRefused::NotInForce);
+                }
+            }
+            Crossing::Exit => {
+                if entered.is_none() {
+                    return Err(CrossingRefused::NotEntered);
+                }
+            }
+        }
+        let mut next = self.clone();
+        if let Some(visa) = next.visa.as_mut() {
+            visa.revision += 1;
+        }
+        next.updated_at = at;
+        next.history.push(VisaEvent {
+            at,
+            event: match crossing {
+                Crossing::Entry => VisaEventKind::Entered,
+                Crossing::Exit => VisaEventKind::Exited,
+            },
+            checkpoint: Some(checkpoint.to_owned()),
+        });
         Ok(next)
     }
 
@@ -561,6 +671,7 @@ impl Application {
         self.history.push(VisaEvent {
             at,
             event: VisaEventKind::Disputed,
+            checkpoint: None,
         });
     }
 

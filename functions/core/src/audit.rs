@@ -17,6 +17,10 @@ pub enum AuditAction {
     VisaShortened,
     /// The review of a disputed payment decided (the visa kept or cancelled).
     ReviewDecided,
+    /// Border control recorded the holder's entry.
+    EntryRecorded,
+    /// Border control recorded the holder's exit.
+    ExitRecorded,
     /// A member of staff signed in (password and authenticator code).
     SignedIn,
     /// A sign-in was refused at the authenticator code: the password was
@@ -33,6 +37,8 @@ impl AuditAction {
             AuditAction::VisaRestored => "visa_restored",
             AuditAction::VisaShortened => "visa_shortened",
             AuditAction::ReviewDecided => "review_decided",
+            AuditAction::EntryRecorded => "entry_recorded",
+            AuditAction::ExitRecorded => "exit_recorded",
             AuditAction::SignedIn => "signed_in",
             AuditAction::SignInRefused => "sign_in_refused",
         }

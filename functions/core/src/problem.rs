@@ -90,9 +90,15 @@ problems! {
     invitation_exists => 409, "invitation-exists", "An invitation with this number already exists";
     invalid_state => 409, "invalid-state", "The application is not in a state that allows this";
     visa_not_ready => 409, "visa-not-ready", "The visa has not been issued yet";
+    visa_cancelled => 409, "visa-cancelled", "The visa is cancelled";
+    visa_not_in_force => 409, "visa-not-in-force", "The visa is not in force today";
+    visa_already_entered => 409, "visa-already-entered", "The visa's single entry was made already";
+    visa_used => 409, "visa-used", "The visa was used: its holder entered and left";
+    visa_not_entered => 409, "visa-not-entered", "No entry was recorded on this visa";
     body_too_large => 413, "body-too-large", "The request body is larger than 64 KiB";
     unsupported_media_type => 415, "unsupported-media-type", "Send the body as application/json";
     validation => 422, "validation", "Some fields are not valid";
+    checkpoint_not_allowed => 422, "checkpoint-not-allowed", "The e-visa allows entry and exit only at Astana (NQZ) and Almaty (ALA)";
     invitation_mismatch => 422, "invitation-mismatch", "The passport does not match the invitation";
     not_eligible => 422, "not-eligible", "Citizens of this country cannot get this e-visa";
     passport_expires_too_soon => 422, "passport-expires-too-soon", "The passport expires too soon";

@@ -66,12 +66,17 @@ pub enum Access {
     /// A signed-in member of staff in the `officer` group: what changes
     /// records.
     StaffOfficer,
+    /// A signed-in member of staff in the `border` group: entries and exits.
+    StaffBorder,
 }
 
 impl Access {
     /// Behind the staff pool's JWT authorizer.
     pub fn is_staff(self) -> bool {
-        matches!(self, Access::Staff | Access::StaffOfficer)
+        matches!(
+            self,
+            Access::Staff | Access::StaffOfficer | Access::StaffBorder
+        )
     }
 }
 
@@ -120,6 +125,8 @@ pub enum Op {
     ListReviews,
     DecideReview,
     SearchInvitations,
+    RecordEntry,
+    RecordExit,
 }
 
 #[derive(Debug)]
@@ -198,6 +205,8 @@ routes! {
     ListReviews "listReviews" GET "/api/officer/reviews" ConfirmInvitation Staff;
     DecideReview "decideReview" POST "/api/officer/applications/{id}/review-decision" ConfirmInvitation StaffOfficer;
     SearchInvitations "searchInvitations" GET "/api/officer/invitations" ConfirmInvitation Staff;
+    RecordEntry "recordEntry" POST "/api/officer/visas/{visa_number}/entry" ConfirmInvitation StaffBorder;
+    RecordExit "recordExit" POST "/api/officer/visas/{visa_number}/exit" ConfirmInvitation StaffBorder;
 }
 
 /// One path template: its routes by method, and the `Allow` it answers.

@@ -21,15 +21,18 @@ pub enum StaffGroup {
     Officer,
     /// Reads applications and the audit trail; changes nothing.
     Auditor,
+    /// Border control at NQZ and ALA: records entries and exits.
+    Border,
 }
 
 impl StaffGroup {
-    pub const ALL: [StaffGroup; 2] = [StaffGroup::Officer, StaffGroup::Auditor];
+    pub const ALL: [StaffGroup; 3] = [StaffGroup::Officer, StaffGroup::Auditor, StaffGroup::Border];
 
     pub fn as_str(self) -> &'static str {
         match self {
             StaffGroup::Officer => "officer",
             StaffGroup::Auditor => "auditor",
+            StaffGroup::Border => "border",
         }
     }
 

@@ -20,14 +20,18 @@ pub enum Standing {
     NotYetValid,
     /// After `valid_until`.
     Expired,
+    /// In force, and its holder entered (`entered` on the wire).
+    Entered,
+    /// Its holder entered and left: a single entry is spent (`used`).
+    Used,
     /// Not issued (an application that has a visa number but no visa yet).
     NotIssued(Status),
 }
 
 impl Standing {
-    /// Only one standing lets the holder in.
+    /// A visa that lets its holder in (or, entered, stay and leave).
     pub fn valid(self) -> bool {
-        self == Standing::InForce
+        matches!(self, Standing::InForce | Standing::Entered)
     }
 
     /// The `status` of `GET /api/visas/{number}/verification`.
@@ -38,6 +42,8 @@ impl Standing {
             Standing::UnderReview => "under_review",
             Standing::NotYetValid => "not_yet_valid",
             Standing::Expired => "expired",
+            Standing::Entered => "entered",
+            Standing::Used => "used",
             Standing::NotIssued(status) => status.as_str(),
         }
     }
@@ -52,14 +58,19 @@ pub fn standing(app: &Application, today: NaiveDate) -> Standing {
         (Status::Issued, Some(visa)) => visa,
         (status, _) => return Standing::NotIssued(status),
     };
+    let (entered, exited) = app.crossings();
     if visa.cancelled_at.is_some() {
         Standing::Cancelled
+    } else if exited.is_some() {
+        Standing::Used
     } else if app.under_review {
         Standing::UnderReview
-    } else if today < visa.valid_from {
-        Standing::NotYetValid
     } else if today > visa.valid_until {
         Standing::Expired
+    } else if entered.is_some() {
+        Standing::Entered
+    } else if today < visa.valid_from {
+        Standing::NotYetValid
     } else {
         Standing::InForce
     }

@@ -5,7 +5,9 @@
 //! `Application`'s transitions, written conditional on the visa's revision
 //! together with its audit event, and attributed to one named officer.
 
-use crate::application::{Application, ReviewDecision, VisaChangeRefused};
+use crate::application::{
+    Application, Crossing, CrossingRefused, ReviewDecision, VisaChangeRefused,
+};
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::clock::{Clock, Ids};
 use crate::notify::{EmailQueue, EmailRequest};
@@ -127,6 +129,76 @@ pub async fn decide(
         detail: Some(format!("decision: {}", decision.as_str())),
     };
     write(ports, &current, next, &event).await
+}
+
+/// Border control records the holder's `crossing` at `checkpoint` on the
+/// visa numbered `number`: 404 `not-found`; 409 `visa-cancelled`,
+/// `visa-not-in-force` (outside its days, or held for review),
+/// `visa-already-entered`, `visa-used`, `visa-not-entered`; 422
+/// `checkpoint-not-allowed`. Of officers scanning one visa at once, one
+/// records it; the others are answered from what is now recorded.
+pub async fn record_crossing(
+    ports: &Ports<'_>,
+    number: &str,
+    crossing: Crossing,
+    checkpoint: &str,
+    officer: &Officer,
+) -> Result<Application, Problem> {
+    let number = number.trim().to_ascii_uppercase();
+    let not_found = || Problem::not_found("no visa has this number");
+    let record = ports.visas.visa(&number).await?.ok_or_else(not_found)?;
+    let checkpoint = checkpoint.trim().to_ascii_uppercase();
+    for _ in 0..3 {
+        let current = ports
+            .applications
+            .application(&record.application_id)
+            .await?
+            .ok_or_else(not_found)?;
+        let at = ports.clock.now();
+        let next = current
+            .record_crossing(crossing, &checkpoint, ports.clock.today(), at)
+            .map_err(crossing_refused)?;
+        let (action, what) = match crossing {
+            Crossing::Entry => (AuditAction::EntryRecorded, "entry"),
+            Crossing::Exit => (AuditAction::ExitRecorded, "exit"),
+        };
+        let event = AuditEvent {
+            id: ports.ids.new_id(),
+            at,
+            actor: officer.name.clone(),
+            action,
+            record: format!("visa/{number}"),
+            reason: String::new(),
+            from: officer.from.clone(),
+            detail: Some(format!("{what} at {checkpoint}")),
+        };
+        match ports.visas.change_visa(&current, &next, &event).await {
+            Ok(()) => return Ok(next),
+            // Another scan came first: read again, and answer from that.
+            Err(StoreError::StatusConflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::invalid_state(
+        "the visa changed while it was being recorded: scan it again",
+    ))
+}
+
+fn crossing_refused(e: CrossingRefused) -> Problem {
+    let detail = e.to_string();
+    match e {
+        CrossingRefused::NotIssued => Problem::invalid_state(detail),
+        CrossingRefused::Cancelled => Problem::visa_cancelled(detail),
+        CrossingRefused::UnderReview | CrossingRefused::NotInForce => {
+            Problem::visa_not_in_force(detail)
+        }
+        CrossingRefused::Checkpoint => {
+            Problem::checkpoint_not_allowed(detail).with_field("checkpoint", "NQZ or ALA")
+        }
+        CrossingRefused::AlreadyEntered => Problem::visa_already_entered(detail),
+        CrossingRefused::Used => Problem::visa_used(detail),
+        CrossingRefused::NotEntered => Problem::visa_not_entered(detail),
+    }
 }
 
 /// Writes an officer's change with its audit event, conditional on the

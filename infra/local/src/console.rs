@@ -40,12 +40,12 @@ impl EmailQueue for InlineMail {
 }
 
 pub const USAGE: &str =
-    "usage: visa-local officer add <email> --role officer|auditor [--name <name>]
+    "usage: visa-local officer add <email> --role officer|auditor|border [--name <name>]
        visa-local visa cancel|restore <number> --officer <name> --reason <text>
        visa-local visa shorten <number> --until <YYYY-MM-DD> --officer <name> --reason <text>
        visa-local audit [--from <YYYY-MM-DD>] [--to <YYYY-MM-DD>]";
 
-/// `visa-local officer add <email> --role officer|auditor [--name <name>]`:
+/// `visa-local officer add <email> --role officer|auditor|border [--name <name>]`:
 /// a member of staff for the console at /officer; their password and
 /// authenticator secret are printed once.
 pub async fn officer(store: &SqliteStore, args: &[String]) -> Result<String, String> {
@@ -60,7 +60,7 @@ pub async fn officer(store: &SqliteStore, args: &[String]) -> Result<String, Str
     let role = flags
         .get("role")
         .and_then(|r| visa_core::staff::StaffGroup::parse(r))
-        .ok_or("give the role: --role officer or --role auditor")?;
+        .ok_or("give the role: --role officer, --role auditor or --role border")?;
     let name = flags.get("name").copied().unwrap_or("");
     crate::staff::add(store, email, name, role).await
 }

@@ -342,7 +342,7 @@ fn officer_add_prints_the_secrets_once_and_refuses_what_cannot_be() {
         ),
         (
             vec!["officer", "add", "c@migration.kz", "--role", "admin"],
-            "--role officer or --role auditor",
+            "--role officer, --role auditor or --role border",
         ),
         (
             vec!["officer", "add", "not-an-address", "--role", "officer"],

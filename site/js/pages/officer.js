@@ -202,12 +202,15 @@ function showWorkplace() {
 function renderWho() {
   const s = staff();
   if (!s) return;
-  const role = s.member.groups.includes('officer') ? 'officer' : 'auditor';
+  const role = ['officer', 'border', 'auditor'].find((g) => s.member.groups.includes(g)) || 'auditor';
   const who = document.getElementById('signed-in-as');
   who.textContent = t('officer.signed_in_as', { name: s.member.name, email: s.member.email, role: t(`officer.role.${role}`) });
   who.setAttribute('data-role', role);
   document.getElementById('invitation-form').hidden = role !== 'officer';
   document.getElementById('new-invitation-title').hidden = role !== 'officer';
+  // Border control's tab, for border control only.
+  const border = s.member.groups.includes('border');
+  document.querySelector('[data-tab="border"]').closest('li').hidden = !border;
 }
 
 /** Shows one view of the workplace, as the address's fragment says. */
@@ -216,7 +219,7 @@ function route() {
   notice();
   const hash = window.location.hash.replace(/^#/, '');
   const [view, id] = hash.split('/');
-  const current = ['applications', 'reviews', 'invitations', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
+  const current = ['applications', 'reviews', 'border', 'invitations', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
   for (const section of document.querySelectorAll('[data-view]')) {
     section.hidden = section.getAttribute('data-view') !== current;
   }
@@ -286,6 +289,74 @@ function renderList(host, list, noneKey, captionKey) {
     el('thead', {}, [head]),
     el('tbody', {}, rows),
   ]));
+}
+
+// ---------- border control: entries and exits ----------
+
+let crossing = null; // { visa, holder, status, passport }
+
+function wireBorder() {
+  const form = document.getElementById('border-form');
+  const errors = new FormErrors(form, document.getElementById('summary-host'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const number = form.elements.visa_number.value.trim().toUpperCase();
+    const passport = form.elements.passport_number.value.trim().toUpperCase();
+    const missing = [];
+    if (!number) missing.push({ field: 'visa_number', key: 'missing.visa_number' });
+    if (!passport) missing.push({ field: 'passport_number', key: 'missing.passport.number' });
+    if (missing.length) { errors.show(missing); return; }
+    // Border control's own check first: the holder's data, to compare
+    // with the passport in hand.
+    const res = await fetch(`/api/visas/${encodeURIComponent(number)}/verification?${new URLSearchParams({ passport_number: passport })}`, { cache: 'no-store' });
+    if (res.status === 404) {
+      crossing = null;
+      errors.show([{ field: 'visa_number', key: 'verify.no_match_title' }]);
+      renderCrossing();
+      return;
+    }
+    const data = await res.json();
+    errors.clear();
+    crossing = { number, passport, data };
+    renderCrossing();
+  });
+}
+
+function renderCrossing() {
+  const host = document.getElementById('border-result');
+  host.replaceChildren();
+  if (!crossing) return;
+  const { data } = crossing;
+  const holder = data.holder || {};
+  host.append(el('dl', { className: 'summary-list', attrs: { 'data-crossing': crossing.number } }, [
+    row('officer.col.status', statusTag(data.status), { 'data-standing': data.status }),
+    row('officer.col.name', `${holder.surname || ''} ${holder.given_names || ''}`.trim()),
+    row('field.passport.nationality', countryName(holder.nationality, holder.nationality)),
+    row('field.passport.date_of_birth', formatDate(holder.date_of_birth)),
+    row('officer.col.validity', t('officer.record.validity', { from: formatDate(data.visa.valid_from), until: formatDate(data.visa.valid_until) })),
+  ]));
+  const buttons = ['entry', 'exit'].map((kind) => {
+    const b = el('button', { className: `button${kind === 'exit' ? ' button--secondary' : ''}`, key: `officer.border.record_${kind}`, attrs: { type: 'button', 'data-record': kind } });
+    b.addEventListener('click', () => recordCrossing(kind, b));
+    return b;
+  });
+  host.append(el('div', { className: 'button-group' }, buttons));
+}
+
+async function recordCrossing(kind, button) {
+  button.disabled = true;
+  const checkpoint = document.getElementById('border-checkpoint').value;
+  try {
+    await call('POST', `/officer/visas/${encodeURIComponent(crossing.number)}/${kind}`, { checkpoint });
+    notice('success', `officer.border.recorded_${kind}`, null, { number: crossing.number, checkpoint });
+  } catch (err) {
+    if (!(err instanceof ApiProblem)) throw err;
+    notice('info', 'officer.border.refused_title', problemKey(err));
+  }
+  // What border control's check says now.
+  const res = await fetch(`/api/visas/${encodeURIComponent(crossing.number)}/verification?${new URLSearchParams({ passport_number: crossing.passport })}`, { cache: 'no-store' });
+  if (res.ok) crossing.data = await res.json();
+  renderCrossing();
 }
 
 // ---------- the disputed payments to decide ----------
@@ -707,6 +778,7 @@ start(async () => {
   wireSearch();
   wireInvitations();
   wireAudit();
+  wireBorder();
   window.addEventListener('hashchange', route);
   onLanguageChange(() => {
     renderWho();
@@ -716,6 +788,7 @@ start(async () => {
     renderInvitation();
     renderAudit();
     renderQueue();
+    renderCrossing();
     translate(document.getElementById('main'));
   });
   if (staff()) showWorkplace();

@@ -108,7 +108,9 @@ function renderManual() {
   const visa = data.visa || {};
   // Why it is not valid, when the portal says (dates, or a review).
   const standingKey = `verify.standing.${data.status}`;
-  const body = valid ? 'verify.online_valid_body' : has(standingKey) ? standingKey : 'verify.online_invalid_body';
+  // In force, the body says so (and, entered, that its holder is in the country).
+  const body = has(standingKey) && (!valid || data.status === 'entered') ? standingKey
+    : valid ? 'verify.online_valid_body' : 'verify.online_invalid_body';
   host.append(panel(valid, valid ? 'verify.valid_title' : 'verify.online_invalid_title', body,
     { status: statusText, from: formatDate(visa.valid_from), until: formatDate(visa.valid_until) }));
   host.dataset.status = String(data.status || '');

@@ -800,6 +800,178 @@ async fn review_problems() {
     assert_eq!(details, ["decision: keep", "decision: cancel"]);
 }
 
+async fn crossing_problems() {
+    let c = Confirm::new();
+    let (id, _) = issued_visa(&c).await;
+    let border = c
+        .staff_token("c.border@migration.kz", StaffGroup::Border)
+        .await;
+    let officer = c.staff_token(OFFICER_EMAIL, StaffGroup::Officer).await;
+    let entry = "/api/officer/visas/K7Q4M2X9A/entry";
+    let exit = "/api/officer/visas/K7Q4M2X9A/exit";
+    let at = |checkpoint: &str| json!({ "checkpoint": checkpoint });
+    for path in [entry, exit] {
+        who_is_calling(&c, "POST", path, at("NQZ")).await;
+        // An officer is not border control.
+        refused(
+            &c,
+            request("POST", path, Some(&officer), at("NQZ")),
+            (403, "forbidden"),
+        )
+        .await;
+        malformed_refused(&c, "POST", path, Some(&border)).await;
+        too_large_refused(&c, "POST", path, Some(&border)).await;
+        invalid(
+            &c,
+            request("POST", path, Some(&border), json!({})),
+            "checkpoint",
+        )
+        .await;
+        let problem = refused(
+            &c,
+            request("POST", path, Some(&border), at("TSE")),
+            (422, "checkpoint-not-allowed"),
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], "checkpoint");
+        let unknown = path.replace("K7Q4M2X9A", "ZZZZZZZZZ");
+        refused(
+            &c,
+            request("POST", &unknown, Some(&border), at("NQZ")),
+            (404, "not-found"),
+        )
+        .await;
+    }
+    // Before its first day, and leaving before entering.
+    refused(
+        &c,
+        request("POST", entry, Some(&border), at("NQZ")),
+        (409, "visa-not-in-force"),
+    )
+    .await;
+    refused(
+        &c,
+        request("POST", exit, Some(&border), at("NQZ")),
+        (409, "visa-not-entered"),
+    )
+    .await;
+    c.clock.advance(Duration::days(16));
+    // (Tokens last an hour: the shift of the day signs in again.)
+    let border = c
+        .staff_token("d.border@migration.kz", StaffGroup::Border)
+        .await;
+    let officer = c
+        .staff_token("e.officer@migration.kz", StaffGroup::Officer)
+        .await;
+    // Cancelled: refused; restored: it lets its holder in.
+    let reason = json!({"reason": "checked at the border"});
+    let (status, _) = c
+        .call(
+            "POST",
+            "/api/officer/visas/K7Q4M2X9A/cancellation",
+            Some(&officer),
+            reason.clone(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    refused(
+        &c,
+        request("POST", entry, Some(&border), at("NQZ")),
+        (409, "visa-cancelled"),
+    )
+    .await;
+    let (status, _) = c
+        .call(
+            "POST",
+            "/api/officer/visas/K7Q4M2X9A/restoration",
+            Some(&officer),
+            reason,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, entered) = c.call("POST", entry, Some(&border), at("nqz")).await;
+    assert_eq!(
+        (status, entered["status"].as_str()),
+        (200, Some("entered")),
+        "{entered}"
+    );
+    assert_eq!(entered["entry"]["checkpoint"], "NQZ");
+    refused(
+        &c,
+        request("POST", entry, Some(&border), at("ALA")),
+        (409, "visa-already-entered"),
+    )
+    .await;
+    let (status, used) = c.call("POST", exit, Some(&border), at("ALA")).await;
+    assert_eq!(
+        (status, used["status"].as_str()),
+        (200, Some("used")),
+        "{used}"
+    );
+    refused(
+        &c,
+        request("POST", entry, Some(&border), at("NQZ")),
+        (409, "visa-used"),
+    )
+    .await;
+    refused(
+        &c,
+        request("POST", exit, Some(&border), at("NQZ")),
+        (409, "visa-used"),
+    )
+    .await;
+    let day = c.clock.now() - Duration::days(20);
+    let events = c
+        .store
+        .audit_events(day, c.clock.now() + Duration::days(1))
+        .await
+        .unwrap();
+    let crossings: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.action,
+                visa_core::audit::AuditAction::EntryRecorded
+                    | visa_core::audit::AuditAction::ExitRecorded
+            )
+        })
+        .map(|e| (e.actor.clone(), e.detail.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        crossings,
+        [
+            (
+                "Aigerim Sadykova <d.border@migration.kz> (border)".to_owned(),
+                "entry at NQZ".to_owned()
+            ),
+            (
+                "Aigerim Sadykova <d.border@migration.kz> (border)".to_owned(),
+                "exit at ALA".to_owned()
+            ),
+        ]
+    );
+    let (_, record) = c
+        .call(
+            "GET",
+            &format!("/api/officer/applications/{id}"),
+            Some(&border),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(record["standing"], "used");
+    let events: Vec<&str> = record["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &events[events.len() - 2..],
+        ["entered", "exited"],
+        "{record}"
+    );
+}
+
 cases! {
     sign_in_problems,
     member_problems,
@@ -809,4 +981,5 @@ cases! {
     visa_change_problems,
     audit_problems,
     review_problems,
+    crossing_problems,
 }

@@ -122,6 +122,7 @@ impl Payments for DynamoStore {
                         AttributeValue::L(vec![attribute(&visa_core::application::VisaEvent {
                             at,
                             event: visa_core::application::VisaEventKind::Disputed,
+                            checkpoint: None,
                         })?]),
                     ),
                     (
