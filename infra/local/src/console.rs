@@ -41,6 +41,7 @@ impl EmailQueue for InlineMail {
 
 pub const USAGE: &str =
     "usage: visa-local officer add <email> --role officer|auditor|border [--name <name>]
+       visa-local officer disable <email>
        visa-local visa cancel|restore <number> --officer <name> --reason <text>
        visa-local visa shorten <number> --until <YYYY-MM-DD> --officer <name> --reason <text>
        visa-local audit [--from <YYYY-MM-DD>] [--to <YYYY-MM-DD>]";
@@ -51,6 +52,9 @@ pub const USAGE: &str =
 pub async fn officer(store: &SqliteStore, args: &[String]) -> Result<String, String> {
     let (email, rest) = match args {
         [add, email, rest @ ..] if add == "add" => (email.as_str(), rest),
+        [disable, email] if disable == "disable" => {
+            return crate::staff::disable(store, email).await;
+        }
         _ => return Err(USAGE.into()),
     };
     let flags = flags(rest)?;

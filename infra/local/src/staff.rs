@@ -44,6 +44,10 @@ pub struct StaffAccount {
     #[serde(default)]
     pub last_totp_step: u64,
     pub created_at: DateTime<Utc>,
+    /// Access taken away (`visa-local officer disable`): no sign-in any
+    /// more; a token already issued lapses within the hour, as Cognito's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// RFC 6238's defaults, which every authenticator app uses (and Cognito):
@@ -228,7 +232,8 @@ impl StaffDirectory for LocalStaff {
             password,
             account.as_ref().map(|a| a.password_hash.as_str()),
         );
-        if !ok || account.is_none() {
+        let disabled = account.as_ref().is_some_and(|a| a.disabled_at.is_some());
+        if !ok || account.is_none() || disabled {
             self.store
                 .record_failed_sign_in(&key, now, Duration::minutes(15))
                 .await
@@ -380,6 +385,7 @@ pub async fn create(
         totp_secret: totp_secret.clone(),
         last_totp_step: 0,
         created_at: Utc::now(),
+        disabled_at: None,
     };
     store.add_staff(&account).await.map_err(|e| match e {
         visa_core::store::StoreError::EmailTaken => format!("{email} has an account already"),
@@ -390,6 +396,19 @@ pub async fn create(
         password,
         totp_secret,
     })
+}
+
+/// `visa-local officer disable <email>`: the person signs in no more.
+pub async fn disable(store: &SqliteStore, email: &str) -> Result<String, String> {
+    let email = visa_core::account::normalise_email(email)
+        .ok_or_else(|| format!("{email:?} is not an email address"))?;
+    match store.disable_staff(&email, Utc::now()).await {
+        Ok(true) => Ok(format!(
+            "{email} is disabled: no sign-in from now on (a token already issued lapses within the hour)"
+        )),
+        Ok(false) => Err(format!("no member of staff has the address {email}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `visa-local officer add <email> --role officer|auditor [--name <name>]`:

@@ -224,6 +224,20 @@ async fn sign_in_problems() {
         "{replay}"
     );
 
+    // Disabled: the right password signs in no more.
+    assert!(
+        c.store
+            .disable_staff(OFFICER_EMAIL, c.clock.now())
+            .await
+            .unwrap()
+    );
+    refused(
+        &c,
+        post(json!({"email": OFFICER_EMAIL, "password": new.password})),
+        (401, "invalid-credentials"),
+    )
+    .await;
+
     // An account in no staff group signs in to nothing.
     let mut nobody = visa_local::staff::create(
         &c.store,

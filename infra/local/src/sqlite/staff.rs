@@ -39,6 +39,38 @@ impl SqliteStore {
         .await
     }
 
+    /// Takes a member's access away (once; disabling again keeps the first
+    /// instant). `false` when nobody has the address.
+    pub async fn disable_staff(&self, email: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let email = email.to_owned();
+        self.with(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            let doc: Option<String> = tx
+                .query_row("SELECT doc FROM staff WHERE email = ?1", [&email], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(unavailable)?;
+            let Some(doc) = doc else {
+                return Ok(false);
+            };
+            let mut account: StaffAccount = from_doc(&doc)?;
+            if account.disabled_at.is_none() {
+                account.disabled_at = Some(at);
+                tx.execute(
+                    "UPDATE staff SET doc = ?2 WHERE email = ?1",
+                    params![email, to_doc(&account)],
+                )
+                .map_err(unavailable)?;
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
     /// Records that the code of time step `step` was taken: `false` if
     /// this or a later step's was already (a replayed code).
     pub async fn take_totp_step(&self, email: &str, step: u64) -> Result<bool, StoreError> {
