@@ -30,6 +30,7 @@ pub mod search;
 pub mod signing;
 pub mod staff;
 pub mod store;
+pub mod vds;
 pub mod verification;
 pub mod visa_life;
 
