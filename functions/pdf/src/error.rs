@@ -10,6 +10,9 @@ pub enum RenderError {
     /// The data handed to the template could not be serialised.
     #[error("the visa data could not be serialised: {0}")]
     Data(#[from] serde_json::Error),
+    /// The digital seal does not fit a Data Matrix (over ~1,500 bytes).
+    #[error("the digital seal cannot be drawn: {0}")]
+    Seal(String),
     /// A date or time is outside what a PDF can record.
     #[error("the {0} is out of range")]
     Date(&'static str),

@@ -11,6 +11,8 @@ pub mod qr;
 pub mod readback;
 /// Compile and export.
 pub mod render;
+/// The ICAO digital seal, as one SVG path of a Data Matrix.
+pub mod seal;
 /// The typst source of the page.
 pub mod template;
 /// The in-memory typst `World`.
@@ -49,6 +51,10 @@ pub struct VisaDocument {
     pub entry_points: Vec<String>,
     /// `<origin>/verify#<compact JWS>`, encoded in the QR code.
     pub qr_url: String,
+    /// The ICAO Visible Digital Seal (`visa_core::vds`, signed), printed as
+    /// a Data Matrix; none leaves it off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seal: Vec<u8>,
 }
 
 impl VisaDocument {

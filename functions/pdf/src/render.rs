@@ -68,7 +68,10 @@ impl Renderer {
         let timestamp =
             Timestamp::new_utc(datetime(doc.issued_at).ok_or(RenderError::Date("issue time"))?);
         let qr_file = QrFile::new();
-        let world = VisaWorld::new(&self.assets, data, &qr_file, doc.issued_at);
+        let mut world = VisaWorld::new(&self.assets, data, &qr_file, doc.issued_at);
+        if !doc.seal.is_empty() {
+            world = world.with_seal(crate::seal::svg(&doc.seal)?);
+        }
 
         // typst memoises every compile in a process-wide cache that grows
         // with every render unless evicted after each one, failed ones too.
@@ -222,6 +225,9 @@ pub struct View<'a> {
     pub entry_points: &'a [String],
     pub verify_url: &'a str,
     pub qr_alt: String,
+    /// Whether the visa carries the ICAO digital seal (`/seal.svg`).
+    pub has_seal: bool,
+    pub seal_alt: String,
     pub mrz: [String; 2],
 }
 
@@ -260,6 +266,11 @@ impl<'a> View<'a> {
             verify_url,
             qr_alt: format!(
                 "QR code with the signed verification link of e-visa {}",
+                doc.visa_number
+            ),
+            has_seal: !doc.seal.is_empty(),
+            seal_alt: format!(
+                "Data Matrix with the ICAO digital seal of e-visa {}",
                 doc.visa_number
             ),
             mrz: doc.mrz(),

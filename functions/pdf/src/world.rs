@@ -29,11 +29,14 @@ const FONT_FILES: [&[u8]; 3] = [
 static MAIN: LazyLock<FileId> = LazyLock::new(|| file_id("/main.typ"));
 static DATA: LazyLock<FileId> = LazyLock::new(|| file_id("/data.json"));
 static QR: LazyLock<FileId> = LazyLock::new(|| file_id("/qr.svg"));
+static SEAL: LazyLock<FileId> = LazyLock::new(|| file_id("/seal.svg"));
 
 /// Path the template reads the visa's fields from.
 pub const DATA_PATH: &str = "/data.json";
 /// Path the template reads the QR code from.
 pub const QR_PATH: &str = "/qr.svg";
+/// Path the template reads the digital seal's Data Matrix from.
+pub const SEAL_PATH: &str = "/seal.svg";
 
 fn file_id(path: &str) -> FileId {
     let vpath = VirtualPath::new(path).expect("a fixed, valid virtual path");
@@ -87,6 +90,8 @@ pub struct VisaWorld<'a> {
     assets: &'a Assets,
     data: Bytes,
     qr: &'a QrFile,
+    /// The digital seal's SVG (empty: the visa carries none).
+    seal: Bytes,
     issued_at: DateTime<Utc>,
 }
 
@@ -110,8 +115,15 @@ impl<'a> VisaWorld<'a> {
             assets,
             data: Bytes::new(data),
             qr,
+            seal: Bytes::new(Vec::new()),
             issued_at,
         }
+    }
+
+    /// The same world with the digital seal's SVG.
+    pub fn with_seal(mut self, svg: String) -> Self {
+        self.seal = Bytes::from_string(svg);
+        self
     }
 
     /// Decodes the QR code's SVG as typst's image layout would, leaving it
@@ -149,6 +161,8 @@ impl World for VisaWorld<'_> {
             Ok(self.data.clone())
         } else if id == *QR {
             self.qr.wait().clone().ok_or_else(|| not_found(id))
+        } else if id == *SEAL && !self.seal.is_empty() {
+            Ok(self.seal.clone())
         } else if id == *MAIN {
             Ok(Bytes::from_string(self.assets.main.text().to_owned()))
         } else {

@@ -8,10 +8,12 @@ use crate::{Deps, jws};
 use sha2::{Digest, Sha256};
 use visa_core::Status;
 use visa_core::account::Account;
-use visa_core::application::{Application, Visa};
+use visa_core::application::{Application, Entries, Visa};
 use visa_core::notify::VisaEmail;
 use visa_core::rules::ENTRY_POINTS;
+use visa_core::signing::VisaSigner;
 use visa_core::store::{StoreError, Stored};
+use visa_core::vds;
 use visa_pdf::VisaDocument;
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +139,7 @@ pub fn document(deps: &Deps, app: &Application, visa: &Visa, qr_url: String) -> 
         inviter_bin: app.inviter.bin.clone(),
         entry_points: visa.entry_points.clone(),
         qr_url,
+        seal: Vec::new(),
     }
 }
 
@@ -157,10 +160,57 @@ pub fn claims(app: &Application, visa: &Visa) -> jws::Claims {
     }
 }
 
+/// The signer as the seal's header names it: Kazakhstan (`KZ`), the e-visa
+/// service (`EV`).
+pub const SEAL_SIGNER: &str = "KZEV";
+
+/// The seal's certificate reference for a signing key: six hex digits of
+/// its key id's SHA-256, the same for every visa the key signs (and, once
+/// the signer certificates are published, its serial number).
+pub fn certificate_reference(key_id: &str) -> String {
+    Sha256::digest(key_id.as_bytes())[..3]
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// The visa's ICAO Visible Digital Seal (version 4, visa profile): the
+/// MRV-B MRZ, one entry, the days of stay and the passport number, signed
+/// with the visa-signing key (ES256, raw r||s), dated the issue day.
+pub async fn seal(signer: &dyn VisaSigner, doc: &VisaDocument) -> Result<Vec<u8>, IssueError> {
+    let day = doc.issued_at.date_naive();
+    let header = vds::Header {
+        issuing_state: "KAZ".into(),
+        signer: SEAL_SIGNER.into(),
+        certificate_reference: certificate_reference(signer.key_id()),
+        issued: day,
+        signed: day,
+        feature_reference: vds::VISA_FEATURE_REFERENCE,
+        type_category: vds::VISA_TYPE_CATEGORY,
+    };
+    let days = (doc.valid_until - doc.valid_from).num_days() + 1;
+    let features = vds::VisaFeatures {
+        mrz_b: Some(doc.mrz().concat()),
+        entries: Some(match doc.entries {
+            Entries::Single => 1,
+            Entries::Double => 2,
+            // ICAO: 0 for an unlimited number of entries.
+            Entries::Multiple => 0,
+        }),
+        duration_of_stay: Some((u8::try_from(days).unwrap_or(u8::MAX), 0, 0)),
+        passport_number: Some(doc.passport_number.clone()),
+    };
+    let unsigned = vds::encode_unsigned(&header, &features)
+        .map_err(|e| IssueError::Render(format!("digital seal: {e}")))?;
+    let signature = signer.sign(&unsigned).await?;
+    Ok(vds::with_signature(&unsigned, &signature))
+}
+
 async fn render(deps: &Deps, app: &Application, visa: &Visa) -> Result<Vec<u8>, IssueError> {
     let token = jws::sign(deps.signer.as_ref(), &claims(app, visa)).await?;
     let qr_url = format!("{}/verify#{token}", deps.site_origin.trim_end_matches('/'));
-    let doc = document(deps, app, visa, qr_url);
+    let mut doc = document(deps, app, visa, qr_url);
+    doc.seal = seal(deps.signer.as_ref(), &doc).await?;
     let renderer = deps.renderer.clone();
     // typst is CPU-bound: keep it off the async workers.
     tokio::task::spawn_blocking(move || renderer.render(&doc))

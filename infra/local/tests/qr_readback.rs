@@ -171,6 +171,94 @@ async fn the_downloaded_visa_reads_back_and_its_qr_verifies_against_the_jwks() {
         (Some(SURNAME), Some(PASSPORT))
     );
 
+    // The ICAO digital seal: its Data Matrix read from the same image by
+    // libdmtx (Debian dmtx-utils), decoded as Doc 9303-13 lays it out, its
+    // signature verifying with the same key, its fields the visa's.
+    let out = std::process::Command::new("dmtxread")
+        .args(["-N", "1", png.to_str().unwrap()])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run dmtxread ({e}): install Debian's dmtx-utils (tests/run.sh does)")
+        });
+    assert!(
+        out.status.success(),
+        "dmtxread found no Data Matrix: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seal =
+        visa_core::vds::decode(&out.stdout).unwrap_or_else(|e| panic!("{e}: {:02x?}", out.stdout));
+    assert_eq!(
+        (
+            seal.header.issuing_state.as_str(),
+            seal.header.signer.as_str()
+        ),
+        ("KAZ", visa_render_visa::issue::SEAL_SIGNER)
+    );
+    assert_eq!(
+        seal.header.feature_reference,
+        visa_core::vds::VISA_FEATURE_REFERENCE
+    );
+    assert_eq!(
+        seal.header.issued.to_string(),
+        visa["issued_at"].as_str().unwrap()[..10]
+    );
+    assert_eq!(
+        seal.features.mrz_b.as_deref(),
+        Some(format!("{line1}{line2}").as_str())
+    );
+    assert_eq!(seal.features.entries, Some(1));
+    let from = chrono::NaiveDate::parse_from_str(visa["valid_from"].as_str().unwrap(), "%Y-%m-%d")
+        .unwrap();
+    let until =
+        chrono::NaiveDate::parse_from_str(visa["valid_until"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    let days = u8::try_from((until - from).num_days() + 1).unwrap();
+    assert_eq!(seal.features.duration_of_stay, Some((days, 0, 0)));
+    assert_eq!(seal.features.passport_number.as_deref(), Some(PASSPORT));
+    // The key: the JWKS's whose id the certificate reference names.
+    let kid = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .find(|kid| {
+            visa_render_visa::issue::certificate_reference(kid) == seal.header.certificate_reference
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no JWKS key has reference {}",
+                seal.header.certificate_reference
+            )
+        });
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid)
+        .unwrap();
+    let coordinate = |name: &str| -> [u8; 32] {
+        B64.decode(jwk[name].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap()
+    };
+    let point = p256::EncodedPoint::from_affine_coordinates(
+        &coordinate("x").into(),
+        &coordinate("y").into(),
+        false,
+    );
+    let key = VerifyingKey::from_encoded_point(&point).unwrap();
+    let signature = Signature::from_slice(&seal.signature).expect("raw r||s of P-256");
+    key.verify(&seal.signed_bytes, &signature)
+        .expect("the seal's signature verifies");
+    let mut forged = seal.signed_bytes.clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert!(
+        key.verify(&forged, &signature).is_err(),
+        "a changed seal still verified"
+    );
+
     // One changed character anywhere in the payload or the signature and
     // the signature no longer verifies.
     let [header, payload, signature] = segments(jws);
