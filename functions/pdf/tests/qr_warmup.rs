@@ -34,16 +34,23 @@ fn the_layout_reuses_the_helpers_decoding_of_the_qr_code() {
     let qr_file = QrFile::new();
     qr_file.set(Some(svg.clone())).unwrap();
     let data = serde_json::to_vec(&View::of(&doc)).unwrap();
-    let world = VisaWorld::new(&assets, data, &qr_file, doc.issued_at);
+    let world = VisaWorld::new(&assets, data, &qr_file, doc.issued_at)
+        .with_seal(visa_pdf::seal::svg(&doc.seal).unwrap());
 
     let warmed = world.decode_qr(svg).expect("the QR code decodes");
     let document = typst::compile::<PagedDocument>(&world).output.unwrap();
 
     let mut laid_out = Vec::new();
     svg_images(&document.pages()[0].frame, &mut laid_out);
-    assert_eq!(laid_out.len(), 1, "one SVG image: the QR code");
+    assert_eq!(
+        laid_out.len(),
+        2,
+        "two SVG images: the QR code and the seal"
+    );
     assert!(
-        std::ptr::eq(laid_out[0].tree(), warmed.tree()),
+        laid_out
+            .iter()
+            .any(|svg| std::ptr::eq(svg.tree(), warmed.tree())),
         "the layout decoded the QR code again: QR_FAMILIES or the file id no longer match typst's"
     );
 }
