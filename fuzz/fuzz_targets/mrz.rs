@@ -45,7 +45,8 @@ fuzz_target!(|input: Input| {
     for line in [&line1, &line2] {
         assert_eq!(line.len(), mrz::LINE_LEN, "{line:?}");
         assert!(
-            line.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'<'),
+            line.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'<'),
             "{line:?}"
         );
     }

@@ -39,7 +39,8 @@ fuzz_target!(|data: &[u8]| {
     }
     match read_json::<NewInvitation>(data) {
         Ok(new) => {
-            if let Ok(inv) = new.into_invitation("fuzz-officer", "250000000001".into(), today, now) {
+            if let Ok(inv) = new.into_invitation("fuzz-officer", "250000000001".into(), today, now)
+            {
                 assert_eq!(inv.number.len(), 12);
                 assert!(inv.valid_from >= today && inv.valid_from <= inv.valid_until);
             }

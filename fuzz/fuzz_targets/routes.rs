@@ -18,16 +18,23 @@ fuzz_target!(|input: (u8, &str)| {
         http::Method::DELETE,
         http::Method::OPTIONS,
     ][usize::from(m) % 6]
-    .clone();
+        .clone();
     match resolve(&method, path) {
         Resolved::Found(found) => {
             let template: Vec<&str> = found.route.path.split('/').collect();
             let given: Vec<&str> = path.split('/').collect();
-            assert_eq!(template.len(), given.len(), "{path} vs {}", found.route.path);
+            assert_eq!(
+                template.len(),
+                given.len(),
+                "{path} vs {}",
+                found.route.path
+            );
             for (t, g) in template.iter().zip(&given) {
                 if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
                     assert!(!g.is_empty(), "{path}: empty {name}");
-                    let decoded = percent_encoding::percent_decode_str(g).decode_utf8().unwrap();
+                    let decoded = percent_encoding::percent_decode_str(g)
+                        .decode_utf8()
+                        .unwrap();
                     assert_eq!(found.param(name), decoded, "{path}: {name}");
                     assert!(!decoded.contains('/'), "{path}: {name} hides a slash");
                 } else {

@@ -45,7 +45,10 @@ fuzz_target!(|input: Input| {
         }
         // Junk items around the good one do not stop it matching (rotation).
         let noisy = format!("v0=abc,{header},v1={}", "0".repeat(64));
-        assert_eq!(signature::verify(Some(&noisy), input.body, &secrets, now), Ok(()));
+        assert_eq!(
+            signature::verify(Some(&noisy), input.body, &secrets, now),
+            Ok(())
+        );
     } else {
         assert_eq!(verdict, Err(SignatureError::Stale));
     }

@@ -213,6 +213,14 @@ const MRV_B_SEAL_CHARS: usize = 64;
 
 /// What the signature covers: the header, then the message zone.
 pub fn encode_unsigned(header: &Header, features: &VisaFeatures) -> Result<Vec<u8>, VdsError> {
+    if header.issuing_state.chars().count() != 3
+        || header.signer.chars().count() != 4
+        || header.certificate_reference.chars().count() > 0xFF
+    {
+        return Err(VdsError::Malformed(
+            "a header needs a 3-character state, a 4-character signer and a reference of at most 255",
+        ));
+    }
     let mut out = vec![MAGIC, VERSION_4];
     out.extend(c40_encode(&header.issuing_state)?);
     let signer = format!(
@@ -271,6 +279,11 @@ pub fn decode(bytes: &[u8]) -> Result<Seal, VdsError> {
             .ok_or(VdsError::Malformed("the header is cut"))
     };
     let issuing_state = c40_decode(take(2, 2)?)?;
+    if issuing_state.chars().count() != 3 {
+        return Err(VdsError::Malformed(
+            "the issuing state is not three characters",
+        ));
+    }
     // The signer (4 characters) and the reference's length (2 hex digits)
     // are the first 6 characters: 4 bytes of C40; the reference follows.
     let lead = c40_decode(take(4, 4)?)?;
@@ -289,6 +302,11 @@ pub fn decode(bytes: &[u8]) -> Result<Seal, VdsError> {
         .get(6..total_chars)
         .ok_or(VdsError::Malformed("the certificate reference is cut"))?
         .to_owned();
+    if signer_all.len() != total_chars {
+        return Err(VdsError::Malformed(
+            "the certificate reference is not as long as its header says",
+        ));
+    }
     let mut at = 4 + signer_bytes;
     let issued = decode_date(take(at, 3)?)?;
     let signed = decode_date(take(at + 3, 3)?)?;
@@ -454,6 +472,16 @@ mod tests {
             "a cut signature"
         );
         assert!(decode(&bytes[..30]).is_err(), "a cut feature");
+        // An issuing state of Shift-1 padding only (found by fuzzing): not
+        // three characters, so not a seal.
+        let mut empty_state = bytes.clone();
+        empty_state[2..4].copy_from_slice(&[0x00, 0x01]);
+        assert_eq!(
+            decode(&empty_state),
+            Err(VdsError::Malformed(
+                "the issuing state is not three characters"
+            ))
+        );
     }
 
     #[test]
