@@ -1570,6 +1570,26 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
                 .await
         }
     };
+    // A member added by the operator's script, signed in: their token.
+    let member_token = |name: &'static str, who: &'static str, group: &'static str| {
+        let (stack_staff, sign_in, answer_code) = (&stack_staff, &sign_in, &answer_code);
+        async move {
+            let email = format!("{}@migration.kz", unique_name(who));
+            let password = stack_staff.add(&email, name, group).await;
+            let challenge = sign_in(email.clone(), password).await;
+            let token = answer_code(
+                email.clone(),
+                challenge.json()["session"].clone(),
+                stack_staff.code(),
+            )
+            .await
+            .json()["token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (email, token)
+        }
+    };
     let challenge = sign_in(staff_email.clone(), staff_password.clone()).await;
     assert_eq!(
         challenge.status,
@@ -1683,21 +1703,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
     assert_eq!(changed_mail(moto.endpoint(), email.clone()).await, 3);
     // An auditor reads, and changes nothing.
-    let auditor_email = format!("{}@migration.kz", unique_name("bolat"));
-    let auditor_password = stack_staff
-        .add(&auditor_email, "Bolat Nurlanov", "auditor")
-        .await;
-    let challenge = sign_in(auditor_email.clone(), auditor_password).await;
-    let auditor = answer_code(
-        auditor_email.clone(),
-        challenge.json()["session"].clone(),
-        stack_staff.code(),
-    )
-    .await
-    .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (auditor_email, auditor) = member_token("Bolat Nurlanov", "bolat", "auditor").await;
     let restore = format!("/api/officer/visas/{visa_number}/restoration");
     let reason = json!({"reason": "the appeal was upheld"});
     let refused = portal
@@ -1756,21 +1762,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
 
     // Border control, in its own group: this visa is not in force yet, so
     // no entry, and no exit before one; an officer is not border control.
-    let border_email = format!("{}@migration.kz", unique_name("serik"));
-    let border_password = stack_staff
-        .add(&border_email, "Serik Abenov", "border")
-        .await;
-    let challenge = sign_in(border_email.clone(), border_password).await;
-    let border = answer_code(
-        border_email.clone(),
-        challenge.json()["session"].clone(),
-        stack_staff.code(),
-    )
-    .await
-    .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, border) = member_token("Serik Abenov", "serik", "border").await;
     let nqz = json!({"checkpoint": "NQZ"});
     for (path, token, expected) in [
         ("entry", &border, "/problems/visa-not-in-force"),

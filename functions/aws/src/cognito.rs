@@ -18,7 +18,9 @@ use visa_core::staff::{
 };
 
 pub struct CognitoStaff {
-    http: reqwest::Client,
+    /// Built at the first sign-in, not at the cold start (a TLS client's
+    /// set-up), as the Stripe client is.
+    http: std::sync::OnceLock<reqwest::Client>,
     endpoint: String,
     client_id: String,
 }
@@ -38,13 +40,8 @@ impl CognitoStaff {
             .ok_or_else(|| format!("{pool_id:?} is no user pool id (<region>_<id>)"))?;
         let endpoint =
             endpoint.unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com/"));
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .map_err(|e| format!("http client: {e}"))?;
         Ok(CognitoStaff {
-            http,
+            http: std::sync::OnceLock::new(),
             endpoint,
             client_id,
         })
@@ -53,8 +50,18 @@ impl CognitoStaff {
     /// One operation: its answer, or Cognito's error type (`__type`,
     /// without the namespace) and message.
     async fn call(&self, operation: &str, body: Value) -> Result<Value, (String, String)> {
-        let res = self
-            .http
+        let http = match self.http.get() {
+            Some(http) => http,
+            None => {
+                let built = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .connect_timeout(Duration::from_secs(2))
+                    .build()
+                    .map_err(|e| ("Unreachable".to_owned(), format!("http client: {e}")))?;
+                self.http.get_or_init(|| built)
+            }
+        };
+        let res = http
             .post(&self.endpoint)
             .header("content-type", "application/x-amz-json-1.1")
             .header(

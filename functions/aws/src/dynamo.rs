@@ -233,9 +233,41 @@ fn search_index(kind: visa_core::search::SearchKind) -> (&'static str, &'static 
     }
 }
 
+/// One partition of an officers' index, in sort-key order: at most
+/// `limit` items (one page), only those whose sort key starts with `kind`
+/// (`APP#`, `INVITATION#`) when given.
+struct IndexPage<'a> {
+    index: &'static str,
+    pk: &'static str,
+    sk: &'static str,
+    key: String,
+    kind: Option<&'a str>,
+    newest_first: bool,
+    limit: usize,
+}
+
 impl DynamoStore {
-    /// The items under `key` whose index sort key starts with `kind`
-    /// (`APP#`, `INVITATION#`), newest first, one page of at most `limit`.
+    async fn index_page(&self, page: IndexPage<'_>) -> Result<Vec<Item>, StoreError> {
+        let (pk, sk) = (page.pk, page.sk);
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(page.index)
+            .expression_attribute_values(":k", s(page.key))
+            .scan_index_forward(!page.newest_first)
+            .limit(i32::try_from(page.limit).unwrap_or(i32::MAX));
+        query = match page.kind {
+            Some(kind) => query
+                .key_condition_expression(format!("{pk} = :k AND begins_with({sk}, :kind)"))
+                .expression_attribute_values(":kind", s(kind)),
+            None => query.key_condition_expression(format!("{pk} = :k")),
+        };
+        let out = query.send().await.map_err(unavailable)?;
+        Ok(out.items.unwrap_or_default())
+    }
+
+    /// The items found by a search key, of one `kind`, newest first.
     async fn search(
         &self,
         key: &visa_core::search::SearchKey,
@@ -243,20 +275,16 @@ impl DynamoStore {
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
         let (index, pk, sk) = search_index(key.kind);
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression(format!("{pk} = :k AND begins_with({sk}, :kind)"))
-            .expression_attribute_values(":k", s(key.as_key()))
-            .expression_attribute_values(":kind", s(kind))
-            .scan_index_forward(false)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(out.items.unwrap_or_default())
+        self.index_page(IndexPage {
+            index,
+            pk,
+            sk,
+            key: key.as_key(),
+            kind: Some(kind),
+            newest_first: true,
+            limit,
+        })
+        .await
     }
 }
 

@@ -55,6 +55,19 @@ pub struct Deps {
     pub checkout_lifetime: chrono::Duration,
 }
 
+impl Deps {
+    /// What the visa's life (`visa_core::visa_life`) reads, writes and tells.
+    pub(crate) fn ports(&self) -> visa_core::visa_life::Ports<'_> {
+        visa_core::visa_life::Ports {
+            applications: self.applications.as_ref(),
+            visas: self.visas.as_ref(),
+            emails: self.emails.as_ref(),
+            clock: self.clock.as_ref(),
+            ids: self.ids.as_ref(),
+        }
+    }
+}
+
 /// Stripe's longest, less an hour's margin for clocks and retries.
 pub const DEFAULT_CHECKOUT_MINUTES: i64 = 23 * 60;
 

@@ -14,7 +14,7 @@ use visa_core::invitation::is_invitation_number;
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
 use visa_core::search::{SEARCH_LIMIT, SearchKey, SearchKind};
-use visa_core::visa_life::{self, Officer, Ports};
+use visa_core::visa_life::{self, Officer};
 
 /// A line of a search's results.
 #[derive(Serialize)]
@@ -158,13 +158,7 @@ pub async fn decide(
 ) -> Result<Response, Problem> {
     let (member, acting) = member(deps, req, route)?;
     let body: Decision = read_json(req.body())?;
-    let ports = Ports {
-        applications: deps.applications.as_ref(),
-        visas: deps.visas.as_ref(),
-        emails: deps.emails.as_ref(),
-        clock: deps.clock.as_ref(),
-        ids: deps.ids.as_ref(),
-    };
+    let ports = deps.ports();
     let officer = Officer {
         name: member.actor(acting),
         from: client_addr(req),
@@ -199,13 +193,7 @@ pub async fn crossing(
         visa_core::routes::Op::RecordExit => Crossing::Exit,
         _ => Crossing::Entry,
     };
-    let ports = Ports {
-        applications: deps.applications.as_ref(),
-        visas: deps.visas.as_ref(),
-        emails: deps.emails.as_ref(),
-        clock: deps.clock.as_ref(),
-        ids: deps.ids.as_ref(),
-    };
+    let ports = deps.ports();
     let officer = Officer {
         name: member.actor(acting),
         from: client_addr(req),

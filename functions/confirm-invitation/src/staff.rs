@@ -61,11 +61,7 @@ pub(crate) fn member(
                 "only border control records entries and exits",
             ));
         }
-        // Reading: in the most capable role the member has.
-        _ => [StaffGroup::Officer, StaffGroup::Border, StaffGroup::Auditor]
-            .into_iter()
-            .find(|g| member.is(*g))
-            .unwrap_or(StaffGroup::Auditor),
+        _ => member.reading_as(),
     };
     Ok((member, acting))
 }
@@ -157,10 +153,7 @@ pub async fn complete(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         .await
     {
         Ok(token) => {
-            let acting = [StaffGroup::Officer, StaffGroup::Border, StaffGroup::Auditor]
-                .into_iter()
-                .find(|g| token.member.is(*g))
-                .unwrap_or(StaffGroup::Auditor);
+            let acting = token.member.reading_as();
             deps.audit
                 .append_audit_event(&event(token.member.actor(acting), AuditAction::SignedIn))
                 .await?;

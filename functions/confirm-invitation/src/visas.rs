@@ -11,7 +11,7 @@ use serde_json::json;
 use visa_core::http::{Request, Response, client_addr, json, query_param, read_json};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
-use visa_core::visa_life::{self, Officer, Ports, VisaChange};
+use visa_core::visa_life::{self, Officer, VisaChange};
 
 /// `{"reason"}`: why a visa is cancelled or restored.
 #[derive(serde::Deserialize)]
@@ -55,13 +55,7 @@ pub async fn change(
         }
         _ => (VisaChange::Cancel, read_json::<Reason>(req.body())?.reason),
     };
-    let ports = Ports {
-        applications: deps.applications.as_ref(),
-        visas: deps.visas.as_ref(),
-        emails: deps.emails.as_ref(),
-        clock: deps.clock.as_ref(),
-        ids: deps.ids.as_ref(),
-    };
+    let ports = deps.ports();
     let officer = Officer {
         name,
         from: client_addr(req),

@@ -92,6 +92,14 @@ impl StaffMember {
         self.groups.contains(&group)
     }
 
+    /// The role a member reads in: the most capable group they have.
+    pub fn reading_as(&self) -> StaffGroup {
+        [StaffGroup::Officer, StaffGroup::Border, StaffGroup::Auditor]
+            .into_iter()
+            .find(|g| self.is(*g))
+            .unwrap_or(StaffGroup::Auditor)
+    }
+
     /// How the audit trail names this person: one named person, with the
     /// role they acted in.
     pub fn actor(&self, acting_as: StaffGroup) -> String {

@@ -295,6 +295,12 @@ function renderList(host, list, noneKey, captionKey) {
 
 let crossing = null; // { visa, holder, status, passport }
 
+/** Border control's public check of a visa against a passport number. */
+function verification(number, passport) {
+  const query = new URLSearchParams({ passport_number: passport });
+  return fetch(`/api/visas/${encodeURIComponent(number)}/verification?${query}`, { cache: 'no-store' });
+}
+
 function wireBorder() {
   const form = document.getElementById('border-form');
   const errors = new FormErrors(form, document.getElementById('summary-host'));
@@ -308,7 +314,7 @@ function wireBorder() {
     if (missing.length) { errors.show(missing); return; }
     // Border control's own check first: the holder's data, to compare
     // with the passport in hand.
-    const res = await fetch(`/api/visas/${encodeURIComponent(number)}/verification?${new URLSearchParams({ passport_number: passport })}`, { cache: 'no-store' });
+    const res = await verification(number, passport);
     if (res.status === 404) {
       crossing = null;
       errors.show([{ field: 'visa_number', key: 'verify.no_match_title' }]);
@@ -354,7 +360,7 @@ async function recordCrossing(kind, button) {
     notice('info', 'officer.border.refused_title', problemKey(err));
   }
   // What border control's check says now.
-  const res = await fetch(`/api/visas/${encodeURIComponent(crossing.number)}/verification?${new URLSearchParams({ passport_number: crossing.passport })}`, { cache: 'no-store' });
+  const res = await verification(crossing.number, crossing.passport);
   if (res.ok) crossing.data = await res.json();
   renderCrossing();
 }

@@ -54,42 +54,35 @@ impl Applications for DynamoStore {
     }
 
     async fn applications_in(&self, status: Status) -> Result<Vec<Application>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI_STATUS)
-            .key_condition_expression("gsi5pk = :status")
-            .expression_attribute_values(":status", s(status_key(status)))
-            .scan_index_forward(false)
-            .limit(i32::try_from(SEARCH_LIMIT).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(record)
-            .collect()
+        self.index_page(IndexPage {
+            index: GSI_STATUS,
+            pk: "gsi5pk",
+            sk: "gsi5sk",
+            key: status_key(status),
+            kind: None,
+            newest_first: true,
+            limit: SEARCH_LIMIT,
+        })
+        .await?
+        .into_iter()
+        .map(record)
+        .collect()
     }
 
     async fn under_review(&self) -> Result<Vec<Application>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI_REVIEW)
-            .key_condition_expression("gsi4pk = :queue")
-            .expression_attribute_values(":queue", s(REVIEW_QUEUE))
-            .limit(i32::try_from(SEARCH_LIMIT * 2).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(record)
-            .collect()
+        self.index_page(IndexPage {
+            index: GSI_REVIEW,
+            pk: "gsi4pk",
+            sk: "gsi4sk",
+            key: REVIEW_QUEUE.to_owned(),
+            kind: None,
+            newest_first: false,
+            limit: SEARCH_LIMIT * 2,
+        })
+        .await?
+        .into_iter()
+        .map(record)
+        .collect()
     }
 
     async fn find_applications(&self, key: &SearchKey) -> Result<Vec<Application>, StoreError> {
