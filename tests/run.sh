@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test of the portal, on a fresh machine: installs what the tests
-# need (Debian: poppler-utils, zbar-tools, dmtx-utils, chromium, curl, jq; PyPI: moto[server],
+# need (Debian: poppler-utils, zbar-tools, dmtx-utils, openssl, chromium, curl, jq; PyPI: moto[server],
 # cfn-lint, openapi-spec-validator, pytest, schemathesis; npm: the browser
 # test packages from their lock file; crates.io: cargo-machete, and
 # cargo-fuzz for the nightly toolchain the fuzzing step needs), then runs,
@@ -24,6 +24,8 @@ missing=()
 command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
 command -v dmtxread >/dev/null || missing+=(dmtx-utils)
+# The seal's certificates and signature are checked with openssl's own code.
+command -v openssl >/dev/null || missing+=(openssl)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # tests/smoke.sh (run by tests/infra against visa-local) speaks HTTP with curl and JSON with jq.
 command -v curl >/dev/null || missing+=(curl)

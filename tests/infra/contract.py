@@ -28,6 +28,7 @@ ROUTES = [
     ("GET", "/api/visas/{visa_number}/verification", "render-visa", "border-control"),
     ("POST", "/api/visa-retrievals", "render-visa", "anyone"),
     ("GET", "/api/.well-known/jwks.json", "render-visa", "anyone"),
+    ("GET", "/api/.well-known/seal-certificates.pem", "render-visa", "anyone"),
     ("POST", "/api/admin/invitations", "confirm-invitation", "admin"),
     ("DELETE", "/api/admin/invitations/{number}", "confirm-invitation", "admin"),
     ("POST", "/api/admin/visas/{visa_number}/cancellation", "confirm-invitation", "admin"),
@@ -108,6 +109,7 @@ SLUGS = {
         "not-found", "validation", "too-many-requests", "malformed-body", "body-too-large",
     },
     ("GET", "/api/.well-known/jwks.json"): {"body-too-large"},
+    ("GET", "/api/.well-known/seal-certificates.pem"): {"body-too-large", "not-found"},
     ("POST", "/api/admin/invitations"): {
         "invitation-exists", "validation", "unauthenticated", "malformed-body", "body-too-large",
     },

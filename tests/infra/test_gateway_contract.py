@@ -217,6 +217,15 @@ def test_every_route_success_and_problems_conform(gw, checker):
     c.call("GET", "/api/requirements", 422, "validation")
     c.call("GET", "/api/requirements?nationality=india&category=holiday", 422, "validation")
     c.call("GET", "/api/.well-known/jwks.json", 200)
+    c.call("GET", "/api/.well-known/seal-certificates.pem", 200)
+    # Before an operator publishes them (the gateway publishes its own at start).
+    signers = pathlib.Path(gw.dir.name, "blobs", "trust", "signers")
+    published = {p: p.read_bytes() for p in signers.iterdir()}
+    for p in published:
+        p.unlink()
+    c.call("GET", "/api/.well-known/seal-certificates.pem", 404, "not-found")
+    for p, pem in published.items():
+        p.write_bytes(pem)
 
     # Accounts and sessions.
     creds = {"email": unique_email("priya"), "password": "correct horse battery"}

@@ -104,6 +104,7 @@ pub enum Op {
     VerifyVisa,
     RetrieveVisa,
     GetJwks,
+    GetSealCertificates,
     CreateInvitation,
     RevokeInvitation,
     CancelVisa,
@@ -184,6 +185,7 @@ routes! {
     VerifyVisa "verifyVisa" GET "/api/visas/{visa_number}/verification" RenderVisa Public;
     RetrieveVisa "retrieveVisa" POST "/api/visa-retrievals" RenderVisa Public;
     GetJwks "getJwks" GET "/api/.well-known/jwks.json" RenderVisa Public;
+    GetSealCertificates "getSealCertificates" GET "/api/.well-known/seal-certificates.pem" RenderVisa Public;
     CreateInvitation "createInvitation" POST "/api/admin/invitations" ConfirmInvitation Officer;
     RevokeInvitation "revokeInvitation" DELETE "/api/admin/invitations/{number}" ConfirmInvitation Officer;
     CancelVisa "cancelVisa" POST "/api/admin/visas/{visa_number}/cancellation" ConfirmInvitation Officer;

@@ -164,16 +164,6 @@ pub fn claims(app: &Application, visa: &Visa) -> jws::Claims {
 /// service (`EV`).
 pub const SEAL_SIGNER: &str = "KZEV";
 
-/// The seal's certificate reference for a signing key: six hex digits of
-/// its key id's SHA-256, the same for every visa the key signs (and, once
-/// the signer certificates are published, its serial number).
-pub fn certificate_reference(key_id: &str) -> String {
-    Sha256::digest(key_id.as_bytes())[..3]
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect()
-}
-
 /// The visa's ICAO Visible Digital Seal (version 4, visa profile): the
 /// MRV-B MRZ, one entry, the days of stay and the passport number, signed
 /// with the visa-signing key (ES256, raw r||s), dated the issue day.
@@ -182,7 +172,8 @@ pub async fn seal(signer: &dyn VisaSigner, doc: &VisaDocument) -> Result<Vec<u8>
     let header = vds::Header {
         issuing_state: "KAZ".into(),
         signer: SEAL_SIGNER.into(),
-        certificate_reference: certificate_reference(signer.key_id()),
+        // The serial number of the key's signer certificate (visa_pki).
+        certificate_reference: visa_pki::certificate_reference(signer.key_id()),
         issued: day,
         signed: day,
         feature_reference: vds::VISA_FEATURE_REFERENCE,

@@ -59,6 +59,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::VerifyVisa => respond(verify(deps, &req, m.param("visa_number")).await),
         Op::RetrieveVisa => respond(retrieve(deps, &req).await),
         Op::GetJwks => respond(jwks(deps).await),
+        Op::GetSealCertificates => respond(seal_certificates(deps).await),
         // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
@@ -216,13 +217,107 @@ async fn retrieve(deps: &Deps, req: &Request) -> Result<Response, Problem> {
 }
 
 /// The current key first, then every retired key whose visas may still be
-/// in force (a rotation keeps them verifying).
+/// in force (a rotation keeps them verifying). A key whose signer
+/// certificate is published carries it with the CSCA's as `x5c`, so the
+/// seal's certificate reference (the serial number) finds its key.
 async fn jwks(deps: &Deps) -> Result<Response, Problem> {
     let unavailable = |e: visa_core::signing::SignError| Problem::unavailable(e.to_string());
     let mut keys = vec![deps.signer.public_jwk().await.map_err(unavailable)?];
     keys.extend(deps.signer.retired_jwks().await.map_err(unavailable)?);
+    match published(deps, &keys).await {
+        Ok(Some(published)) => {
+            for (key, signer) in keys.iter_mut().zip(&published.signers) {
+                if let Some(signer) = signer {
+                    key["x5c"] = json!([pem_body(signer), pem_body(&published.csca)]);
+                }
+            }
+        }
+        Ok(None) => {}
+        // The keys verify the QR without certificates: serve them.
+        Err(e) => tracing::warn!(error = %e, "seal certificates not read"),
+    }
     let mut res = json(StatusCode::OK, &json!({ "keys": keys }));
     res.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(res)
+}
+
+/// Where an operator publishes the seal's certificates (PEM): the CSCA's,
+/// and each signing key's under its key id (infra/README.md).
+pub const CSCA_CERTIFICATE_KEY: &str = "trust/csca.pem";
+
+pub fn signer_certificate_key(kid: &str) -> String {
+    format!("trust/signers/{kid}.pem")
+}
+
+struct Published {
+    csca: String,
+    /// One per JWK, in the JWKS's order; None where none was issued.
+    signers: Vec<Option<String>>,
+}
+
+/// The published certificates, or None before the CSCA's is.
+async fn published(
+    deps: &Deps,
+    keys: &[serde_json::Value],
+) -> Result<Option<Published>, visa_core::store::BlobError> {
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).ok();
+    let Some(csca) = deps.blobs.get(CSCA_CERTIFICATE_KEY).await?.and_then(text) else {
+        return Ok(None);
+    };
+    let mut signers = Vec::with_capacity(keys.len());
+    for key in keys {
+        let kid = key["kid"].as_str().unwrap_or_default();
+        let pem = match kid {
+            "" => None,
+            kid => deps
+                .blobs
+                .get(&signer_certificate_key(kid))
+                .await?
+                .and_then(text),
+        };
+        signers.push(pem);
+    }
+    Ok(Some(Published { csca, signers }))
+}
+
+/// A PEM certificate's base64 body: the DER that `x5c` carries.
+fn pem_body(pem: &str) -> String {
+    pem.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect()
+}
+
+/// The signer certificates (current key first) and then the CSCA's, as one
+/// PEM file: `openssl verify` and border equipment check a seal's signer
+/// against the CSCA with it.
+async fn seal_certificates(deps: &Deps) -> Result<Response, Problem> {
+    let unavailable = |e: visa_core::signing::SignError| Problem::unavailable(e.to_string());
+    let mut keys = vec![deps.signer.public_jwk().await.map_err(unavailable)?];
+    keys.extend(deps.signer.retired_jwks().await.map_err(unavailable)?);
+    let published = published(deps, &keys)
+        .await
+        .map_err(|e| Problem::unavailable(e.to_string()))?;
+    let Some(Published { csca, signers }) = published.filter(|p| p.signers[0].is_some()) else {
+        return Err(Problem::not_found(
+            "the seal's certificates are not published yet",
+        ));
+    };
+    let mut body = String::new();
+    for pem in signers.into_iter().flatten().chain([csca]) {
+        body.push_str(pem.trim_end());
+        body.push('\n');
+    }
+    let mut res = http::Response::new(bytes::Bytes::from(body));
+    let headers = res.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/pem-certificate-chain"),
+    );
+    headers.insert(
         http::header::CACHE_CONTROL,
         http::HeaderValue::from_static("public, max-age=300"),
     );

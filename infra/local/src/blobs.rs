@@ -73,6 +73,25 @@ impl FolderBlobs {
         Ok(out)
     }
 
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Writes `bytes` under `key`, replacing what is there: for what the
+    /// gateway itself publishes (the seal's certificates), never for visas.
+    pub fn replace(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        if !safe_key(key) {
+            return Err(std::io::Error::other(format!("unsafe key {key:?}")));
+        }
+        let path = self.dir.join(key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let tmp = path.with_extension(format!("tmp{}", rand::random::<u32>()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &path)
+    }
+
     /// Deletes every visa PDF of an erased application.
     pub async fn erase_application(&self, application_id: &str) -> std::io::Result<()> {
         let key = format!("visas/{application_id}");

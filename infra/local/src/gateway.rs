@@ -73,6 +73,7 @@ impl Gateway {
         let signer = Arc::new(crate::signer::LocalSigner::load_or_create(
             &config.data_dir.join("visa-signing-key.pem"),
         )?);
+        crate::signer::publish_certificates(&config.data_dir, &signer, &blobs)?;
         // The email queue's handler is render-visa itself (a task per
         // request), so the two point at each other: a weak link back.
         let render = Arc::new_cyclic(|render| visa_render_visa::Deps {

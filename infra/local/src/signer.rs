@@ -39,6 +39,79 @@ impl LocalSigner {
     }
 }
 
+/// The local seal trust chain, published where render-visa serves it from:
+/// a country-signing CA generated once (its key in the data dir, as an
+/// operator would keep it offline) and the signer certificate of the
+/// current key, issued again whenever either no longer matches.
+pub fn publish_certificates(
+    data_dir: &Path,
+    signer: &LocalSigner,
+    blobs: &crate::blobs::FolderBlobs,
+) -> std::io::Result<()> {
+    use visa_render_visa::{CSCA_CERTIFICATE_KEY, signer_certificate_key};
+    let other = |e: visa_pki::PkiError| std::io::Error::other(e.to_string());
+    let path = data_dir.join("csca-key.pem");
+    let csca_key = match std::fs::read_to_string(&path) {
+        Ok(pem) => SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::random(&mut rand::rngs::OsRng);
+            let pem = key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(std::io::Error::other)?;
+            crate::config::write_private(&path, pem.as_bytes())?;
+            key
+        }
+        Err(e) => return Err(e),
+    };
+    let now = chrono::Utc::now();
+    let read = |key: &str| {
+        std::fs::read_to_string(blobs.dir().join(key))
+            .ok()
+            .and_then(|pem| visa_pki::from_pem(&pem).ok())
+    };
+    let csca = match read(CSCA_CERTIFICATE_KEY) {
+        Some(cert)
+            if visa_pki::public_key(&cert).ok() == Some(*csca_key.verifying_key())
+                && visa_pki::check_issued_by(&cert, &cert).is_ok() =>
+        {
+            cert
+        }
+        _ => {
+            let cert = visa_pki::new_csca(&csca_key, now, 3650).map_err(other)?;
+            blobs.replace(
+                CSCA_CERTIFICATE_KEY,
+                visa_pki::to_pem(&cert).map_err(other)?.as_bytes(),
+            )?;
+            cert
+        }
+    };
+    let key = signer_certificate_key(&signer.kid);
+    let serial = visa_pki::serial_for_key(&signer.kid);
+    let current = read(&key).is_some_and(|cert| {
+        visa_pki::check_issued_by(&cert, &csca).is_ok()
+            && visa_pki::public_key(&cert).ok() == Some(*signer.key.verifying_key())
+            && visa_pki::serial(&cert) == serial
+    });
+    if !current {
+        let request = visa_pki::request_for(&signer.key).map_err(other)?;
+        // Three years, or what is left of the CSCA's validity.
+        let csca_end = csca.tbs_certificate.validity.not_after.to_unix_duration();
+        let left = (i64::try_from(csca_end.as_secs()).unwrap_or(0) - now.timestamp()) / 86_400;
+        let cert = visa_pki::issue_signer(
+            &csca_key,
+            &csca,
+            &request,
+            &serial,
+            now,
+            left.clamp(1, 1100),
+        )
+        .map_err(other)?;
+        blobs.replace(&key, visa_pki::to_pem(&cert).map_err(other)?.as_bytes())?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl VisaSigner for LocalSigner {
     fn key_id(&self) -> &str {

@@ -39,6 +39,15 @@ const PASSPORT: &str = "PX0912345";
 const BIRTH: &str = "1985-11-03";
 const NATIONALITY: &str = "SRB";
 
+fn path(p: &std::path::Path) -> &str {
+    p.to_str().expect("UTF-8 temp path")
+}
+
+/// openssl's output, failing the test with its message.
+fn openssl(args: &[&str]) -> String {
+    tool("openssl", args, "openssl")
+}
+
 #[tokio::test]
 async fn the_downloaded_visa_reads_back_and_its_qr_verifies_against_the_jwks() {
     let gw = Gateway::start();
@@ -215,48 +224,90 @@ async fn the_downloaded_visa_reads_back_and_its_qr_verifies_against_the_jwks() {
     let days = u8::try_from((until - from).num_days() + 1).unwrap();
     assert_eq!(seal.features.duration_of_stay, Some((days, 0, 0)));
     assert_eq!(seal.features.passport_number.as_deref(), Some(PASSPORT));
-    // The key: the JWKS's whose id the certificate reference names.
-    let kid = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|k| k["kid"].as_str())
-        .find(|kid| {
-            visa_render_visa::issue::certificate_reference(kid) == seal.header.certificate_reference
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "no JWKS key has reference {}",
-                seal.header.certificate_reference
-            )
-        });
-    let jwk = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid)
+    // The signer: the certificate whose serial number the header names, in
+    // the chain this gateway publishes; openssl checks it against the CSCA
+    // and the seal's signature with its key.
+    let res = gw
+        .http
+        .get(format!("{}/api/.well-known/seal-certificates.pem", gw.base))
+        .send()
+        .await
         .unwrap();
-    let coordinate = |name: &str| -> [u8; 32] {
-        B64.decode(jwk[name].as_str().unwrap())
-            .unwrap()
-            .try_into()
-            .unwrap()
-    };
-    let point = p256::EncodedPoint::from_affine_coordinates(
-        &coordinate("x").into(),
-        &coordinate("y").into(),
-        false,
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/pem-certificate-chain"
     );
-    let key = VerifyingKey::from_encoded_point(&point).unwrap();
+    let chain = res.text().await.unwrap();
+    let certs: Vec<String> = chain
+        .split_inclusive("-----END CERTIFICATE-----")
+        .map(str::trim)
+        .filter(|pem| pem.starts_with("-----BEGIN CERTIFICATE-----"))
+        .map(|pem| format!("{pem}\n"))
+        .collect();
+    assert!(certs.len() >= 2, "signer and CSCA expected:\n{chain}");
+    let (csca, signers) = certs.split_last().unwrap();
+    let csca_path = dir.path().join("csca.pem");
+    std::fs::write(&csca_path, csca).unwrap();
+    let signer_path = dir.path().join("signer.pem");
+    let reference = &seal.header.certificate_reference;
+    let signer = signers
+        .iter()
+        .find(|pem| {
+            std::fs::write(&signer_path, pem).unwrap();
+            let serial = openssl(&["x509", "-noout", "-serial", "-in", path(&signer_path)]);
+            serial
+                .trim()
+                .trim_start_matches("serial=")
+                .trim_start_matches("00")
+                == reference.as_str()
+        })
+        .unwrap_or_else(|| panic!("no published signer has serial {reference}:\n{chain}"));
+    std::fs::write(&signer_path, signer).unwrap();
+    let verified = openssl(&["verify", "-CAfile", path(&csca_path), path(&signer_path)]);
+    assert_eq!(verified.trim(), format!("{}: OK", path(&signer_path)));
+    let public = openssl(&["x509", "-noout", "-pubkey", "-in", path(&signer_path)]);
+    let public_path = dir.path().join("signer-key.pem");
+    std::fs::write(&public_path, public).unwrap();
+    // openssl takes ECDSA signatures as DER; the seal holds raw r||s.
     let signature = Signature::from_slice(&seal.signature).expect("raw r||s of P-256");
-    key.verify(&seal.signed_bytes, &signature)
-        .expect("the seal's signature verifies");
+    let signature_path = dir.path().join("seal.sig");
+    std::fs::write(&signature_path, signature.to_der().as_bytes()).unwrap();
+    let dgst = |signed: &[u8]| {
+        let signed_path = dir.path().join("seal.bin");
+        std::fs::write(&signed_path, signed).unwrap();
+        std::process::Command::new("openssl")
+            .args(["dgst", "-sha256", "-verify", path(&public_path)])
+            .args(["-signature", path(&signature_path), path(&signed_path)])
+            .output()
+            .expect("openssl runs")
+    };
+    let out = dgst(&seal.signed_bytes);
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "Verified OK",
+        "openssl: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut forged = seal.signed_bytes.clone();
     let last = forged.len() - 1;
     forged[last] ^= 1;
     assert!(
-        key.verify(&forged, &signature).is_err(),
+        !dgst(&forged).status.success(),
         "a changed seal still verified"
+    );
+    // The JWKS carries the same certificates (x5c) on the key that signed.
+    let der = |pem: &str| -> String { pem.lines().filter(|l| !l.starts_with("-----")).collect() };
+    let signed_by = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["x5c"][0].as_str() == Some(der(signer).as_str()))
+        .unwrap_or_else(|| panic!("no JWKS key carries the signer certificate: {jwks}"));
+    assert_eq!(signed_by["x5c"][1].as_str(), Some(der(csca).as_str()));
+    assert_eq!(
+        visa_pki::certificate_reference(signed_by["kid"].as_str().unwrap()),
+        *reference
     );
 
     // One changed character anywhere in the payload or the signature and

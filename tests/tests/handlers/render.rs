@@ -126,6 +126,53 @@ async fn the_visa_is_downloaded_verified_on_the_clock_and_retrieved() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(jwks["keys"][0]["crv"], "P-256");
+    assert!(jwks["keys"][0].get("x5c").is_none(), "no certificate yet");
+}
+
+#[tokio::test]
+async fn published_seal_certificates_are_served_as_a_chain_and_in_the_jwks() {
+    let r = Render::new();
+    r.publish_certificates();
+    let res = r
+        .handle(request(
+            "GET",
+            "/api/.well-known/seal-certificates.pem",
+            None,
+            Value::Null,
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/pem-certificate-chain"
+    );
+    let chain = std::str::from_utf8(res.body()).unwrap();
+    let certs: Vec<visa_pki::Certificate> = chain
+        .split_inclusive("-----END CERTIFICATE-----\n")
+        .map(|pem| visa_pki::from_pem(pem).unwrap())
+        .collect();
+    let [signer, csca] = &certs[..] else {
+        panic!("signer and CSCA expected: {chain}")
+    };
+    visa_pki::check_issued_by(signer, csca).unwrap();
+    visa_pki::check_issued_by(csca, csca).unwrap();
+
+    let (status, jwks) = r
+        .call("GET", "/api/.well-known/jwks.json", None, Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    let key = &jwks["keys"][0];
+    let kid = key["kid"].as_str().unwrap();
+    assert_eq!(
+        visa_pki::serial(signer),
+        &visa_pki::serial_for_key(kid)[..],
+        "the serial is the seal's certificate reference"
+    );
+    let b64 = |cert: &visa_pki::Certificate| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(visa_pki::to_der(cert).unwrap())
+    };
+    assert_eq!(key["x5c"], json!([b64(signer), b64(csca)]));
 }
 
 // ------------------------------------------------------------ every problem of every route
@@ -135,6 +182,7 @@ cases! {
     verification_problems,
     retrieval_problems,
     jwks_problems,
+    seal_certificates_problems,
     what_is_not_render_visas_answers,
 }
 
@@ -221,8 +269,29 @@ async fn jwks_problems() {
     too_large_refused(&r, "GET", "/api/.well-known/jwks.json", None).await;
 }
 
+async fn seal_certificates_problems() {
+    let r = Render::new();
+    let path = "/api/.well-known/seal-certificates.pem";
+    // Before an operator publishes them.
+    refused(
+        &r,
+        request("GET", path, None, Value::Null),
+        (404, "not-found"),
+    )
+    .await;
+    r.publish_certificates();
+    too_large_refused(&r, "GET", path, None).await;
+}
+
 async fn what_is_not_render_visas_answers() {
     let r = Render::new();
     no_route_refused(&r, "/api/.well-known/jwks.json", "POST", "GET, HEAD").await;
+    no_route_refused(
+        &r,
+        "/api/.well-known/seal-certificates.pem",
+        "PUT",
+        "GET, HEAD",
+    )
+    .await;
     no_route_refused(&r, "/api/applications/app-1/visa", "DELETE", "GET, HEAD").await;
 }

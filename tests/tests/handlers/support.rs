@@ -850,6 +850,22 @@ impl Render {
         }
     }
 
+    /// Publishes the local trust chain (a CSCA and the signer's
+    /// certificate) where render-visa serves it from, as the gateway does
+    /// at start.
+    pub fn publish_certificates(&self) {
+        let signer =
+            visa_local::signer::LocalSigner::load_or_create(&self.dir.path().join("key.pem"))
+                .unwrap();
+        let blobs = visa_local::blobs::FolderBlobs::new(
+            self.dir.path().join("blobs"),
+            "link-key".into(),
+            String::new(),
+        )
+        .unwrap();
+        visa_local::signer::publish_certificates(self.dir.path(), &signer, &blobs).unwrap();
+    }
+
     pub async fn call(
         &self,
         method: &str,
