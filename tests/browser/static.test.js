@@ -103,6 +103,10 @@ test('every key the pages use is translated', () => {
   for (let i = 1; i <= 12; i += 1) used.add(`format.month.${i}`);
   for (const r of ['malformed', 'bad-signature', 'unknown-key', 'no-keys']) used.add(`verify.reason.${r}`);
   for (const v of ['in-force', 'not-yet-valid', 'expired', 'unknown']) used.add(`verify.validity.${v}`);
+  // The offline verifier (verify.js).
+  for (const s of ['fresh', 'offline', 'never']) used.add(`verify.sync.${s}`);
+  for (const s of ['looking', 'no-camera', 'denied', 'no-reader']) used.add(`verify.scan.${s}`);
+  for (const r of ['malformed', 'bad-signature', 'unknown-key', 'no-keys', 'unreadable']) used.add(`verify.seal.reason.${r}`);
   // Each form field has a message for a missing or invalid answer.
   for (const { text } of html) {
     for (const [, field] of text.matchAll(/data-field="([^"]+)"/g)) {
@@ -186,4 +190,51 @@ test('run.sh runs every browser test file', () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.test.js'));
   assert.deepEqual(files.filter((f) => !listed.has(f)), [], 'test files tests/browser/run.sh leaves out');
   assert.deepEqual([...listed].filter((f) => !files.includes(f)), [], 'files run.sh names that do not exist');
+});
+
+test('the service worker keeps everything the verify page loads', () => {
+  const sw = readFileSync(join(SITE_DIR, 'sw.js'), 'utf8');
+  const shell = new Set(JSON.parse(`[${/const SHELL = \[([\s\S]*?)\];/.exec(sw)[1].replace(/'/g, '"').replace(/,\s*$/, '')}]`));
+  // The page's modules, followed through their static imports.
+  const seen = new Set();
+  const queue = ['/js/pages/verify.js'];
+  while (queue.length) {
+    const url = queue.pop();
+    if (seen.has(url)) continue;
+    seen.add(url);
+    const text = readFileSync(join(SITE_DIR, url), 'utf8');
+    for (const [, spec] of text.matchAll(/^import\s[^'"]*['"]([^'"]+)['"]/gm)) {
+      queue.push(new URL(spec, `http://site${url}`).pathname);
+    }
+  }
+  const page = readFileSync(join(SITE_DIR, 'verify.html'), 'utf8');
+  for (const [, url] of page.matchAll(/(?:src|href)="(\/[^"#?]*)"/g)) if (!url.endsWith('/')) seen.add(url);
+  // What the modules fetch: translations and the barcode reader.
+  for (const lang of LANGS) seen.add(`/i18n/${lang}.json`).add(`/i18n/countries.${lang}.json`);
+  const scan = readFileSync(join(SITE_DIR, 'js', 'scan.js'), 'utf8');
+  for (const [, url] of scan.matchAll(/'(\/vendor\/[^']+)'/g)) seen.add(url);
+  seen.add('/verify');
+  const missing = [...seen].filter((u) => !shell.has(u));
+  assert.deepEqual(missing, [], 'loaded by /verify but not kept offline');
+  for (const url of shell) {
+    if (url === '/verify') continue;
+    assert.ok(existsSync(join(SITE_DIR, url)), `sw.js keeps ${url}, which does not exist`);
+  }
+});
+
+test('the vendored barcode reader is the npm package, byte for byte', () => {
+  const pkg = (name) => join(REPO_ROOT, 'tests', 'browser', 'node_modules', name);
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'tests', 'browser', 'package-lock.json'), 'utf8'));
+  const readme = readFileSync(join(SITE_DIR, 'vendor', 'README.md'), 'utf8');
+  for (const [name, version] of [['barcode-detector', lock.packages['node_modules/barcode-detector'].version], ['zxing-wasm', lock.packages['node_modules/zxing-wasm'].version]]) {
+    assert.ok(readme.includes(`${name} ${version}`), `vendor/README.md does not name ${name} ${version}`);
+  }
+  for (const [vendored, original] of [
+    ['barcode-detector/ponyfill.js', pkg('barcode-detector/dist/iife/ponyfill.js')],
+    ['barcode-detector/LICENSE', pkg('barcode-detector/LICENSE')],
+    ['zxing-wasm/zxing_reader.wasm', pkg('zxing-wasm/dist/reader/zxing_reader.wasm')],
+    ['zxing-wasm/LICENSE', pkg('zxing-wasm/LICENSE')],
+  ]) {
+    assert.ok(readFileSync(join(SITE_DIR, 'vendor', vendored)).equals(readFileSync(original)), `site/vendor/${vendored} differs from the npm package`);
+  }
 });

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dateFromParts } from '../../site/js/dates.js';
 import { verifyCompactJws, readClaims, validityOn, CLAIMS } from '../../site/js/visa-token.js';
 import { retryAtOf } from '../../site/js/api.js';
@@ -55,4 +56,66 @@ test('Retry-After: seconds or an HTTP date, anything else unknown', () => {
   assert.equal(retryAtOf(null, now), null);
   assert.equal(retryAtOf('', now), null);
   assert.equal(retryAtOf('soon', now), null);
+});
+
+test('digital seal: the BSI TR-03137 worked visa decodes field by field', async () => {
+  const { decodeSeal, readMrvB, c40Decode } = await import('../../site/js/seal.js');
+  const bytes = new Uint8Array(readFileSync(new URL('../../fuzz/seeds/vds/bsi-tr-03137-annex-f.bin', import.meta.url)));
+  const seal = decodeSeal(bytes);
+  assert.deepEqual(seal.header, {
+    issuingState: 'D<<', signer: 'DETS', certificateReference: '32',
+    issued: '2020-01-01', signed: '2021-12-03', featureReference: 0x5d, typeCategory: 0x01,
+  });
+  assert.equal(seal.features.mrz, 'VCD<<DENT<<ARTHUR<PHILIP<<<<<<<<<<<<1234567XY7GBR5203116M2005250<<<<<<<<');
+  assert.deepEqual(seal.features.durationOfStay, { days: 160, months: 0, years: 0 });
+  assert.equal(seal.features.passportNumber, '47110815P');
+  assert.equal(seal.signature.length, 56, 'brainpoolP224r1: r and s of 28 bytes');
+  assert.deepEqual(seal.signedBytes, bytes.slice(0, bytes.length - 58));
+  const mrz = readMrvB(seal.features.mrz);
+  assert.equal(mrz.surname, 'DENT');
+  assert.equal(mrz.givenNames, 'ARTHUR PHILIP');
+  assert.equal(mrz.visaNumber, '1234567XY');
+  assert.equal(mrz.nationality, 'GBR');
+  assert.equal(mrz.dateOfBirth, '1952-03-11');
+  assert.equal(mrz.sex, 'M');
+  assert.equal(mrz.validUntil, '2020-05-25');
+  assert.equal(mrz.checks, true);
+  assert.equal(readMrvB(seal.features.mrz.replace('GBR5203116', 'GBR5203117')).checks, false);
+  assert.equal(c40Decode(new Uint8Array([0x6a, 0xbc])), 'D<<');
+  assert.equal(c40Decode(new Uint8Array([0xfe, 0x4c])), 'K');
+  assert.throws(() => decodeSeal(bytes.slice(1)));
+  assert.throws(() => decodeSeal(bytes.slice(0, 20)));
+  const v3 = bytes.slice();
+  v3[1] = 0x02;
+  assert.throws(() => decodeSeal(v3));
+});
+
+test('digital seal: genuine, altered, unknown signer, unreadable', async () => {
+  const { verifySeal, certificateSerial } = await import('../../site/js/seal.js');
+  const { subtle } = webcrypto;
+  const bsi = new Uint8Array(readFileSync(new URL('../../fuzz/seeds/vds/bsi-tr-03137-annex-f.bin', import.meta.url)));
+  const signed = bsi.slice(0, bsi.length - 58);
+  const pair = await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const sig = new Uint8Array(await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, signed));
+  const seal = new Uint8Array([...signed, 0xff, 0x40, ...sig]);
+  const text = (b) => String.fromCharCode(...b);
+  // Just enough of a certificate for its serial: Certificate { TBSCertificate { [0] v3, serial 0x32 } }.
+  const cert = (serial) => Buffer.from([0x30, 0x0a, 0x30, 0x08, 0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, serial]).toString('base64');
+  assert.equal(certificateSerial(Buffer.from(cert(0x32), 'base64')), '32');
+  const pub = await subtle.exportKey('jwk', pair.publicKey);
+  const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: pub.x, y: pub.y, kid: 'k1', x5c: [cert(0x32), cert(0x01)] }] };
+
+  const genuine = await verifySeal(text(seal), jwks);
+  assert.equal(genuine.status, 'valid');
+  assert.equal(genuine.visa.passportNumber, '47110815P');
+  assert.equal(genuine.visa.surname, 'DENT');
+
+  const altered = seal.slice();
+  altered[altered.length - 70] ^= 0x01; // in the passport number, before the signature
+  assert.equal((await verifySeal(text(altered), jwks)).status, 'bad-signature');
+  const otherKey = { keys: [{ ...jwks.keys[0], x5c: [cert(0x33), cert(0x01)] }] };
+  assert.equal((await verifySeal(text(seal), otherKey)).status, 'unknown-key');
+  assert.equal((await verifySeal(text(seal), { keys: [{ ...jwks.keys[0], x5c: undefined }] })).status, 'unknown-key');
+  assert.equal((await verifySeal('not a seal', jwks)).status, 'malformed');
+  assert.equal((await verifySeal(`${text(seal)}\u20ac`, jwks)).status, 'unreadable');
 });

@@ -174,8 +174,10 @@ type Resp = http::Response<Body>;
 
 /// The site's Content Security Policy. CloudFront sends the same one in the
 /// cloud (infra/template.yaml's response headers policy; a template test
-/// holds the two equal); the pages carry no copy of their own.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/// holds the two equal); the pages carry no copy of their own. WebAssembly
+/// is allowed for the verify page's barcode reader (site/vendor), and no
+/// other script evaluation.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// Every route of the local gateway: `/api` to the functions, the sandbox
 /// checkout, the download links, and the site's files; the security

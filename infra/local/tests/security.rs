@@ -155,8 +155,13 @@ fn assert_security_headers(what: &str, res: &reqwest::Response) {
         .unwrap_or_else(|| panic!("{what}: no Content-Security-Policy"))
         .to_str()
         .unwrap();
+    assert!(
+        !csp.contains(" 'unsafe-eval'") && !csp.contains("'unsafe-inline'"),
+        "{what}: CSP {csp:?} allows script evaluation"
+    );
     for directive in [
         "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
         "object-src 'none'",
         "frame-ancestors 'none'",
         "base-uri 'none'",

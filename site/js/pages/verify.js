@@ -1,6 +1,8 @@
-// Border control: /verify#<compact JWS> (the visa's QR code) is verified on
-// this device with WebCrypto against the published JWKS; or a visa number
-// and passport number are checked online with
+// Border control: the visa's QR code (/verify#<compact JWS>, opened by a
+// phone's camera or scanned here) and its ICAO digital seal are verified on
+// this device with WebCrypto against the published keys, kept for offline
+// use (offline.js; the service worker keeps the page); or a visa number and
+// passport number are checked online with
 // GET /api/visas/{number}/verification?passport_number=...
 
 import { start, onLanguageChange } from '../page.js';
@@ -9,25 +11,31 @@ import { get, ApiProblem } from '../api.js';
 import { FormErrors, problemMessages, problemKey } from '../errors.js';
 import { verifyCompactJws, readClaims, validityOn } from '../visa-token.js';
 import { today } from '../dates.js';
-
-// The last good JWKS, so a check still works with a poor connection.
-const JWKS_CACHE_KEY = 'visa.jwks';
+import { verifySeal } from '../seal.js';
+import { Scanner, cameraAvailable } from '../scan.js';
+import { keepPageOffline, loadKeys, lastSynced } from '../offline.js';
 
 let tokenResult = null;   // {status, claims, validity, keysFrom}
+let sealResult = null;    // {status, visa?, seal?, validity?}
 let manualResult = null;  // {kind: 'found' | 'not-found' | 'problem', data?, key?}
+let keys = null;          // the last loadKeys() answer
+let scanState = null;     // null | 'looking' | 'no-camera' | 'denied' | 'no-reader'
+let scanner = null;
 
-async function loadJwks() {
-  try {
-    const jwks = await get('/.well-known/jwks.json');
-    try { localStorage.setItem(JWKS_CACHE_KEY, JSON.stringify(jwks)); } catch { /* storage disabled */ }
-    return { jwks, from: 'network' };
-  } catch {
-    try {
-      const cached = JSON.parse(localStorage.getItem(JWKS_CACHE_KEY) || 'null');
-      if (cached) return { jwks: cached, from: 'cache' };
-    } catch { /* nothing cached */ }
-    return { jwks: null, from: 'none' };
-  }
+async function currentKeys() {
+  keys = await loadKeys();
+  renderSync();
+  return keys;
+}
+
+function renderSync() {
+  const host = document.getElementById('sync-status');
+  const synced = keys ? keys.synced : lastSynced();
+  const when = synced ? formatDateTime(synced) : '';
+  let key = 'verify.sync.never';
+  if (synced) key = keys && keys.from === 'cache' ? 'verify.sync.offline' : 'verify.sync.fresh';
+  host.replaceChildren(el('p', { className: 'hint', key, vars: { when } }));
+  host.dataset.synced = synced || '';
 }
 
 function row(labelKey, value, name) {
@@ -131,15 +139,21 @@ function renderManual() {
   ]));
 }
 
-async function checkToken() {
-  let compact = window.location.hash.replace(/^#/, '');
+/** The compact JWS in a scanned QR code: the part after `#` of the visa's URL. */
+function compactOf(text) {
+  const hash = String(text || '').indexOf('#');
+  let compact = hash >= 0 ? text.slice(hash + 1) : String(text || '');
   try { compact = decodeURIComponent(compact).trim(); } catch { /* left as is: it will not parse */ }
+  return compact;
+}
+
+async function checkCompact(compact) {
   if (!compact) {
     tokenResult = null;
     renderToken();
     return;
   }
-  const { jwks, from } = await loadJwks();
+  const { jwks, from } = await currentKeys();
   const result = await verifyCompactJws(compact, jwks);
   const claims = readClaims(result.payload);
   tokenResult = {
@@ -149,6 +163,130 @@ async function checkToken() {
     keysFrom: from,
   };
   renderToken();
+}
+
+function checkToken() {
+  return checkCompact(compactOf(window.location.hash));
+}
+
+/** The first day of a seal's validity: its last day less the days of stay (the e-visa's window). */
+function sealValidity(visa) {
+  const days = visa.durationOfStay ? visa.durationOfStay.days : 0;
+  if (!visa.validUntil || !days) return 'unknown';
+  const until = new Date(`${visa.validUntil}T00:00:00Z`);
+  const from = new Date(until.getTime() - (days - 1) * 86400000).toISOString().slice(0, 10);
+  return validityOn({ validFrom: from, validUntil: visa.validUntil }, today());
+}
+
+async function checkSeal(text) {
+  const { jwks } = await currentKeys();
+  const result = await verifySeal(text, jwks);
+  const status = result.status === 'unknown-key' && !jwks ? 'no-keys' : result.status;
+  sealResult = { ...result, status, validity: status === 'valid' ? sealValidity(result.visa) : null };
+  renderSeal();
+}
+
+function renderSeal() {
+  const host = document.getElementById('seal-result');
+  host.replaceChildren();
+  delete host.dataset.signature;
+  if (!sealResult) return;
+  const { status, visa, seal, validity } = sealResult;
+  host.dataset.signature = status === 'valid' ? 'valid' : 'invalid';
+  host.append(el('p', { className: 'caption', key: 'verify.seal_heading' }));
+  if (status !== 'valid') {
+    host.append(panel(false, 'verify.invalid_title', `verify.seal.reason.${status}`));
+    return;
+  }
+  const inForce = validity === 'in-force';
+  host.append(panel(inForce, inForce ? 'verify.valid_title' : 'verify.not_in_force_title', `verify.validity.${validity}`));
+  if (!visa.checks) host.append(el('p', { className: 'error-message', key: 'verify.seal.mrz_checks_failed' }));
+  // Both codes genuine but of two visas: a collage of two real visas.
+  const qr = tokenResult && tokenResult.status === 'valid' ? tokenResult.claims : null;
+  if (qr && qr.visaNumber !== visa.visaNumber) {
+    host.append(el('p', { className: 'error-message', key: 'verify.seal.mismatch', attrs: { role: 'alert', 'data-mismatch': '' } }));
+  }
+  host.append(el('dl', { className: 'summary-list', attrs: { 'data-seal-list': '' } }, [
+    row('field.visa_number', visa.visaNumber, 'visa_number'),
+    row('field.passport.surname', visa.surname, 'surname'),
+    row('field.passport.given_names', visa.givenNames, 'given_names'),
+    row('field.passport.nationality', visa.nationality ? countryName(visa.nationality) : '', 'nationality'),
+    row('field.passport.date_of_birth', visa.dateOfBirth ? formatDate(visa.dateOfBirth) : '', 'date_of_birth'),
+    row('field.passport.sex', has(`sex.${visa.sex}`) ? t(`sex.${visa.sex}`) : t('sex.X'), 'sex'),
+    row('field.passport.number', visa.passportNumber, 'passport_number'),
+    row('field.valid_until', visa.validUntil ? formatDate(visa.validUntil) : '', 'valid_until'),
+    visa.durationOfStay ? row('verify.seal.stay', t('verify.seal.days', { days: visa.durationOfStay.days }), 'stay') : null,
+    visa.entries === 1 ? row('field.entries', t('visa.single_entry'), 'entries') : null,
+    row('verify.seal.signer', `${seal.header.signer} ${seal.header.certificateReference}`, 'signer'),
+  ]));
+}
+
+function renderScan() {
+  const status = document.getElementById('scan-status');
+  const video = document.getElementById('scan-video');
+  const start = document.getElementById('scan-start');
+  const stop = document.getElementById('scan-stop');
+  const looking = scanState === 'looking';
+  video.hidden = !looking;
+  stop.hidden = !looking;
+  start.hidden = looking;
+  status.replaceChildren();
+  if (scanState) {
+    status.append(el('p', {
+      className: looking ? 'hint' : 'error-message',
+      key: `verify.scan.${scanState}`,
+    }));
+  }
+}
+
+async function startScan() {
+  if (!cameraAvailable()) {
+    scanState = 'no-camera';
+    renderScan();
+    return;
+  }
+  const video = document.getElementById('scan-video');
+  const found = { qr: null, seal: null, frames: 0 };
+  scanner = new Scanner(video, async (codes) => {
+    for (const code of codes) {
+      if (code.format === 'qr_code' && !found.qr) found.qr = code.rawValue;
+      if (code.format === 'data_matrix' && !found.seal) found.seal = code.rawValue;
+    }
+    // One code found: a few more frames for the other, which may be
+    // out of view or out of focus.
+    found.frames += 1;
+    return (found.qr && found.seal) || found.frames > 6;
+  });
+  scanState = 'looking';
+  renderScan();
+  try {
+    await scanner.start();
+  } catch (err) {
+    scanner.stop();
+    scanState = err && err.name === 'NotAllowedError' ? 'denied'
+      : err && /vendor|WebAssembly|load/i.test(String(err.message)) ? 'no-reader' : 'denied';
+    renderScan();
+    return;
+  }
+  if (scanState !== 'looking') return; // stopped by hand
+  scanState = null;
+  renderScan();
+  tokenResult = null;
+  sealResult = null;
+  renderToken();
+  renderSeal();
+  if (found.qr) await checkCompact(compactOf(found.qr));
+  if (found.seal) await checkSeal(found.seal);
+  document.getElementById(found.qr ? 'token-result' : 'seal-result').focus();
+}
+
+function setUpScanner() {
+  document.getElementById('scan-start').addEventListener('click', () => { startScan(); });
+  document.getElementById('scan-stop').addEventListener('click', () => {
+    scanState = null;
+    if (scanner) scanner.stop();
+    renderScan();
+  });
 }
 
 function setUpManualForm() {
@@ -185,7 +323,11 @@ function setUpManualForm() {
 
 start(async () => {
   setUpManualForm();
-  onLanguageChange(() => { renderToken(); renderManual(); });
+  setUpScanner();
+  onLanguageChange(() => { renderSync(); renderScan(); renderToken(); renderSeal(); renderManual(); });
   window.addEventListener('hashchange', () => { checkToken(); });
-  await checkToken();
+  renderSync();
+  keepPageOffline();
+  if (window.location.hash.length > 1) await checkToken();
+  else await currentKeys();
 });
