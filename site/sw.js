@@ -7,8 +7,8 @@
 
 const CACHE = 'verify-v1';
 
-// Everything /verify loads (tests/browser/static.test.js holds this list
-// against the page's imports).
+// What /verify loads, kept at install (tests/browser/static.test.js holds
+// this list and ON_USE against the page's imports).
 const SHELL = [
   '/verify',
   '/css/main.css',
@@ -29,6 +29,12 @@ const SHELL = [
   '/i18n/countries.en.json',
   '/i18n/countries.ru.json',
   '/i18n/countries.kk.json',
+];
+
+// The barcode reader for browsers without one (1.1 MB): kept from its
+// first use, so a visit that never scans does not download it. An
+// officer's device scans once online and then reads offline.
+const ON_USE = [
   '/vendor/barcode-detector/ponyfill.js',
   '/vendor/zxing-wasm/zxing_reader.wasm',
 ];
@@ -54,7 +60,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
   const path = url.pathname === '/verify.html' ? '/verify' : url.pathname;
-  if (!SHELL.includes(path)) return;
+  if (!SHELL.includes(path) && !ON_USE.includes(path)) return;
   event.respondWith((async () => {
     const cache = await caches.open(CACHE);
     try {

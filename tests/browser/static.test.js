@@ -194,7 +194,8 @@ test('run.sh runs every browser test file', () => {
 
 test('the service worker keeps everything the verify page loads', () => {
   const sw = readFileSync(join(SITE_DIR, 'sw.js'), 'utf8');
-  const shell = new Set(JSON.parse(`[${/const SHELL = \[([\s\S]*?)\];/.exec(sw)[1].replace(/'/g, '"').replace(/,\s*$/, '')}]`));
+  const list = (name) => JSON.parse(`[${new RegExp(`const ${name} = \\[([\\s\\S]*?)\\];`).exec(sw)[1].replace(/\/\/.*$/gm, '').replace(/'/g, '"').replace(/,\s*$/, '')}]`);
+  const shell = new Set([...list('SHELL'), ...list('ON_USE')]);
   // The page's modules, followed through their static imports.
   const seen = new Set();
   const queue = ['/js/pages/verify.js'];

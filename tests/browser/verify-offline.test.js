@@ -1,9 +1,10 @@
 // The border verifier without a network (issue #21). A visa is issued on
 // the real gateway and printed (its PDF rendered by poppler); Chromium's
-// fake camera plays that page as video. The verify page is opened once
-// online (it saves the keys; its service worker keeps the page), then the
-// gateway is stopped and the network cut: the camera scan still verifies
-// the QR code and the ICAO digital seal on the device. A second camera,
+// fake camera plays that page as video. The verify page is used once
+// online (it saves the keys; its service worker keeps the page, and the
+// barcode reader from that first scan), then the gateway is stopped and
+// the network cut: the camera scan still verifies the QR code and the ICAO
+// digital seal on the device. A second camera,
 // in the same browser profile and still offline, shows a forger's copy of
 // both codes (one claim and the passport number changed, signatures kept):
 // both are refused.
@@ -106,6 +107,9 @@ test('offline after one sync: the camera verifies a printed visa and refuses a f
     await ready(page);
     await page.waitForFunction(() => navigator.serviceWorker.ready.then((r) => Boolean(r.active)));
     await page.waitForSelector('#sync-status[data-synced]:not([data-synced=""])');
+    await scan(page);
+    assert.equal(await page.getAttribute('#seal-result', 'data-signature'), 'valid', await text(page, '#seal-result'));
+    // Each check online saves the keys again: this one is the last sync.
     const synced = await page.getAttribute('#sync-status', 'data-synced');
 
     // The network goes: the gateway stops and the browser is offline.

@@ -35,6 +35,7 @@ ROUTES = [
     ("POST", "/api/admin/visas/{visa_number}/restoration", "confirm-invitation", "admin"),
     ("POST", "/api/admin/visas/{visa_number}/shortening", "confirm-invitation", "admin"),
     ("GET", "/api/admin/audit-events", "confirm-invitation", "admin"),
+    ("POST", "/api/admin/seal-certificate-requests", "render-visa", "admin"),
     # The migration service's staff (issue #20): sign-in is public, the rest
     # needs the staff pool's token (JWT authorizer).
     ("POST", "/api/officer/sessions", "confirm-invitation", "anyone"),
@@ -128,6 +129,7 @@ SLUGS = {
         "not-found", "invalid-state", "validation", "unauthenticated", "malformed-body", "body-too-large",
     },
     ("GET", "/api/admin/audit-events"): {"validation", "unauthenticated", "body-too-large"},
+    ("POST", "/api/admin/seal-certificate-requests"): {"unauthenticated", "body-too-large"},
     # The staff routes: a token the authorizer let through is still read
     # from the request context by the function (unauthenticated when it is
     # not there, forbidden for no staff group or an auditor changing).

@@ -639,6 +639,9 @@ def test_every_route_success_and_problems_conform(gw, checker):
                    body=dict(reason, valid_until=first_day)).json()
     assert short["visa"]["valid_until"] == first_day and short["visa"]["revision"] == 7, short
     c.call("GET", "/api/admin/audit-events", 401, "unauthenticated")
+    c.call("POST", "/api/admin/seal-certificate-requests", 401, "unauthenticated")
+    csr = c.call("POST", "/api/admin/seal-certificate-requests", 200, token=ADMIN_TOKEN).json()
+    assert csr["request"].startswith("-----BEGIN CERTIFICATE REQUEST-----"), csr
     c.call("GET", "/api/admin/audit-events?from=2026-12-05&to=2026-12-01", 422, "validation", token=ADMIN_TOKEN)
     trail = c.call("GET", "/api/admin/audit-events", 200, token=ADMIN_TOKEN)
     rows = trail.body.decode().splitlines()

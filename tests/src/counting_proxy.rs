@@ -433,6 +433,12 @@ async fn forward(
                 leading_keys: Vec::new(),
             };
             if up.roles.decide(caller, &list).is_allowed() {
+                // The statement that grants it is needed, like any other.
+                up.audit
+                    .lock()
+                    .expect("audit")
+                    .granted
+                    .push((function.clone(), list));
                 response
             } else {
                 up.audit.lock().expect("audit").refused.push(format!(

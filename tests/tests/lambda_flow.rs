@@ -61,15 +61,19 @@ fn function_binaries() -> PathBuf {
         return PathBuf::from(dir);
     }
     let dir = bin_dir();
-    if FUNCTIONS.iter().all(|bin| dir.join(bin).exists()) {
-        return dir;
+    if !FUNCTIONS.iter().all(|bin| dir.join(bin).exists()) {
+        build_binaries();
     }
-    // The CI invocation's feature set, so nothing already built is rebuilt.
+    dir
+}
+
+/// The workspace's binaries (the functions, the operator's `visa-pki`),
+/// with the CI invocation's feature set, so nothing already built is rebuilt.
+fn build_binaries() {
     let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
     cargo.args(["build", "--workspace", "--all-features", "--bins"]);
     let status = cargo.status().expect("cargo runs");
-    assert!(status.success(), "building the Lambda binaries failed");
-    dir
+    assert!(status.success(), "building the workspace's binaries failed");
 }
 
 /// The officer's IAM identity, as API Gateway's IAM authorizer reports it.
@@ -296,10 +300,18 @@ impl Portal {
             .iter()
             .map(|(k, v)| (k.to_string(), json!(v.to_str().expect("a text header"))))
             .collect::<serde_json::Map<_, _>>();
+        let mut body = answer.body.map(|b| b.to_vec()).unwrap_or_default();
+        // A binary answer (the PEM chain) comes base64-encoded; API
+        // Gateway decodes it for the client.
+        if answer.is_base64_encoded {
+            body = base64::engine::general_purpose::STANDARD
+                .decode(&body)
+                .expect("a base64 body");
+        }
         Answer {
             status: u16::try_from(answer.status_code).expect("an HTTP status"),
             headers: Value::Object(headers),
-            body: answer.body.map(|b| b.to_vec()).unwrap_or_default(),
+            body,
         }
     }
 }
@@ -353,6 +365,151 @@ fn date_in(days: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::days(days))
         .date_naive()
         .to_string()
+}
+
+/// What a command printed; the test fails naming it when it cannot run
+/// or fails (tests/run.sh installs openssl, poppler-utils and dmtx-utils).
+fn run(command: &mut std::process::Command) -> Vec<u8> {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The operator's steps of infra/README.md, "Seal certificates", with the
+/// built `visa-pki`: a CSCA (the offline machine), a signing request for
+/// the visa key `kid` signed in KMS with the operator's credentials (moto
+/// itself, not a function's role), the signer certificate issued by the
+/// CSCA, both uploaded to the visa bucket. (CSCA PEM, signer PEM).
+async fn publish_seal_certificates(
+    portal: &Portal,
+    cloud: &visa_aws::Cloud,
+    bucket: &str,
+    kid: &str,
+    dir: &std::path::Path,
+) -> (String, String) {
+    let pki = bin_dir().join("visa-pki");
+    if !pki.exists() {
+        build_binaries();
+    }
+    let ca = dir.join("ca");
+    run(std::process::Command::new(&pki)
+        .arg("csca")
+        .arg("--out")
+        .arg(&ca));
+    // The request, signed in KMS by render-visa (the only signer the key
+    // policy allows), asked for by an operator with IAM.
+    let asked = portal
+        .call_as_officer("POST", "/api/admin/seal-certificate-requests", None)
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.json());
+    let asked = asked.json();
+    assert_eq!(asked["key_id"], kid);
+    assert_eq!(
+        asked["certificate_reference"],
+        visa_pki::certificate_reference(kid)
+    );
+    let request_path = dir.join("signer.csr");
+    std::fs::write(&request_path, asked["request"].as_str().unwrap()).unwrap();
+    let signer = run(std::process::Command::new(&pki)
+        .arg("issue")
+        .arg("--csca")
+        .arg(&ca)
+        .arg("--request")
+        .arg(&request_path)
+        .args(["--key-id", kid]));
+    let signer = String::from_utf8(signer).expect("a PEM");
+    let csca = std::fs::read_to_string(ca.join("csca.pem")).unwrap();
+    for (key, pem) in [
+        (visa_render_visa::CSCA_CERTIFICATE_KEY.to_owned(), &csca),
+        (visa_render_visa::signer_certificate_key(kid), &signer),
+    ] {
+        cloud
+            .s3()
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/x-pem-file")
+            .body(pem.clone().into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    (csca, signer)
+}
+
+/// The visa's ICAO digital seal as border equipment reads it: the Data
+/// Matrix in a 300 dpi image of the page (poppler's pdftoppm, libdmtx's
+/// dmtxread), decoded as Doc 9303-13 lays it out.
+fn seal_of(pdf: &[u8], dir: &std::path::Path) -> visa_core::vds::Seal {
+    let pdf_path = dir.join("visa.pdf");
+    std::fs::write(&pdf_path, pdf).unwrap();
+    run(std::process::Command::new("pdftoppm")
+        .args(["-r", "300", "-png", "-singlefile"])
+        .arg(&pdf_path)
+        .arg(dir.join("page")));
+    let read = run(std::process::Command::new("dmtxread")
+        .args(["-N", "1"])
+        .arg(dir.join("page.png")));
+    visa_core::vds::decode(&read).unwrap_or_else(|e| panic!("{e}: {read:02x?}"))
+}
+
+/// openssl finds the seal signed by the certificate at `signer`: its
+/// reference is that certificate's serial number, its signature verifies
+/// with the certificate's key, and a seal one bit changed does not.
+fn seal_verifies_with(
+    seal: &visa_core::vds::Seal,
+    signer: &std::path::Path,
+    dir: &std::path::Path,
+) {
+    let openssl = |args: &[&str]| {
+        let out = run(std::process::Command::new("openssl").args(args).arg(signer));
+        String::from_utf8(out).expect("text")
+    };
+    let serial = openssl(&["x509", "-noout", "-serial", "-in"]);
+    let number =
+        |hex: &str| u64::from_str_radix(hex, 16).unwrap_or_else(|e| panic!("{hex:?}: {e}"));
+    assert_eq!(
+        number(serial.trim().trim_start_matches("serial=")),
+        number(&seal.header.certificate_reference),
+        "{serial}"
+    );
+    let public = dir.join("signer-key.pem");
+    std::fs::write(&public, openssl(&["x509", "-noout", "-pubkey", "-in"])).unwrap();
+    // openssl takes ECDSA signatures as DER; the seal holds raw r||s.
+    let signature = p256::ecdsa::Signature::from_slice(&seal.signature).expect("P-256 r||s");
+    let signature_path = dir.join("seal.sig");
+    std::fs::write(&signature_path, signature.to_der().as_bytes()).unwrap();
+    let verify = |signed: &[u8]| {
+        let signed_path = dir.join("seal.bin");
+        std::fs::write(&signed_path, signed).unwrap();
+        std::process::Command::new("openssl")
+            .args(["dgst", "-sha256", "-verify"])
+            .arg(&public)
+            .arg("-signature")
+            .arg(&signature_path)
+            .arg(&signed_path)
+            .output()
+            .expect("openssl runs")
+    };
+    let out = verify(&seal.signed_bytes);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Verified OK",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut changed = seal.signed_bytes.clone();
+    changed[seal.signed_bytes.len() / 2] ^= 1;
+    assert!(
+        !verify(&changed).status.success(),
+        "a changed seal verified"
+    );
 }
 
 fn stream_record(sequence: &str, image: Value) -> Value {
@@ -1278,6 +1435,64 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert_eq!(jwks["keys"][1], expected);
     assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(2));
 
+    // The seal's certificates. None published yet: the chain is 404 and no
+    // key carries x5c (the QR verifies with the JWKS alone).
+    let chain_path = "/api/.well-known/seal-certificates.pem";
+    let unpublished = portal.call("GET", chain_path, None, None, &[]).await;
+    assert_eq!(
+        (unpublished.status, unpublished.json()["type"].as_str()),
+        (404, Some("/problems/not-found"))
+    );
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("x5c").is_none()),
+        "{jwks}"
+    );
+    // The operator publishes them (infra/README.md, "Seal certificates"),
+    // and border equipment checks the chain and the PDF's seal with openssl.
+    let pki = tempfile::tempdir().unwrap();
+    let (csca, signer) =
+        publish_seal_certificates(&portal, &cloud, &bucket, key.key_id(), pki.path()).await;
+    let chain = portal.call("GET", chain_path, None, None, &[]).await;
+    assert_eq!(
+        (chain.status, &chain.headers["content-type"]),
+        (200, &json!("application/pem-certificate-chain"))
+    );
+    assert_eq!(
+        String::from_utf8(chain.body).unwrap(),
+        format!("{}\n{}\n", signer.trim_end(), csca.trim_end()),
+        "the signer's certificate, then the CSCA's"
+    );
+    let (csca_path, signer_path) = (pki.path().join("csca.pem"), pki.path().join("signer.pem"));
+    std::fs::write(&csca_path, &csca).unwrap();
+    std::fs::write(&signer_path, &signer).unwrap();
+    let verified = run(std::process::Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .args([&csca_path, &signer_path]));
+    assert_eq!(
+        String::from_utf8_lossy(&verified).trim(),
+        format!("{}: OK", signer_path.display())
+    );
+    let der = |pem: &str| -> String { pem.lines().filter(|l| !l.starts_with("-----")).collect() };
+    let jwks = portal
+        .call("GET", "/api/.well-known/jwks.json", None, None, &[])
+        .await
+        .json();
+    assert_eq!(jwks["keys"][0]["x5c"], json!([der(&signer), der(&csca)]));
+    assert!(
+        jwks["keys"][1].get("x5c").is_none(),
+        "the retired key has no certificate: {jwks}"
+    );
+    let seal = seal_of(&pdf, pki.path());
+    assert_eq!(
+        seal.header.certificate_reference,
+        visa_pki::certificate_reference(key.key_id())
+    );
+    seal_verifies_with(&seal, &signer_path, pki.path());
+
     // The email goes through its own queue: the three deliveries of the
     // paid record issued once and queued the email (nothing recorded yet).
     let render = &portal.functions["render-visa"];
@@ -1768,6 +1983,7 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         ("entry", &border, "/problems/visa-not-in-force"),
         ("exit", &border, "/problems/visa-not-entered"),
         ("entry", &staff_token, "/problems/forbidden"),
+        ("entry", &auditor, "/problems/forbidden"),
     ] {
         let refused = portal
             .call(
@@ -1854,6 +2070,68 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     assert_eq!(queue.json(), json!({"applications": []}));
     assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
     assert_eq!(changed_mail(moto.endpoint(), email.clone()).await, 5);
+
+    // The first day comes (moved to today in the table: the binaries run on
+    // the real clock). Border control records the entry at NQZ and the exit
+    // at ALA; the single entry is then spent, and a second one refused.
+    ddb.update_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("APP#{id}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("APP".into()),
+        )
+        .update_expression("SET visa.valid_from = :today")
+        .expression_attribute_values(
+            ":today",
+            aws_sdk_dynamodb::types::AttributeValue::S(date_in(0)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        portal.call("GET", &verify, None, None, &[]).await.json()["status"],
+        "issued"
+    );
+    let cross = |path: &'static str, checkpoint: &'static str| {
+        let (portal, border, visa_number) = (&portal, &border, &visa_number);
+        async move {
+            portal
+                .call(
+                    "POST",
+                    &format!("/api/officer/visas/{visa_number}/{path}"),
+                    Some(border.as_str()),
+                    Some(json!({ "checkpoint": checkpoint })),
+                    &[],
+                )
+                .await
+        }
+    };
+    for (path, checkpoint, standing) in [("entry", "NQZ", "entered"), ("exit", "ALA", "used")] {
+        let recorded = cross(path, checkpoint).await;
+        assert_eq!(
+            (
+                recorded.status,
+                &recorded.json()["status"],
+                &recorded.json()[path]["checkpoint"]
+            ),
+            (200, &json!(standing), &json!(checkpoint)),
+            "{}",
+            String::from_utf8_lossy(&recorded.body)
+        );
+        assert_eq!(
+            portal.call("GET", &verify, None, None, &[]).await.json()["status"],
+            standing
+        );
+    }
+    let again = cross("entry", "NQZ").await;
+    assert_eq!(
+        (again.status, again.json()["type"].as_str()),
+        (409, Some("/problems/visa-used"))
+    );
 
     // Forgot the password: register queues the request, render-visa emails
     // the link from the queue, register redeems it and ends the sessions.
@@ -2765,6 +3043,11 @@ async fn routes_answer_alike_on_visa_local_and_through_the_lambda_binaries() {
     };
     let local = Local::start();
     let ddb = aws_sdk_dynamodb::Client::new(&cloud.sdk);
+    // The seal's chain on both sides: visa-local serves its own, the cloud
+    // the one an operator published.
+    let pki = tempfile::tempdir().unwrap();
+    let kid = stack.key.key_id();
+    publish_seal_certificates(&portal, cloud, &stack.bucket, kid, pki.path()).await;
 
     // One approved invitation on each side, for the revocation variants.
     let approved = "920000000001";

@@ -1,17 +1,13 @@
 //! The migration officer's invitations.
 
-use crate::{AdminAuth, Deps};
+use crate::Deps;
 use http::StatusCode;
-use subtle::ConstantTimeEq;
 use visa_core::audit::{AuditAction, AuditEvent};
-use visa_core::http::{GatewayContext, Request, Response, bearer, json, no_content, read_json};
+use visa_core::http::{Request, Response, json, no_content, read_json};
 use visa_core::invitation::{NewInvitation, is_invitation_number};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
 use visa_core::store::StoreError;
-
-/// Who the local gateway's officer is, on the invitations they touch.
-pub const LOCAL_OFFICER: &str = "visa-local officer (admin token)";
 
 /// The officer making this request, proven by the request itself: every
 /// officer handler calls this first.
@@ -20,49 +16,7 @@ pub(crate) fn officer(deps: &Deps, req: &Request, route: &Route) -> Result<Strin
         let (member, acting) = crate::staff::member(deps, req, route)?;
         return Ok(member.actor(acting));
     }
-    match &deps.admin {
-        AdminAuth::Iam => {
-            // Behind API Gateway's IAM check, and checked again: the IAM
-            // identity is in the request context and the route matched is
-            // this officer route, not a catch-all that happened to reach us.
-            let context = req.extensions().get::<GatewayContext>();
-            match context {
-                Some(GatewayContext {
-                    route_key,
-                    iam_caller: Some(arn),
-                    ..
-                }) if is_route(route_key, route) && !arn.is_empty() => Ok(arn.clone()),
-                _ => {
-                    tracing::warn!(
-                        anomaly = true,
-                        route = %route.route_key(),
-                        route_key = context.map_or("", |c| c.route_key.as_str()),
-                        iam_caller = context.and_then(|c| c.iam_caller.as_deref()).unwrap_or(""),
-                        "officer route refused: no IAM caller on the officer route"
-                    );
-                    Err(Problem::forbidden(
-                        "officer routes are authorised with IAM on their own route",
-                    ))
-                }
-            }
-        }
-        AdminAuth::Token(expected) => {
-            let given = bearer(req).unwrap_or("");
-            if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
-                Ok(LOCAL_OFFICER.to_owned())
-            } else {
-                Err(Problem::unauthenticated("an officer's token is required"))
-            }
-        }
-    }
-}
-
-/// The route API Gateway matched is `route`, or its HEAD twin (a GET
-/// route's, which the template deploys beside it).
-pub(crate) fn is_route(route_key: &str, route: &Route) -> bool {
-    route_key == route.route_key()
-        || (route.method == http::Method::GET
-            && route_key.strip_prefix("HEAD ") == Some(route.path))
+    visa_core::auth::admin(&deps.admin, req, route)
 }
 
 #[derive(serde::Deserialize)]

@@ -21,15 +21,7 @@ use visa_core::routes::{self, Function, Op};
 use visa_core::staff::StaffDirectory;
 use visa_core::store::{Applications, AuditTrail, Invitations, Sessions, Visas};
 
-/// How officers prove who they are.
-pub enum AdminAuth {
-    /// Local gateway: `Authorization: Bearer <VISA_ADMIN_TOKEN>`.
-    Token(String),
-    /// Cloud: API Gateway authorised the caller with IAM. Checked again
-    /// here from the request context: the IAM identity must be there and
-    /// the route API Gateway matched must be the officer route itself.
-    Iam,
-}
+pub use visa_core::auth::AdminAuth;
 
 pub struct Deps {
     pub invitations: Arc<dyn Invitations>,

@@ -4,10 +4,10 @@
 //! gateway's JWT authorizer filled and checked again here.
 
 use crate::Deps;
-use crate::admin::is_route;
 use http::StatusCode;
 use serde_json::json;
 use visa_core::audit::{AuditAction, AuditEvent};
+use visa_core::auth::is_route;
 use visa_core::http::{GatewayContext, Request, Response, client_addr, json, read_json};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::{Access, Route};

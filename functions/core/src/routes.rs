@@ -105,6 +105,7 @@ pub enum Op {
     RetrieveVisa,
     GetJwks,
     GetSealCertificates,
+    CreateSealCertificateRequest,
     CreateInvitation,
     RevokeInvitation,
     CancelVisa,
@@ -186,6 +187,7 @@ routes! {
     RetrieveVisa "retrieveVisa" POST "/api/visa-retrievals" RenderVisa Public;
     GetJwks "getJwks" GET "/api/.well-known/jwks.json" RenderVisa Public;
     GetSealCertificates "getSealCertificates" GET "/api/.well-known/seal-certificates.pem" RenderVisa Public;
+    CreateSealCertificateRequest "createSealCertificateRequest" POST "/api/admin/seal-certificate-requests" RenderVisa Officer;
     CreateInvitation "createInvitation" POST "/api/admin/invitations" ConfirmInvitation Officer;
     RevokeInvitation "revokeInvitation" DELETE "/api/admin/invitations/{number}" ConfirmInvitation Officer;
     CancelVisa "cancelVisa" POST "/api/admin/visas/{visa_number}/cancellation" ConfirmInvitation Officer;

@@ -4,17 +4,14 @@
 //!   visa-pki csca --out DIR [--days N]
 //!       a new country-signing CA, on the offline machine: DIR/csca-key.pem
 //!       (mode 0600, never leaves it) and DIR/csca.pem
-//!   visa-pki request --kms-key KEY
-//!       a signing request (PKCS#10 PEM, stdout) for the KMS key that signs
-//!       visas, signed in KMS: the private key never leaves it
 //!   visa-pki issue --csca DIR --request FILE --key-id KID [--days N]
 //!       the visa-signer certificate (PEM, stdout), on the offline machine;
 //!       its serial number is the seal's certificate reference for KID
 //!
-//! The AWS variables (region, credentials, AWS_ENDPOINT_URL) are honoured.
+//! The request comes from the portal itself (`POST
+//! /api/admin/seal-certificate-requests`): only render-visa may sign with
+//! the visa key, which never leaves KMS.
 
-use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{MessageType, SigningAlgorithmSpec};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use std::collections::HashMap;
@@ -23,7 +20,6 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage:
   visa-pki csca --out DIR [--days 3650]
-  visa-pki request --kms-key KEY
   visa-pki issue --csca DIR --request FILE --key-id KID [--days 1100]";
 
 type Failure = Box<dyn std::error::Error>;
@@ -81,28 +77,6 @@ fn csca(opts: &HashMap<String, String>) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn request(opts: &HashMap<String, String>) -> Result<(), Failure> {
-    let key_id = need(opts, "kms-key")?;
-    let config = visa_aws::config::defaults().load().await;
-    let kms = aws_sdk_kms::Client::new(&config);
-    let public = kms.get_public_key().key_id(key_id).send().await?;
-    let spki = public.public_key.ok_or("KMS returned no public key")?;
-    let key = visa_pki::RemoteKey::from_spki_der(spki.as_ref())?;
-    let pending = visa_pki::PendingRequest::new(&key)?;
-    let signed = kms
-        .sign()
-        .key_id(key_id)
-        .message(Blob::new(pending.to_be_signed()))
-        .message_type(MessageType::Raw)
-        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
-        .send()
-        .await?;
-    let signature = signed.signature.ok_or("KMS returned no signature")?;
-    let request = pending.finish(signature.as_ref())?;
-    print!("{}", visa_pki::request_to_pem(&request)?);
-    Ok(())
-}
-
 fn issue(opts: &HashMap<String, String>) -> Result<(), Failure> {
     let dir = PathBuf::from(need(opts, "csca")?);
     let key = SigningKey::from_pkcs8_pem(&std::fs::read_to_string(dir.join("csca-key.pem"))?)?;
@@ -128,15 +102,13 @@ fn issue(opts: &HashMap<String, String>) -> Result<(), Failure> {
     Ok(())
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.split_first() {
         Some((command, rest)) => match options(rest) {
             Err(e) => Err(e),
             Ok(opts) => match command.as_str() {
                 "csca" => csca(&opts),
-                "request" => request(&opts).await,
                 "issue" => issue(&opts),
                 _ => Err(USAGE.into()),
             },

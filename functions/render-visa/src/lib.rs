@@ -12,7 +12,7 @@ use serde_json::json;
 use std::sync::Arc;
 use visa_core::Status;
 use visa_core::annex::Annexes;
-use visa_core::auth::applicant;
+use visa_core::auth::{AdminAuth, applicant};
 use visa_core::clock::Clock;
 use visa_core::http::{Request, Response, json, query_param, respond};
 use visa_core::notify::{EmailQueue, EmailRequest, Notifier};
@@ -41,6 +41,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub annexes: &'static Annexes,
     pub site_origin: String,
+    /// Who may ask for the signing key's certificate request.
+    pub admin: AdminAuth,
 }
 
 impl visa_core::http::Handler for Deps {
@@ -60,6 +62,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::RetrieveVisa => respond(retrieve(deps, &req).await),
         Op::GetJwks => respond(jwks(deps).await),
         Op::GetSealCertificates => respond(seal_certificates(deps).await),
+        Op::CreateSealCertificateRequest => {
+            respond(seal_certificate_request(deps, &req, m.route).await)
+        }
         // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
@@ -322,4 +327,69 @@ async fn seal_certificates(deps: &Deps) -> Result<Response, Problem> {
         http::HeaderValue::from_static("public, max-age=300"),
     );
     Ok(res)
+}
+
+/// A certificate signing request (PKCS#10) for the current signing key,
+/// signed by it: what the country signing CA certifies offline (the
+/// runbook in infra/README.md). The key signs only here, visas and seals:
+/// a request's DER (a SEQUENCE) can be mistaken for neither a JWS signing
+/// input nor a seal (0xDC).
+async fn seal_certificate_request(
+    deps: &Deps,
+    req: &Request,
+    route: &visa_core::routes::Route,
+) -> Result<Response, Problem> {
+    let caller = visa_core::auth::admin(&deps.admin, req, route)?;
+    let unavailable = |e: String| Problem::unavailable(e);
+    let jwk = deps
+        .signer
+        .public_jwk()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let key = remote_key(&jwk).map_err(unavailable)?;
+    let pending = visa_pki::PendingRequest::new(&key).map_err(|e| unavailable(e.to_string()))?;
+    let raw = deps
+        .signer
+        .sign(pending.to_be_signed())
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let der = p256::ecdsa::Signature::from_slice(&raw)
+        .map_err(|e| unavailable(e.to_string()))?
+        .to_der();
+    let request = pending
+        .finish(der.as_bytes())
+        .and_then(|r| visa_pki::request_to_pem(&r))
+        .map_err(|e| unavailable(e.to_string()))?;
+    let kid = deps.signer.key_id();
+    tracing::info!(%caller, key_id = %kid, "seal certificate request signed");
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "key_id": kid,
+            "certificate_reference": visa_pki::certificate_reference(kid),
+            "request": request,
+        }),
+    ))
+}
+
+/// The signer's public key from its JWK.
+fn remote_key(jwk: &serde_json::Value) -> Result<visa_pki::RemoteKey, String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    let coordinate = |name: &str| -> Result<Vec<u8>, String> {
+        let text = jwk[name].as_str().ok_or(format!("JWK without {name}"))?;
+        B64.decode(text).map_err(|e| e.to_string())
+    };
+    let (x, y) = (coordinate("x")?, coordinate("y")?);
+    if x.len() != 32 || y.len() != 32 {
+        return Err("JWK coordinates are not P-256's".into());
+    }
+    let point = p256::EncodedPoint::from_affine_coordinates(
+        x.as_slice().into(),
+        y.as_slice().into(),
+        false,
+    );
+    p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+        .map(visa_pki::RemoteKey)
+        .map_err(|e| e.to_string())
 }

@@ -33,6 +33,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         clock: Arc::new(SystemClock),
         annexes: Annexes::builtin(),
         site_origin: config::required(config::SITE_ORIGIN)?,
+        admin: visa_core::auth::AdminAuth::Iam,
     };
     Ok(deps)
 }

@@ -91,6 +91,7 @@ impl Gateway {
             clock: clock.clone(),
             annexes: Annexes::builtin(),
             site_origin: config.site_origin.clone(),
+            admin: visa_core::auth::AdminAuth::Token(config.admin_token.clone()),
         });
         let staff = Arc::new(crate::staff::LocalStaff::open(
             store.clone(),

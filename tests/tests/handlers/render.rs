@@ -130,6 +130,42 @@ async fn the_visa_is_downloaded_verified_on_the_clock_and_retrieved() {
 }
 
 #[tokio::test]
+async fn an_administrator_gets_a_request_signed_by_the_key_that_a_csca_certifies() {
+    let r = Render::new();
+    let (status, answer) = r
+        .call(
+            "POST",
+            "/api/admin/seal-certificate-requests",
+            Some(OFFICER),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let request = visa_pki::request_from_pem(answer["request"].as_str().unwrap()).unwrap();
+    visa_pki::check_request(&request).expect("signed by the key it names");
+    let (_, jwks) = r
+        .call("GET", "/api/.well-known/jwks.json", None, Value::Null)
+        .await;
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap();
+    assert_eq!(answer["key_id"], kid);
+    assert_eq!(
+        answer["certificate_reference"],
+        visa_pki::certificate_reference(kid)
+    );
+    // The offline CA certifies it; the certificate's key is the JWKS's.
+    let csca_key = p256::ecdsa::SigningKey::from_slice(&[3u8; 32]).unwrap();
+    let now = chrono::Utc::now();
+    let csca = visa_pki::new_csca(&csca_key, now, 3650).unwrap();
+    let serial = visa_pki::serial_for_key(kid);
+    let cert = visa_pki::issue_signer(&csca_key, &csca, &request, &serial, now, 1100).unwrap();
+    let point = visa_pki::public_key(&cert).unwrap().to_encoded_point(false);
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    assert_eq!(jwks["keys"][0]["x"], b64.encode(point.x().unwrap()));
+    assert_eq!(jwks["keys"][0]["y"], b64.encode(point.y().unwrap()));
+}
+
+#[tokio::test]
 async fn published_seal_certificates_are_served_as_a_chain_and_in_the_jwks() {
     let r = Render::new();
     r.publish_certificates();
@@ -183,6 +219,7 @@ cases! {
     retrieval_problems,
     jwks_problems,
     seal_certificates_problems,
+    seal_certificate_request_problems,
     what_is_not_render_visas_answers,
 }
 
@@ -267,6 +304,24 @@ async fn retrieval_problems() {
 async fn jwks_problems() {
     let r = Render::new();
     too_large_refused(&r, "GET", "/api/.well-known/jwks.json", None).await;
+}
+
+async fn seal_certificate_request_problems() {
+    let r = Render::new();
+    let path = "/api/admin/seal-certificate-requests";
+    refused(
+        &r,
+        request("POST", path, None, Value::Null),
+        (401, "unauthenticated"),
+    )
+    .await;
+    refused(
+        &r,
+        request("POST", path, Some("not-the-token"), Value::Null),
+        (401, "unauthenticated"),
+    )
+    .await;
+    too_large_refused(&r, "POST", path, Some(OFFICER)).await;
 }
 
 async fn seal_certificates_problems() {

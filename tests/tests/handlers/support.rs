@@ -842,6 +842,7 @@ impl Render {
                 clock: clock.clone(),
                 annexes: visa_core::annex::Annexes::builtin(),
                 site_origin: origin,
+                admin: visa_core::auth::AdminAuth::Token(OFFICER.into()),
             },
             store,
             clock,
