@@ -14,6 +14,7 @@ pub mod clock;
 pub mod date;
 pub mod http;
 pub mod invitation;
+pub mod kz_id;
 pub mod mime;
 pub mod money;
 pub mod mrz;
@@ -33,6 +34,7 @@ pub mod store;
 pub mod vds;
 pub mod verification;
 pub mod visa_life;
+pub mod workdays;
 
 pub use application::{Application, Status};
 pub use category::Category;
