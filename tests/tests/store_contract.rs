@@ -129,6 +129,7 @@ contract!(
     a_dispute_waits_for_its_decision_and_is_never_written_over,
     officers_find_invitations_by_passport_surname_and_inviting_party,
     twenty_officers_scanning_one_visa_record_one_entry,
+    a_host_registers_once_per_account_and_number_and_is_decided_once,
 );
 
 // ------------------------------------------------------------------ data
@@ -2498,4 +2499,113 @@ async fn a_late_payment_in_a_replaced_session_pays_or_is_refused_for_refund<B: B
         store.application_paid_by("pi_1").await.unwrap().as_deref(),
         Some("app-1")
     );
+}
+
+// ------------------------------------------------------------------ inviting parties
+
+fn host(id: &str, account_id: &str, number: &str, at: DateTime<Utc>) -> visa_core::host::Host {
+    visa_core::host::NewHost {
+        kind: visa_core::host::HostKind::Resident,
+        number: number.into(),
+        name: "Aigerim Nurlanovna Sadykova".into(),
+        contact: visa_core::host::Contact {
+            name: "Aigerim Sadykova".into(),
+            phone: "+77012345678".into(),
+        },
+    }
+    .into_host(id.into(), account_id, at)
+    .unwrap()
+}
+
+async fn a_host_registers_once_per_account_and_number_and_is_decided_once<B: Backend>(b: B) {
+    use visa_core::host::HostStatus;
+    use visa_core::store::Hosts;
+    let store = b.open().await;
+    let first = host("host-1", "acc-1", "061211600012", t0());
+    store.create_host(&first).await.unwrap();
+    // The same account again, or the same IIN from another account.
+    for again in [
+        host("host-2", "acc-1", "900412300127", t0()),
+        host("host-3", "acc-2", "061211600012", t0()),
+    ] {
+        assert!(matches!(
+            store.create_host(&again).await,
+            Err(StoreError::HostExists)
+        ));
+        assert_eq!(
+            store.host(&again.id).await.unwrap(),
+            None,
+            "nothing written"
+        );
+    }
+    let second = host(
+        "host-4",
+        "acc-2",
+        "900412300127",
+        t0() + Duration::minutes(5),
+    );
+    store.create_host(&second).await.unwrap();
+    assert_eq!(store.host("host-1").await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store.host_of_account("acc-2").await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(store.host_of_account("acc-9").await.unwrap(), None);
+    // The approval queue, oldest first.
+    let queue: Vec<String> = store
+        .hosts_in(HostStatus::PendingApproval)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(queue, ["host-1", "host-4"]);
+
+    // Decided once, with its audit event; a second decision is refused
+    // and writes nothing.
+    let at = t0() + Duration::hours(1);
+    let mut approved = first.clone();
+    approved.decide(true, "Dana (officer)", None, at).unwrap();
+    let event = audit_event("01JHOST00000000000000000A1", at, AuditAction::HostDecided);
+    store.decide_host(&approved, &event).await.unwrap();
+    let mut refused = first.clone();
+    refused
+        .decide(false, "Other (officer)", Some("unknown".into()), at)
+        .unwrap();
+    let late = audit_event("01JHOST00000000000000000A2", at, AuditAction::HostDecided);
+    assert!(matches!(
+        store.decide_host(&refused, &late).await,
+        Err(StoreError::StatusConflict)
+    ));
+    assert_eq!(store.host("host-1").await.unwrap(), Some(approved));
+    assert_eq!(
+        store
+            .audit_events(t0(), t0() + Duration::days(1))
+            .await
+            .unwrap(),
+        vec![event]
+    );
+    let mut ghost = host("host-9", "acc-9", "061211600012", t0());
+    ghost.decide(true, "Dana (officer)", None, at).unwrap();
+    let ghost_event = audit_event("01JHOST00000000000000000A3", at, AuditAction::HostDecided);
+    assert!(matches!(
+        store.decide_host(&ghost, &ghost_event).await,
+        Err(StoreError::NotFound)
+    ));
+    let queue: Vec<String> = store
+        .hosts_in(HostStatus::PendingApproval)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(queue, ["host-4"]);
+    let approved: Vec<String> = store
+        .hosts_in(HostStatus::Approved)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(approved, ["host-1"]);
 }

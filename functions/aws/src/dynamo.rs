@@ -37,6 +37,7 @@ use visa_core::store::{
 mod accounts;
 mod applications;
 mod audit;
+mod hosts;
 mod invitations;
 mod payments;
 mod sessions;

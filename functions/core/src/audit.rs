@@ -26,6 +26,8 @@ pub enum AuditAction {
     /// A sign-in was refused at the authenticator code: the password was
     /// right, so someone holds it.
     SignInRefused,
+    /// An officer approved or refused an inviting party.
+    HostDecided,
 }
 
 impl AuditAction {
@@ -41,6 +43,7 @@ impl AuditAction {
             AuditAction::ExitRecorded => "exit_recorded",
             AuditAction::SignedIn => "signed_in",
             AuditAction::SignInRefused => "sign_in_refused",
+            AuditAction::HostDecided => "host_decided",
         }
     }
 }

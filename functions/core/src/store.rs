@@ -23,6 +23,8 @@ pub enum StoreError {
     StatusConflict,
     #[error("the visa number is taken")]
     VisaNumberTaken,
+    #[error("the account is a host already, or the BIN/IIN is registered")]
+    HostExists,
     #[error("store unavailable: {0}")]
     Unavailable(String),
     #[error("stored data is corrupt: {0}")]
@@ -145,6 +147,34 @@ pub trait Invitations: Send + Sync {
         by: &str,
         event: Option<&AuditEvent>,
     ) -> Result<Invitation, StoreError>;
+}
+
+/// Inviting parties (`crate::host`).
+#[async_trait]
+pub trait Hosts: Send + Sync {
+    /// Records a new host: `HostExists` (and nothing written) if its
+    /// account is a host already or its BIN/IIN is registered.
+    async fn create_host(&self, host: &crate::host::Host) -> Result<(), StoreError>;
+    async fn host(&self, id: &str) -> Result<Option<crate::host::Host>, StoreError>;
+    /// The host whose account this is: the account's host role.
+    async fn host_of_account(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<crate::host::Host>, StoreError>;
+    /// The hosts in `status`, oldest first (the approval queue), at most
+    /// [`crate::search::SEARCH_LIMIT`].
+    async fn hosts_in(
+        &self,
+        status: crate::host::HostStatus,
+    ) -> Result<Vec<crate::host::Host>, StoreError>;
+    /// Writes an officer's decision (`Host::decide`) and its audit event in
+    /// one step, only over a host still pending: `StatusConflict` if it was
+    /// decided meanwhile, `NotFound` if there is none.
+    async fn decide_host(
+        &self,
+        host: &crate::host::Host,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -312,11 +342,11 @@ pub trait AuditTrail: Send + Sync {
 
 /// Everything a full deployment stores.
 pub trait Store:
-    Accounts + Sessions + Invitations + Applications + Payments + Visas + AuditTrail
+    Accounts + Sessions + Invitations + Applications + Payments + Visas + AuditTrail + Hosts
 {
 }
-impl<T: Accounts + Sessions + Invitations + Applications + Payments + Visas + AuditTrail> Store
-    for T
+impl<T: Accounts + Sessions + Invitations + Applications + Payments + Visas + AuditTrail + Hosts>
+    Store for T
 {
 }
 

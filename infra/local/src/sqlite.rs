@@ -25,6 +25,7 @@ use visa_core::store::{
 mod accounts;
 mod applications;
 mod audit;
+mod hosts;
 mod invitations;
 mod payments;
 mod sessions;
@@ -81,6 +82,11 @@ CREATE TABLE IF NOT EXISTS payment_intents (payment_intent TEXT PRIMARY KEY, app
 CREATE TABLE IF NOT EXISTS visas (number TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sandbox_sessions (id TEXT PRIMARY KEY, application_id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sandbox_checkouts (id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE, payment_intent TEXT NOT NULL UNIQUE, doc TEXT NOT NULL);
+-- Inviting parties: one per account and per BIN/IIN.
+CREATE TABLE IF NOT EXISTS hosts (
+  id TEXT PRIMARY KEY, account_id TEXT NOT NULL UNIQUE, number TEXT NOT NULL UNIQUE,
+  status TEXT NOT NULL, created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS hosts_by_status ON hosts (status, created_at);
 CREATE TABLE IF NOT EXISTS audit_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (at, id);
 -- The audit trail is append-only: the store itself refuses a change or a
