@@ -56,6 +56,12 @@ ROUTES = [
     # Border control (issue #21): entries and exits, group `border`.
     ("POST", "/api/officer/visas/{visa_number}/entry", "confirm-invitation", "border"),
     ("POST", "/api/officer/visas/{visa_number}/exit", "confirm-invitation", "border"),
+    # Inviting parties (issue #22): an account registers as a host; officers
+    # approve or refuse it.
+    ("POST", "/api/hosts", "register", "applicant"),
+    ("GET", "/api/hosts/current", "register", "applicant"),
+    ("GET", "/api/officer/hosts", "confirm-invitation", "staff"),
+    ("POST", "/api/officer/hosts/{id}/decision", "confirm-invitation", "officer"),
 ]
 
 # The one extra route in the template: unknown /api paths and wrong methods
@@ -177,6 +183,16 @@ SLUGS = {
     ("POST", "/api/officer/applications/{id}/review-decision"): {
         "not-found", "invalid-state", "validation", "unauthenticated", "forbidden", "malformed-body",
         "body-too-large",
+    },
+    ("POST", "/api/hosts"): {
+        "email-not-verified", "host-exists", "validation", "unauthenticated", "malformed-body",
+        "body-too-large",
+    },
+    ("GET", "/api/hosts/current"): {"not-found", "unauthenticated", "body-too-large"},
+    ("GET", "/api/officer/hosts"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
+    ("POST", "/api/officer/hosts/{id}/decision"): {
+        "not-found", "host-already-decided", "validation", "unauthenticated", "forbidden",
+        "malformed-body", "body-too-large",
     },
 }
 

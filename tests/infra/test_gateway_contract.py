@@ -614,6 +614,33 @@ def test_every_route_success_and_problems_conform(gw, checker):
     assert f"<{off_email}> (unverified),sign_in_refused" in trail, trail
     assert f"Bolat Nurlanov <{aud_email}> (auditor),signed_in" in trail, trail
 
+    # Inviting parties (issue #22): a confirmed account registers, an
+    # officer decides once.
+    host = {"kind": "resident", "number": "061211600012", "name": "Aigerim Sadykova",
+            "contact": {"name": "Aigerim Sadykova", "phone": "+77012345678"}}
+    c.call("POST", "/api/hosts", 401, "unauthenticated", body=host)
+    c.call("POST", "/api/hosts", 409, "email-not-verified", token=ptoken, body=host)
+    c.call("POST", "/api/hosts", 422, "validation", token=ctoken, body={**host, "number": "061211600013"})
+    c.call("POST", "/api/hosts", 400, "malformed-body", token=ctoken, raw=b"{")
+    c.call("GET", "/api/hosts/current", 404, "not-found", token=ctoken)
+    c.call("GET", "/api/hosts/current", 401, "unauthenticated")
+    registered = c.call("POST", "/api/hosts", 201, token=ctoken, body=host).json()
+    assert registered["status"] == "pending_approval", registered
+    c.call("POST", "/api/hosts", 409, "host-exists", token=ctoken, body=host)
+    assert c.call("GET", "/api/hosts/current", 200, token=ctoken).json() == registered
+    c.call("GET", "/api/officer/hosts?status=nope", 422, "validation", token=auditor)
+    queue = c.call("GET", "/api/officer/hosts", 200, token=auditor).json()["hosts"]
+    assert [h["id"] for h in queue] == [registered["id"]], queue
+    decide = f"/api/officer/hosts/{registered['id']}/decision"
+    c.call("POST", decide, 403, "forbidden", token=auditor, body={"decision": "approve"})
+    c.call("POST", decide, 422, "validation", token=officer, body={"decision": "refuse"})
+    c.call("POST", decide, 400, "malformed-body", token=officer, raw=b"{")
+    c.call("POST", "/api/officer/hosts/01JD0000000000000000000000/decision", 404, "not-found", token=officer,
+           body={"decision": "approve"})
+    assert c.call("POST", decide, 200, token=officer, body={"decision": "approve"}).json()["status"] == "approved"
+    c.call("POST", decide, 409, "host-already-decided", token=officer,
+           body={"decision": "refuse", "reason": "second thoughts"})
+
     # The visa's life, by an officer (docs/DESIGN.md), and the audit trail.
     visa_path = f"/api/admin/visas/{number}"
     reason = {"reason": "contract walk"}

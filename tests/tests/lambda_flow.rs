@@ -2002,6 +2002,54 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         );
     }
 
+    // An inviting party: the (confirmed) account registers as a resident
+    // host through register, an auditor sees the queue, an officer
+    // approves it once through confirm-invitation.
+    let host = json!({
+        "kind": "resident", "number": "061211600012", "name": "Aigerim Sadykova",
+        "contact": {"name": "Aigerim Sadykova", "phone": "+77012345678"},
+    });
+    let registered = portal.call("POST", "/api/hosts", t, Some(host), &[]).await;
+    assert_eq!(
+        registered.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&registered.body)
+    );
+    let host_id = registered.json()["id"].as_str().unwrap().to_owned();
+    let current = portal.call("GET", "/api/hosts/current", t, None, &[]).await;
+    assert_eq!(current.json()["status"], "pending_approval");
+    let queue = portal
+        .call("GET", "/api/officer/hosts", Some(&auditor), None, &[])
+        .await;
+    assert_eq!(
+        queue.json()["hosts"][0]["id"],
+        host_id.as_str(),
+        "{}",
+        String::from_utf8_lossy(&queue.body)
+    );
+    let decide = format!("/api/officer/hosts/{host_id}/decision");
+    let approve = json!({"decision": "approve"});
+    let approved = portal
+        .call(
+            "POST",
+            &decide,
+            Some(&staff_token),
+            Some(approve.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        approved.json()["status"],
+        "approved",
+        "{}",
+        String::from_utf8_lossy(&approved.body)
+    );
+    let again = portal
+        .call("POST", &decide, Some(&staff_token), Some(approve), &[])
+        .await;
+    assert_eq!(again.json()["type"], "/problems/host-already-decided");
+
     // The payment is disputed (Stripe names the PaymentIntent): the visa
     // is held for review, the queue shows it, an officer keeps it.
     let dispute = serde_json::to_vec(&json!({

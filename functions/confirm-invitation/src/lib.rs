@@ -5,6 +5,7 @@
 mod admin;
 mod applications;
 mod catalogue;
+mod hosts;
 mod officer;
 mod staff;
 mod visas;
@@ -19,7 +20,7 @@ use visa_core::payment::PaymentProvider;
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::staff::StaffDirectory;
-use visa_core::store::{Applications, AuditTrail, Invitations, Sessions, Visas};
+use visa_core::store::{Applications, AuditTrail, Hosts, Invitations, Sessions, Visas};
 
 pub use visa_core::auth::AdminAuth;
 
@@ -45,6 +46,8 @@ pub struct Deps {
     pub staff: Arc<dyn StaffDirectory>,
     /// How long a checkout session takes payment (Stripe: 30 min to 24 h).
     pub checkout_lifetime: chrono::Duration,
+    /// Inviting parties, which officers approve.
+    pub hosts: Arc<dyn Hosts>,
 }
 
 impl Deps {
@@ -112,6 +115,8 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::SearchInvitations => respond(officer::invitations(deps, &req, m.route).await),
         Op::ListReviews => respond(officer::reviews(deps, &req, m.route).await),
         Op::DecideReview => respond(officer::decide(deps, &req, m.route, m.param("id")).await),
+        Op::ListHosts => respond(hosts::list(deps, &req, m.route).await),
+        Op::DecideHost => respond(hosts::decide(deps, &req, m.route, m.param("id")).await),
         Op::GetInvitation => {
             respond(officer::invitation(deps, &req, m.route, m.param("number")).await)
         }

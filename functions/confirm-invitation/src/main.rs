@@ -22,6 +22,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         applications: store.clone(),
         visas: store.clone(),
         audit: store.clone(),
+        hosts: store.clone(),
         sessions: store,
         emails: Arc::new(cloud.email_queue()?),
         payments,

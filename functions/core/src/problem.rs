@@ -88,6 +88,9 @@ problems! {
     email_already_verified => 409, "email-already-verified", "This email address is already confirmed";
     invitation_already_used => 409, "invitation-already-used", "This invitation has already been used";
     invitation_exists => 409, "invitation-exists", "An invitation with this number already exists";
+    host_exists => 409, "host-exists", "This account, or this BIN or IIN, is registered as an inviting party already";
+    email_not_verified => 409, "email-not-verified", "Confirm your email address first";
+    host_already_decided => 409, "host-already-decided", "The inviting party was approved or refused already";
     invalid_state => 409, "invalid-state", "The application is not in a state that allows this";
     visa_not_ready => 409, "visa-not-ready", "The visa has not been issued yet";
     visa_cancelled => 409, "visa-cancelled", "The visa is cancelled";

@@ -95,6 +95,8 @@ pub enum Op {
     DeleteCurrentAccount,
     RequestEmailVerification,
     VerifyEmail,
+    RegisterHost,
+    GetCurrentHost,
     CreateApplication,
     ListApplications,
     GetApplication,
@@ -124,6 +126,8 @@ pub enum Op {
     OfficerRestoreVisa,
     OfficerShortenVisa,
     ReadAuditEvents,
+    ListHosts,
+    DecideHost,
     ListReviews,
     DecideReview,
     SearchInvitations,
@@ -177,6 +181,8 @@ routes! {
     DeleteCurrentAccount "deleteCurrentAccount" DELETE "/api/accounts/current" Register Applicant;
     RequestEmailVerification "requestEmailVerification" POST "/api/email-verifications" Register Applicant;
     VerifyEmail "verifyEmail" POST "/api/email-verifications/confirmation" Register Public;
+    RegisterHost "registerHost" POST "/api/hosts" Register Applicant;
+    GetCurrentHost "getCurrentHost" GET "/api/hosts/current" Register Applicant;
     CreateApplication "createApplication" POST "/api/applications" ConfirmInvitation Applicant;
     ListApplications "listApplications" GET "/api/applications" ConfirmInvitation Applicant;
     GetApplication "getApplication" GET "/api/applications/{id}" ConfirmInvitation Applicant;
@@ -206,6 +212,8 @@ routes! {
     OfficerRestoreVisa "officerRestoreVisa" POST "/api/officer/visas/{visa_number}/restoration" ConfirmInvitation StaffOfficer;
     OfficerShortenVisa "officerShortenVisa" POST "/api/officer/visas/{visa_number}/shortening" ConfirmInvitation StaffOfficer;
     ReadAuditEvents "readAuditEvents" GET "/api/officer/audit-events" ConfirmInvitation Staff;
+    ListHosts "listHosts" GET "/api/officer/hosts" ConfirmInvitation Staff;
+    DecideHost "decideHost" POST "/api/officer/hosts/{id}/decision" ConfirmInvitation StaffOfficer;
     ListReviews "listReviews" GET "/api/officer/reviews" ConfirmInvitation Staff;
     DecideReview "decideReview" POST "/api/officer/applications/{id}/review-decision" ConfirmInvitation StaffOfficer;
     SearchInvitations "searchInvitations" GET "/api/officer/invitations" ConfirmInvitation Staff;

@@ -14,7 +14,7 @@ use visa_core::http::{Request, Response, bearer, json, no_content, read_json, re
 use visa_core::notify::{EmailQueue, EmailRequest};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::{self, Function, Op};
-use visa_core::store::{Accounts, Applications, Sessions, StoreError};
+use visa_core::store::{Accounts, Applications, Hosts, Sessions, StoreError};
 
 pub struct Deps {
     pub accounts: Arc<dyn Accounts>,
@@ -25,6 +25,8 @@ pub struct Deps {
     pub emails: Arc<dyn EmailQueue>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
+    /// The host role of an account (an inviting party).
+    pub hosts: Arc<dyn Hosts>,
 }
 
 impl visa_core::http::Handler for Deps {
@@ -48,6 +50,8 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::DeleteCurrentAccount => respond(delete_account(deps, &req).await),
         Op::RequestEmailVerification => respond(request_verification(deps, &req).await),
         Op::VerifyEmail => respond(verify_email(deps, &req).await),
+        Op::RegisterHost => respond(register_host(deps, &req).await),
+        Op::GetCurrentHost => respond(current_host(deps, &req).await),
         // routes::dispatch hands this function only its own routes.
         _ => respond(Err(Problem::not_found("no such route"))),
     }
@@ -464,4 +468,65 @@ async fn delete_account(deps: &Deps, req: &Request) -> Result<Response, Problem>
             "kept": kept,
         }),
     ))
+}
+
+/// What a host reads of its own record: the officer's name stays with the
+/// migration service.
+fn host_view(host: &visa_core::host::Host) -> serde_json::Value {
+    json!({
+        "id": host.id,
+        "kind": host.kind,
+        "number": host.number,
+        "name": host.name,
+        "contact": host.contact,
+        "status": host.status,
+        "created_at": host.created_at,
+        "decided_at": host.decision.as_ref().map(|d| d.at),
+        "reason": host.decision.as_ref().and_then(|d| d.reason.clone()),
+    })
+}
+
+/// `POST /api/hosts`: the signed-in account registers as an inviting
+/// party (its email confirmed); an officer approves it before its first
+/// invitation request.
+async fn register_host(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let now = deps.clock.now();
+    let account_id = visa_core::auth::applicant(deps.sessions.as_ref(), req, now).await?;
+    let new: visa_core::host::NewHost = read_json(req.body())?;
+    let host = new
+        .into_host(deps.ids.new_id(), &account_id, now)
+        .map_err(Problem::invalid_fields)?;
+    let account = deps
+        .accounts
+        .account(&account_id)
+        .await?
+        .ok_or_else(|| Problem::unauthenticated("the account of this session is gone"))?;
+    if account.email_verified_at.is_none() {
+        return Err(Problem::email_not_verified(
+            "an inviting party's email address is confirmed first",
+        ));
+    }
+    match deps.hosts.create_host(&host).await {
+        Ok(()) => {}
+        Err(StoreError::HostExists) => {
+            return Err(Problem::host_exists(
+                "this account or this BIN/IIN is registered already",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(host_id = %host.id, kind = host.kind.as_str(), "inviting party registered");
+    Ok(json(StatusCode::CREATED, &host_view(&host)))
+}
+
+/// `GET /api/hosts/current`: the signed-in account's host record.
+async fn current_host(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let account_id =
+        visa_core::auth::applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    let host = deps
+        .hosts
+        .host_of_account(&account_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("this account is not an inviting party"))?;
+    Ok(json(StatusCode::OK, &host_view(&host)))
 }

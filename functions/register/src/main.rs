@@ -12,6 +12,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
     Ok(Deps {
         accounts: store.clone(),
         applications: store.clone(),
+        hosts: store.clone(),
         sessions: store,
         emails: Arc::new(cloud.email_queue()?),
         clock: Arc::new(SystemClock),

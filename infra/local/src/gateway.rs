@@ -110,6 +110,7 @@ impl Gateway {
                 }),
                 clock: clock.clone(),
                 ids: Arc::new(RandomIds),
+                hosts: shared.clone(),
             },
             confirm: visa_confirm_invitation::Deps {
                 invitations: shared.clone(),
@@ -129,6 +130,7 @@ impl Gateway {
                 admin: visa_confirm_invitation::AdminAuth::Token(config.admin_token.clone()),
                 staff,
                 checkout_lifetime: checkout_lifetime()?,
+                hosts: shared.clone(),
             },
             webhook: visa_pay_webhook::Deps {
                 applications: shared.clone(),

@@ -973,7 +973,190 @@ async fn crossing_problems() {
     );
 }
 
+// ------------------------------------------------------------ inviting parties
+
+fn pending_host(c: &Confirm, id: &str, account: &str, iin: &str) -> visa_core::host::Host {
+    visa_core::host::NewHost {
+        kind: visa_core::host::HostKind::Resident,
+        number: iin.into(),
+        name: "Aigerim Nurlanovna Sadykova".into(),
+        contact: visa_core::host::Contact {
+            name: "Aigerim Sadykova".into(),
+            phone: "+77012345678".into(),
+        },
+    }
+    .into_host(id.into(), account, c.clock.now())
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_officer_approves_one_host_and_refuses_another_with_a_reason() {
+    use visa_core::store::Hosts;
+    let c = Confirm::new();
+    let first = pending_host(&c, "host-1", "acc-1", "061211600012");
+    let second = pending_host(&c, "host-2", "acc-2", "900412300127");
+    c.store.create_host(&first).await.unwrap();
+    c.store.create_host(&second).await.unwrap();
+    let officer = c.staff_token(OFFICER_EMAIL, StaffGroup::Officer).await;
+    let auditor = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let (status, queue) = c
+        .call("GET", "/api/officer/hosts", Some(&auditor), Value::Null)
+        .await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = queue["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["host-1", "host-2"]);
+
+    let (status, approved) = c
+        .call(
+            "POST",
+            "/api/officer/hosts/host-1/decision",
+            Some(&officer),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    assert_eq!(approved["status"], "approved");
+    let (status, refused_host) = c
+        .call(
+            "POST",
+            "/api/officer/hosts/host-2/decision",
+            Some(&officer),
+            json!({"decision": "refuse", "reason": "the IIN is not the contact's"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{refused_host}");
+    assert_eq!(
+        refused_host["decision"]["reason"],
+        "the IIN is not the contact's"
+    );
+    let (_, queue) = c
+        .call("GET", "/api/officer/hosts", Some(&auditor), Value::Null)
+        .await;
+    assert_eq!(queue, json!({"hosts": []}));
+    let (_, done) = c
+        .call(
+            "GET",
+            "/api/officer/hosts?status=approved",
+            Some(&auditor),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(done["hosts"][0]["id"], "host-1");
+    // Each decision is in the trail under the officer's name.
+    let trail = c
+        .store
+        .audit_events(
+            c.clock.now() - Duration::days(1),
+            c.clock.now() + Duration::days(1),
+        )
+        .await
+        .unwrap();
+    let decided: Vec<(&str, &str, bool)> = trail
+        .iter()
+        .filter(|e| e.action == visa_core::audit::AuditAction::HostDecided)
+        .map(|e| {
+            (
+                e.record.as_str(),
+                e.reason.as_str(),
+                e.actor.contains(OFFICER_EMAIL),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decided,
+        [
+            ("host/host-1", "", true),
+            ("host/host-2", "the IIN is not the contact's", true)
+        ]
+    );
+}
+
+async fn host_problems() {
+    use visa_core::store::Hosts;
+    let c = Confirm::new();
+    c.store
+        .create_host(&pending_host(&c, "host-1", "acc-1", "061211600012"))
+        .await
+        .unwrap();
+    let officer = c.staff_token(OFFICER_EMAIL, StaffGroup::Officer).await;
+    let auditor = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let list = "/api/officer/hosts";
+    who_is_calling(&c, "GET", list, Value::Null).await;
+    too_large_refused(&c, "GET", list, Some(&auditor)).await;
+    invalid(
+        &c,
+        request(
+            "GET",
+            "/api/officer/hosts?status=waiting",
+            Some(&auditor),
+            Value::Null,
+        ),
+        "status",
+    )
+    .await;
+    let decide = "/api/officer/hosts/host-1/decision";
+    let approve = json!({"decision": "approve"});
+    who_is_calling(&c, "POST", decide, approve.clone()).await;
+    refused(
+        &c,
+        request("POST", decide, Some(&auditor), approve.clone()),
+        (403, "forbidden"),
+    )
+    .await;
+    malformed_refused(&c, "POST", decide, Some(&officer)).await;
+    too_large_refused(&c, "POST", decide, Some(&officer)).await;
+    invalid(
+        &c,
+        request(
+            "POST",
+            decide,
+            Some(&officer),
+            json!({"decision": "refuse"}),
+        ),
+        "reason",
+    )
+    .await;
+    invalid(
+        &c,
+        request("POST", decide, Some(&officer), json!({"decision": "maybe"})),
+        "decision",
+    )
+    .await;
+    refused(
+        &c,
+        request(
+            "POST",
+            "/api/officer/hosts/host-9/decision",
+            Some(&officer),
+            approve.clone(),
+        ),
+        (404, "not-found"),
+    )
+    .await;
+    let (status, _) = c
+        .call("POST", decide, Some(&officer), approve.clone())
+        .await;
+    assert_eq!(status, 200);
+    refused(
+        &c,
+        request(
+            "POST",
+            decide,
+            Some(&officer),
+            json!({"decision": "refuse", "reason": "second thoughts"}),
+        ),
+        (409, "host-already-decided"),
+    )
+    .await;
+}
+
 cases! {
+    host_problems,
     sign_in_problems,
     member_problems,
     search_problems,

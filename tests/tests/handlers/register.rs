@@ -413,7 +413,151 @@ async fn a_store_outage_is_a_503_with_fixed_words() {
 
 // ------------------------------------------------------------ every problem of every route
 
+// ------------------------------------------------------------ inviting parties
+
+/// A signed-up account whose address is confirmed: its session.
+async fn confirmed(r: &Register, email: &str) -> String {
+    let token = r.sign_up(email).await;
+    let account_id = r.account_id(email).await;
+    let link = format!("verify-{account_id}");
+    r.store
+        .create_verification(&EmailVerification {
+            token_hash: account::token_hash(&link),
+            account_id,
+            expires_at: r.clock.now() + Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    let (status, body) = r
+        .call(
+            "POST",
+            "/api/email-verifications/confirmation",
+            None,
+            json!({ "token": link }),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{body}");
+    token
+}
+
+fn resident(iin: &str) -> Value {
+    json!({
+        "kind": "resident",
+        "number": iin,
+        "name": "Aigerim  Nurlanovna Sadykova",
+        "contact": {"name": "Aigerim Sadykova", "phone": "+7 701 234 56 78"},
+    })
+}
+
+#[tokio::test]
+async fn a_confirmed_account_registers_as_an_inviting_party_and_reads_it_back() {
+    let r = Register::new();
+    let token = confirmed(&r, "aigerim@example.kz").await;
+    let (status, host) = r
+        .call("POST", "/api/hosts", Some(&token), resident("061211600012"))
+        .await;
+    assert_eq!(status, 201, "{host}");
+    assert_eq!(host["status"], "pending_approval");
+    assert_eq!(host["name"], "Aigerim Nurlanovna Sadykova");
+    assert_eq!(host["contact"]["phone"], "+77012345678");
+    assert_eq!(host["reason"], Value::Null);
+    let (status, current) = r
+        .call("GET", "/api/hosts/current", Some(&token), Value::Null)
+        .await;
+    assert_eq!((status, &current), (200, &host));
+    // The same person's account is still an account: it signs in as ever.
+    let (_, me) = r
+        .call("GET", "/api/accounts/current", Some(&token), Value::Null)
+        .await;
+    assert_eq!(me["email"], "aigerim@example.kz");
+}
+
+async fn host_registration_problems() {
+    let r = Register::new();
+    let path = "/api/hosts";
+    let unconfirmed = r.sign_up("new@example.kz").await;
+    refused(
+        &r,
+        request("POST", path, None, resident("061211600012")),
+        (401, "unauthenticated"),
+    )
+    .await;
+    refused(
+        &r,
+        request("POST", path, Some(&unconfirmed), resident("061211600012")),
+        (409, "email-not-verified"),
+    )
+    .await;
+    let token = confirmed(&r, "aigerim@example.kz").await;
+    invalid(
+        &r,
+        request("POST", path, Some(&token), resident("061211600013")),
+        "number",
+    )
+    .await;
+    let mut bin_as_iin = resident("061211600012");
+    bin_as_iin["kind"] = json!("organisation");
+    invalid(
+        &r,
+        request("POST", path, Some(&token), bin_as_iin),
+        "number",
+    )
+    .await;
+    let mut no_phone = resident("061211600012");
+    no_phone["contact"]["phone"] = json!("87012345678");
+    invalid(
+        &r,
+        request("POST", path, Some(&token), no_phone),
+        "contact.phone",
+    )
+    .await;
+    let mut extra = resident("061211600012");
+    extra["status"] = json!("approved");
+    invalid(&r, request("POST", path, Some(&token), extra), "status").await;
+    malformed_refused(&r, "POST", path, Some(&token)).await;
+    too_large_refused(&r, "POST", path, Some(&token)).await;
+    let (status, _) = r
+        .call("POST", path, Some(&token), resident("061211600012"))
+        .await;
+    assert_eq!(status, 201);
+    // The account again, or its IIN from another account.
+    refused(
+        &r,
+        request("POST", path, Some(&token), resident("900412300127")),
+        (409, "host-exists"),
+    )
+    .await;
+    let other = confirmed(&r, "other@example.kz").await;
+    refused(
+        &r,
+        request("POST", path, Some(&other), resident("061211600012")),
+        (409, "host-exists"),
+    )
+    .await;
+}
+
+async fn current_host_problems() {
+    let r = Register::new();
+    let path = "/api/hosts/current";
+    refused(
+        &r,
+        request("GET", path, None, Value::Null),
+        (401, "unauthenticated"),
+    )
+    .await;
+    let token = r.sign_up("applicant@example.com").await;
+    refused(
+        &r,
+        request("GET", path, Some(&token), Value::Null),
+        (404, "not-found"),
+    )
+    .await;
+    too_large_refused(&r, "GET", path, Some(&token)).await;
+}
+
 cases! {
+    host_registration_problems,
+    current_host_problems,
     account_creation_problems,
     sign_in_problems,
     sign_out_problems,

@@ -100,6 +100,7 @@ impl Register {
             deps: visa_register::Deps {
                 accounts: shared.clone(),
                 applications: shared.clone(),
+                hosts: shared.clone(),
                 sessions: shared,
                 emails: queued.clone(),
                 clock: clock.clone(),
@@ -575,6 +576,7 @@ impl Confirm {
                 applications: shared.clone(),
                 visas: shared.clone(),
                 audit: shared.clone(),
+                hosts: shared.clone(),
                 emails: queued.clone(),
                 sessions: shared,
                 payments: Arc::new(visa_local::sandbox::SandboxPayments {

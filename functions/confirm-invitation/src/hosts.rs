@@ -1,0 +1,117 @@
+//! The migration service's side of inviting parties: the approval queue
+//! and an officer's decision on a host (`visa_core::host`).
+
+use crate::Deps;
+use crate::staff::member;
+use http::StatusCode;
+use serde_json::json;
+use visa_core::audit::{AuditAction, AuditEvent};
+use visa_core::host::{HostError, HostStatus};
+use visa_core::http::{Request, Response, client_addr, json, query_param, read_json};
+use visa_core::problem::{FieldError, Problem};
+use visa_core::routes::Route;
+use visa_core::store::StoreError;
+
+/// `GET /api/officer/hosts?status=`: the hosts in a status (the approval
+/// queue by default), the longest waiting first.
+pub async fn list(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {
+    member(deps, req, route)?;
+    let status = match query_param(req, "status") {
+        None => HostStatus::PendingApproval,
+        Some(s) => HostStatus::parse(&s).ok_or_else(|| {
+            Problem::invalid_fields(vec![FieldError::new(
+                "status",
+                "pending_approval, approved or refused",
+            )])
+        })?,
+    };
+    let hosts = deps.hosts.hosts_in(status).await?;
+    Ok(json(StatusCode::OK, &json!({ "hosts": hosts })))
+}
+
+/// `{"decision": "approve"|"refuse", "reason"}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    decision: Verdict,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(serde::Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Verdict {
+    Approve,
+    Refuse,
+}
+
+/// `POST /api/officer/hosts/{id}/decision`: an officer approves a host or
+/// refuses it with a reason, once; the decision is an audit event.
+pub async fn decide(
+    deps: &Deps,
+    req: &Request,
+    route: &Route,
+    id: &str,
+) -> Result<Response, Problem> {
+    let (member, acting) = member(deps, req, route)?;
+    let body: Decision = read_json(req.body())?;
+    if let Some(reason) = &body.reason
+        && (reason.chars().count() > 500 || reason.contains(['\n', '\r']))
+    {
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "reason",
+            "one line of at most 500 characters",
+        )]));
+    }
+    let mut host = deps
+        .hosts
+        .host(id)
+        .await?
+        .ok_or_else(|| Problem::not_found("no such inviting party"))?;
+    let now = deps.clock.now();
+    let approve = matches!(body.decision, Verdict::Approve);
+    let actor = member.actor(acting);
+    match host.decide(approve, &actor, body.reason.clone(), now) {
+        Ok(()) => {}
+        Err(HostError::AlreadyDecided(status)) => {
+            return Err(Problem::host_already_decided(format!(
+                "the host is {status}"
+            )));
+        }
+        Err(HostError::ReasonRequired) => {
+            return Err(Problem::invalid_fields(vec![FieldError::new(
+                "reason",
+                "a refusal says why (1-500 characters)",
+            )]));
+        }
+    }
+    let event = AuditEvent {
+        id: deps.ids.new_id(),
+        at: now,
+        actor,
+        action: AuditAction::HostDecided,
+        record: format!("host/{}", host.id),
+        reason: host
+            .decision
+            .as_ref()
+            .and_then(|d| d.reason.clone())
+            .unwrap_or_default(),
+        from: client_addr(req),
+        detail: Some(format!(
+            "{} {} {}",
+            host.status.as_str(),
+            host.kind.as_str(),
+            host.number
+        )),
+    };
+    match deps.hosts.decide_host(&host, &event).await {
+        Ok(()) => {}
+        Err(StoreError::StatusConflict) => {
+            return Err(Problem::host_already_decided("decided meanwhile"));
+        }
+        Err(StoreError::NotFound) => return Err(Problem::not_found("no such inviting party")),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(host_id = %host.id, status = host.status.as_str(), "inviting party decided");
+    Ok(json(StatusCode::OK, &host))
+}
