@@ -62,6 +62,10 @@ ROUTES = [
     ("GET", "/api/hosts/current", "register", "applicant"),
     ("GET", "/api/officer/hosts", "confirm-invitation", "staff"),
     ("POST", "/api/officer/hosts/{id}/decision", "confirm-invitation", "officer"),
+    ("POST", "/api/hosts/current/invitation-requests", "confirm-invitation", "applicant"),
+    ("GET", "/api/hosts/current/invitation-requests", "confirm-invitation", "applicant"),
+    ("GET", "/api/officer/invitation-requests", "confirm-invitation", "staff"),
+    ("POST", "/api/officer/invitation-requests/{id}/decision", "confirm-invitation", "officer"),
 ]
 
 # The one extra route in the template: unknown /api paths and wrong methods
@@ -192,6 +196,16 @@ SLUGS = {
     ("GET", "/api/officer/hosts"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
     ("POST", "/api/officer/hosts/{id}/decision"): {
         "not-found", "host-already-decided", "validation", "unauthenticated", "forbidden",
+        "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/hosts/current/invitation-requests"): {
+        "not-found", "host-not-approved", "not-eligible", "validation", "unauthenticated",
+        "malformed-body", "body-too-large",
+    },
+    ("GET", "/api/hosts/current/invitation-requests"): {"not-found", "unauthenticated", "body-too-large"},
+    ("GET", "/api/officer/invitation-requests"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
+    ("POST", "/api/officer/invitation-requests/{id}/decision"): {
+        "not-found", "request-already-decided", "validation", "unauthenticated", "forbidden",
         "malformed-body", "body-too-large",
     },
 }

@@ -628,6 +628,16 @@ def test_every_route_success_and_problems_conform(gw, checker):
     assert registered["status"] == "pending_approval", registered
     c.call("POST", "/api/hosts", 409, "host-exists", token=ctoken, body=host)
     assert c.call("GET", "/api/hosts/current", 200, token=ctoken).json() == registered
+    reqs = "/api/hosts/current/invitation-requests"
+    trip = {"category": "tourist", "valid_from": date_in(10), "valid_until": date_in(20), "purpose": "a tour",
+            "invitees": [{"surname": "Sharma", "given_names": "Priya", "sex": "F", "nationality": "IND",
+                          "date_of_birth": "1990-04-12", "passport_number": "Z1234567",
+                          "email": "priya@example.com"}]}
+    c.call("POST", reqs, 409, "host-not-approved", token=ctoken, body=trip)
+    c.call("POST", reqs, 404, "not-found", token=ptoken, body=trip)
+    c.call("GET", reqs, 404, "not-found", token=ptoken)
+    c.call("POST", reqs, 401, "unauthenticated", body=trip)
+    c.call("GET", reqs, 401, "unauthenticated")
     c.call("GET", "/api/officer/hosts?status=nope", 422, "validation", token=auditor)
     queue = c.call("GET", "/api/officer/hosts", 200, token=auditor).json()["hosts"]
     assert [h["id"] for h in queue] == [registered["id"]], queue
@@ -639,6 +649,25 @@ def test_every_route_success_and_problems_conform(gw, checker):
            body={"decision": "approve"})
     assert c.call("POST", decide, 200, token=officer, body={"decision": "approve"}).json()["status"] == "approved"
     c.call("POST", decide, 409, "host-already-decided", token=officer,
+           body={"decision": "refuse", "reason": "second thoughts"})
+    c.call("POST", reqs, 400, "malformed-body", token=ctoken, raw=b"{")
+    c.call("POST", reqs, 422, "validation", token=ctoken, body={**trip, "invitees": []})
+    usa = {**trip["invitees"][0], "nationality": "USA", "passport_number": "123456789"}
+    c.call("POST", reqs, 422, "not-eligible", token=ctoken, body={**trip, "invitees": [usa]})
+    made = c.call("POST", reqs, 201, token=ctoken, body=trip).json()["requests"]
+    assert c.call("GET", reqs, 200, token=ctoken).json()["requests"][0]["id"] == made[0]["id"]
+    c.call("GET", "/api/officer/invitation-requests?status=open", 422, "validation", token=auditor)
+    waiting = c.call("GET", "/api/officer/invitation-requests", 200, token=auditor).json()["requests"]
+    assert made[0]["id"] in [r["id"] for r in waiting], waiting
+    rdecide = f"/api/officer/invitation-requests/{made[0]['id']}/decision"
+    c.call("POST", rdecide, 403, "forbidden", token=auditor, body={"decision": "approve"})
+    c.call("POST", rdecide, 422, "validation", token=officer, body={"decision": "refuse"})
+    c.call("POST", rdecide, 400, "malformed-body", token=officer, raw=b"{")
+    c.call("POST", "/api/officer/invitation-requests/none/decision", 404, "not-found", token=officer,
+           body={"decision": "approve"})
+    granted = c.call("POST", rdecide, 200, token=officer, body={"decision": "approve"}).json()
+    c.call("GET", f"/api/officer/invitations/{granted['invitation_number']}", 200, token=auditor)
+    c.call("POST", rdecide, 409, "request-already-decided", token=officer,
            body={"decision": "refuse", "reason": "second thoughts"})
 
     # The visa's life, by an officer (docs/DESIGN.md), and the audit trail.

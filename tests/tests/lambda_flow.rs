@@ -2049,6 +2049,115 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         .call("POST", &decide, Some(&staff_token), Some(approve), &[])
         .await;
     assert_eq!(again.json()["type"], "/problems/host-already-decided");
+    // The approved host requests invitations for two foreigners; an
+    // officer approves one (its invitation is created) and refuses the
+    // other with a reason; the host reads both outcomes.
+    let day = |d: i64| (chrono::Utc::now().date_naive() + chrono::Duration::days(d)).to_string();
+    let foreigner = |passport: &str| {
+        json!({"surname": "Sharma", "given_names": "Priya", "sex": "F", "nationality": "IND",
+               "date_of_birth": "1990-04-12", "passport_number": passport, "email": "priya@example.com"})
+    };
+    let asked = portal
+        .call(
+            "POST",
+            "/api/hosts/current/invitation-requests",
+            t,
+            Some(json!({
+                "category": "tourist", "valid_from": day(10), "valid_until": day(20),
+                "purpose": "a tour of the Altai",
+                "invitees": [foreigner("Z5550001"), foreigner("Z5550002")],
+            })),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        asked.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&asked.body)
+    );
+    let queue = portal
+        .call(
+            "GET",
+            "/api/officer/invitation-requests",
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(queue.json()["requests"].as_array().map(Vec::len), Some(2));
+    let request_ids: Vec<String> = asked.json()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let granted = portal
+        .call(
+            "POST",
+            &format!(
+                "/api/officer/invitation-requests/{}/decision",
+                request_ids[0]
+            ),
+            Some(&staff_token),
+            Some(json!({"decision": "approve"})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        granted.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&granted.body)
+    );
+    let refused_request = portal
+        .call(
+            "POST",
+            &format!(
+                "/api/officer/invitation-requests/{}/decision",
+                request_ids[1]
+            ),
+            Some(&staff_token),
+            Some(json!({"decision": "refuse", "reason": "not a tourist trip"})),
+            &[],
+        )
+        .await;
+    assert_eq!(refused_request.json()["status"], "refused");
+    let mine = portal
+        .call(
+            "GET",
+            "/api/hosts/current/invitation-requests",
+            t,
+            None,
+            &[],
+        )
+        .await;
+    let statuses: Vec<&str> = mine.json()["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap_or_default())
+        .map(|s| if s == "approved" { "approved" } else { "other" })
+        .collect();
+    assert!(
+        statuses.contains(&"approved"),
+        "{}",
+        String::from_utf8_lossy(&mine.body)
+    );
+    let number = granted.json()["invitation_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let invitation = portal
+        .call(
+            "GET",
+            &format!("/api/officer/invitations/{number}"),
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(invitation.json()["inviter"]["bin"], "061211600012");
 
     // The payment is disputed (Stripe names the PaymentIntent): the visa
     // is held for review, the queue shows it, an officer keeps it.

@@ -130,6 +130,7 @@ contract!(
     officers_find_invitations_by_passport_surname_and_inviting_party,
     twenty_officers_scanning_one_visa_record_one_entry,
     a_host_registers_once_per_account_and_number_and_is_decided_once,
+    a_hosts_requests_are_listed_and_each_decided_once_with_its_invitation,
 );
 
 // ------------------------------------------------------------------ data
@@ -2608,4 +2609,171 @@ async fn a_host_registers_once_per_account_and_number_and_is_decided_once<B: Bac
         .map(|h| h.id)
         .collect();
     assert_eq!(approved, ["host-1"]);
+}
+
+async fn a_hosts_requests_are_listed_and_each_decided_once_with_its_invitation<B: Backend>(b: B) {
+    use visa_core::invitation_request::{NewInvitationRequests, RequestStatus, RequestedInvitee};
+    use visa_core::store::InvitationRequests;
+    let store = b.open().await;
+    let at = Utc::now();
+    let mut host = host("host-1", "acc-1", "061211600012", at);
+    host.decide(true, "Dana (officer)", None, at).unwrap();
+    let foreigner = |passport: &str| RequestedInvitee {
+        surname: "SHARMA".into(),
+        given_names: "PRIYA".into(),
+        sex: Sex::F,
+        nationality: "IND".into(),
+        date_of_birth: date(1990, 4, 12),
+        passport_number: passport.into(),
+        email: "priya@example.com".into(),
+    };
+    let mut n = 0;
+    let batch = |passports: &[&str], id: &str, n: &mut i32, when: DateTime<Utc>| {
+        NewInvitationRequests {
+            category: Category::Tourist,
+            valid_from: when.date_naive() + Duration::days(10),
+            valid_until: when.date_naive() + Duration::days(20),
+            purpose: "negotiations".into(),
+            invitees: passports.iter().map(|p| foreigner(p)).collect(),
+        }
+        .into_requests(
+            &host,
+            id.into(),
+            || {
+                *n += 1;
+                format!("req-{id}-{n}")
+            },
+            visa_core::annex::Annexes::builtin(),
+            when.date_naive(),
+            when,
+        )
+        .unwrap()
+    };
+    let first = batch(&["Z1234567", "Z7654321"], "b1", &mut n, at);
+    let later = batch(&["Z1111111"], "b2", &mut n, at + Duration::minutes(1));
+    store.create_requests(&first).await.unwrap();
+    store.create_requests(&later).await.unwrap();
+    // A batch whose id is taken writes none of it.
+    let mut clash = batch(&["Z2222222", "Z3333333"], "b3", &mut n, at);
+    clash[1].id = first[0].id.clone();
+    assert!(store.create_requests(&clash).await.is_err());
+    assert_eq!(store.invitation_request(&clash[0].id).await.unwrap(), None);
+
+    let mine: Vec<String> = store
+        .requests_of_host("host-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(mine.len(), 3);
+    assert_eq!(mine[0], later[0].id, "newest first");
+    assert!(store.requests_of_host("host-2").await.unwrap().is_empty());
+    let queue: Vec<String> = store
+        .requests_in(RequestStatus::Pending)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        queue[..2],
+        [first[0].id.clone(), first[1].id.clone()],
+        "oldest first"
+    );
+
+    // Approved once: the request, its invitation and the audit event
+    // together; a second approval or a refusal after it changes nothing.
+    let when = at + Duration::hours(1);
+    let mut approved = first[0].clone();
+    let invitation = approved
+        .approve(&host, "Dana (officer)", "250000000777".into(), when)
+        .unwrap();
+    let event = audit_event(
+        "01JREQ0000000000000000000A1",
+        when,
+        AuditAction::InvitationCreated,
+    );
+    store
+        .approve_request(&approved, &invitation, &event)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.invitation("250000000777").await.unwrap(),
+        Some(invitation.clone())
+    );
+    let mut refused_late = first[0].clone();
+    refused_late
+        .refuse("Other", Some("late".into()), when)
+        .unwrap();
+    let late = audit_event(
+        "01JREQ0000000000000000000A2",
+        when,
+        AuditAction::InvitationCreated,
+    );
+    assert!(matches!(
+        store.refuse_request(&refused_late, &late).await,
+        Err(StoreError::StatusConflict)
+    ));
+    assert_eq!(
+        store.invitation_request(&first[0].id).await.unwrap(),
+        Some(approved)
+    );
+    // An approval whose number is taken writes nothing.
+    let mut second = first[1].clone();
+    let taken = second
+        .approve(&host, "Dana (officer)", "250000000777".into(), when)
+        .unwrap();
+    let again = audit_event(
+        "01JREQ0000000000000000000A3",
+        when,
+        AuditAction::InvitationCreated,
+    );
+    assert!(matches!(
+        store.approve_request(&second, &taken, &again).await,
+        Err(StoreError::InvitationExists)
+    ));
+    assert_eq!(
+        store.invitation_request(&first[1].id).await.unwrap(),
+        Some(first[1].clone()),
+        "still pending"
+    );
+    // Refused with a reason.
+    let mut refused = first[1].clone();
+    refused
+        .refuse("Dana (officer)", Some("no such company".into()), when)
+        .unwrap();
+    let no = audit_event(
+        "01JREQ0000000000000000000A4",
+        when,
+        AuditAction::InvitationCreated,
+    );
+    store.refuse_request(&refused, &no).await.unwrap();
+    assert_eq!(
+        store
+            .audit_events(when - Duration::minutes(1), when + Duration::minutes(1))
+            .await
+            .unwrap(),
+        vec![event, no]
+    );
+    let queue: Vec<String> = store
+        .requests_in(RequestStatus::Pending)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(queue, [later[0].id.clone()]);
+    let mut ghost = later[0].clone();
+    ghost.id = "req-none".into();
+    ghost.refuse("Dana", Some("x".into()), when).unwrap();
+    let ghost_event = audit_event(
+        "01JREQ0000000000000000000A5",
+        when,
+        AuditAction::InvitationCreated,
+    );
+    assert!(matches!(
+        store.refuse_request(&ghost, &ghost_event).await,
+        Err(StoreError::NotFound)
+    ));
 }

@@ -38,6 +38,7 @@ mod accounts;
 mod applications;
 mod audit;
 mod hosts;
+mod invitation_requests;
 mod invitations;
 mod payments;
 mod sessions;

@@ -7,6 +7,7 @@ mod applications;
 mod catalogue;
 mod hosts;
 mod officer;
+mod requests;
 mod staff;
 mod visas;
 
@@ -20,7 +21,9 @@ use visa_core::payment::PaymentProvider;
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::staff::StaffDirectory;
-use visa_core::store::{Applications, AuditTrail, Hosts, Invitations, Sessions, Visas};
+use visa_core::store::{
+    Applications, AuditTrail, Hosts, InvitationRequests, Invitations, Sessions, Visas,
+};
 
 pub use visa_core::auth::AdminAuth;
 
@@ -48,6 +51,8 @@ pub struct Deps {
     pub checkout_lifetime: chrono::Duration,
     /// Inviting parties, which officers approve.
     pub hosts: Arc<dyn Hosts>,
+    /// Their invitation requests, which officers decide.
+    pub requests: Arc<dyn InvitationRequests>,
 }
 
 impl Deps {
@@ -116,6 +121,12 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::ListReviews => respond(officer::reviews(deps, &req, m.route).await),
         Op::DecideReview => respond(officer::decide(deps, &req, m.route, m.param("id")).await),
         Op::ListHosts => respond(hosts::list(deps, &req, m.route).await),
+        Op::RequestInvitations => respond(requests::create(deps, &req).await),
+        Op::ListHostRequests => respond(requests::list_own(deps, &req).await),
+        Op::ListInvitationRequests => respond(requests::list(deps, &req, m.route).await),
+        Op::DecideInvitationRequest => {
+            respond(requests::decide(deps, &req, m.route, m.param("id")).await)
+        }
         Op::DecideHost => respond(hosts::decide(deps, &req, m.route, m.param("id")).await),
         Op::GetInvitation => {
             respond(officer::invitation(deps, &req, m.route, m.param("number")).await)

@@ -23,6 +23,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         visas: store.clone(),
         audit: store.clone(),
         hosts: store.clone(),
+        requests: store.clone(),
         sessions: store,
         emails: Arc::new(cloud.email_queue()?),
         payments,

@@ -28,6 +28,9 @@ pub enum AuditAction {
     SignInRefused,
     /// An officer approved or refused an inviting party.
     HostDecided,
+    /// An officer refused a host's invitation request (an approval is
+    /// `InvitationCreated`).
+    RequestRefused,
 }
 
 impl AuditAction {
@@ -44,6 +47,7 @@ impl AuditAction {
             AuditAction::SignedIn => "signed_in",
             AuditAction::SignInRefused => "sign_in_refused",
             AuditAction::HostDecided => "host_decided",
+            AuditAction::RequestRefused => "request_refused",
         }
     }
 }

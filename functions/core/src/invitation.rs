@@ -61,6 +61,55 @@ pub struct Invitation {
     pub revoked_by: Option<String>,
 }
 
+impl Invitee {
+    /// Upper case, spaces collapsed: as the visa prints it.
+    pub fn normalised(&self) -> Invitee {
+        Invitee {
+            surname: names::normalise(&self.surname),
+            given_names: names::normalise(&self.given_names),
+            nationality: self.nationality.trim().to_ascii_uppercase(),
+            date_of_birth: self.date_of_birth,
+            passport_number: self.passport_number.trim().to_ascii_uppercase(),
+        }
+    }
+
+    /// What is wrong with a normalised invitee, its fields named under
+    /// `prefix` (`invitee.`, `invitees[2].`): the same rules wherever an
+    /// invitation's foreigner is entered.
+    pub fn errors(&self, prefix: &str, today: NaiveDate) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        let field = |name: &str| format!("{prefix}{name}");
+        if self.surname.is_empty() || self.surname.chars().count() > 60 {
+            errors.push(FieldError::new(field("surname"), "1 to 60 characters"));
+        }
+        if self.given_names.chars().count() > 60 {
+            errors.push(FieldError::new(
+                field("given_names"),
+                "at most 60 characters",
+            ));
+        }
+        if !is_alpha3(&self.nationality) {
+            errors.push(FieldError::new(
+                field("nationality"),
+                "an ISO 3166-1 alpha-3 code such as IND",
+            ));
+        }
+        if self.date_of_birth >= today {
+            errors.push(FieldError::new(
+                field("date_of_birth"),
+                "a date in the past",
+            ));
+        }
+        if !is_passport_number(&self.passport_number) {
+            errors.push(FieldError::new(
+                field("passport_number"),
+                "5 to 12 letters A-Z and digits",
+            ));
+        }
+        errors
+    }
+}
+
 /// The officer's request body (`POST /api/admin/invitations`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,40 +162,8 @@ impl NewInvitation {
         if inviter.bin.len() != 12 || !inviter.bin.bytes().all(|b| b.is_ascii_digit()) {
             errors.push(FieldError::new("inviter.bin", "12 digits"));
         }
-        let invitee = Invitee {
-            surname: names::normalise(&self.invitee.surname),
-            given_names: names::normalise(&self.invitee.given_names),
-            nationality: self.invitee.nationality.trim().to_ascii_uppercase(),
-            date_of_birth: self.invitee.date_of_birth,
-            passport_number: self.invitee.passport_number.trim().to_ascii_uppercase(),
-        };
-        if invitee.surname.is_empty() || invitee.surname.chars().count() > 60 {
-            errors.push(FieldError::new("invitee.surname", "1 to 60 characters"));
-        }
-        if invitee.given_names.chars().count() > 60 {
-            errors.push(FieldError::new(
-                "invitee.given_names",
-                "at most 60 characters",
-            ));
-        }
-        if !is_alpha3(&invitee.nationality) {
-            errors.push(FieldError::new(
-                "invitee.nationality",
-                "an ISO 3166-1 alpha-3 code such as IND",
-            ));
-        }
-        if invitee.date_of_birth >= today {
-            errors.push(FieldError::new(
-                "invitee.date_of_birth",
-                "a date in the past",
-            ));
-        }
-        if !is_passport_number(&invitee.passport_number) {
-            errors.push(FieldError::new(
-                "invitee.passport_number",
-                "5 to 12 letters A-Z and digits",
-            ));
-        }
+        let invitee = self.invitee.normalised();
+        errors.extend(invitee.errors("invitee.", today));
         errors.extend(rules::stay_window_errors(
             self.valid_from,
             self.valid_until,

@@ -15,6 +15,7 @@ pub mod date;
 pub mod host;
 pub mod http;
 pub mod invitation;
+pub mod invitation_request;
 pub mod kz_id;
 pub mod mime;
 pub mod money;

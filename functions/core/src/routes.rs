@@ -97,6 +97,8 @@ pub enum Op {
     VerifyEmail,
     RegisterHost,
     GetCurrentHost,
+    RequestInvitations,
+    ListHostRequests,
     CreateApplication,
     ListApplications,
     GetApplication,
@@ -128,6 +130,8 @@ pub enum Op {
     ReadAuditEvents,
     ListHosts,
     DecideHost,
+    ListInvitationRequests,
+    DecideInvitationRequest,
     ListReviews,
     DecideReview,
     SearchInvitations,
@@ -183,6 +187,8 @@ routes! {
     VerifyEmail "verifyEmail" POST "/api/email-verifications/confirmation" Register Public;
     RegisterHost "registerHost" POST "/api/hosts" Register Applicant;
     GetCurrentHost "getCurrentHost" GET "/api/hosts/current" Register Applicant;
+    RequestInvitations "requestInvitations" POST "/api/hosts/current/invitation-requests" ConfirmInvitation Applicant;
+    ListHostRequests "listHostRequests" GET "/api/hosts/current/invitation-requests" ConfirmInvitation Applicant;
     CreateApplication "createApplication" POST "/api/applications" ConfirmInvitation Applicant;
     ListApplications "listApplications" GET "/api/applications" ConfirmInvitation Applicant;
     GetApplication "getApplication" GET "/api/applications/{id}" ConfirmInvitation Applicant;
@@ -214,6 +220,8 @@ routes! {
     ReadAuditEvents "readAuditEvents" GET "/api/officer/audit-events" ConfirmInvitation Staff;
     ListHosts "listHosts" GET "/api/officer/hosts" ConfirmInvitation Staff;
     DecideHost "decideHost" POST "/api/officer/hosts/{id}/decision" ConfirmInvitation StaffOfficer;
+    ListInvitationRequests "listInvitationRequests" GET "/api/officer/invitation-requests" ConfirmInvitation Staff;
+    DecideInvitationRequest "decideInvitationRequest" POST "/api/officer/invitation-requests/{id}/decision" ConfirmInvitation StaffOfficer;
     ListReviews "listReviews" GET "/api/officer/reviews" ConfirmInvitation Staff;
     DecideReview "decideReview" POST "/api/officer/applications/{id}/review-decision" ConfirmInvitation StaffOfficer;
     SearchInvitations "searchInvitations" GET "/api/officer/invitations" ConfirmInvitation Staff;

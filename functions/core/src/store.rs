@@ -177,6 +177,47 @@ pub trait Hosts: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Hosts' invitation requests (`crate::invitation_request`).
+#[async_trait]
+pub trait InvitationRequests: Send + Sync {
+    /// Records a batch, all of it or nothing.
+    async fn create_requests(
+        &self,
+        requests: &[crate::invitation_request::InvitationRequest],
+    ) -> Result<(), StoreError>;
+    async fn invitation_request(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::invitation_request::InvitationRequest>, StoreError>;
+    /// A host's requests, newest first, at most [`crate::search::SEARCH_LIMIT`].
+    async fn requests_of_host(
+        &self,
+        host_id: &str,
+    ) -> Result<Vec<crate::invitation_request::InvitationRequest>, StoreError>;
+    /// The requests in `status`, oldest first (the officers' queue), at
+    /// most [`crate::search::SEARCH_LIMIT`].
+    async fn requests_in(
+        &self,
+        status: crate::invitation_request::RequestStatus,
+    ) -> Result<Vec<crate::invitation_request::InvitationRequest>, StoreError>;
+    /// An approval in one step: the request (still pending, else
+    /// `StatusConflict`; `NotFound` if there is none) becomes approved, its
+    /// invitation is created (`InvitationExists` if the number is taken),
+    /// and the audit event is appended.
+    async fn approve_request(
+        &self,
+        request: &crate::invitation_request::InvitationRequest,
+        invitation: &crate::invitation::Invitation,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+    /// A refusal in one step, over a request still pending.
+    async fn refuse_request(
+        &self,
+        request: &crate::invitation_request::InvitationRequest,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+}
+
 #[async_trait]
 pub trait Applications: Send + Sync {
     /// Claims the application's invitation (approved -> used) and creates
@@ -342,11 +383,27 @@ pub trait AuditTrail: Send + Sync {
 
 /// Everything a full deployment stores.
 pub trait Store:
-    Accounts + Sessions + Invitations + Applications + Payments + Visas + AuditTrail + Hosts
+    Accounts
+    + Sessions
+    + Invitations
+    + Applications
+    + Payments
+    + Visas
+    + AuditTrail
+    + Hosts
+    + InvitationRequests
 {
 }
-impl<T: Accounts + Sessions + Invitations + Applications + Payments + Visas + AuditTrail + Hosts>
-    Store for T
+impl<T> Store for T where
+    T: Accounts
+        + Sessions
+        + Invitations
+        + Applications
+        + Payments
+        + Visas
+        + AuditTrail
+        + Hosts
+        + InvitationRequests
 {
 }
 

@@ -131,6 +131,7 @@ impl Gateway {
                 staff,
                 checkout_lifetime: checkout_lifetime()?,
                 hosts: shared.clone(),
+                requests: shared.clone(),
             },
             webhook: visa_pay_webhook::Deps {
                 applications: shared.clone(),

@@ -26,6 +26,7 @@ mod accounts;
 mod applications;
 mod audit;
 mod hosts;
+mod invitation_requests;
 mod invitations;
 mod payments;
 mod sessions;
@@ -87,6 +88,10 @@ CREATE TABLE IF NOT EXISTS hosts (
   id TEXT PRIMARY KEY, account_id TEXT NOT NULL UNIQUE, number TEXT NOT NULL UNIQUE,
   status TEXT NOT NULL, created_at TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS hosts_by_status ON hosts (status, created_at);
+CREATE TABLE IF NOT EXISTS invitation_requests (
+  id TEXT PRIMARY KEY, host_id TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS invitation_requests_by_host ON invitation_requests (host_id, created_at);
+CREATE INDEX IF NOT EXISTS invitation_requests_by_status ON invitation_requests (status, created_at);
 CREATE TABLE IF NOT EXISTS audit_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (at, id);
 -- The audit trail is append-only: the store itself refuses a change or a

@@ -1155,7 +1155,289 @@ async fn host_problems() {
     .await;
 }
 
+// ------------------------------------------------------------ invitation requests
+
+/// An approved host of account `acc-host`, and that account's session.
+async fn approved_host(c: &Confirm) -> String {
+    use visa_core::store::Hosts;
+    let mut host = pending_host(c, "host-1", "acc-host", "061211600012");
+    host.decide(true, "Dana (officer)", None, c.clock.now())
+        .unwrap();
+    c.store.create_host(&host).await.unwrap();
+    c.applicant("acc-host").await
+}
+
+fn foreigners(passports: &[(&str, &str)]) -> Value {
+    let today = c_today();
+    json!({
+        "category": "tourist",
+        "valid_from": (today + Duration::days(10)).to_string(),
+        "valid_until": (today + Duration::days(20)).to_string(),
+        "purpose": "a tour of the Altai",
+        "invitees": passports.iter().map(|(nationality, passport)| json!({
+            "surname": "Sharma", "given_names": "Priya", "sex": "F", "nationality": nationality,
+            "date_of_birth": "1990-04-12", "passport_number": passport, "email": "priya@example.com",
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The fixture's pinned day (5 December 2026).
+fn c_today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()
+}
+
+#[tokio::test]
+async fn a_host_requests_two_invitations_and_an_officer_approves_one_and_refuses_the_other() {
+    let c = Confirm::new();
+    let host = approved_host(&c).await;
+    let (status, made) = c
+        .call(
+            "POST",
+            "/api/hosts/current/invitation-requests",
+            Some(&host),
+            foreigners(&[("IND", "Z1234567"), ("BGD", "P7654321")]),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let ids: Vec<String> = made["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(made["requests"][0]["invitee"]["surname"], "SHARMA");
+    assert_eq!(made["requests"][0]["status"], "pending");
+    let officer = c.staff_token(OFFICER_EMAIL, StaffGroup::Officer).await;
+    let auditor = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let (_, queue) = c
+        .call(
+            "GET",
+            "/api/officer/invitation-requests",
+            Some(&auditor),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(queue["requests"].as_array().unwrap().len(), 2);
+    assert_eq!(queue["requests"][0]["host"]["number"], "061211600012");
+
+    let (status, approved) = c
+        .call(
+            "POST",
+            &format!("/api/officer/invitation-requests/{}/decision", ids[0]),
+            Some(&officer),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    let number = approved["invitation_number"].as_str().unwrap().to_owned();
+    // The invitation exists as the migration service's own do, its
+    // inviting party the host, and the applicant side can use it.
+    let (status, invitation) = c
+        .call(
+            "GET",
+            &format!("/api/officer/invitations/{number}"),
+            Some(&auditor),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{invitation}");
+    assert_eq!(invitation["inviter"]["bin"], "061211600012");
+    assert_eq!(invitation["invitee"]["passport_number"], "Z1234567");
+    let (status, refused) = c
+        .call(
+            "POST",
+            &format!("/api/officer/invitation-requests/{}/decision", ids[1]),
+            Some(&officer),
+            json!({"decision": "refuse", "reason": "the purpose does not fit the category"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{refused}");
+    assert_eq!(refused["status"], "refused");
+    // The host sees both outcomes, the reason, not the officer.
+    let (_, mine) = c
+        .call(
+            "GET",
+            "/api/hosts/current/invitation-requests",
+            Some(&host),
+            Value::Null,
+        )
+        .await;
+    let outcomes: Vec<(&str, &Value, &Value)> = mine["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap(),
+                &r["invitation_number"],
+                &r["reason"],
+            )
+        })
+        .collect();
+    assert!(
+        outcomes.contains(&("approved", &json!(number), &Value::Null)),
+        "{mine}"
+    );
+    assert!(
+        outcomes.contains(&(
+            "refused",
+            &Value::Null,
+            &json!("the purpose does not fit the category")
+        )),
+        "{mine}"
+    );
+    assert!(!mine.to_string().contains(OFFICER_EMAIL), "{mine}");
+}
+
+async fn invitation_request_problems() {
+    use visa_core::store::Hosts;
+    let c = Confirm::new();
+    let path = "/api/hosts/current/invitation-requests";
+    let body = foreigners(&[("IND", "Z1234567")]);
+    refused(
+        &c,
+        request("POST", path, None, body.clone()),
+        (401, "unauthenticated"),
+    )
+    .await;
+    refused(
+        &c,
+        request("GET", path, None, Value::Null),
+        (401, "unauthenticated"),
+    )
+    .await;
+    // Not an inviting party.
+    let stranger = c.applicant("acc-stranger").await;
+    refused(
+        &c,
+        request("POST", path, Some(&stranger), body.clone()),
+        (404, "not-found"),
+    )
+    .await;
+    refused(
+        &c,
+        request("GET", path, Some(&stranger), Value::Null),
+        (404, "not-found"),
+    )
+    .await;
+    // Not approved yet.
+    c.store
+        .create_host(&pending_host(&c, "host-2", "acc-pending", "900412300127"))
+        .await
+        .unwrap();
+    let pending = c.applicant("acc-pending").await;
+    refused(
+        &c,
+        request("POST", path, Some(&pending), body.clone()),
+        (409, "host-not-approved"),
+    )
+    .await;
+    let host = approved_host(&c).await;
+    malformed_refused(&c, "POST", path, Some(&host)).await;
+    too_large_refused(&c, "POST", path, Some(&host)).await;
+    too_large_refused(&c, "GET", path, Some(&host)).await;
+    invalid(
+        &c,
+        request(
+            "POST",
+            path,
+            Some(&host),
+            foreigners(&[("IND", "Z1234567"), ("BGD", "1")]),
+        ),
+        "invitees[1].passport_number",
+    )
+    .await;
+    invalid(
+        &c,
+        request("POST", path, Some(&host), foreigners(&[])),
+        "invitees",
+    )
+    .await;
+    // The USA is on neither annex: the applicant side's not-eligible.
+    let ineligible = refused(
+        &c,
+        request(
+            "POST",
+            path,
+            Some(&host),
+            foreigners(&[("IND", "Z1234567"), ("USA", "123456789")]),
+        ),
+        (422, "not-eligible"),
+    )
+    .await;
+    assert_eq!(ineligible["errors"][0]["field"], "invitees[1].nationality");
+
+    let officer = c.staff_token(OFFICER_EMAIL, StaffGroup::Officer).await;
+    let auditor = c.staff_token(AUDITOR_EMAIL, StaffGroup::Auditor).await;
+    let list = "/api/officer/invitation-requests";
+    who_is_calling(&c, "GET", list, Value::Null).await;
+    too_large_refused(&c, "GET", list, Some(&auditor)).await;
+    invalid(
+        &c,
+        request(
+            "GET",
+            "/api/officer/invitation-requests?status=open",
+            Some(&auditor),
+            Value::Null,
+        ),
+        "status",
+    )
+    .await;
+    let (status, made) = c.call("POST", path, Some(&host), body).await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["requests"][0]["id"].as_str().unwrap();
+    let decide = format!("/api/officer/invitation-requests/{id}/decision");
+    let approve = json!({"decision": "approve"});
+    who_is_calling(&c, "POST", &decide, approve.clone()).await;
+    refused(
+        &c,
+        request("POST", &decide, Some(&auditor), approve.clone()),
+        (403, "forbidden"),
+    )
+    .await;
+    malformed_refused(&c, "POST", &decide, Some(&officer)).await;
+    too_large_refused(&c, "POST", &decide, Some(&officer)).await;
+    invalid(
+        &c,
+        request(
+            "POST",
+            &decide,
+            Some(&officer),
+            json!({"decision": "refuse"}),
+        ),
+        "reason",
+    )
+    .await;
+    refused(
+        &c,
+        request(
+            "POST",
+            "/api/officer/invitation-requests/none/decision",
+            Some(&officer),
+            approve.clone(),
+        ),
+        (404, "not-found"),
+    )
+    .await;
+    let (status, _) = c
+        .call("POST", &decide, Some(&officer), approve.clone())
+        .await;
+    assert_eq!(status, 200);
+    refused(
+        &c,
+        request(
+            "POST",
+            &decide,
+            Some(&officer),
+            json!({"decision": "refuse", "reason": "no"}),
+        ),
+        (409, "request-already-decided"),
+    )
+    .await;
+}
+
 cases! {
+    invitation_request_problems,
     host_problems,
     sign_in_problems,
     member_problems,

@@ -577,6 +577,7 @@ impl Confirm {
                 visas: shared.clone(),
                 audit: shared.clone(),
                 hosts: shared.clone(),
+                requests: shared.clone(),
                 emails: queued.clone(),
                 sessions: shared,
                 payments: Arc::new(visa_local::sandbox::SandboxPayments {

@@ -10,13 +10,7 @@ impl Invitations for DynamoStore {
         invitation: &Invitation,
         event: Option<&AuditEvent>,
     ) -> Result<(), StoreError> {
-        let mut item = record_item(invitation_pk(&invitation.number), "INVITATION", invitation)?;
-        item.insert("ttl".into(), epoch(self.retention.invitation(invitation)));
-        for key in SearchKey::of_invitation(invitation) {
-            let (_, pk, sk) = search_index(key.kind);
-            item.insert(pk.into(), s(key.as_key()));
-            item.insert(sk.into(), s(invitation_search_sk(invitation)));
-        }
+        let item = self.invitation_item(invitation)?;
         let Some(event) = event else {
             return match self.put_new(item).await? {
                 true => Ok(()),
@@ -99,6 +93,18 @@ impl Invitations for DynamoStore {
 }
 
 impl DynamoStore {
+    /// The invitation's item: its record, retention and search keys.
+    pub(super) fn invitation_item(&self, invitation: &Invitation) -> Result<Item, StoreError> {
+        let mut item = record_item(invitation_pk(&invitation.number), "INVITATION", invitation)?;
+        item.insert("ttl".into(), epoch(self.retention.invitation(invitation)));
+        for key in SearchKey::of_invitation(invitation) {
+            let (_, pk, sk) = search_index(key.kind);
+            item.insert(pk.into(), s(key.as_key()));
+            item.insert(sk.into(), s(invitation_search_sk(invitation)));
+        }
+        Ok(item)
+    }
+
     /// A revocation's condition failed: statuses only move away from
     /// approved, so the re-read decides (revoked already is no change).
     async fn after_refused_revocation(&self, number: &str) -> Result<Invitation, StoreError> {

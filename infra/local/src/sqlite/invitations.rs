@@ -32,6 +32,21 @@ pub(super) fn index_unsearchable(c: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A new invitation with its search keys, in the caller's transaction:
+/// `InvitationExists` if the number is taken.
+pub(super) fn insert(c: &Connection, inv: &Invitation) -> Result<(), StoreError> {
+    let n = c
+        .execute(
+            "INSERT INTO invitations (number, status, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            params![inv.number, inv.status.as_str(), to_doc(inv)],
+        )
+        .map_err(unavailable)?;
+    if n != 1 {
+        return Err(StoreError::InvitationExists);
+    }
+    index(c, inv)
+}
+
 #[async_trait]
 impl Invitations for SqliteStore {
     async fn create_invitation(
@@ -41,17 +56,10 @@ impl Invitations for SqliteStore {
     ) -> Result<(), StoreError> {
         let (inv, event) = (invitation.clone(), event.cloned());
         self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-            let n = tx
-                .execute(
-                    "INSERT INTO invitations (number, status, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-                    params![inv.number, inv.status.as_str(), to_doc(&inv)],
-                )
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            if n != 1 {
-                return Err(StoreError::InvitationExists);
-            }
-            index(&tx, &inv)?;
+            insert(&tx, &inv)?;
             if let Some(event) = &event {
                 super::audit::append(&tx, event)?;
             }

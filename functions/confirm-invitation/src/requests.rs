@@ -1,0 +1,249 @@
+//! Hosts' invitation requests (`visa_core::invitation_request`): an
+//! approved host asks for invitations, one foreigner each, several in one
+//! go; officers approve each (it becomes an invitation, the host its
+//! inviting party) or refuse it with a reason, once.
+
+use crate::Deps;
+use crate::staff::member;
+use http::StatusCode;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use visa_core::audit::{AuditAction, AuditEvent};
+use visa_core::auth::applicant;
+use visa_core::host::Host;
+use visa_core::http::{Request, Response, client_addr, json, query_param, read_json};
+use visa_core::invitation_request::{
+    DecisionError, InvitationRequest, NewInvitationRequests, RequestRefusal, RequestStatus,
+};
+use visa_core::problem::{FieldError, Problem};
+use visa_core::routes::Route;
+use visa_core::store::StoreError;
+
+/// What the host reads of its request: the officer's name stays with the
+/// migration service.
+fn host_view(r: &InvitationRequest) -> Value {
+    json!({
+        "id": r.id,
+        "batch_id": r.batch_id,
+        "created_at": r.created_at,
+        "category": r.category,
+        "valid_from": r.valid_from,
+        "valid_until": r.valid_until,
+        "purpose": r.purpose,
+        "invitee": r.invitee,
+        "status": r.status,
+        "decided_at": r.decision.as_ref().map(|d| d.at),
+        "reason": r.decision.as_ref().and_then(|d| d.reason.clone()),
+        "invitation_number": r.invitation_number,
+    })
+}
+
+async fn own_host(deps: &Deps, req: &Request) -> Result<Host, Problem> {
+    let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
+    deps.hosts
+        .host_of_account(&account_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("this account is not an inviting party"))
+}
+
+/// `POST /api/hosts/current/invitation-requests`.
+pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let host = own_host(deps, req).await?;
+    let new: NewInvitationRequests = read_json(req.body())?;
+    let batch_id = deps.ids.new_id();
+    let requests = new
+        .into_requests(
+            &host,
+            batch_id.clone(),
+            || deps.ids.new_id(),
+            deps.annexes,
+            deps.clock.today(),
+            deps.clock.now(),
+        )
+        .map_err(|refusal| match refusal {
+            RequestRefusal::Fields(errors) => Problem::invalid_fields(errors),
+            RequestRefusal::NotEligible { field, nationality } => Problem::not_eligible(format!(
+                "citizens of {nationality} cannot get this category's e-visa"
+            ))
+            .with_field(&field, "not on the list for this visa category"),
+            RequestRefusal::HostNotApproved => Problem::host_not_approved(format!(
+                "the inviting party is {}",
+                host.status.as_str()
+            )),
+        })?;
+    deps.requests.create_requests(&requests).await?;
+    tracing::info!(host_id = %host.id, %batch_id, count = requests.len(), "invitations requested");
+    let views: Vec<Value> = requests.iter().map(host_view).collect();
+    Ok(json(
+        StatusCode::CREATED,
+        &json!({ "batch_id": batch_id, "requests": views }),
+    ))
+}
+
+/// `GET /api/hosts/current/invitation-requests`: the host's own, newest first.
+pub async fn list_own(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let host = own_host(deps, req).await?;
+    let requests = deps.requests.requests_of_host(&host.id).await?;
+    let views: Vec<Value> = requests.iter().map(host_view).collect();
+    Ok(json(StatusCode::OK, &json!({ "requests": views })))
+}
+
+/// `GET /api/officer/invitation-requests?status=`: the queue (pending by
+/// default), the longest waiting first, each with its inviting party.
+pub async fn list(deps: &Deps, req: &Request, route: &Route) -> Result<Response, Problem> {
+    member(deps, req, route)?;
+    let status = match query_param(req, "status") {
+        None => RequestStatus::Pending,
+        Some(s) => RequestStatus::parse(&s).ok_or_else(|| {
+            Problem::invalid_fields(vec![FieldError::new(
+                "status",
+                "pending, approved or refused",
+            )])
+        })?,
+    };
+    let requests = deps.requests.requests_in(status).await?;
+    let mut hosts: HashMap<String, Option<Host>> = HashMap::new();
+    let mut out = Vec::with_capacity(requests.len());
+    for r in requests {
+        if !hosts.contains_key(&r.host_id) {
+            let host = deps.hosts.host(&r.host_id).await?;
+            hosts.insert(r.host_id.clone(), host);
+        }
+        let host = hosts.get(&r.host_id).cloned().flatten();
+        let mut view = serde_json::to_value(&r).map_err(|e| Problem::internal(e.to_string()))?;
+        view["host"] = host.map_or(
+            Value::Null,
+            |h| json!({"id": h.id, "kind": h.kind, "number": h.number, "name": h.name}),
+        );
+        out.push(view);
+    }
+    Ok(json(StatusCode::OK, &json!({ "requests": out })))
+}
+
+/// `{"decision": "approve"|"refuse", "reason"}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    decision: Verdict,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(serde::Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Verdict {
+    Approve,
+    Refuse,
+}
+
+fn decision_problem(e: DecisionError) -> Problem {
+    match e {
+        DecisionError::AlreadyDecided(status) => {
+            Problem::request_already_decided(format!("the request is {status}"))
+        }
+        DecisionError::ReasonRequired => Problem::invalid_fields(vec![FieldError::new(
+            "reason",
+            "a refusal says why (1-500 characters)",
+        )]),
+    }
+}
+
+fn store_problem(e: StoreError) -> Problem {
+    match e {
+        StoreError::StatusConflict => Problem::request_already_decided("decided meanwhile"),
+        StoreError::NotFound => Problem::not_found("no such invitation request"),
+        other => other.into(),
+    }
+}
+
+/// `POST /api/officer/invitation-requests/{id}/decision`: an officer
+/// approves a request (the invitation is created with it) or refuses it
+/// with a reason, once; an audit event either way.
+pub async fn decide(
+    deps: &Deps,
+    req: &Request,
+    route: &Route,
+    id: &str,
+) -> Result<Response, Problem> {
+    let (member, acting) = member(deps, req, route)?;
+    let body: Decision = read_json(req.body())?;
+    if let Some(reason) = &body.reason
+        && (reason.chars().count() > 500 || reason.contains(['\n', '\r']))
+    {
+        return Err(Problem::invalid_fields(vec![FieldError::new(
+            "reason",
+            "one line of at most 500 characters",
+        )]));
+    }
+    let request = deps
+        .requests
+        .invitation_request(id)
+        .await?
+        .ok_or_else(|| Problem::not_found("no such invitation request"))?;
+    let host = deps
+        .hosts
+        .host(&request.host_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("the request's inviting party is gone"))?;
+    let now = deps.clock.now();
+    let actor = member.actor(acting);
+    let event = |action, record: String, reason: String, detail: String| AuditEvent {
+        id: deps.ids.new_id(),
+        at: now,
+        actor: actor.clone(),
+        action,
+        record,
+        reason,
+        from: client_addr(req),
+        detail: Some(detail),
+    };
+    if let Verdict::Refuse = body.decision {
+        let mut refused = request.clone();
+        refused
+            .refuse(&actor, body.reason.clone(), now)
+            .map_err(decision_problem)?;
+        let reason = refused
+            .decision
+            .as_ref()
+            .and_then(|d| d.reason.clone())
+            .unwrap_or_default();
+        let audit = event(
+            AuditAction::RequestRefused,
+            format!("request/{}", refused.id),
+            reason,
+            format!("host {} {}", host.number, refused.invitee.passport_number),
+        );
+        deps.requests
+            .refuse_request(&refused, &audit)
+            .await
+            .map_err(store_problem)?;
+        tracing::info!(request_id = %refused.id, "invitation request refused");
+        return Ok(json(StatusCode::OK, &refused));
+    }
+    // A drawn number may be taken: draw again a few times.
+    for _ in 0..5 {
+        let mut approved = request.clone();
+        let invitation = approved
+            .approve(&host, &actor, deps.ids.invitation_number(), now)
+            .map_err(decision_problem)?;
+        let audit = event(
+            AuditAction::InvitationCreated,
+            format!("invitation/{}", invitation.number),
+            String::new(),
+            format!("request {} of host {}", approved.id, host.number),
+        );
+        match deps
+            .requests
+            .approve_request(&approved, &invitation, &audit)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(request_id = %approved.id, invitation = %invitation.number, "invitation request approved");
+                return Ok(json(StatusCode::OK, &approved));
+            }
+            Err(StoreError::InvitationExists) => continue,
+            Err(e) => return Err(store_problem(e)),
+        }
+    }
+    Err(Problem::unavailable("no free invitation number was drawn"))
+}
