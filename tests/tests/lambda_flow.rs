@@ -2110,6 +2110,16 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         "{}",
         String::from_utf8_lossy(&granted.body)
     );
+    // The foreigner is emailed the number and the link to apply with it.
+    assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
+    let granted_number = granted.json()["invitation_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let link = emailed_token(&moto.endpoint(), "priya@example.com", "/apply?invitation=")
+        .await
+        .expect("the invitation emailed through SES");
+    assert_eq!(link, granted_number);
     let refused_request = portal
         .call(
             "POST",

@@ -2626,6 +2626,7 @@ async fn a_hosts_requests_are_listed_and_each_decided_once_with_its_invitation<B
         date_of_birth: date(1990, 4, 12),
         passport_number: passport.into(),
         email: "priya@example.com".into(),
+        lang: "en".into(),
     };
     let mut n = 0;
     let batch = |passports: &[&str], id: &str, n: &mut i32, when: DateTime<Utc>| {

@@ -15,6 +15,7 @@ use visa_core::http::{Request, Response, client_addr, json, query_param, read_js
 use visa_core::invitation_request::{
     DecisionError, InvitationRequest, NewInvitationRequests, RequestRefusal, RequestStatus,
 };
+use visa_core::notify::EmailRequest;
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
 use visa_core::store::StoreError;
@@ -239,6 +240,14 @@ pub async fn decide(
         {
             Ok(()) => {
                 tracing::info!(request_id = %approved.id, invitation = %invitation.number, "invitation request approved");
+                // The foreigner is emailed the number; a queue outage does
+                // not undo the approval (the officer's view shows it).
+                let email = EmailRequest::InvitationIssued {
+                    request_id: approved.id.clone(),
+                };
+                if let Err(e) = deps.emails.enqueue(&email).await {
+                    tracing::warn!(request_id = %approved.id, error = %e, "invitation email not queued");
+                }
                 return Ok(json(StatusCode::OK, &approved));
             }
             Err(StoreError::InvitationExists) => continue,

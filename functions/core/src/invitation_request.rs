@@ -61,6 +61,13 @@ pub struct RequestedInvitee {
     pub date_of_birth: NaiveDate,
     pub passport_number: String,
     pub email: String,
+    /// The language of the email that brings the invitation (en, ru, kk).
+    #[serde(default = "english")]
+    pub lang: String,
+}
+
+fn english() -> String {
+    "en".to_owned()
 }
 
 impl RequestedInvitee {
@@ -195,7 +202,11 @@ impl NewInvitationRequests {
                     "an email address the invitation can be sent to",
                 ));
             }
+            if !crate::account::LANGUAGES.contains(&given.lang.as_str()) {
+                errors.push(FieldError::new(format!("{prefix}lang"), "en, ru or kk"));
+            }
             invitees.push(RequestedInvitee {
+                lang: given.lang.clone(),
                 surname: normal.surname,
                 given_names: normal.given_names,
                 sex: given.sex,
@@ -351,6 +362,7 @@ mod tests {
             date_of_birth: NaiveDate::from_ymd_opt(1990, 4, 12).unwrap(),
             passport_number: passport.into(),
             email: " Priya@Example.COM ".into(),
+            lang: "en".into(),
         }
     }
 

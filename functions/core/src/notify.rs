@@ -105,4 +105,7 @@ pub enum EmailRequest {
         application_id: String,
         revision: u32,
     },
+    /// An officer approved a host's invitation request: the foreigner is
+    /// sent the invitation's number and a link to apply with it.
+    InvitationIssued { request_id: String },
 }

@@ -19,7 +19,7 @@ use visa_core::notify::{EmailQueue, EmailRequest, Notifier};
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::signing::VisaSigner;
-use visa_core::store::{Accounts, Applications, Blobs, Sessions, Visas};
+use visa_core::store::{Accounts, Applications, Blobs, InvitationRequests, Sessions, Visas};
 use visa_core::verification;
 use visa_pdf::Renderer;
 
@@ -43,6 +43,8 @@ pub struct Deps {
     pub site_origin: String,
     /// Who may ask for the signing key's certificate request.
     pub admin: AdminAuth,
+    /// Hosts' approved invitation requests, whose foreigners are emailed.
+    pub requests: Arc<dyn InvitationRequests>,
 }
 
 impl visa_core::http::Handler for Deps {

@@ -52,7 +52,97 @@ pub async fn deliver(deps: &Deps, request: &EmailRequest) -> Result<String, Stri
         } => send_visa_changed(deps, application_id, *revision)
             .await
             .map(|outcome| format!("visa change {application_id}: {outcome}")),
+        EmailRequest::InvitationIssued { request_id } => send_invitation(deps, request_id)
+            .await
+            .map(|outcome| format!("invitation of request {request_id}: {outcome}")),
     }
+}
+
+/// Sends the foreigner of an approved request the invitation's number and
+/// the link that opens the application with it filled in.
+async fn send_invitation(deps: &Deps, request_id: &str) -> Result<&'static str, String> {
+    let request = deps
+        .requests
+        .invitation_request(request_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some((request, number)) = request.and_then(|r| {
+        let number = r.invitation_number.clone()?;
+        Some((r, number))
+    }) else {
+        tracing::warn!(anomaly = true, %request_id, "invitation email for no approved request");
+        return Ok("not sent");
+    };
+    let link = format!(
+        "{}/apply?invitation={number}",
+        deps.site_origin.trim_end_matches('/')
+    );
+    let message = invitation_message(
+        &request.invitee.lang,
+        &InvitationNotice {
+            number: &number,
+            valid_from: &request.valid_from.format("%d.%m.%Y").to_string(),
+            valid_until: &request.valid_until.format("%d.%m.%Y").to_string(),
+            link: &link,
+        },
+    );
+    send(
+        deps.notifier.as_ref(),
+        request.invitee.email.clone(),
+        message,
+    )
+    .await?;
+    tracing::info!(%request_id, invitation = %number, "invitation emailed");
+    Ok("sent")
+}
+
+/// What the foreigner is told of their invitation.
+pub struct InvitationNotice<'a> {
+    pub number: &'a str,
+    pub valid_from: &'a str,
+    pub valid_until: &'a str,
+    pub link: &'a str,
+}
+
+/// The email bringing an invitation to its foreigner, in the language the
+/// host chose for them.
+pub fn invitation_message(lang: &str, n: &InvitationNotice) -> Composed {
+    let InvitationNotice {
+        number,
+        valid_from,
+        valid_until,
+        link,
+    } = n;
+    let (subject, paragraphs, label) = match lang {
+        "ru" => (
+            format!("Приглашение для электронной визы в Казахстан: {number}"),
+            [
+                "Миграционная служба Республики Казахстан одобрила приглашение, которое для вас запросила казахстанская сторона.".to_owned(),
+                format!("Номер приглашения: {number}. Пребывание: с {valid_from} по {valid_until}."),
+                "По ссылке откроется заявление на электронную визу с уже указанным номером приглашения. Введите данные паспорта точно так, как они напечатаны в нём.".to_owned(),
+            ],
+            "Подать заявление",
+        ),
+        "kk" => (
+            format!("Қазақстанға электрондық визаға шақыру: {number}"),
+            [
+                "Қазақстан Республикасының көші-қон қызметі қазақстандық тарап сіз үшін сұраған шақыруды мақұлдады.".to_owned(),
+                format!("Шақыру нөмірі: {number}. Болу мерзімі: {valid_from} бастап {valid_until} дейін."),
+                "Сілтеме шақыру нөмірі көрсетілген электрондық визаға өтінішті ашады. Паспорт деректерін онда басылғандай дәл енгізіңіз.".to_owned(),
+            ],
+            "Өтініш беру",
+        ),
+        _ => (
+            format!("Your invitation for a Kazakhstan e-visa: {number}"),
+            [
+                "The migration service of the Republic of Kazakhstan has approved the invitation a Kazakh host requested for you.".to_owned(),
+                format!("Invitation number: {number}. Stay: from {valid_from} to {valid_until}."),
+                "The link opens the e-visa application with the invitation number filled in. Enter your passport details exactly as your passport prints them.".to_owned(),
+            ],
+            "Apply for the e-visa",
+        ),
+    };
+    compose(lang, &subject, &paragraphs, Some((label, link)))
 }
 
 /// Tells the holder what an officer's change made of their visa, to the
@@ -534,6 +624,25 @@ mod tests {
         every_language(
             |l| reset_message(l, link),
             &[link, &account::RESET_MINUTES.to_string()],
+        );
+    }
+
+    #[test]
+    fn invitations_carry_the_number_the_stay_and_the_link_in_every_language() {
+        let link = "https://visa.example/apply?invitation=250000000777";
+        every_language(
+            |l| {
+                invitation_message(
+                    l,
+                    &InvitationNotice {
+                        number: "250000000777",
+                        valid_from: "15.12.2026",
+                        valid_until: "25.12.2026",
+                        link,
+                    },
+                )
+            },
+            &[link, "250000000777", "15.12.2026", "25.12.2026"],
         );
     }
 

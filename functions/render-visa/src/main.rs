@@ -24,7 +24,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         applications: store.clone(),
         visas: store.clone(),
         accounts: store.clone(),
-        sessions: store,
+        sessions: store.clone(),
         blobs: Arc::new(cloud.blobs()?),
         signer: Arc::new(cloud.signer()?),
         notifier: Arc::new(cloud.notifier()?),
@@ -34,6 +34,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         annexes: Annexes::builtin(),
         site_origin: config::required(config::SITE_ORIGIN)?,
         admin: visa_core::auth::AdminAuth::Iam,
+        requests: store,
     };
     Ok(deps)
 }

@@ -92,6 +92,7 @@ impl Gateway {
             annexes: Annexes::builtin(),
             site_origin: config.site_origin.clone(),
             admin: visa_core::auth::AdminAuth::Token(config.admin_token.clone()),
+            requests: shared.clone(),
         });
         let staff = Arc::new(crate::staff::LocalStaff::open(
             store.clone(),

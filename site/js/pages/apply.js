@@ -102,6 +102,12 @@ start(async () => {
   const errors = new FormErrors(form, document.getElementById('summary-host'));
   renderSelects(form);
   restoreDraft(form);
+  // The link in an invitation's email (`/apply?invitation=<number>`)
+  // fills the number in; one typed already is kept.
+  const linked = new URLSearchParams(window.location.search).get('invitation');
+  if (linked && /^\d{12}$/.test(linked) && !form.elements.invitation_number.value) {
+    form.elements.invitation_number.value = linked;
+  }
   onLanguageChange(() => renderSelects(form));
   form.addEventListener('input', () => saveDraft(form));
   form.addEventListener('change', () => saveDraft(form));

@@ -1230,6 +1230,12 @@ async fn a_host_requests_two_invitations_and_an_officer_approves_one_and_refuses
         .await;
     assert_eq!(status, 200, "{approved}");
     let number = approved["invitation_number"].as_str().unwrap().to_owned();
+    // Its foreigner is emailed the number (render-visa sends it).
+    assert!(c.queued.0.lock().unwrap().contains(
+        &visa_core::notify::EmailRequest::InvitationIssued {
+            request_id: ids[0].clone()
+        }
+    ));
     // The invitation exists as the migration service's own do, its
     // inviting party the host, and the applicant side can use it.
     let (status, invitation) = c

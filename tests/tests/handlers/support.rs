@@ -550,6 +550,8 @@ pub struct Confirm {
     pub staff_tokens: visa_local::staff::TokenVerifier,
     pub store: SqliteStore,
     pub clock: Arc<PinnedClock>,
+    /// What the function asked the email queue to send.
+    pub queued: Arc<Queued>,
     pub dir: tempfile::TempDir,
 }
 
@@ -594,6 +596,7 @@ impl Confirm {
             },
             store,
             clock,
+            queued,
             dir,
         }
     }
@@ -846,6 +849,7 @@ impl Render {
                 annexes: visa_core::annex::Annexes::builtin(),
                 site_origin: origin,
                 admin: visa_core::auth::AdminAuth::Token(OFFICER.into()),
+                requests: Arc::new(store.clone()),
             },
             store,
             clock,
