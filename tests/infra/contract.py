@@ -64,6 +64,7 @@ ROUTES = [
     ("POST", "/api/officer/hosts/{id}/decision", "confirm-invitation", "officer"),
     ("POST", "/api/hosts/current/invitation-requests", "confirm-invitation", "applicant"),
     ("GET", "/api/hosts/current/invitation-requests", "confirm-invitation", "applicant"),
+    ("GET", "/api/hosts/current/invitees", "confirm-invitation", "applicant"),
     ("GET", "/api/officer/invitation-requests", "confirm-invitation", "staff"),
     ("POST", "/api/officer/invitation-requests/{id}/decision", "confirm-invitation", "officer"),
 ]
@@ -203,6 +204,7 @@ SLUGS = {
         "malformed-body", "body-too-large",
     },
     ("GET", "/api/hosts/current/invitation-requests"): {"not-found", "unauthenticated", "body-too-large"},
+    ("GET", "/api/hosts/current/invitees"): {"not-found", "unauthenticated", "body-too-large"},
     ("GET", "/api/officer/invitation-requests"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
     ("POST", "/api/officer/invitation-requests/{id}/decision"): {
         "not-found", "request-already-decided", "validation", "unauthenticated", "forbidden",

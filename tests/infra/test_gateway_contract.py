@@ -636,6 +636,8 @@ def test_every_route_success_and_problems_conform(gw, checker):
     c.call("POST", reqs, 409, "host-not-approved", token=ctoken, body=trip)
     c.call("POST", reqs, 404, "not-found", token=ptoken, body=trip)
     c.call("GET", reqs, 404, "not-found", token=ptoken)
+    c.call("GET", "/api/hosts/current/invitees", 404, "not-found", token=ptoken)
+    c.call("GET", "/api/hosts/current/invitees", 401, "unauthenticated")
     c.call("POST", reqs, 401, "unauthenticated", body=trip)
     c.call("GET", reqs, 401, "unauthenticated")
     c.call("GET", "/api/officer/hosts?status=nope", 422, "validation", token=auditor)
@@ -667,6 +669,8 @@ def test_every_route_success_and_problems_conform(gw, checker):
            body={"decision": "approve"})
     granted = c.call("POST", rdecide, 200, token=officer, body={"decision": "approve"}).json()
     c.call("GET", f"/api/officer/invitations/{granted['invitation_number']}", 200, token=auditor)
+    stages = c.call("GET", "/api/hosts/current/invitees", 200, token=ctoken).json()["invitees"]
+    assert [i["stage"] for i in stages] == ["invited"], stages
     c.call("POST", rdecide, 409, "request-already-decided", token=officer,
            body={"decision": "refuse", "reason": "second thoughts"})
 

@@ -2168,6 +2168,16 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         )
         .await;
     assert_eq!(invitation.json()["inviter"]["bin"], "061211600012");
+    // The host follows its invitee: invited, no application yet.
+    let invitees = portal
+        .call("GET", "/api/hosts/current/invitees", t, None, &[])
+        .await;
+    assert_eq!(
+        invitees.json()["invitees"][0]["stage"],
+        "invited",
+        "{}",
+        String::from_utf8_lossy(&invitees.body)
+    );
 
     // The payment is disputed (Stripe names the PaymentIntent): the visa
     // is held for review, the queue shows it, an officer keeps it.

@@ -123,6 +123,7 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::ListHosts => respond(hosts::list(deps, &req, m.route).await),
         Op::RequestInvitations => respond(requests::create(deps, &req).await),
         Op::ListHostRequests => respond(requests::list_own(deps, &req).await),
+        Op::ListHostInvitees => respond(requests::invitees(deps, &req).await),
         Op::ListInvitationRequests => respond(requests::list(deps, &req, m.route).await),
         Op::DecideInvitationRequest => {
             respond(requests::decide(deps, &req, m.route, m.param("id")).await)

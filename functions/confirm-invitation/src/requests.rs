@@ -8,6 +8,7 @@ use crate::staff::member;
 use http::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use visa_core::application::{Application, Status};
 use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::auth::applicant;
 use visa_core::host::Host;
@@ -18,6 +19,7 @@ use visa_core::invitation_request::{
 use visa_core::notify::EmailRequest;
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
+use visa_core::search::{SearchKey, SearchKind};
 use visa_core::store::StoreError;
 
 /// What the host reads of its request: the officer's name stays with the
@@ -87,6 +89,74 @@ pub async fn list_own(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     let requests = deps.requests.requests_of_host(&host.id).await?;
     let views: Vec<Value> = requests.iter().map(host_view).collect();
     Ok(json(StatusCode::OK, &json!({ "requests": views })))
+}
+
+/// How far an invitee has come, as the host may know it: never the
+/// applicant's own data, only the stage and the border's dates.
+fn progress(app: Option<&Application>) -> (&'static str, Value, Value) {
+    let Some(app) = app else {
+        return ("invited", Value::Null, Value::Null);
+    };
+    let (entry, exit) = app.crossings();
+    let stage = match (app.status, entry, exit) {
+        (_, _, Some(_)) => "left",
+        (_, Some(_), None) => "entered",
+        (Status::Issued, None, None) => "issued",
+        (Status::Paid, ..) => "paid",
+        _ => "applied",
+    };
+    let at = |e: Option<&visa_core::application::VisaEvent>| {
+        e.map_or(
+            Value::Null,
+            |e| json!({"at": e.at, "checkpoint": e.checkpoint}),
+        )
+    };
+    (stage, at(entry), at(exit))
+}
+
+/// `GET /api/hosts/current/invitees`: each foreigner of the host's
+/// approved requests and how far they have come (invited, applied, paid,
+/// issued, entered, left), with what the host itself entered and no more.
+pub async fn invitees(deps: &Deps, req: &Request) -> Result<Response, Problem> {
+    let host = own_host(deps, req).await?;
+    let requests = deps.requests.requests_of_host(&host.id).await?;
+    let mut out = Vec::new();
+    for r in requests
+        .iter()
+        .filter(|r| r.status == RequestStatus::Approved)
+    {
+        let Some(number) = r.invitation_number.as_deref() else {
+            continue;
+        };
+        // The application that claimed the invitation: found by the
+        // passport the invitation names, which the application must match.
+        let app = match SearchKey::new(SearchKind::PassportNumber, &r.invitee.passport_number) {
+            Some(key) => deps
+                .applications
+                .find_applications(&key)
+                .await?
+                .into_iter()
+                .find(|a| a.invitation_number == number),
+            None => None,
+        };
+        let revoked = deps
+            .invitations
+            .invitation(number)
+            .await?
+            .is_some_and(|i| i.status == visa_core::invitation::InvitationStatus::Revoked);
+        let (stage, entered, left) = progress(app.as_ref());
+        out.push(json!({
+            "request_id": r.id,
+            "invitation_number": number,
+            "invitee": r.invitee,
+            "valid_from": r.valid_from,
+            "valid_until": r.valid_until,
+            "stage": if revoked { "revoked" } else { stage },
+            "entered": entered,
+            "left": left,
+        }));
+    }
+    Ok(json(StatusCode::OK, &json!({ "invitees": out })))
 }
 
 /// `GET /api/officer/invitation-requests?status=`: the queue (pending by

@@ -99,6 +99,7 @@ pub enum Op {
     GetCurrentHost,
     RequestInvitations,
     ListHostRequests,
+    ListHostInvitees,
     CreateApplication,
     ListApplications,
     GetApplication,
@@ -189,6 +190,7 @@ routes! {
     GetCurrentHost "getCurrentHost" GET "/api/hosts/current" Register Applicant;
     RequestInvitations "requestInvitations" POST "/api/hosts/current/invitation-requests" ConfirmInvitation Applicant;
     ListHostRequests "listHostRequests" GET "/api/hosts/current/invitation-requests" ConfirmInvitation Applicant;
+    ListHostInvitees "listHostInvitees" GET "/api/hosts/current/invitees" ConfirmInvitation Applicant;
     CreateApplication "createApplication" POST "/api/applications" ConfirmInvitation Applicant;
     ListApplications "listApplications" GET "/api/applications" ConfirmInvitation Applicant;
     GetApplication "getApplication" GET "/api/applications/{id}" ConfirmInvitation Applicant;

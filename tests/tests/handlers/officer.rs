@@ -1293,6 +1293,46 @@ async fn a_host_requests_two_invitations_and_an_officer_approves_one_and_refuses
         "{mine}"
     );
     assert!(!mine.to_string().contains(OFFICER_EMAIL), "{mine}");
+
+    // How far the invitee has come: invited, then applied once the
+    // foreigner applies with the number; never the applicant's own data.
+    let (status, invitees) = c
+        .call(
+            "GET",
+            "/api/hosts/current/invitees",
+            Some(&host),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{invitees}");
+    assert_eq!(invitees["invitees"].as_array().map(Vec::len), Some(1));
+    assert_eq!(invitees["invitees"][0]["stage"], "invited");
+    let foreigner = c.applicant("acc-foreigner").await;
+    let invitation = json!({"number": number, "invitee": {"nationality": "IND"}});
+    let (status, app) = c
+        .call(
+            "POST",
+            "/api/applications",
+            Some(&foreigner),
+            new_application(&invitation, "2031-07-19"),
+        )
+        .await;
+    assert_eq!(status, 201, "{app}");
+    let (_, invitees) = c
+        .call(
+            "GET",
+            "/api/hosts/current/invitees",
+            Some(&host),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(invitees["invitees"][0]["stage"], "applied");
+    for private in ["2031-07-19", app["id"].as_str().unwrap()] {
+        assert!(
+            !invitees.to_string().contains(private),
+            "{private} shown: {invitees}"
+        );
+    }
 }
 
 async fn invitation_request_problems() {
@@ -1326,6 +1366,19 @@ async fn invitation_request_problems() {
         (404, "not-found"),
     )
     .await;
+    let invitees = "/api/hosts/current/invitees";
+    refused(
+        &c,
+        request("GET", invitees, None, Value::Null),
+        (401, "unauthenticated"),
+    )
+    .await;
+    refused(
+        &c,
+        request("GET", invitees, Some(&stranger), Value::Null),
+        (404, "not-found"),
+    )
+    .await;
     // Not approved yet.
     c.store
         .create_host(&pending_host(&c, "host-2", "acc-pending", "900412300127"))
@@ -1342,6 +1395,7 @@ async fn invitation_request_problems() {
     malformed_refused(&c, "POST", path, Some(&host)).await;
     too_large_refused(&c, "POST", path, Some(&host)).await;
     too_large_refused(&c, "GET", path, Some(&host)).await;
+    too_large_refused(&c, "GET", "/api/hosts/current/invitees", Some(&host)).await;
     invalid(
         &c,
         request(
