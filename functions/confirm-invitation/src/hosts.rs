@@ -6,8 +6,8 @@ use crate::staff::member;
 use http::StatusCode;
 use serde_json::json;
 use visa_core::audit::{AuditAction, AuditEvent};
-use visa_core::host::{HostError, HostStatus};
-use visa_core::http::{Request, Response, client_addr, json, query_param, read_json};
+use visa_core::host::HostStatus;
+use visa_core::http::{Request, Response, client_addr, json, query_param};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
 use visa_core::store::StoreError;
@@ -29,22 +29,6 @@ pub async fn list(deps: &Deps, req: &Request, route: &Route) -> Result<Response,
     Ok(json(StatusCode::OK, &json!({ "hosts": hosts })))
 }
 
-/// `{"decision": "approve"|"refuse", "reason"}`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Decision {
-    decision: Verdict,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-#[derive(serde::Deserialize, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-enum Verdict {
-    Approve,
-    Refuse,
-}
-
 /// `POST /api/officer/hosts/{id}/decision`: an officer approves a host or
 /// refuses it with a reason, once; the decision is an audit event.
 pub async fn decide(
@@ -54,37 +38,16 @@ pub async fn decide(
     id: &str,
 ) -> Result<Response, Problem> {
     let (member, acting) = member(deps, req, route)?;
-    let body: Decision = read_json(req.body())?;
-    if let Some(reason) = &body.reason
-        && (reason.chars().count() > 500 || reason.contains(['\n', '\r']))
-    {
-        return Err(Problem::invalid_fields(vec![FieldError::new(
-            "reason",
-            "one line of at most 500 characters",
-        )]));
-    }
+    let verdict = crate::verdict::read(req)?;
     let mut host = deps
         .hosts
         .host(id)
         .await?
         .ok_or_else(|| Problem::not_found("no such inviting party"))?;
     let now = deps.clock.now();
-    let approve = matches!(body.decision, Verdict::Approve);
     let actor = member.actor(acting);
-    match host.decide(approve, &actor, body.reason.clone(), now) {
-        Ok(()) => {}
-        Err(HostError::AlreadyDecided(status)) => {
-            return Err(Problem::host_already_decided(format!(
-                "the host is {status}"
-            )));
-        }
-        Err(HostError::ReasonRequired) => {
-            return Err(Problem::invalid_fields(vec![FieldError::new(
-                "reason",
-                "a refusal says why (1-500 characters)",
-            )]));
-        }
-    }
+    host.decide(verdict.approve, &actor, verdict.reason, now)
+        .map_err(|e| crate::verdict::problem(e, Problem::host_already_decided, "host"))?;
     let event = AuditEvent {
         id: deps.ids.new_id(),
         at: now,

@@ -9,6 +9,7 @@ mod hosts;
 mod officer;
 mod requests;
 mod staff;
+mod verdict;
 mod visas;
 
 use std::sync::Arc;

@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use visa_core::application::{Application, Status};
 use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::auth::applicant;
+use visa_core::decision::DecisionError;
 use visa_core::host::Host;
 use visa_core::http::{Request, Response, client_addr, json, query_param, read_json};
 use visa_core::invitation_request::{
-    DecisionError, InvitationRequest, NewInvitationRequests, RequestRefusal, RequestStatus,
+    InvitationRequest, NewInvitationRequests, RequestRefusal, RequestStatus,
 };
 use visa_core::notify::EmailRequest;
 use visa_core::problem::{FieldError, Problem};
@@ -191,32 +192,8 @@ pub async fn list(deps: &Deps, req: &Request, route: &Route) -> Result<Response,
     Ok(json(StatusCode::OK, &json!({ "requests": out })))
 }
 
-/// `{"decision": "approve"|"refuse", "reason"}`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Decision {
-    decision: Verdict,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-#[derive(serde::Deserialize, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-enum Verdict {
-    Approve,
-    Refuse,
-}
-
 fn decision_problem(e: DecisionError) -> Problem {
-    match e {
-        DecisionError::AlreadyDecided(status) => {
-            Problem::request_already_decided(format!("the request is {status}"))
-        }
-        DecisionError::ReasonRequired => Problem::invalid_fields(vec![FieldError::new(
-            "reason",
-            "a refusal says why (1-500 characters)",
-        )]),
-    }
+    crate::verdict::problem(e, Problem::request_already_decided, "request")
 }
 
 fn store_problem(e: StoreError) -> Problem {
@@ -237,15 +214,7 @@ pub async fn decide(
     id: &str,
 ) -> Result<Response, Problem> {
     let (member, acting) = member(deps, req, route)?;
-    let body: Decision = read_json(req.body())?;
-    if let Some(reason) = &body.reason
-        && (reason.chars().count() > 500 || reason.contains(['\n', '\r']))
-    {
-        return Err(Problem::invalid_fields(vec![FieldError::new(
-            "reason",
-            "one line of at most 500 characters",
-        )]));
-    }
+    let verdict = crate::verdict::read(req)?;
     let request = deps
         .requests
         .invitation_request(id)
@@ -268,10 +237,10 @@ pub async fn decide(
         from: client_addr(req),
         detail: Some(detail),
     };
-    if let Verdict::Refuse = body.decision {
+    if !verdict.approve {
         let mut refused = request.clone();
         refused
-            .refuse(&actor, body.reason.clone(), now)
+            .refuse(&actor, verdict.reason, now)
             .map_err(decision_problem)?;
         let reason = refused
             .decision

@@ -6,7 +6,9 @@
 //! officer approves a host, or refuses it with a reason, before its first
 //! request; the decision is taken once.
 
+use crate::decision::{Decision, DecisionError};
 use crate::kz_id::{self, IdError, IdKind};
+use crate::names::collapse;
 use crate::printable;
 use crate::problem::FieldError;
 use chrono::{DateTime, Utc};
@@ -73,16 +75,6 @@ pub struct Contact {
     pub phone: String,
 }
 
-/// An officer's decision on a host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HostDecision {
-    pub by: String,
-    pub at: DateTime<Utc>,
-    /// Why, in the officer's words: required for a refusal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Host {
     pub id: String,
@@ -96,7 +88,7 @@ pub struct Host {
     pub status: HostStatus,
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<HostDecision>,
+    pub decision: Option<Decision>,
 }
 
 /// What a person registering as a host sends.
@@ -109,14 +101,6 @@ pub struct NewHost {
     pub contact: Contact,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HostError {
-    #[error("the host was decided already ({0})")]
-    AlreadyDecided(&'static str),
-    #[error("a refusal needs its reason")]
-    ReasonRequired,
-}
-
 fn id_message(e: IdError, kind: HostKind) -> &'static str {
     match (e, kind) {
         (IdError::Format, _) => "12 digits",
@@ -124,10 +108,6 @@ fn id_message(e: IdError, kind: HostKind) -> &'static str {
         (_, HostKind::Organisation) => "not an organisation's BIN",
         (_, HostKind::Resident) => "not a person's IIN",
     }
-}
-
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `+` then 8 to 15 digits, spaces and dashes typed between them dropped.
@@ -204,24 +184,16 @@ impl Host {
         by: &str,
         reason: Option<String>,
         now: DateTime<Utc>,
-    ) -> Result<(), HostError> {
+    ) -> Result<(), DecisionError> {
         if self.status != HostStatus::PendingApproval {
-            return Err(HostError::AlreadyDecided(self.status.as_str()));
+            return Err(DecisionError::AlreadyDecided(self.status.as_str()));
         }
-        let reason = reason.map(|r| collapse(&r)).filter(|r| !r.is_empty());
-        if !approve && reason.is_none() {
-            return Err(HostError::ReasonRequired);
-        }
+        self.decision = Some(Decision::new(approve, by, reason, now)?);
         self.status = if approve {
             HostStatus::Approved
         } else {
             HostStatus::Refused
         };
-        self.decision = Some(HostDecision {
-            by: by.to_owned(),
-            at: now,
-            reason,
-        });
         Ok(())
     }
 
@@ -294,7 +266,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             host.decide(false, "officer", Some("  ".into()), now()),
-            Err(HostError::ReasonRequired)
+            Err(DecisionError::ReasonRequired)
         );
         assert_eq!(host.status, HostStatus::PendingApproval);
         host.decide(true, "Dana <d@mvd.kz> (officer)", None, now())
@@ -302,7 +274,7 @@ mod tests {
         assert!(host.may_request_invitations());
         assert_eq!(
             host.decide(false, "other", Some("late".into()), now()),
-            Err(HostError::AlreadyDecided("approved"))
+            Err(DecisionError::AlreadyDecided("approved"))
         );
         assert_eq!(
             host.decision.as_ref().map(|d| d.by.as_str()),

@@ -8,11 +8,13 @@
 
 use crate::annex::Annexes;
 use crate::category::Category;
+use crate::decision::{Decision, DecisionError};
 use crate::host::Host;
 use crate::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
+use crate::names::collapse;
 use crate::passport::Sex;
 use crate::problem::FieldError;
-use crate::{printable, rules};
+use crate::{account, printable, rules};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -96,15 +98,6 @@ pub struct NewInvitationRequests {
     pub invitees: Vec<RequestedInvitee>,
 }
 
-/// An officer's decision on a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestDecision {
-    pub by: String,
-    pub at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationRequest {
     pub id: String,
@@ -119,7 +112,7 @@ pub struct InvitationRequest {
     pub invitee: RequestedInvitee,
     pub status: RequestStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<RequestDecision>,
+    pub decision: Option<Decision>,
     /// The invitation an approval made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invitation_number: Option<String>,
@@ -135,33 +128,6 @@ pub enum RequestRefusal {
     NotEligible { field: String, nationality: String },
     /// The host is not approved (yet, or at all).
     HostNotApproved,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecisionError {
-    #[error("the request was decided already ({0})")]
-    AlreadyDecided(&'static str),
-    #[error("a refusal needs its reason")]
-    ReasonRequired,
-}
-
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// An address the portal can write to: something@domain.tld, no spaces.
-fn is_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && s.len() <= 254
-                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        }
-        None => false,
-    }
 }
 
 impl NewInvitationRequests {
@@ -195,14 +161,14 @@ impl NewInvitationRequests {
             let prefix = format!("invitees[{i}].");
             let normal = given.invitee().normalised();
             errors.extend(normal.errors(&prefix, today));
-            let email = given.email.trim().to_lowercase();
-            if !is_email(&email) {
+            let email = account::normalise_email(&given.email);
+            if email.is_none() {
                 errors.push(FieldError::new(
                     format!("{prefix}email"),
                     "an email address the invitation can be sent to",
                 ));
             }
-            if !crate::account::LANGUAGES.contains(&given.lang.as_str()) {
+            if !account::LANGUAGES.contains(&given.lang.as_str()) {
                 errors.push(FieldError::new(format!("{prefix}lang"), "en, ru or kk"));
             }
             invitees.push(RequestedInvitee {
@@ -213,7 +179,7 @@ impl NewInvitationRequests {
                 nationality: normal.nationality,
                 date_of_birth: normal.date_of_birth,
                 passport_number: normal.passport_number,
-                email,
+                email: email.unwrap_or_default(),
             });
         }
         // The same passport twice in one batch is one foreigner.
@@ -272,16 +238,9 @@ impl InvitationRequest {
         if self.status != RequestStatus::Pending {
             return Err(DecisionError::AlreadyDecided(self.status.as_str()));
         }
-        let reason = reason.map(|r| collapse(&r)).filter(|r| !r.is_empty());
-        if status == RequestStatus::Refused && reason.is_none() {
-            return Err(DecisionError::ReasonRequired);
-        }
+        let approve = status == RequestStatus::Approved;
+        self.decision = Some(Decision::new(approve, by, reason, now)?);
         self.status = status;
-        self.decision = Some(RequestDecision {
-            by: by.to_owned(),
-            at: now,
-            reason,
-        });
         Ok(())
     }
 

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod category;
 pub mod clock;
 pub mod date;
+pub mod decision;
 pub mod host;
 pub mod http;
 pub mod invitation;

@@ -1,13 +1,15 @@
 //! Name and text folding for matching an invitation against a passport:
 //! case, repeated spaces and Latin diacritics do not matter (docs/API.md).
 
+/// Trimmed, inner whitespace collapsed to one space.
+pub fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// Upper case, trimmed, inner whitespace collapsed to one space. Keeps
 /// diacritics: this is how the data is stored and printed.
 pub fn normalise(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_uppercase()
+    collapse(s).to_uppercase()
 }
 
 /// The matching key: `normalise` with diacritics and ligatures folded to

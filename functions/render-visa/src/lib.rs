@@ -228,9 +228,7 @@ async fn retrieve(deps: &Deps, req: &Request) -> Result<Response, Problem> {
 /// certificate is published carries it with the CSCA's as `x5c`, so the
 /// seal's certificate reference (the serial number) finds its key.
 async fn jwks(deps: &Deps) -> Result<Response, Problem> {
-    let unavailable = |e: visa_core::signing::SignError| Problem::unavailable(e.to_string());
-    let mut keys = vec![deps.signer.public_jwk().await.map_err(unavailable)?];
-    keys.extend(deps.signer.retired_jwks().await.map_err(unavailable)?);
+    let mut keys = signing_keys(deps).await?;
     match published(deps, &keys).await {
         Ok(Some(published)) => {
             for (key, signer) in keys.iter_mut().zip(&published.signers) {
@@ -249,6 +247,14 @@ async fn jwks(deps: &Deps) -> Result<Response, Problem> {
         http::HeaderValue::from_static("public, max-age=300"),
     );
     Ok(res)
+}
+
+/// The JWKs of the current signing key, then of every retired one.
+async fn signing_keys(deps: &Deps) -> Result<Vec<serde_json::Value>, Problem> {
+    let unavailable = |e: visa_core::signing::SignError| Problem::unavailable(e.to_string());
+    let mut keys = vec![deps.signer.public_jwk().await.map_err(unavailable)?];
+    keys.extend(deps.signer.retired_jwks().await.map_err(unavailable)?);
+    Ok(keys)
 }
 
 /// Where an operator publishes the seal's certificates (PEM): the CSCA's,
@@ -302,9 +308,7 @@ fn pem_body(pem: &str) -> String {
 /// PEM file: `openssl verify` and border equipment check a seal's signer
 /// against the CSCA with it.
 async fn seal_certificates(deps: &Deps) -> Result<Response, Problem> {
-    let unavailable = |e: visa_core::signing::SignError| Problem::unavailable(e.to_string());
-    let mut keys = vec![deps.signer.public_jwk().await.map_err(unavailable)?];
-    keys.extend(deps.signer.retired_jwks().await.map_err(unavailable)?);
+    let keys = signing_keys(deps).await?;
     let published = published(deps, &keys)
         .await
         .map_err(|e| Problem::unavailable(e.to_string()))?;

@@ -9,6 +9,24 @@ use sha2::{Digest, Sha256};
 use std::path::Path;
 use visa_core::signing::{SignError, VisaSigner};
 
+/// A P-256 key kept in `path` (PKCS#8 PEM, mode 0600), made there the
+/// first time.
+pub fn key_file(path: &Path) -> std::io::Result<SigningKey> {
+    match std::fs::read_to_string(path) {
+        Ok(pem) => SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SigningKey::random(&mut rand::rngs::OsRng);
+            let pem = key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(std::io::Error::other)?;
+            crate::config::write_private(path, pem.as_bytes())?;
+            Ok(key)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub struct LocalSigner {
     key: SigningKey,
     kid: String,
@@ -16,19 +34,7 @@ pub struct LocalSigner {
 
 impl LocalSigner {
     pub fn load_or_create(path: &Path) -> std::io::Result<LocalSigner> {
-        let key = match std::fs::read_to_string(path) {
-            Ok(pem) => SigningKey::from_pkcs8_pem(&pem)
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = SigningKey::random(&mut rand::rngs::OsRng);
-                let pem = key
-                    .to_pkcs8_pem(LineEnding::LF)
-                    .map_err(std::io::Error::other)?;
-                crate::config::write_private(path, pem.as_bytes())?;
-                key
-            }
-            Err(e) => return Err(e),
-        };
+        let key = key_file(path)?;
         let point = key.verifying_key().to_encoded_point(false);
         // kid: RFC 7638-style fingerprint, shortened.
         let kid = format!(
@@ -50,20 +56,7 @@ pub fn publish_certificates(
 ) -> std::io::Result<()> {
     use visa_render_visa::{CSCA_CERTIFICATE_KEY, signer_certificate_key};
     let other = |e: visa_pki::PkiError| std::io::Error::other(e.to_string());
-    let path = data_dir.join("csca-key.pem");
-    let csca_key = match std::fs::read_to_string(&path) {
-        Ok(pem) => SigningKey::from_pkcs8_pem(&pem)
-            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = SigningKey::random(&mut rand::rngs::OsRng);
-            let pem = key
-                .to_pkcs8_pem(LineEnding::LF)
-                .map_err(std::io::Error::other)?;
-            crate::config::write_private(&path, pem.as_bytes())?;
-            key
-        }
-        Err(e) => return Err(e),
-    };
+    let csca_key = key_file(&data_dir.join("csca-key.pem"))?;
     let now = chrono::Utc::now();
     let read = |key: &str| {
         std::fs::read_to_string(blobs.dir().join(key))

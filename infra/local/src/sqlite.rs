@@ -102,6 +102,21 @@ CREATE TRIGGER IF NOT EXISTS audit_events_never_go BEFORE DELETE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit events cannot be deleted'); END;
 ";
 
+/// A conditional UPDATE of the row `id` of `table` changed nothing: it
+/// was changed meanwhile (`StatusConflict`), or there is none (`NotFound`).
+fn missed(c: &Connection, table: &str, id: &str) -> Result<StoreError, StoreError> {
+    let exists: Option<i64> = c
+        .query_row(&format!("SELECT 1 FROM {table} WHERE id = ?1"), [id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(unavailable)?;
+    Ok(match exists {
+        Some(_) => StoreError::StatusConflict,
+        None => StoreError::NotFound,
+    })
+}
+
 /// Stores an emailed link's token hash (a reset or a confirmation).
 fn put_link(
     c: &mut Connection,

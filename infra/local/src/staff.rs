@@ -12,7 +12,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Duration, Utc};
 use p256::ecdsa::signature::{Signer, Verifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -152,19 +151,7 @@ impl LocalStaff {
         clock: Arc<dyn Clock>,
         key_path: &Path,
     ) -> std::io::Result<LocalStaff> {
-        let key = match std::fs::read_to_string(key_path) {
-            Ok(pem) => SigningKey::from_pkcs8_pem(&pem)
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", key_path.display())))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = SigningKey::random(&mut rand::rngs::OsRng);
-                let pem = key
-                    .to_pkcs8_pem(LineEnding::LF)
-                    .map_err(std::io::Error::other)?;
-                crate::config::write_private(key_path, pem.as_bytes())?;
-                key
-            }
-            Err(e) => return Err(e),
-        };
+        let key = crate::signer::key_file(key_path)?;
         Ok(LocalStaff {
             store,
             clock,

@@ -90,16 +90,7 @@ impl Hosts for SqliteStore {
                 )
                 .map_err(unavailable)?;
             if n != 1 {
-                let exists: Option<i64> = tx
-                    .query_row("SELECT 1 FROM hosts WHERE id = ?1", params![host.id], |r| {
-                        r.get(0)
-                    })
-                    .optional()
-                    .map_err(unavailable)?;
-                return Err(match exists {
-                    Some(_) => StoreError::StatusConflict,
-                    None => StoreError::NotFound,
-                });
+                return Err(super::missed(&tx, "hosts", &host.id)?);
             }
             super::audit::append(&tx, &event)?;
             tx.commit().map_err(unavailable)

@@ -22,18 +22,7 @@ fn decided(c: &Connection, request: &InvitationRequest) -> Result<(), StoreError
     if n == 1 {
         return Ok(());
     }
-    let exists: Option<i64> = c
-        .query_row(
-            "SELECT 1 FROM invitation_requests WHERE id = ?1",
-            params![request.id],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(unavailable)?;
-    Err(match exists {
-        Some(_) => StoreError::StatusConflict,
-        None => StoreError::NotFound,
-    })
+    Err(super::missed(c, "invitation_requests", &request.id)?)
 }
 
 #[async_trait]
