@@ -131,6 +131,7 @@ contract!(
     twenty_officers_scanning_one_visa_record_one_entry,
     a_host_registers_once_per_account_and_number_and_is_decided_once,
     a_hosts_requests_are_listed_and_each_decided_once_with_its_invitation,
+    an_arrival_opens_with_its_entry_and_is_filed_and_reminded_once,
 );
 
 // ------------------------------------------------------------------ data
@@ -176,6 +177,7 @@ fn invitation(number: &str) -> Invitation {
         created_at: t0(),
         created_by: Some("arn:aws:iam::123456789012:user/officer".into()),
         revoked_by: None,
+        request_id: None,
     }
 }
 
@@ -2777,4 +2779,168 @@ async fn a_hosts_requests_are_listed_and_each_decided_once_with_its_invitation<B
         store.refuse_request(&ghost, &ghost_event).await,
         Err(StoreError::NotFound)
     ));
+}
+
+fn arrival_request(id: &str, host_id: &str) -> visa_core::invitation_request::InvitationRequest {
+    use visa_core::invitation_request::{InvitationRequest, RequestStatus, RequestedInvitee};
+    InvitationRequest {
+        id: id.into(),
+        host_id: host_id.into(),
+        batch_id: format!("batch-{id}"),
+        created_at: t0(),
+        category: Category::Business,
+        valid_from: t0().date_naive(),
+        valid_until: t0().date_naive() + Duration::days(30),
+        purpose: "negotiations".into(),
+        invitee: RequestedInvitee {
+            surname: "SHARMA".into(),
+            given_names: "PRIYA".into(),
+            sex: Sex::F,
+            nationality: "IND".into(),
+            date_of_birth: date(1990, 4, 12),
+            passport_number: "Z1234567".into(),
+            email: "priya@example.com".into(),
+            lang: "en".into(),
+        },
+        status: RequestStatus::Approved,
+        decision: None,
+        invitation_number: None,
+    }
+}
+
+async fn an_arrival_opens_with_its_entry_and_is_filed_and_reminded_once<B: Backend>(b: B) {
+    use visa_core::application::Crossing;
+    use visa_core::arrival::{Arrival, NewNotice};
+    use visa_core::store::Arrivals;
+    use visa_core::workdays::Calendar;
+    let store = b.open().await;
+    let t = t0() + Duration::hours(5);
+    let enter = |app: &Application| {
+        let day = app.visa.as_ref().unwrap().valid_from;
+        app.record_crossing(Crossing::Entry, "NQZ", day, t).unwrap()
+    };
+    let open = |request_id: &str, host_id: &str, app: &Application, due: NaiveDate| {
+        let mut a = Arrival::open(
+            &arrival_request(request_id, host_id),
+            &app.visa.as_ref().unwrap().number,
+            "NQZ",
+            t,
+            t.date_naive(),
+            Calendar::builtin(),
+        );
+        a.due_on = due;
+        a
+    };
+
+    // The entry and its arrival together, once.
+    let first = issued(&store, "app-a1", "740000000011", "K00000A01").await;
+    let arrival = open("req-1", "host-1", &first, date(2026, 12, 17));
+    let event = audit_event("01JARR000000000000000000E1", t, AuditAction::EntryRecorded);
+    store
+        .record_entry(&first, &enter(&first), &event, &arrival)
+        .await
+        .unwrap();
+    assert_eq!(store.arrival("req-1").await.unwrap(), Some(arrival.clone()));
+    let again = audit_event("01JARR000000000000000000E2", t, AuditAction::EntryRecorded);
+    is(
+        store
+            .record_entry(&first, &enter(&first), &again, &arrival)
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    // A stale entry writes no arrival either: both or neither.
+    let stale = open("req-stale", "host-1", &first, date(2026, 12, 17));
+    let third = audit_event("01JARR000000000000000000E3", t, AuditAction::EntryRecorded);
+    is(
+        store
+            .record_entry(&first, &enter(&first), &third, &stale)
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    assert_eq!(store.arrival("req-stale").await.unwrap(), None);
+    let entries = store
+        .audit_events(t0(), t0() + Duration::days(1))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == AuditAction::EntryRecorded)
+        .count();
+    assert_eq!(entries, 1);
+
+    // A later entry of the same host, due earlier; another host's.
+    let second = issued(&store, "app-a2", "740000000012", "K00000A02").await;
+    let mut earlier = open("req-2", "host-1", &second, date(2026, 12, 15));
+    earlier.entered_at = t + Duration::minutes(5);
+    let event = audit_event("01JARR000000000000000000E4", t, AuditAction::EntryRecorded);
+    store
+        .record_entry(&second, &enter(&second), &event, &earlier)
+        .await
+        .unwrap();
+    let third_app = issued(&store, "app-a3", "740000000013", "K00000A03").await;
+    let other = open("req-3", "host-2", &third_app, date(2026, 12, 21));
+    let event = audit_event("01JARR000000000000000000E5", t, AuditAction::EntryRecorded);
+    store
+        .record_entry(&third_app, &enter(&third_app), &event, &other)
+        .await
+        .unwrap();
+    let ids = |v: Vec<Arrival>| v.into_iter().map(|a| a.request_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.arrivals_of_host("host-1").await.unwrap()),
+        ["req-2", "req-1"],
+        "the latest entry first"
+    );
+    assert_eq!(ids(store.arrivals_of_host("host-2").await.unwrap()), ["req-3"]);
+    assert_eq!(
+        ids(store
+            .open_arrivals(date(2026, 12, 1), date(2026, 12, 31))
+            .await
+            .unwrap()),
+        ["req-2", "req-1", "req-3"],
+        "the earliest due first"
+    );
+    assert_eq!(
+        ids(store
+            .open_arrivals(date(2026, 12, 16), date(2026, 12, 17))
+            .await
+            .unwrap()),
+        ["req-1"],
+        "both ends included, nothing outside"
+    );
+
+    // Reminded once; filed once; a filed arrival is open no more.
+    assert!(store.mark_reminded("req-1", t).await.unwrap());
+    assert!(!store.mark_reminded("req-1", t).await.unwrap());
+    let mut filed = store.arrival("req-1").await.unwrap().unwrap();
+    assert_eq!(filed.reminded_at, Some(t));
+    let notice = NewNotice {
+        address: "Astana, Mangilik El 55".into(),
+        stay_from: t.date_naive(),
+        stay_until: t.date_naive() + Duration::days(5),
+    };
+    filed
+        .file(notice.clone(), t, t.date_naive())
+        .unwrap();
+    store.file_notice(&filed).await.unwrap();
+    assert_eq!(store.arrival("req-1").await.unwrap(), Some(filed.clone()));
+    is(store.file_notice(&filed).await, |e| {
+        matches!(e, StoreError::StatusConflict)
+    });
+    assert_eq!(
+        ids(store
+            .open_arrivals(date(2026, 12, 1), date(2026, 12, 31))
+            .await
+            .unwrap()),
+        ["req-2", "req-3"]
+    );
+    // A filed notice is never reminded.
+    let mut unreminded = store.arrival("req-3").await.unwrap().unwrap();
+    unreminded.file(notice, t, t.date_naive()).unwrap();
+    store.file_notice(&unreminded).await.unwrap();
+    assert!(!store.mark_reminded("req-3", t).await.unwrap());
+    is(store.file_notice(&stale).await, |e| {
+        matches!(e, StoreError::NotFound)
+    });
+    is(store.mark_reminded("req-none", t).await, |e| {
+        matches!(e, StoreError::NotFound)
+    });
 }

@@ -36,6 +36,7 @@ use visa_core::store::{
 // One module per port; the shared helpers stay here.
 mod accounts;
 mod applications;
+mod arrivals;
 mod audit;
 mod hosts;
 mod invitation_requests;
@@ -134,7 +135,7 @@ fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
 
 /// Every attribute an expression names goes through a placeholder:
 /// DynamoDB reserves hundreds of words (`status`, `ttl`, ...).
-const NAMES: [(&str, &str); 16] = [
+const NAMES: [(&str, &str); 18] = [
     ("#used", "used_at"),
     ("#verified", "email_verified_at"),
     ("#ttl", "ttl"),
@@ -151,6 +152,8 @@ const NAMES: [(&str, &str); 16] = [
     ("#pk", "pk"),
     ("#revision", "revision"),
     ("#history", "history"),
+    ("#notice", "notice"),
+    ("#reminded", "reminded_at"),
 ];
 
 /// The placeholders `expressions` use (DynamoDB refuses unused ones).

@@ -23,7 +23,7 @@ use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::staff::StaffDirectory;
 use visa_core::store::{
-    Applications, AuditTrail, Hosts, InvitationRequests, Invitations, Sessions, Visas,
+    Applications, Arrivals, AuditTrail, Hosts, InvitationRequests, Invitations, Sessions, Visas,
 };
 
 pub use visa_core::auth::AdminAuth;
@@ -54,6 +54,8 @@ pub struct Deps {
     pub hosts: Arc<dyn Hosts>,
     /// Their invitation requests, which officers decide.
     pub requests: Arc<dyn InvitationRequests>,
+    /// Their arrival notices, which the border's entries open.
+    pub arrivals: Arc<dyn Arrivals>,
 }
 
 impl Deps {
@@ -65,6 +67,9 @@ impl Deps {
             emails: self.emails.as_ref(),
             clock: self.clock.as_ref(),
             ids: self.ids.as_ref(),
+            invitations: self.invitations.as_ref(),
+            requests: self.requests.as_ref(),
+            arrivals: self.arrivals.as_ref(),
         }
     }
 }

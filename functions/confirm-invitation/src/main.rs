@@ -24,6 +24,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         audit: store.clone(),
         hosts: store.clone(),
         requests: store.clone(),
+        arrivals: store.clone(),
         sessions: store,
         emails: Arc::new(cloud.email_queue()?),
         payments,

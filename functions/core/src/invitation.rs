@@ -59,6 +59,10 @@ pub struct Invitation {
     /// The officer who revoked it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_by: Option<String>,
+    /// The host's request it was approved from: the border's entry opens
+    /// that host's arrival notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl Invitee {
@@ -183,6 +187,7 @@ impl NewInvitation {
             created_at: now,
             created_by: Some(officer.to_owned()),
             revoked_by: None,
+            request_id: None,
         })
     }
 }

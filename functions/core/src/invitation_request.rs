@@ -269,6 +269,7 @@ impl InvitationRequest {
             created_at: now,
             created_by: Some(by.to_owned()),
             revoked_by: None,
+            request_id: Some(self.id.clone()),
         })
     }
 

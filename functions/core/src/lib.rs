@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod annex;
+pub mod arrival;
 pub mod application;
 pub mod audit;
 pub mod auth;

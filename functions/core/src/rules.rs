@@ -189,6 +189,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             created_by: None,
             revoked_by: None,
+            request_id: None,
         }
     }
 

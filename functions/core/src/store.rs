@@ -7,7 +7,7 @@ use crate::application::{Application, Payment, Visa};
 use crate::audit::AuditEvent;
 use crate::invitation::Invitation;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -365,6 +365,48 @@ pub trait Visas: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Hosts' arrival notices (`crate::arrival`).
+#[async_trait]
+pub trait Arrivals: Send + Sync {
+    /// The border's entry on a visa a host invited for: `Visas::change_visa`'s
+    /// write, on its conditions, and the arrival it opens, in one
+    /// transaction (`StatusConflict` and nothing written if either is
+    /// refused).
+    async fn record_entry(
+        &self,
+        current: &Application,
+        next: &Application,
+        event: &AuditEvent,
+        arrival: &crate::arrival::Arrival,
+    ) -> Result<(), StoreError>;
+    async fn arrival(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<crate::arrival::Arrival>, StoreError>;
+    /// A host's arrivals, the latest entry first, at most
+    /// [`crate::search::SEARCH_LIMIT`].
+    async fn arrivals_of_host(
+        &self,
+        host_id: &str,
+    ) -> Result<Vec<crate::arrival::Arrival>, StoreError>;
+    /// The arrivals not filed yet whose due day is from `from` to `until`
+    /// (both included), the earliest due first, at most
+    /// [`crate::search::SEARCH_LIMIT`].
+    async fn open_arrivals(
+        &self,
+        from: NaiveDate,
+        until: NaiveDate,
+    ) -> Result<Vec<crate::arrival::Arrival>, StoreError>;
+    /// Writes the arrival with its notice (`Arrival::file`), only over one
+    /// without: `StatusConflict` if a notice was filed meanwhile,
+    /// `NotFound` if there is none.
+    async fn file_notice(&self, arrival: &crate::arrival::Arrival) -> Result<(), StoreError>;
+    /// Records that the host was reminded at `at`: `true` if this call
+    /// did, `false` if it was reminded or filed already.
+    async fn mark_reminded(&self, request_id: &str, at: DateTime<Utc>)
+    -> Result<bool, StoreError>;
+}
+
 /// The audit trail: events are appended by the operations they record
 /// (`Visas::change_visa`), or alone where nothing else changes (a
 /// sign-in), and no operation changes or deletes one.
@@ -392,6 +434,7 @@ pub trait Store:
     + AuditTrail
     + Hosts
     + InvitationRequests
+    + Arrivals
 {
 }
 impl<T> Store for T where
@@ -404,6 +447,7 @@ impl<T> Store for T where
         + AuditTrail
         + Hosts
         + InvitationRequests
+        + Arrivals
 {
 }
 

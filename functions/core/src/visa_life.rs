@@ -12,7 +12,9 @@ use crate::audit::{self, AuditAction, AuditEvent};
 use crate::clock::{Clock, Ids};
 use crate::notify::{EmailQueue, EmailRequest};
 use crate::problem::Problem;
-use crate::store::{Applications, StoreError, Visas};
+use crate::arrival::Arrival;
+use crate::store::{Applications, Arrivals, InvitationRequests, Invitations, StoreError, Visas};
+use crate::workdays::Calendar;
 use chrono::NaiveDate;
 
 /// What an officer does to a visa.
@@ -42,6 +44,11 @@ pub struct Ports<'a> {
     pub emails: &'a dyn EmailQueue,
     pub clock: &'a dyn Clock,
     pub ids: &'a dyn Ids,
+    /// An entry on a host's invitation opens its arrival notice: the
+    /// invitation names its request, the request its host.
+    pub invitations: &'a dyn Invitations,
+    pub requests: &'a dyn InvitationRequests,
+    pub arrivals: &'a dyn Arrivals,
 }
 
 /// Makes `change` to the visa numbered `number` for `officer`, with
@@ -148,6 +155,7 @@ pub async fn record_crossing(
     let not_found = || Problem::not_found("no visa has this number");
     let record = ports.visas.visa(&number).await?.ok_or_else(not_found)?;
     let checkpoint = checkpoint.trim().to_ascii_uppercase();
+    let mut request = None;
     for _ in 0..3 {
         let current = ports
             .applications
@@ -172,7 +180,27 @@ pub async fn record_crossing(
             from: officer.from.clone(),
             detail: Some(format!("{what} at {checkpoint}")),
         };
-        match ports.visas.change_visa(&current, &next, &event).await {
+        if crossing == Crossing::Entry && request.is_none() {
+            request = Some(host_request(ports, &current.invitation_number).await?);
+        }
+        let written = match request.as_ref().and_then(Option::as_ref) {
+            Some(r) if crossing == Crossing::Entry => {
+                let arrival = Arrival::open(
+                    r,
+                    &number,
+                    &checkpoint,
+                    at,
+                    ports.clock.today(),
+                    Calendar::builtin(),
+                );
+                ports
+                    .arrivals
+                    .record_entry(&current, &next, &event, &arrival)
+                    .await
+            }
+            _ => ports.visas.change_visa(&current, &next, &event).await,
+        };
+        match written {
             Ok(()) => return Ok(next),
             // Another scan came first: read again, and answer from that.
             Err(StoreError::StatusConflict) => continue,
@@ -182,6 +210,23 @@ pub async fn record_crossing(
     Err(Problem::invalid_state(
         "the visa changed while it was being recorded: scan it again",
     ))
+}
+
+/// The host's request behind the invitation numbered `number`, if a host
+/// asked for it (an officer's own invitation has none).
+async fn host_request(
+    ports: &Ports<'_>,
+    number: &str,
+) -> Result<Option<crate::invitation_request::InvitationRequest>, StoreError> {
+    let Some(request_id) = ports
+        .invitations
+        .invitation(number)
+        .await?
+        .and_then(|i| i.request_id)
+    else {
+        return Ok(None);
+    };
+    ports.requests.invitation_request(&request_id).await
 }
 
 fn crossing_refused(e: CrossingRefused) -> Problem {

@@ -19,7 +19,9 @@ use visa_core::notify::{EmailQueue, EmailRequest, Notifier};
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::signing::VisaSigner;
-use visa_core::store::{Accounts, Applications, Blobs, InvitationRequests, Sessions, Visas};
+use visa_core::store::{
+    Accounts, Applications, Arrivals, Blobs, Hosts, InvitationRequests, Sessions, Visas,
+};
 use visa_core::verification;
 use visa_pdf::Renderer;
 
@@ -45,6 +47,9 @@ pub struct Deps {
     pub admin: AdminAuth,
     /// Hosts' approved invitation requests, whose foreigners are emailed.
     pub requests: Arc<dyn InvitationRequests>,
+    /// Arrival notices whose hosts are reminded, and the hosts' accounts.
+    pub arrivals: Arc<dyn Arrivals>,
+    pub hosts: Arc<dyn Hosts>,
 }
 
 impl visa_core::http::Handler for Deps {

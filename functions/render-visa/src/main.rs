@@ -34,7 +34,9 @@ async fn deps() -> Result<Deps, lambda::Error> {
         annexes: Annexes::builtin(),
         site_origin: config::required(config::SITE_ORIGIN)?,
         admin: visa_core::auth::AdminAuth::Iam,
-        requests: store,
+        requests: store.clone(),
+        arrivals: store.clone(),
+        hosts: store,
     };
     Ok(deps)
 }

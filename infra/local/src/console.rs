@@ -132,6 +132,9 @@ pub async fn visa(
         emails,
         clock: &SystemClock,
         ids: &RandomIds,
+        invitations: store,
+        requests: store,
+        arrivals: store,
     };
     let app = visa_life::change(&ports, number, change, &officer, reason)
         .await

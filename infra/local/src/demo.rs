@@ -37,6 +37,7 @@ pub async fn seed(gw: &Gateway) -> Result<Vec<Invitation>, StoreError> {
         created_at: now,
         created_by: None,
         revoked_by: None,
+        request_id: None,
     };
     let demo = vec![
         make(

@@ -93,6 +93,8 @@ impl Gateway {
             site_origin: config.site_origin.clone(),
             admin: visa_core::auth::AdminAuth::Token(config.admin_token.clone()),
             requests: shared.clone(),
+            arrivals: shared.clone(),
+            hosts: shared.clone(),
         });
         let staff = Arc::new(crate::staff::LocalStaff::open(
             store.clone(),
@@ -133,6 +135,7 @@ impl Gateway {
                 checkout_lifetime: checkout_lifetime()?,
                 hosts: shared.clone(),
                 requests: shared.clone(),
+                arrivals: shared.clone(),
             },
             webhook: visa_pay_webhook::Deps {
                 applications: shared.clone(),

@@ -24,6 +24,7 @@ use visa_core::store::{
 // One module per port; the shared helpers stay here.
 mod accounts;
 mod applications;
+mod arrivals;
 mod audit;
 mod hosts;
 mod invitation_requests;
@@ -92,6 +93,12 @@ CREATE TABLE IF NOT EXISTS invitation_requests (
   id TEXT PRIMARY KEY, host_id TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS invitation_requests_by_host ON invitation_requests (host_id, created_at);
 CREATE INDEX IF NOT EXISTS invitation_requests_by_status ON invitation_requests (status, created_at);
+-- Arrival notices: open_due is the due day while no notice is filed.
+CREATE TABLE IF NOT EXISTS arrivals (
+  request_id TEXT PRIMARY KEY, host_id TEXT NOT NULL, entered_at TEXT NOT NULL,
+  open_due TEXT, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS arrivals_by_host ON arrivals (host_id, entered_at);
+CREATE INDEX IF NOT EXISTS arrivals_open ON arrivals (open_due, request_id) WHERE open_due IS NOT NULL;
 CREATE TABLE IF NOT EXISTS audit_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (at, id);
 -- The audit trail is append-only: the store itself refuses a change or a

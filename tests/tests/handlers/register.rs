@@ -325,6 +325,7 @@ async fn deleting_an_account_asks_the_password_and_waits_for_an_open_checkout() 
         created_at: now,
         created_by: None,
         revoked_by: None,
+        request_id: None,
     };
     r.store.create_invitation(&invitation, None).await.unwrap();
     r.store

@@ -452,6 +452,7 @@ pub fn invitation_record(number: &str, created_at: DateTime<Utc>) -> Invitation 
         created_at,
         created_by: None,
         revoked_by: None,
+        request_id: None,
     }
 }
 
@@ -580,6 +581,7 @@ impl Confirm {
                 audit: shared.clone(),
                 hosts: shared.clone(),
                 requests: shared.clone(),
+                arrivals: shared.clone(),
                 emails: queued.clone(),
                 sessions: shared,
                 payments: Arc::new(visa_local::sandbox::SandboxPayments {
@@ -850,6 +852,8 @@ impl Render {
                 site_origin: origin,
                 admin: visa_core::auth::AdminAuth::Token(OFFICER.into()),
                 requests: Arc::new(store.clone()),
+                arrivals: Arc::new(store.clone()),
+                hosts: Arc::new(store.clone()),
             },
             store,
             clock,

@@ -2,6 +2,82 @@
 
 use super::*;
 
+impl DynamoStore {
+    /// `Visas::change_visa`'s writes: the application over the visa as
+    /// `current` read it (first), and the audit event.
+    pub(super) fn change_writes(
+        &self,
+        current: &Application,
+        next: &Application,
+        event: &AuditEvent,
+    ) -> Result<Vec<Write>, StoreError> {
+        let (Some(was), Some(visa)) = (current.visa.as_ref(), next.visa.as_ref()) else {
+            return Err(StoreError::StatusConflict);
+        };
+        // Items written before officers could change visas have no revision.
+        let mut condition = if was.revision == 0 {
+            "#status = :issued AND (attribute_not_exists(#visa.#revision) OR #visa.#revision = :revision)"
+        } else {
+            "#status = :issued AND #visa.#revision = :revision"
+        }
+        .to_owned();
+        // The review flag as read: a dispute that came meanwhile wins.
+        condition.push_str(if current.under_review {
+            " AND #review = :true"
+        } else {
+            " AND (attribute_not_exists(#review) OR #review = :false)"
+        });
+        let mut values = vec![
+            (":issued", s(Status::Issued.as_str())),
+            (":revision", n(i64::from(was.revision))),
+            (":visa", attribute(visa)?),
+            (":at", attribute(&next.updated_at)?),
+            (":review", AttributeValue::Bool(next.under_review)),
+            (":history", attribute(&next.history)?),
+            (":true", AttributeValue::Bool(true)),
+            (":false", AttributeValue::Bool(false)),
+        ];
+        let mut expression =
+            "SET #visa = :visa, #updated = :at, #review = :review, #history = :history".to_owned();
+        // Retention counts from the visa's last day, which a shortening
+        // moves; a visa held for review is kept.
+        if !next.under_review {
+            values.push((":ttl", epoch(self.retention.issued_until(visa.valid_until))));
+            expression.push_str(", #ttl = :ttl");
+        }
+        // A decided review leaves the queue.
+        if current.under_review && !next.under_review {
+            expression.push_str(" REMOVE gsi4pk, gsi4sk");
+        }
+        Ok(vec![
+            self.update_write(
+                key(app_pk(&next.id), "APP"),
+                &expression,
+                &condition,
+                values,
+            )?,
+            self.put_new_write(audit::item(event)?)?,
+        ])
+    }
+
+    /// What a refused change's transaction means: the application changed
+    /// meanwhile (its write, the first, failed) or is gone.
+    pub(super) async fn after_refused_change(
+        &self,
+        id: &str,
+        codes: &[String],
+    ) -> StoreError {
+        if !failed(codes, 0) {
+            return StoreError::Unavailable("an audit event with this id exists".into());
+        }
+        match self.load_application(id).await {
+            Ok(None) => StoreError::NotFound,
+            Ok(Some(_)) => StoreError::StatusConflict,
+            Err(e) => e,
+        }
+    }
+}
+
 #[async_trait]
 impl Visas for DynamoStore {
     async fn issue_visa(
@@ -64,62 +140,10 @@ impl Visas for DynamoStore {
         next: &Application,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let (Some(was), Some(visa)) = (current.visa.as_ref(), next.visa.as_ref()) else {
-            return Err(StoreError::StatusConflict);
-        };
-        // Items written before officers could change visas have no revision.
-        let mut condition = if was.revision == 0 {
-            "#status = :issued AND (attribute_not_exists(#visa.#revision) OR #visa.#revision = :revision)"
-        } else {
-            "#status = :issued AND #visa.#revision = :revision"
-        }
-        .to_owned();
-        // The review flag as read: a dispute that came meanwhile wins.
-        condition.push_str(if current.under_review {
-            " AND #review = :true"
-        } else {
-            " AND (attribute_not_exists(#review) OR #review = :false)"
-        });
-        let mut values = vec![
-            (":issued", s(Status::Issued.as_str())),
-            (":revision", n(i64::from(was.revision))),
-            (":visa", attribute(visa)?),
-            (":at", attribute(&next.updated_at)?),
-            (":review", AttributeValue::Bool(next.under_review)),
-            (":history", attribute(&next.history)?),
-            (":true", AttributeValue::Bool(true)),
-            (":false", AttributeValue::Bool(false)),
-        ];
-        let mut expression =
-            "SET #visa = :visa, #updated = :at, #review = :review, #history = :history".to_owned();
-        // Retention counts from the visa's last day, which a shortening
-        // moves; a visa held for review is kept.
-        if !next.under_review {
-            values.push((":ttl", epoch(self.retention.issued_until(visa.valid_until))));
-            expression.push_str(", #ttl = :ttl");
-        }
-        // A decided review leaves the queue.
-        if current.under_review && !next.under_review {
-            expression.push_str(" REMOVE gsi4pk, gsi4sk");
-        }
-        let writes = vec![
-            self.update_write(
-                key(app_pk(&next.id), "APP"),
-                &expression,
-                &condition,
-                values,
-            )?,
-            self.put_new_write(audit::item(event)?)?,
-        ];
+        let writes = self.change_writes(current, next, event)?;
         match self.transact(writes).await? {
             None => Ok(()),
-            Some(codes) if failed(&codes, 0) => match self.load_application(&next.id).await? {
-                None => Err(StoreError::NotFound),
-                Some(_) => Err(StoreError::StatusConflict),
-            },
-            Some(_) => Err(StoreError::Unavailable(
-                "an audit event with this id exists".into(),
-            )),
+            Some(codes) => Err(self.after_refused_change(&next.id, &codes).await),
         }
     }
 

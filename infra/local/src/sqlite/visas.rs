@@ -2,6 +2,26 @@
 
 use super::*;
 
+/// `Visas::change_visa`'s write within `tx`: `next` only over the visa as
+/// `current` read it, with its audit event.
+pub(super) fn change(
+    tx: &Connection,
+    current: &Application,
+    next: &Application,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    let revision = current.visa.as_ref().map(|v| v.revision);
+    let stored = load_application(tx, &next.id)?.ok_or(StoreError::NotFound)?;
+    if stored.visa.as_ref().map(|v| v.revision) != revision
+        || revision.is_none()
+        || stored.under_review != current.under_review
+    {
+        return Err(StoreError::StatusConflict);
+    }
+    save_application(tx, next, Status::Issued)?;
+    super::audit::append(tx, event)
+}
+
 #[async_trait]
 impl Visas for SqliteStore {
     async fn issue_visa(
@@ -59,22 +79,12 @@ impl Visas for SqliteStore {
         next: &Application,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        let (next, event) = (next.clone(), event.clone());
-        let revision = current.visa.as_ref().map(|v| v.revision);
-        let under_review = current.under_review;
+        let (current, next, event) = (current.clone(), next.clone(), event.clone());
         self.with(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            let stored = load_application(&tx, &next.id)?.ok_or(StoreError::NotFound)?;
-            if stored.visa.as_ref().map(|v| v.revision) != revision
-                || revision.is_none()
-                || stored.under_review != under_review
-            {
-                return Err(StoreError::StatusConflict);
-            }
-            save_application(&tx, &next, Status::Issued)?;
-            super::audit::append(&tx, &event)?;
+            change(&tx, &current, &next, &event)?;
             tx.commit().map_err(unavailable)?;
             Ok(())
         })
