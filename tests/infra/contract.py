@@ -67,6 +67,11 @@ ROUTES = [
     ("GET", "/api/hosts/current/invitees", "confirm-invitation", "applicant"),
     ("GET", "/api/officer/invitation-requests", "confirm-invitation", "staff"),
     ("POST", "/api/officer/invitation-requests/{id}/decision", "confirm-invitation", "officer"),
+    # Arrival notices: the border's entry opens one; the host files it;
+    # officers see the overdue.
+    ("GET", "/api/hosts/current/arrivals", "confirm-invitation", "applicant"),
+    ("POST", "/api/hosts/current/arrivals/{request_id}/notice", "confirm-invitation", "applicant"),
+    ("GET", "/api/officer/arrivals", "confirm-invitation", "staff"),
 ]
 
 # The one extra route in the template: unknown /api paths and wrong methods
@@ -210,6 +215,12 @@ SLUGS = {
         "not-found", "request-already-decided", "validation", "unauthenticated", "forbidden",
         "malformed-body", "body-too-large",
     },
+    ("GET", "/api/hosts/current/arrivals"): {"not-found", "unauthenticated", "body-too-large"},
+    ("POST", "/api/hosts/current/arrivals/{request_id}/notice"): {
+        "not-found", "notice-already-filed", "validation", "unauthenticated",
+        "malformed-body", "body-too-large",
+    },
+    ("GET", "/api/officer/arrivals"): {"validation", "unauthenticated", "forbidden", "body-too-large"},
 }
 
 FUNCTION_BINARIES = {"register", "confirm-invitation", "pay-webhook", "render-visa"}

@@ -2889,10 +2889,13 @@ async fn an_arrival_opens_with_its_entry_and_is_filed_and_reminded_once<B: Backe
         ["req-2", "req-1"],
         "the latest entry first"
     );
-    assert_eq!(ids(store.arrivals_of_host("host-2").await.unwrap()), ["req-3"]);
+    assert_eq!(
+        ids(store.arrivals_of_host("host-2").await.unwrap()),
+        ["req-3"]
+    );
     assert_eq!(
         ids(store
-            .open_arrivals(date(2026, 12, 1), date(2026, 12, 31))
+            .open_arrivals(date(2026, 12, 1), date(2026, 12, 31), None)
             .await
             .unwrap()),
         ["req-2", "req-1", "req-3"],
@@ -2900,11 +2903,30 @@ async fn an_arrival_opens_with_its_entry_and_is_filed_and_reminded_once<B: Backe
     );
     assert_eq!(
         ids(store
-            .open_arrivals(date(2026, 12, 16), date(2026, 12, 17))
+            .open_arrivals(date(2026, 12, 16), date(2026, 12, 17), None)
             .await
             .unwrap()),
         ["req-1"],
         "both ends included, nothing outside"
+    );
+    // Paged: what follows one arrival, in the same order.
+    let first_page = store
+        .open_arrivals(date(2026, 12, 1), date(2026, 12, 31), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store
+            .open_arrivals(date(2026, 12, 1), date(2026, 12, 31), Some(&first_page[0]))
+            .await
+            .unwrap()),
+        ["req-1", "req-3"]
+    );
+    assert!(
+        store
+            .open_arrivals(date(2026, 12, 1), date(2026, 12, 31), Some(&first_page[2]))
+            .await
+            .unwrap()
+            .is_empty()
     );
 
     // Reminded once; filed once; a filed arrival is open no more.
@@ -2917,9 +2939,7 @@ async fn an_arrival_opens_with_its_entry_and_is_filed_and_reminded_once<B: Backe
         stay_from: t.date_naive(),
         stay_until: t.date_naive() + Duration::days(5),
     };
-    filed
-        .file(notice.clone(), t, t.date_naive())
-        .unwrap();
+    filed.file(notice.clone(), t, t.date_naive()).unwrap();
     store.file_notice(&filed).await.unwrap();
     assert_eq!(store.arrival("req-1").await.unwrap(), Some(filed.clone()));
     is(store.file_notice(&filed).await, |e| {
@@ -2927,7 +2947,7 @@ async fn an_arrival_opens_with_its_entry_and_is_filed_and_reminded_once<B: Backe
     });
     assert_eq!(
         ids(store
-            .open_arrivals(date(2026, 12, 1), date(2026, 12, 31))
+            .open_arrivals(date(2026, 12, 1), date(2026, 12, 31), None)
             .await
             .unwrap()),
         ["req-2", "req-3"]

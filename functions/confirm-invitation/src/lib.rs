@@ -4,6 +4,7 @@
 
 mod admin;
 mod applications;
+mod arrivals;
 mod catalogue;
 mod hosts;
 mod officer;
@@ -130,6 +131,9 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::RequestInvitations => respond(requests::create(deps, &req).await),
         Op::ListHostRequests => respond(requests::list_own(deps, &req).await),
         Op::ListHostInvitees => respond(requests::invitees(deps, &req).await),
+        Op::ListHostArrivals => respond(arrivals::list_own(deps, &req).await),
+        Op::FileArrivalNotice => respond(arrivals::file(deps, &req, m.param("request_id")).await),
+        Op::ListArrivals => respond(arrivals::list(deps, &req, m.route).await),
         Op::ListInvitationRequests => respond(requests::list(deps, &req, m.route).await),
         Op::DecideInvitationRequest => {
             respond(requests::decide(deps, &req, m.route, m.param("id")).await)

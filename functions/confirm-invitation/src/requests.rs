@@ -42,7 +42,7 @@ fn host_view(r: &InvitationRequest) -> Value {
     })
 }
 
-async fn own_host(deps: &Deps, req: &Request) -> Result<Host, Problem> {
+pub(crate) async fn own_host(deps: &Deps, req: &Request) -> Result<Host, Problem> {
     let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
     deps.hosts
         .host_of_account(&account_id)

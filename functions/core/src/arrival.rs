@@ -5,6 +5,7 @@
 //! notice once, on time or marked late.
 
 use crate::host::Host;
+use crate::invitation::Invitee;
 use crate::invitation_request::InvitationRequest;
 use crate::printable;
 use crate::problem::FieldError;
@@ -30,6 +31,9 @@ pub struct Notice {
 pub struct Arrival {
     pub request_id: String,
     pub host_id: String,
+    pub invitation_number: String,
+    /// The foreigner as the host entered them: what the host is shown.
+    pub invitee: Invitee,
     pub visa_number: String,
     pub checkpoint: String,
     pub entered_at: DateTime<Utc>,
@@ -103,6 +107,8 @@ impl Arrival {
         Arrival {
             request_id: request.id.clone(),
             host_id: request.host_id.clone(),
+            invitation_number: request.invitation_number.clone().unwrap_or_default(),
+            invitee: request.invitee.invitee(),
             visa_number: visa_number.to_owned(),
             checkpoint: checkpoint.to_owned(),
             entered_at,
@@ -254,20 +260,32 @@ mod tests {
     fn a_notice_is_filed_once_and_late_after_the_due_day() {
         let mut a = friday_entry();
         let filed = a
-            .file(notice(), "2026-12-17T18:00:00Z".parse().unwrap(), day("2026-12-17"))
+            .file(
+                notice(),
+                "2026-12-17T18:00:00Z".parse().unwrap(),
+                day("2026-12-17"),
+            )
             .unwrap();
         assert_eq!(filed.address, "Astana, Mangilik El 55");
         assert!(!filed.late);
         assert_eq!(a.status(day("2026-12-30")), ArrivalStatus::Filed);
         assert!(!a.needs_reminder(day("2026-12-30")));
         assert_eq!(
-            a.file(notice(), "2026-12-18T09:00:00Z".parse().unwrap(), day("2026-12-18")),
+            a.file(
+                notice(),
+                "2026-12-18T09:00:00Z".parse().unwrap(),
+                day("2026-12-18")
+            ),
             Err(NoticeRefused::AlreadyFiled)
         );
 
         let mut late = friday_entry();
         let filed = late
-            .file(notice(), "2026-12-18T09:00:00Z".parse().unwrap(), day("2026-12-18"))
+            .file(
+                notice(),
+                "2026-12-18T09:00:00Z".parse().unwrap(),
+                day("2026-12-18"),
+            )
             .unwrap();
         assert!(filed.late);
         assert_eq!(late.status(day("2026-12-18")), ArrivalStatus::FiledLate);
@@ -281,9 +299,11 @@ mod tests {
             stay_from: day("2026-12-10"),
             stay_until: day("2027-01-09"),
         };
-        let Err(NoticeRefused::Fields(errors)) =
-            a.file(bad, "2026-12-14T09:00:00Z".parse().unwrap(), day("2026-12-14"))
-        else {
+        let Err(NoticeRefused::Fields(errors)) = a.file(
+            bad,
+            "2026-12-14T09:00:00Z".parse().unwrap(),
+            day("2026-12-14"),
+        ) else {
             panic!("accepted");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();

@@ -73,7 +73,9 @@ fn english() -> String {
 }
 
 impl RequestedInvitee {
-    fn invitee(&self) -> Invitee {
+    /// The invitation's foreigner: what the host entered, less the address
+    /// the number goes to.
+    pub fn invitee(&self) -> Invitee {
         Invitee {
             surname: self.surname.clone(),
             given_names: self.given_names.clone(),

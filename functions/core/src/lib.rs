@@ -6,8 +6,8 @@
 
 pub mod account;
 pub mod annex;
-pub mod arrival;
 pub mod application;
+pub mod arrival;
 pub mod audit;
 pub mod auth;
 pub mod category;

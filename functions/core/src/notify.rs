@@ -108,4 +108,8 @@ pub enum EmailRequest {
     /// An officer approved a host's invitation request: the foreigner is
     /// sent the invitation's number and a link to apply with it.
     InvitationIssued { request_id: String },
+    /// The day's sweep of arrival notices: every host whose notice
+    /// reached its reminder day unfiled is reminded, once (queued by a
+    /// schedule, not by a request).
+    ArrivalReminders,
 }

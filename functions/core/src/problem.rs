@@ -92,6 +92,7 @@ problems! {
     email_not_verified => 409, "email-not-verified", "Confirm your email address first";
     host_already_decided => 409, "host-already-decided", "The inviting party was approved or refused already";
     host_not_approved => 409, "host-not-approved", "The inviting party is not approved by the migration service";
+    notice_already_filed => 409, "notice-already-filed", "The arrival notice was filed already";
     request_already_decided => 409, "request-already-decided", "The invitation request was approved or refused already";
     invalid_state => 409, "invalid-state", "The application is not in a state that allows this";
     visa_not_ready => 409, "visa-not-ready", "The visa has not been issued yet";

@@ -100,6 +100,8 @@ pub enum Op {
     RequestInvitations,
     ListHostRequests,
     ListHostInvitees,
+    ListHostArrivals,
+    FileArrivalNotice,
     CreateApplication,
     ListApplications,
     GetApplication,
@@ -133,6 +135,7 @@ pub enum Op {
     DecideHost,
     ListInvitationRequests,
     DecideInvitationRequest,
+    ListArrivals,
     ListReviews,
     DecideReview,
     SearchInvitations,
@@ -191,6 +194,8 @@ routes! {
     RequestInvitations "requestInvitations" POST "/api/hosts/current/invitation-requests" ConfirmInvitation Applicant;
     ListHostRequests "listHostRequests" GET "/api/hosts/current/invitation-requests" ConfirmInvitation Applicant;
     ListHostInvitees "listHostInvitees" GET "/api/hosts/current/invitees" ConfirmInvitation Applicant;
+    ListHostArrivals "listHostArrivals" GET "/api/hosts/current/arrivals" ConfirmInvitation Applicant;
+    FileArrivalNotice "fileArrivalNotice" POST "/api/hosts/current/arrivals/{request_id}/notice" ConfirmInvitation Applicant;
     CreateApplication "createApplication" POST "/api/applications" ConfirmInvitation Applicant;
     ListApplications "listApplications" GET "/api/applications" ConfirmInvitation Applicant;
     GetApplication "getApplication" GET "/api/applications/{id}" ConfirmInvitation Applicant;
@@ -224,6 +229,7 @@ routes! {
     DecideHost "decideHost" POST "/api/officer/hosts/{id}/decision" ConfirmInvitation StaffOfficer;
     ListInvitationRequests "listInvitationRequests" GET "/api/officer/invitation-requests" ConfirmInvitation Staff;
     DecideInvitationRequest "decideInvitationRequest" POST "/api/officer/invitation-requests/{id}/decision" ConfirmInvitation StaffOfficer;
+    ListArrivals "listArrivals" GET "/api/officer/arrivals" ConfirmInvitation Staff;
     ListReviews "listReviews" GET "/api/officer/reviews" ConfirmInvitation Staff;
     DecideReview "decideReview" POST "/api/officer/applications/{id}/review-decision" ConfirmInvitation StaffOfficer;
     SearchInvitations "searchInvitations" GET "/api/officer/invitations" ConfirmInvitation Staff;

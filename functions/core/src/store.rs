@@ -390,12 +390,14 @@ pub trait Arrivals: Send + Sync {
         host_id: &str,
     ) -> Result<Vec<crate::arrival::Arrival>, StoreError>;
     /// The arrivals not filed yet whose due day is from `from` to `until`
-    /// (both included), the earliest due first, at most
-    /// [`crate::search::SEARCH_LIMIT`].
+    /// (both included), the earliest due first (then by request id), at
+    /// most [`crate::search::SEARCH_LIMIT`]: the page after `after` (the
+    /// previous page's last) when given.
     async fn open_arrivals(
         &self,
         from: NaiveDate,
         until: NaiveDate,
+        after: Option<&crate::arrival::Arrival>,
     ) -> Result<Vec<crate::arrival::Arrival>, StoreError>;
     /// Writes the arrival with its notice (`Arrival::file`), only over one
     /// without: `StatusConflict` if a notice was filed meanwhile,
@@ -403,8 +405,7 @@ pub trait Arrivals: Send + Sync {
     async fn file_notice(&self, arrival: &crate::arrival::Arrival) -> Result<(), StoreError>;
     /// Records that the host was reminded at `at`: `true` if this call
     /// did, `false` if it was reminded or filed already.
-    async fn mark_reminded(&self, request_id: &str, at: DateTime<Utc>)
-    -> Result<bool, StoreError>;
+    async fn mark_reminded(&self, request_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
 }
 
 /// The audit trail: events are appended by the operations they record

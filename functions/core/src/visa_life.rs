@@ -8,11 +8,11 @@
 use crate::application::{
     Application, Crossing, CrossingRefused, ReviewDecision, VisaChangeRefused,
 };
+use crate::arrival::Arrival;
 use crate::audit::{self, AuditAction, AuditEvent};
 use crate::clock::{Clock, Ids};
 use crate::notify::{EmailQueue, EmailRequest};
 use crate::problem::Problem;
-use crate::arrival::Arrival;
 use crate::store::{Applications, Arrivals, InvitationRequests, Invitations, StoreError, Visas};
 use crate::workdays::Calendar;
 use chrono::NaiveDate;

@@ -5,6 +5,7 @@
 pub mod issue;
 pub mod jws;
 pub mod mail;
+pub mod reminders;
 
 use chrono::Duration;
 use http::StatusCode;

@@ -55,6 +55,9 @@ pub async fn deliver(deps: &Deps, request: &EmailRequest) -> Result<String, Stri
         EmailRequest::InvitationIssued { request_id } => send_invitation(deps, request_id)
             .await
             .map(|outcome| format!("invitation of request {request_id}: {outcome}")),
+        EmailRequest::ArrivalReminders => crate::reminders::remind_hosts(deps)
+            .await
+            .map(|sent| format!("arrival reminders: {sent} sent")),
     }
 }
 
@@ -387,7 +390,11 @@ fn page_link(site_origin: &str, page: &str, token: &str) -> String {
 }
 
 /// Sends a composed message without attachment.
-async fn send(notifier: &dyn Notifier, to: String, message: Composed) -> Result<(), String> {
+pub(crate) async fn send(
+    notifier: &dyn Notifier,
+    to: String,
+    message: Composed,
+) -> Result<(), String> {
     notifier
         .send_text(&TextEmail {
             to,

@@ -4,7 +4,7 @@
 //! problems its own calls recorded (`support::send`) with the contract.
 
 use crate::support::{Answered, CATCH_ALL, answered};
-use crate::{confirm, officer, register, render, webhook};
+use crate::{arrivals, confirm, officer, register, render, webhook};
 use std::collections::BTreeSet;
 use visa_core::routes::ROUTES;
 
@@ -106,6 +106,7 @@ async fn every_slug_of_every_route_is_answered() {
     register::all().await;
     confirm::all().await;
     officer::all().await;
+    arrivals::all().await;
     webhook::all().await;
     render::all().await;
 

@@ -29,6 +29,7 @@ macro_rules! cases {
     };
 }
 
+mod arrivals;
 mod confirm;
 mod coverage;
 mod officer;

@@ -29,7 +29,7 @@ fn groupless(c: &Confirm) -> BTreeMap<String, String> {
 
 /// Every staff route refuses a request without verified claims in its
 /// context (401), and one naming no staff group (403), changing nothing.
-async fn who_is_calling(c: &Confirm, method: &str, path: &str, body: Value) {
+pub(crate) async fn who_is_calling(c: &Confirm, method: &str, path: &str, body: Value) {
     // No claims: the authorizer did not run (or was bypassed).
     refused(
         c,
@@ -975,7 +975,12 @@ async fn crossing_problems() {
 
 // ------------------------------------------------------------ inviting parties
 
-fn pending_host(c: &Confirm, id: &str, account: &str, iin: &str) -> visa_core::host::Host {
+pub(crate) fn pending_host(
+    c: &Confirm,
+    id: &str,
+    account: &str,
+    iin: &str,
+) -> visa_core::host::Host {
     visa_core::host::NewHost {
         kind: visa_core::host::HostKind::Resident,
         number: iin.into(),

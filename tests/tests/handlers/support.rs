@@ -819,7 +819,12 @@ impl Render {
     pub fn new() -> Render {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("visa.sqlite3")).unwrap();
-        let clock = pinned_clock();
+        Render::on(store, pinned_clock(), dir)
+    }
+
+    /// render-visa over another fixture's store and clock (`dir` holds its
+    /// keys, PDFs and outbox).
+    pub fn on(store: SqliteStore, clock: Arc<PinnedClock>, dir: tempfile::TempDir) -> Render {
         let queued = Arc::new(Queued::default());
         let shared = Arc::new(store.clone());
         let origin = "http://127.0.0.1:8080".to_owned();

@@ -114,7 +114,17 @@ impl Arrivals for DynamoStore {
         &self,
         from: NaiveDate,
         until: NaiveDate,
+        after: Option<&Arrival>,
     ) -> Result<Vec<Arrival>, StoreError> {
+        // The previous page's last item, as the index keys it.
+        let start = after.map(|a| {
+            Item::from([
+                ("pk".to_owned(), s(arrival_pk(&a.request_id))),
+                ("sk".to_owned(), s("ARRIVAL")),
+                ("gsi5pk".to_owned(), s(OPEN)),
+                ("gsi5sk".to_owned(), s(due_key(a.due_on, &a.request_id))),
+            ])
+        });
         let from = format!("ARR#{}#", from.format("%Y-%m-%d"));
         // `~` sorts after every id character.
         let until = format!("ARR#{}#~", until.format("%Y-%m-%d"));
@@ -128,10 +138,15 @@ impl Arrivals for DynamoStore {
             .expression_attribute_values(":from", s(from))
             .expression_attribute_values(":until", s(until))
             .limit(SEARCH_LIMIT as i32)
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(unavailable)?;
-        out.items.unwrap_or_default().into_iter().map(record).collect()
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(record)
+            .collect()
     }
 
     async fn file_notice(&self, arrival: &Arrival) -> Result<(), StoreError> {

@@ -62,11 +62,7 @@ impl DynamoStore {
 
     /// What a refused change's transaction means: the application changed
     /// meanwhile (its write, the first, failed) or is gone.
-    pub(super) async fn after_refused_change(
-        &self,
-        id: &str,
-        codes: &[String],
-    ) -> StoreError {
+    pub(super) async fn after_refused_change(&self, id: &str, codes: &[String]) -> StoreError {
         if !failed(codes, 0) {
             return StoreError::Unavailable("an audit event with this id exists".into());
         }

@@ -28,8 +28,12 @@ impl Arrivals for SqliteStore {
         event: &AuditEvent,
         arrival: &Arrival,
     ) -> Result<(), StoreError> {
-        let (current, next, event, arrival) =
-            (current.clone(), next.clone(), event.clone(), arrival.clone());
+        let (current, next, event, arrival) = (
+            current.clone(),
+            next.clone(),
+            event.clone(),
+            arrival.clone(),
+        );
         self.with(move |c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -80,13 +84,26 @@ impl Arrivals for SqliteStore {
         &self,
         from: NaiveDate,
         until: NaiveDate,
+        after: Option<&Arrival>,
     ) -> Result<Vec<Arrival>, StoreError> {
+        // The first page starts before every (due day, id) of `from`.
+        let (after_due, after_id) = match after {
+            Some(a) => (day(a.due_on), a.request_id.clone()),
+            None => (day(from), String::new()),
+        };
         self.with(move |c| {
             records(
                 c,
                 "SELECT doc FROM arrivals WHERE open_due BETWEEN ?1 AND ?2
-                 ORDER BY open_due, request_id LIMIT ?3",
-                params![day(from), day(until), SEARCH_LIMIT as i64],
+                 AND (open_due, request_id) > (?3, ?4)
+                 ORDER BY open_due, request_id LIMIT ?5",
+                params![
+                    day(from),
+                    day(until),
+                    after_due,
+                    after_id,
+                    SEARCH_LIMIT as i64
+                ],
             )
         })
         .await
