@@ -17,6 +17,7 @@ check), and a problem's slug must be one the status documents. Then:
 """
 
 import copy
+import json
 import pathlib
 import re
 import time
@@ -674,6 +675,46 @@ def test_every_route_success_and_problems_conform(gw, checker):
     c.call("POST", rdecide, 409, "request-already-decided", token=officer,
            body={"decision": "refuse", "reason": "second thoughts"})
 
+    # Arrival notices: the host's foreigner, invited from today, applies,
+    # is issued and enters; the host files the notice once.
+    arrives = {**trip, "valid_from": kz_today.isoformat(),
+               "valid_until": (kz_today + datetime.timedelta(days=15)).isoformat(),
+               "invitees": [{**trip["invitees"][0], "passport_number": passport_number()}]}
+    guest_req = c.call("POST", reqs, 201, token=ctoken, body=arrives).json()["requests"][0]
+    guest_inv = c.call("POST", f"/api/officer/invitation-requests/{guest_req['id']}/decision", 200,
+                       token=officer, body={"decision": "approve"}).json()["invitation_number"]
+    guest_inv = c.call("GET", f"/api/officer/invitations/{guest_inv}", 200, token=auditor).json()
+    guest = applicant(c, "guest")
+    guest_app = c.call("POST", "/api/applications", 201, token=guest, body=application(guest_inv)).json()
+    guest_app = c.call("POST", f"/api/applications/{guest_app['id']}/confirmation", 200, token=guest,
+                       body={"details_match_passport": True}).json()
+    assert gw.signed_webhook(paid_event(guest_app, "evt_" + uuid.uuid4().hex)).status == 200
+    guest_visa = wait_issued(c, guest, guest_app["id"])["visa"]["number"]
+    arrivals = "/api/hosts/current/arrivals"
+    assert c.call("GET", arrivals, 200, token=ctoken).json() == {"arrivals": []}
+    c.call("POST", f"/api/officer/visas/{guest_visa}/entry", 200, token=border, body=nqz)
+    c.call("GET", arrivals, 401, "unauthenticated")
+    c.call("GET", arrivals, 404, "not-found", token=ptoken)
+    listed = c.call("GET", arrivals, 200, token=ctoken).json()["arrivals"]
+    assert [(a["request_id"], a["status"]) for a in listed] == [(guest_req["id"], "awaiting")], listed
+    assert guest_visa not in json.dumps(listed), listed
+    notice = f"{arrivals}/{guest_req['id']}/notice"
+    stay = {"address": "Astana, Mangilik El 55", "stay_from": kz_today.isoformat(),
+            "stay_until": kz_today.isoformat()}
+    c.call("POST", notice, 401, "unauthenticated", body=stay)
+    c.call("POST", notice, 404, "not-found", token=ptoken, body=stay)
+    c.call("POST", f"{arrivals}/01JD0000000000000000000000/notice", 404, "not-found", token=ctoken, body=stay)
+    c.call("POST", notice, 400, "malformed-body", token=ctoken, raw=b"{")
+    c.call("POST", notice, 422, "validation", token=ctoken, body={**stay, "address": " "})
+    c.call("GET", "/api/officer/arrivals?status=late", 422, "validation", token=auditor)
+    assert c.call("GET", "/api/officer/arrivals", 200, token=auditor).json() == {"arrivals": []}
+    awaiting = c.call("GET", "/api/officer/arrivals?status=awaiting", 200, token=auditor).json()["arrivals"]
+    assert [(a["request_id"], a["visa_number"]) for a in awaiting] == [(guest_req["id"], guest_visa)], awaiting
+    filed = c.call("POST", notice, 201, token=ctoken, body=stay).json()
+    assert filed["status"] == "filed" and filed["notice"]["late"] is False, filed
+    c.call("POST", notice, 409, "notice-already-filed", token=ctoken, body=stay)
+    assert c.call("GET", "/api/officer/arrivals?status=awaiting", 200, token=auditor).json() == {"arrivals": []}
+
     # The visa's life, by an officer (docs/DESIGN.md), and the audit trail.
     visa_path = f"/api/admin/visas/{number}"
     reason = {"reason": "contract walk"}
@@ -720,7 +761,7 @@ def test_every_route_success_and_problems_conform(gw, checker):
     # Bodies over 64 KiB, on every operation.
     for (method, template) in checker.spec.operations:
         path = (template.replace("{id}", app["id"]).replace("{visa_number}", number)
-                .replace("{number}", "999999999999"))
+                .replace("{number}", "999999999999").replace("{request_id}", "01JD0000000000000000000000"))
         who = officer if template.startswith("/api/officer/") else token
         c.call(method, path, 413, "body-too-large", raw=BIG, token=who)
 

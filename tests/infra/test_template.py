@@ -207,7 +207,7 @@ def test_signing_key_policy_is_the_root_of_trust(transformed):
 def test_signing_key_events_alarm(transformed):
     resources = transformed["Resources"]
     rules = of_type(resources, "AWS::Events::Rule")
-    (rule,) = [r for r in rules.values() if "aws.kms" in json.dumps(props(r)["EventPattern"])]
+    (rule,) = [r for r in rules.values() if "aws.kms" in json.dumps(props(r).get("EventPattern", {}))]
     pattern = props(rule)["EventPattern"]
     names = {n for alt in pattern["detail"]["$or"] for n in alt["eventName"]}
     assert {"DisableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "Sign"} <= names

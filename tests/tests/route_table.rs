@@ -135,3 +135,27 @@ fn officer_routes_live_under_the_iam_catch_all() {
         );
     }
 }
+
+/// The one event that reaches a function without a route: EventBridge's
+/// daily schedule puts its fixed input on the email queue, and render-visa
+/// must read it as the arrival reminders' sweep.
+#[test]
+fn the_reminder_schedule_queues_what_render_visa_reads() {
+    let template = read_yaml("infra/template.yaml");
+    let rule = &template["Resources"]["ArrivalRemindersSchedule"]["Properties"];
+    let target = &rule["Targets"][0];
+    let input = target["Input"].as_str().expect("the schedule's input");
+    let request: visa_core::notify::EmailRequest =
+        serde_json::from_str(input).expect("an email queue request");
+    assert_eq!(request, visa_core::notify::EmailRequest::ArrivalReminders);
+    assert_eq!(
+        serde_json::to_string(&request).unwrap(),
+        input,
+        "what the local sweep queues is what the schedule sends"
+    );
+    assert!(
+        format!("{:?}", target["Arn"]).contains("EmailQueue"),
+        "{:?}",
+        target["Arn"]
+    );
+}

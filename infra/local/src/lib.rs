@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod issuer;
 pub mod mail;
 pub mod outbox;
+pub mod reminders;
 pub mod retention;
 pub mod sandbox;
 pub mod signer;

@@ -57,6 +57,7 @@ async fn main() -> std::io::Result<()> {
     }
     visa_local::issuer::spawn(gw.clone(), woken);
     visa_local::retention::spawn(gw.clone());
+    visa_local::reminders::spawn(gw.clone());
     visa_local::serve(listener, gw).await
 }
 
