@@ -743,6 +743,31 @@ async fn emailed_token(moto_endpoint: &str, email: &str, marker: &str) -> Option
         .next_back()
 }
 
+/// How many messages SES in moto sent to `email` whose text has `marker`.
+async fn emailed_count(moto_endpoint: &str, email: &str, marker: &str) -> usize {
+    ses_messages(moto_endpoint)
+        .await
+        .iter()
+        .filter_map(|m| m["raw_data"].as_str())
+        .filter(|raw| raw.contains(&format!("To: {email}")))
+        .filter(|raw| {
+            raw.split("\r\n\r\n").skip(1).any(|part| {
+                let body: String = part
+                    .split("\r\n--")
+                    .next()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(body)
+                    .ok()
+                    .and_then(|t| String::from_utf8(t).ok())
+                    .is_some_and(|t| t.contains(marker))
+            })
+        })
+        .count()
+}
+
 /// What one pass of the email poller did.
 #[derive(Debug, Default)]
 struct Pumped {
@@ -2273,6 +2298,33 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         portal.call("GET", &verify, None, None, &[]).await.json()["status"],
         "issued"
     );
+    // And its invitation is the one the host asked for (its request set in
+    // the table): the entry opens the host's arrival notice.
+    let applied = portal
+        .call("GET", &format!("/api/applications/{id}"), t, None, &[])
+        .await;
+    let invitation_number = applied.json()["invitation_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ddb.update_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("INVITATION#{invitation_number}")),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("INVITATION".into()),
+        )
+        .update_expression("SET request_id = :request")
+        .expression_attribute_values(
+            ":request",
+            aws_sdk_dynamodb::types::AttributeValue::S(request_ids[0].clone()),
+        )
+        .send()
+        .await
+        .unwrap();
     let cross = |path: &'static str, checkpoint: &'static str| {
         let (portal, border, visa_number) = (&portal, &border, &visa_number);
         async move {
@@ -2309,6 +2361,112 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         (again.status, again.json()["type"].as_str()),
         (409, Some("/problems/visa-used"))
     );
+
+    // The host's arrival: due on the third working day after today's
+    // entry. Its reminder day is moved to today in the table (the binaries
+    // run on the real clock), and EventBridge's daily request on the email
+    // queue has render-visa remind the host once, through SES.
+    let arrivals = portal
+        .call("GET", "/api/hosts/current/arrivals", t, None, &[])
+        .await;
+    let arrival = arrivals.json()["arrivals"][0].clone();
+    let kz_today = (chrono::Utc::now() + chrono::Duration::hours(5)).date_naive();
+    let due = visa_core::workdays::Calendar::builtin().notice_due(kz_today);
+    assert_eq!(
+        (
+            &arrival["request_id"],
+            &arrival["status"],
+            &arrival["due_on"]
+        ),
+        (
+            &json!(request_ids[0]),
+            &json!("awaiting"),
+            &json!(due.to_string())
+        ),
+        "{}",
+        String::from_utf8_lossy(&arrivals.body)
+    );
+    ddb.update_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("ARRIVAL#{}", request_ids[0])),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ARRIVAL".into()),
+        )
+        .update_expression("SET remind_on = :today")
+        .expression_attribute_values(
+            ":today",
+            aws_sdk_dynamodb::types::AttributeValue::S(kz_today.to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        direct_sqs
+            .send_message()
+            .queue_url(&emails.url)
+            .message_body(r#"{"kind":"arrival_reminders"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(drain_emails(&direct_sqs, &poller, &emails, render).await, 0);
+    }
+    let reminded_by = emailed_token(
+        &moto.endpoint(),
+        &email,
+        "file the notice with the address of stay by ",
+    )
+    .await
+    .expect("the reminder emailed through SES");
+    assert_eq!(reminded_by, format!("{}.", due.format("%d.%m.%Y")));
+    assert_eq!(
+        emailed_count(
+            &moto.endpoint(),
+            &email,
+            "file the notice with the address of stay by "
+        )
+        .await,
+        1,
+        "reminded once"
+    );
+    let awaiting = portal
+        .call(
+            "GET",
+            "/api/officer/arrivals?status=awaiting",
+            Some(&auditor),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (
+            &awaiting.json()["arrivals"][0]["visa_number"],
+            awaiting.json()["arrivals"][0]["reminded_at"].is_string()
+        ),
+        (&json!(visa_number), true),
+        "{}",
+        String::from_utf8_lossy(&awaiting.body)
+    );
+    let notice = format!("/api/hosts/current/arrivals/{}/notice", request_ids[0]);
+    let stay = json!({"address": "Astana, Mangilik El 55", "stay_from": kz_today.to_string(), "stay_until": kz_today.to_string()});
+    let filed = portal
+        .call("POST", &notice, t, Some(stay.clone()), &[])
+        .await;
+    assert_eq!(
+        (filed.status, &filed.json()["status"]),
+        (201, &json!("filed")),
+        "{}",
+        String::from_utf8_lossy(&filed.body)
+    );
+    let again = portal.call("POST", &notice, t, Some(stay), &[]).await;
+    assert_eq!(again.json()["type"], "/problems/notice-already-filed");
+    let overdue = portal
+        .call("GET", "/api/officer/arrivals", Some(&auditor), None, &[])
+        .await;
+    assert_eq!(overdue.json(), json!({"arrivals": []}));
 
     // Forgot the password: register queues the request, render-visa emails
     // the link from the queue, register redeems it and ends the sessions.

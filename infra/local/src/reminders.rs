@@ -13,8 +13,7 @@ const EVERY: Duration = Duration::from_secs(3600);
 pub fn spawn(gw: Arc<Gateway>) {
     tokio::spawn(async move {
         loop {
-            match visa_render_visa::mail::deliver(&gw.render, &EmailRequest::ArrivalReminders)
-                .await
+            match visa_render_visa::mail::deliver(&gw.render, &EmailRequest::ArrivalReminders).await
             {
                 Ok(done) => tracing::debug!("{done}"),
                 Err(e) => tracing::warn!(error = %e, "arrival reminders failed"),
