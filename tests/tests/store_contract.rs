@@ -18,8 +18,8 @@ use visa_core::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
 use visa_core::money::Money;
 use visa_core::passport::{Declarations, Passport, Sex};
 use visa_core::store::{
-    Accounts, Applications, AuditTrail, Blobs, Invitations, PaymentEvent, PaymentRecorded,
-    Payments, Sessions, Store, StoreError, Stored, Visas,
+    Accounts, Applications, Arrivals, AuditTrail, Blobs, InvitationRequests, Invitations,
+    PaymentEvent, PaymentRecorded, Payments, Sessions, Store, StoreError, Stored, Visas,
 };
 use visa_local::blobs::FolderBlobs;
 use visa_local::sqlite::SqliteStore;
@@ -2048,6 +2048,50 @@ async fn items_with_passport_data_expire_as_the_retention_policy_says() {
     assert_eq!(ttl("VISA#KR0000001".into(), "VISA").await, issued);
     let app = store.application("app-r").await.unwrap().unwrap();
     assert_eq!(policy.application(&app), issued, "the policy's own answer");
+    // A host's request and the arrival its entry opens hold the foreigner's
+    // passport data too: they go when the invitation would.
+    let (request, arrival, entered, event) = host_records(&app, "req-r");
+    store.create_requests(&[request]).await.unwrap();
+    assert_eq!(ttl("REQUEST#req-r".into(), "REQUEST").await, issued);
+    store
+        .record_entry(&app, &entered, &event, &arrival)
+        .await
+        .unwrap();
+    assert_eq!(ttl("ARRIVAL#req-r".into(), "ARRIVAL").await, issued);
+}
+
+/// A host's request for `app`'s stay (its last day the invitation's, 30
+/// May), and the entry on `app`'s visa with the arrival it opens.
+fn host_records(
+    app: &Application,
+    request_id: &str,
+) -> (
+    visa_core::invitation_request::InvitationRequest,
+    visa_core::arrival::Arrival,
+    Application,
+    AuditEvent,
+) {
+    let mut request = arrival_request(request_id, "host-r");
+    request.valid_until = date(2026, 5, 30);
+    let t = t0() + Duration::hours(5);
+    let day = app.visa.as_ref().unwrap().valid_from;
+    let entered = app
+        .record_crossing(visa_core::application::Crossing::Entry, "NQZ", day, t)
+        .unwrap();
+    let arrival = visa_core::arrival::Arrival::open(
+        &request,
+        &app.visa.as_ref().unwrap().number,
+        "NQZ",
+        t,
+        day,
+        visa_core::workdays::Calendar::builtin(),
+    );
+    let event = audit_event(
+        &format!("01JRET{request_id:0>20}"),
+        t,
+        AuditAction::EntryRecorded,
+    );
+    (request, arrival, entered, event)
 }
 
 /// The embedded store's sweep, on a pinned clock: what is due goes, a
@@ -2083,6 +2127,13 @@ async fn the_sqlite_sweep_erases_what_the_retention_policy_says_is_due() {
         .unwrap();
     store
         .issue_visa("issued", &visa("KS0000001"), t0() + Duration::hours(2))
+        .await
+        .unwrap();
+    let issued_app = store.application("issued").await.unwrap().unwrap();
+    let (request, arrival, entered, event) = host_records(&issued_app, "req-s");
+    store.create_requests(&[request]).await.unwrap();
+    store
+        .record_entry(&issued_app, &entered, &event, &arrival)
         .await
         .unwrap();
     store
@@ -2121,8 +2172,11 @@ async fn the_sqlite_sweep_erases_what_the_retention_policy_says_is_due() {
         .await
         .unwrap();
     assert!(early.applications.is_empty(), "{early:?}");
-    assert_eq!(early.invitations, 0);
+    assert_eq!((early.invitations, early.host_records), (0, 0));
     let swept = store.sweep(policy, issued_due).await.unwrap();
+    assert_eq!(swept.host_records, 2, "the host's request and arrival");
+    assert!(store.invitation_request("req-s").await.unwrap().is_none());
+    assert!(store.arrival("req-s").await.unwrap().is_none());
     assert_eq!(swept.applications, ids(&["issued"]));
     assert_eq!(
         swept.visas,

@@ -4,7 +4,9 @@
 //! figure for each kind of data.
 
 use crate::application::{Application, Status};
+use crate::arrival::Arrival;
 use crate::invitation::Invitation;
+use crate::invitation_request::InvitationRequest;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 /// The applicant's days to pay or abandon by default; then the
@@ -125,6 +127,19 @@ impl Retention {
     /// could be kept.
     pub fn invitation(&self, invitation: &Invitation) -> DateTime<Utc> {
         self.issued_until(invitation.valid_until)
+    }
+
+    /// When a host's invitation request (the foreigner's passport data as
+    /// the host entered it) is erased, whatever was decided: as its
+    /// invitation would be.
+    pub fn invitation_request(&self, request: &InvitationRequest) -> DateTime<Utc> {
+        self.issued_until(request.valid_until)
+    }
+
+    /// When an arrival and its notice are erased: as the visa's
+    /// application, counted from the last day the invitation allowed.
+    pub fn arrival(&self, arrival: &Arrival) -> DateTime<Utc> {
+        self.issued_until(arrival.stay_until)
     }
 }
 

@@ -47,11 +47,12 @@ pub async fn sweep(
 
 pub fn summary(swept: &Swept, now: DateTime<Utc>) -> String {
     format!(
-        "retention sweep at {}: {} applications erased ({} visas with their PDFs), {} invitations, {} expired records",
+        "retention sweep at {}: {} applications erased ({} visas with their PDFs), {} invitations, {} hosts' requests and arrivals, {} expired records",
         now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         swept.applications.len(),
         swept.visas.len(),
         swept.invitations,
+        swept.host_records,
         swept.expired
     )
 }

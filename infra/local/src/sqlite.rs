@@ -42,6 +42,8 @@ pub struct Swept {
     /// The erased visas as (application id, visa number): their PDFs go next.
     pub visas: Vec<(String, String)>,
     pub invitations: u64,
+    /// Hosts' invitation requests and arrivals.
+    pub host_records: u64,
     /// Expired sessions, links, sign-in counters and payment events.
     pub expired: u64,
 }
@@ -321,6 +323,26 @@ impl SqliteStore {
                 )
                 .map_err(unavailable)?;
                 swept.invitations += 1;
+            }
+            let requests: Vec<visa_core::invitation_request::InvitationRequest> =
+                records(&tx, "SELECT doc FROM invitation_requests", [])?;
+            for r in requests
+                .iter()
+                .filter(|r| retention.invitation_request(r) <= now)
+            {
+                tx.execute("DELETE FROM invitation_requests WHERE id = ?1", [&r.id])
+                    .map_err(unavailable)?;
+                swept.host_records += 1;
+            }
+            let arrivals: Vec<visa_core::arrival::Arrival> =
+                records(&tx, "SELECT doc FROM arrivals", [])?;
+            for a in arrivals.iter().filter(|a| retention.arrival(a) <= now) {
+                tx.execute(
+                    "DELETE FROM arrivals WHERE request_id = ?1",
+                    [&a.request_id],
+                )
+                .map_err(unavailable)?;
+                swept.host_records += 1;
             }
             let epoch = now.timestamp();
             let events_before = now - chrono::Duration::days(PAYMENT_EVENT_DAYS);

@@ -64,6 +64,7 @@ impl Arrivals for DynamoStore {
     ) -> Result<(), StoreError> {
         let mut writes = self.change_writes(current, next, event)?;
         let mut item = record_item(arrival_pk(&arrival.request_id), "ARRIVAL", arrival)?;
+        item.insert("ttl".into(), epoch(self.retention.arrival(arrival)));
         item.insert("gsi1pk".into(), s(format!("HOSTARR#{}", arrival.host_id)));
         item.insert(
             "gsi1sk".into(),

@@ -83,6 +83,7 @@ impl InvitationRequests for DynamoStore {
         let mut writes = Vec::with_capacity(requests.len());
         for r in requests {
             let mut item = record_item(request_pk(&r.id), "REQUEST", r)?;
+            item.insert("ttl".into(), epoch(self.retention.invitation_request(r)));
             item.insert("gsi1pk".into(), s(format!("HOSTREQ#{}", r.host_id)));
             item.insert("gsi1sk".into(), s(order(r)));
             item.insert("gsi5pk".into(), s(request_status_key(r.status)));
