@@ -2145,6 +2145,16 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         .await
         .expect("the invitation emailed through SES");
     assert_eq!(link, granted_number);
+    // The host's account was told of its approval (the same drain).
+    assert_eq!(
+        emailed_count(
+            &moto.endpoint(),
+            &email,
+            "The migration service has approved Aigerim Sadykova as an inviting party."
+        )
+        .await,
+        1
+    );
     let refused_request = portal
         .call(
             "POST",

@@ -5,6 +5,7 @@ use crate::Deps;
 use crate::staff::member;
 use http::StatusCode;
 use serde_json::json;
+use visa_core::notify::EmailRequest;
 use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::host::HostStatus;
 use visa_core::http::{Request, Response, client_addr, json, query_param};
@@ -76,5 +77,13 @@ pub async fn decide(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(host_id = %host.id, status = host.status.as_str(), "inviting party decided");
+    // The host is told either way; a queue outage does not undo the
+    // decision (the host's page shows it).
+    let email = EmailRequest::HostDecided {
+        host_id: host.id.clone(),
+    };
+    if let Err(e) = deps.emails.enqueue(&email).await {
+        tracing::warn!(host_id = %host.id, error = %e, "host decision email not queued");
+    }
     Ok(json(StatusCode::OK, &host))
 }

@@ -108,6 +108,9 @@ pub enum EmailRequest {
     /// An officer approved a host's invitation request: the foreigner is
     /// sent the invitation's number and a link to apply with it.
     InvitationIssued { request_id: String },
+    /// An officer approved or refused an inviting party: its account is
+    /// told which, and why for a refusal.
+    HostDecided { host_id: String },
     /// The day's sweep of arrival notices: every host whose notice
     /// reached its reminder day unfiled is reminded, once (queued by a
     /// schedule, not by a request).

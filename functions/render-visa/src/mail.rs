@@ -55,6 +55,9 @@ pub async fn deliver(deps: &Deps, request: &EmailRequest) -> Result<String, Stri
         EmailRequest::InvitationIssued { request_id } => send_invitation(deps, request_id)
             .await
             .map(|outcome| format!("invitation of request {request_id}: {outcome}")),
+        EmailRequest::HostDecided { host_id } => send_host_decision(deps, host_id)
+            .await
+            .map(|outcome| format!("host decision {host_id}: {outcome}")),
         EmailRequest::ArrivalReminders => crate::reminders::remind_hosts(deps)
             .await
             .map(|sent| format!("arrival reminders: {sent} sent")),
@@ -97,6 +100,99 @@ async fn send_invitation(deps: &Deps, request_id: &str) -> Result<&'static str, 
     .await?;
     tracing::info!(%request_id, invitation = %number, "invitation emailed");
     Ok("sent")
+}
+
+/// Tells an inviting party's account what the migration service decided.
+async fn send_host_decision(deps: &Deps, host_id: &str) -> Result<&'static str, String> {
+    let Some(host) = deps.hosts.host(host_id).await.map_err(|e| e.to_string())? else {
+        tracing::warn!(anomaly = true, %host_id, "decision email for no host");
+        return Ok("not sent");
+    };
+    let Some(decision) = host.decision.as_ref() else {
+        return Ok("not decided");
+    };
+    let Some(account) = deps
+        .accounts
+        .account(&host.account_id)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok("no account");
+    };
+    let link = format!("{}/host", deps.site_origin.trim_end_matches('/'));
+    let approved = host.status == visa_core::host::HostStatus::Approved;
+    let message = host_decision_message(
+        &account.lang,
+        &host.name,
+        approved,
+        decision.reason.as_deref().unwrap_or(""),
+        &link,
+    );
+    send(deps.notifier.as_ref(), account.email, message).await?;
+    tracing::info!(%host_id, approved, "host decision emailed");
+    Ok("sent")
+}
+
+/// The migration service's decision on an inviting party, in its account's
+/// language.
+pub fn host_decision_message(
+    lang: &str,
+    name: &str,
+    approved: bool,
+    reason: &str,
+    link: &str,
+) -> Composed {
+    let (subject, paragraphs, label) = match (lang, approved) {
+        ("ru", true) => (
+            format!("{name}: приглашающая сторона одобрена"),
+            vec![
+                format!("Миграционная служба одобрила регистрацию {name} как приглашающей стороны."),
+                "Теперь вы можете запрашивать приглашения для иностранцев, следить за их поездкой и подавать уведомления об их прибытии.".to_owned(),
+            ],
+            "Запросить приглашения",
+        ),
+        ("ru", false) => (
+            format!("{name}: в регистрации приглашающей стороны отказано"),
+            vec![
+                format!("Миграционная служба отказала в регистрации {name} как приглашающей стороны."),
+                format!("Причина: {reason}"),
+            ],
+            "Открыть страницу приглашающей стороны",
+        ),
+        ("kk", true) => (
+            format!("{name}: шақырушы тарап мақұлданды"),
+            vec![
+                format!("Көші-қон қызметі {name} шақырушы тарап ретінде тіркелуін мақұлдады."),
+                "Енді шетелдіктерге шақыру сұрай аласыз, олардың сапарын бақылап, келгені туралы хабарлама бере аласыз.".to_owned(),
+            ],
+            "Шақыру сұрау",
+        ),
+        ("kk", false) => (
+            format!("{name}: шақырушы тарап ретінде тіркеуден бас тартылды"),
+            vec![
+                format!("Көші-қон қызметі {name} шақырушы тарап ретінде тіркеуден бас тартты."),
+                format!("Себебі: {reason}"),
+            ],
+            "Шақырушы тарап бетін ашу",
+        ),
+        (_, true) => (
+            format!("{name}: approved as an inviting party"),
+            vec![
+                format!("The migration service has approved {name} as an inviting party."),
+                "You can now request invitations for foreigners, follow their journey and file their arrival notices.".to_owned(),
+            ],
+            "Request invitations",
+        ),
+        (_, false) => (
+            format!("{name}: not approved as an inviting party"),
+            vec![
+                format!("The migration service has refused to register {name} as an inviting party."),
+                format!("Reason: {reason}"),
+            ],
+            "Open the inviting party's page",
+        ),
+    };
+    compose(lang, &subject, &paragraphs, Some((label, link)))
 }
 
 /// What the foreigner is told of their invitation.

@@ -214,50 +214,6 @@ async fn remind(c: &Confirm, render: &Render) -> Vec<String> {
     after[before.len()..].to_vec()
 }
 
-/// A header's RFC 2047 encoded word (`=?UTF-8?B?...?=`), decoded.
-fn decoded(word: &str) -> String {
-    use base64::Engine;
-    match word
-        .strip_prefix("=?UTF-8?B?")
-        .and_then(|w| w.strip_suffix("?="))
-    {
-        Some(b64) => String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .unwrap(),
-        )
-        .unwrap(),
-        None => word.to_owned(),
-    }
-}
-
-/// The outbox's messages, oldest first, each as "to: subject".
-fn outbox(render: &Render) -> Vec<String> {
-    let dir = render.dir.path().join("outbox");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let mut names: Vec<_> = entries
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".eml"))
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|n| {
-            let text = std::fs::read_to_string(dir.join(n)).unwrap();
-            let header = |h: &str| {
-                text.lines()
-                    .find_map(|l| l.strip_prefix(h))
-                    .unwrap_or("")
-                    .trim()
-                    .to_owned()
-            };
-            format!("{}: {}", header("To:"), decoded(&header("Subject:")))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_host_files_on_time_and_a_silent_one_is_overdue_after_three_working_days() {
     let c = Confirm::new();

@@ -1079,6 +1079,53 @@ async fn an_officer_approves_one_host_and_refuses_another_with_a_reason() {
             ("host/host-2", "the IIN is not the contact's", true)
         ]
     );
+    // Each host's account is told, in its language, the refusal with why.
+    let queued = c.queued.0.lock().unwrap().clone();
+    for id in ["host-1", "host-2"] {
+        assert!(
+            queued.contains(&visa_core::notify::EmailRequest::HostDecided {
+                host_id: id.into()
+            }),
+            "{queued:?}"
+        );
+    }
+    let render = Render::on(c.store.clone(), c.clock.clone(), tempfile::tempdir().unwrap());
+    for (account, lang) in [("acc-1", "kk"), ("acc-2", "en")] {
+        use visa_core::store::Accounts;
+        c.store
+            .create_account(&visa_core::account::Account {
+                id: account.into(),
+                email: format!("{account}@example.kz"),
+                password_hash: String::new(),
+                created_at: c.clock.now(),
+                email_verified_at: Some(c.clock.now()),
+                lang: lang.into(),
+            })
+            .await
+            .unwrap();
+    }
+    for id in ["host-1", "host-2"] {
+        let request = visa_core::notify::EmailRequest::HostDecided { host_id: id.into() };
+        visa_render_visa::mail::deliver(&render.deps, &request)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        outbox(&render),
+        [
+            "acc-1@example.kz: Aigerim Nurlanovna Sadykova: шақырушы тарап мақұлданды",
+            "acc-2@example.kz: Aigerim Nurlanovna Sadykova: not approved as an inviting party"
+        ]
+    );
+    let refusal = std::fs::read_dir(render.dir.path().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|m| m.contains("To: acc-2@example.kz"))
+        .unwrap();
+    assert!(
+        message_text(&refusal).contains("Reason: the IIN is not the contact's"),
+        "{refusal}"
+    );
 }
 
 async fn host_problems() {

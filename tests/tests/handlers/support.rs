@@ -949,3 +949,65 @@ impl Fixture for Render {
         self.queued.0.lock().unwrap().len()
     }
 }
+
+/// A header's RFC 2047 encoded word (`=?UTF-8?B?...?=`), decoded.
+pub fn decoded(word: &str) -> String {
+    use base64::Engine;
+    match word
+        .strip_prefix("=?UTF-8?B?")
+        .and_then(|w| w.strip_suffix("?="))
+    {
+        Some(b64) => String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap(),
+        None => word.to_owned(),
+    }
+}
+
+/// The outbox's messages, oldest first, each as "to: subject".
+pub fn outbox(render: &Render) -> Vec<String> {
+    let dir = render.dir.path().join("outbox");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<_> = entries
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| {
+            let text = std::fs::read_to_string(dir.join(n)).unwrap();
+            let header = |h: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(h))
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned()
+            };
+            format!("{}: {}", header("To:"), decoded(&header("Subject:")))
+        })
+        .collect()
+}
+
+/// The text of every part of a raw message (base64 parts decoded, 8bit
+/// ones as they are), joined.
+pub fn message_text(raw: &str) -> String {
+    use base64::Engine;
+    raw.split("\r\n\r\n")
+        .skip(1)
+        .filter_map(|part| {
+            let body = part.split("\r\n--").next()?;
+            let compact: String = body.split_whitespace().collect();
+            match base64::engine::general_purpose::STANDARD.decode(compact) {
+                Ok(bytes) => String::from_utf8(bytes).ok(),
+                Err(_) => Some(body.to_owned()),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
