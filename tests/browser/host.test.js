@@ -311,7 +311,9 @@ test('a host registers, is approved, requests two invitations, and follows the d
     await console_.check(`${card} [data-decision="refuse"]`);
     await console_.click(`${card} [data-decide] button[type="submit"]`);
     assert.equal(await fieldError(console_, 'reason'), m['missing.refusal_reason']);
+    // An approval may carry a note, which the host reads.
     await console_.check(`${card} [data-decision="approve"]`);
+    await console_.fill(`${card} [data-reason-input]`, 'Checked against the state register');
     await console_.click(`${card} [data-decide] button[type="submit"]`);
     await console_.waitForSelector('[data-notice="success"]');
     assert.equal(await console_.textContent('#notice-title'), fill(m['officer.hosts.done_approve'], { name: 'Steppe Tours LLP' }));
@@ -334,6 +336,7 @@ test('a host registers, is approved, requests two invitations, and follows the d
     await ready(page);
     await page.waitForSelector('#request-view:not([hidden])');
     assert.equal(await page.getAttribute('[data-host-status]', 'data-host-status'), 'approved');
+    assert.equal(await page.textContent('[data-host-note] dd'), 'Checked against the state register');
     assert.equal(await page.getAttribute('#requests [data-requests]', 'data-requests'), '0');
     assert.equal(await page.getAttribute('#invitees [data-invitees]', 'data-invitees'), '0');
     const priya = invitee('SHARMA', 'IND', { given_names: 'PRIYA ANIL', date_of_birth: '1990-04-12', lang: 'ru' });

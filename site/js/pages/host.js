@@ -82,6 +82,8 @@ function renderStatus() {
     row('host.field.registered', formatDateTime(host.created_at)),
   ];
   if (host.decided_at) rows.push(row('host.field.decided', formatDateTime(host.decided_at)));
+  // An approval may carry the officer's note; a refusal's reason is in the banner above.
+  if (host.status === 'approved' && host.reason) rows.push(row('host.field.note', host.reason, { 'data-host-note': '' }));
   box.append(el('dl', { className: 'summary-list' }, rows));
 }
 

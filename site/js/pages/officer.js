@@ -736,7 +736,7 @@ function decisionRows(decision) {
  * reads it). `send(body, errors)` makes the call; the form is an officer's
  * only: an auditor is never shown one.
  */
-function decisionForm(draftKey, send) {
+function decisionForm(draftKey, send, { hintKey = 'officer.decision.reason_hint' } = {}) {
   const draft = drafts.get(draftKey) || { decision: '', reason: '' };
   const base = draftKey.replace(':', '-');
   const radios = ['approve', 'refuse'].map((decision) => {
@@ -758,7 +758,7 @@ function decisionForm(draftKey, send) {
     ]),
     el('div', { className: 'form-group', attrs: { 'data-field': 'reason' } }, [
       el('label', { className: 'label', key: 'officer.reason', attrs: { for: reason.id } }),
-      el('p', { className: 'hint', key: 'officer.decision.reason_hint', attrs: { id: `${base}-reason-hint` } }),
+      el('p', { className: 'hint', key: hintKey, attrs: { id: `${base}-reason-hint` } }),
       reason,
     ]),
     el('button', { className: 'button', key: 'officer.decision.submit', attrs: { type: 'submit' } }),
@@ -888,7 +888,8 @@ function requestCard(r) {
     ].filter(Boolean))]),
   ]);
   if (r.status === 'pending' && isOfficer()) {
-    const send = (body, errors) => decide(`/officer/invitation-requests/${encodeURIComponent(r.id)}/decision`, body, errors, (decided) => {
+    // The API keeps a request's reason only with a refusal (an approval's would be dropped): none is sent with one.
+    const send = (body, errors) => decide(`/officer/invitation-requests/${encodeURIComponent(r.id)}/decision`, body.decision === 'approve' ? { decision: 'approve' } : body, errors, (decided) => {
       drafts.delete(`request:${r.id}`);
       if (body.decision === 'approve') {
         // The invitation the approval made: its number is what the foreigner applies with.
@@ -898,7 +899,7 @@ function requestCard(r) {
         notice('success', 'officer.requests.done_refuse', 'officer.decision.recorded', { name });
       }
     }, loadRequests, 'requests-title');
-    card.append(el('div', { className: 'card__actions' }, [decisionForm(`request:${r.id}`, send)]));
+    card.append(el('div', { className: 'card__actions' }, [decisionForm(`request:${r.id}`, send, { hintKey: 'officer.decision.reason_hint_request' })]));
   }
   return card;
 }
