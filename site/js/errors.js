@@ -4,7 +4,9 @@
 // data-field="passport.expiry_date">; a problem's `errors[].field` (or, for
 // a problem without errors[], the field its slug is about) finds the group,
 // falling back to the nearest parent field ("declarations.two_blank_pages"
-// -> "declarations").
+// -> "declarations"). Rows of a list share their messages: the field
+// "invitees[2].surname" is at its own row's group, with the message of
+// "invitees.surname".
 
 import { t, has, updateTitle } from './i18n.js';
 
@@ -20,6 +22,7 @@ export const FIELD_OF_SLUG = {
   'passport-expires-too-soon': 'passport.expiry_date',
   'declarations-missing': 'declarations',
   'visa-not-ready': null,
+  'host-exists': 'number',
 };
 
 function parents(field) {
@@ -41,7 +44,7 @@ export function problemKey(problem) {
 function fieldKey(slug, field) {
   const prefix = slug === 'validation' ? 'validation' : slug === 'invitation-mismatch' ? 'mismatch' : null;
   if (prefix) {
-    for (const f of parents(field)) if (has(`${prefix}.${f}`)) return `${prefix}.${f}`;
+    for (const f of parents(String(field || '').replace(/\[\d+\]/g, ''))) if (has(`${prefix}.${f}`)) return `${prefix}.${f}`;
   }
   return has(`problem.${slug}`) ? `problem.${slug}` : 'problem.validation';
 }

@@ -92,6 +92,7 @@ function renderChrome() {
           <li><a href="/" data-i18n="footer.about"></a></li>
           <li><a href="/retrieve" data-i18n="footer.retrieve"></a></li>
           <li><a href="/verify" data-i18n="footer.verify"></a></li>
+          <li><a href="/host" data-i18n="footer.hosts"></a></li>
         </ul>
         <p data-i18n="footer.owner"></p>
       </div>

@@ -1,8 +1,9 @@
 // The migration service's console (/officer): staff sign in with their
 // password and then their authenticator's code; officers find
 // applications, change visas (each change with a reason, confirmed on a
-// second screen), issue and revoke invitations; auditors read the same and
-// the audit trail. The staff token lives in sessionStorage, as the
+// second screen), issue and revoke invitations, approve or refuse inviting
+// parties and their invitation requests; auditors read the same and the
+// audit trail. The staff token lives in sessionStorage, as the
 // applicant's does, and is sent only to /api/officer/*.
 
 import { start, onLanguageChange } from '../page.js';
@@ -219,7 +220,7 @@ function route() {
   notice();
   const hash = window.location.hash.replace(/^#/, '');
   const [view, id] = hash.split('/');
-  const current = ['applications', 'reviews', 'border', 'invitations', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
+  const current = ['applications', 'reviews', 'border', 'invitations', 'hosts', 'requests', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
   for (const section of document.querySelectorAll('[data-view]')) {
     section.hidden = section.getAttribute('data-view') !== current;
   }
@@ -230,6 +231,8 @@ function route() {
   }
   if (current === 'record') loadRecord(decodeURIComponent(id));
   if (current === 'reviews') loadReviews();
+  if (current === 'hosts') loadHosts();
+  if (current === 'requests') loadRequests();
 }
 
 // ---------- finding applications ----------
@@ -711,6 +714,215 @@ function renderInvitation() {
   host.querySelector('#revoke-check-title').focus();
 }
 
+// ---------- inviting parties and their invitation requests ----------
+
+let hosts = null; // the inviting parties tab's list, in the status it asked for
+let hostRequests = null; // the invitation requests tab's list
+// What an officer has chosen and typed in a decision form, not sent yet:
+// kept across a redraw (a language change, a decision on another card).
+const drafts = new Map(); // 'host:<id>' | 'request:<id>' -> { decision, reason }
+
+function decisionRows(decision) {
+  if (!decision) return [];
+  return [
+    row('officer.decision.by', decision.by),
+    row('officer.decision.at', formatDateTime(decision.at)),
+    decision.reason ? row('officer.reason', decision.reason, { 'data-decision-reason': '' }) : null,
+  ].filter(Boolean);
+}
+
+/**
+ * Approve or refuse, with a reason (needed to refuse; the inviting party
+ * reads it). `send(body, errors)` makes the call; the form is an officer's
+ * only: an auditor is never shown one.
+ */
+function decisionForm(draftKey, send, { hintKey = 'officer.decision.reason_hint' } = {}) {
+  const draft = drafts.get(draftKey) || { decision: '', reason: '' };
+  const base = draftKey.replace(':', '-');
+  const radios = ['approve', 'refuse'].map((decision) => {
+    const id = `${base}-${decision}`;
+    return el('div', { className: 'choice' }, [
+      el('input', { attrs: { type: 'radio', id, name: `${base}-decision`, value: decision, 'data-decision': decision, checked: draft.decision === decision } }),
+      el('label', { key: `officer.decision.${decision}`, attrs: { for: id } }),
+    ]);
+  });
+  const reason = el('textarea', { attrs: { id: `${base}-reason`, rows: '2', maxlength: '500', 'aria-describedby': `${base}-reason-hint`, 'data-reason-input': '' } });
+  reason.value = draft.reason;
+  // Unnamed, so not a landmark: its card names whom it decides.
+  const form = el('form', { attrs: { novalidate: true, 'data-decide': draftKey } }, [
+    el('div', { className: 'form-group', attrs: { 'data-field': 'decision' } }, [
+      el('fieldset', {}, [
+        el('legend', { key: 'officer.decision.legend' }),
+        el('div', { className: 'radios radios--inline' }, radios),
+      ]),
+    ]),
+    el('div', { className: 'form-group', attrs: { 'data-field': 'reason' } }, [
+      el('label', { className: 'label', key: 'officer.reason', attrs: { for: reason.id } }),
+      el('p', { className: 'hint', key: hintKey, attrs: { id: `${base}-reason-hint` } }),
+      reason,
+    ]),
+    el('button', { className: 'button', key: 'officer.decision.submit', attrs: { type: 'submit' } }),
+  ]);
+  const chosen = () => {
+    const checked = form.querySelector('[data-decision]:checked');
+    return checked ? checked.value : '';
+  };
+  const keepDraft = () => drafts.set(draftKey, { decision: chosen(), reason: reason.value });
+  form.addEventListener('input', keepDraft);
+  form.addEventListener('change', keepDraft);
+  // Next to its field (no summary): the form sits in a list, far from the page's top.
+  const errors = new FormErrors(form, null);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const button = form.querySelector('button[type="submit"]');
+    if (button.disabled) return;
+    const decision = chosen();
+    const text = reason.value.trim();
+    const missing = [];
+    if (!decision) missing.push({ field: 'decision', key: 'missing.decision' });
+    if (decision === 'refuse' && !text) missing.push({ field: 'reason', key: 'missing.refusal_reason' });
+    if (missing.length) { errors.show(missing); return; }
+    button.disabled = true;
+    try {
+      await send(text ? { decision, reason: text } : { decision }, errors);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** A decision's answer: the notice, or the reason's field error; then the list again, as it now is. */
+async function decide(path, body, errors, done, reload, headingId) {
+  try {
+    const decided = await call('POST', path, body);
+    done(decided);
+  } catch (err) {
+    if (!(err instanceof ApiProblem)) throw err;
+    if (err.slug === 'validation') { errors.show(problemMessages(err)); return; }
+    // Decided already (another officer, another tab), gone, or not an officer's to decide.
+    notice('info', 'officer.refused_title', refusalKey(err));
+  }
+  await reload();
+  document.getElementById(headingId).focus();
+}
+
+async function loadQueue(path, hostId, take) {
+  const box = document.getElementById(hostId);
+  box.replaceChildren(el('p', { className: 'loading', key: 'common.loading' }));
+  try {
+    take(await call('GET', path));
+  } catch (err) {
+    if (!(err instanceof ApiProblem)) throw err;
+    take(null);
+    box.replaceChildren(el('p', { key: problemKey(err) }));
+    return false;
+  }
+  return true;
+}
+
+async function loadHosts() {
+  const status = document.getElementById('hosts-status').value;
+  if (await loadQueue(`/officer/hosts?${new URLSearchParams({ status })}`, 'host-queue', (found) => { hosts = found && found.hosts; })) renderHosts();
+}
+
+function hostCard(h) {
+  const titleId = `host-${h.id}-title`;
+  // An article, not a section: two cards may share a name, and landmarks may not.
+  const card = el('article', { className: 'card', attrs: { 'aria-labelledby': titleId, 'data-host': h.id, 'data-host-number': h.number, 'data-status': h.status } }, [
+    el('h3', { className: 'card__title', text: h.name, attrs: { id: titleId } }),
+    el('div', { className: 'card__body' }, [el('dl', { className: 'summary-list' }, [
+      row('officer.col.status', el('strong', { className: `tag tag--${h.status}`, key: `host.status.${h.status}`, attrs: { 'data-status': h.status } })),
+      row('host.field.kind', t(`host.kind_short.${h.kind}`)),
+      row('host.field.number', h.number),
+      row('host.field.contact', `${h.contact.name}, ${h.contact.phone}`),
+      row('host.field.registered', formatDateTime(h.created_at)),
+      ...decisionRows(h.decision),
+    ])]),
+  ]);
+  if (h.status === 'pending_approval' && isOfficer()) {
+    const send = (body, errors) => decide(`/officer/hosts/${encodeURIComponent(h.id)}/decision`, body, errors, () => {
+      drafts.delete(`host:${h.id}`);
+      notice('success', `officer.hosts.done_${body.decision}`, 'officer.decision.recorded', { name: h.name });
+    }, loadHosts, 'hosts-title');
+    card.append(el('div', { className: 'card__actions' }, [decisionForm(`host:${h.id}`, send)]));
+  }
+  return card;
+}
+
+function renderHosts() {
+  const box = document.getElementById('host-queue');
+  const count = document.getElementById('hosts-count');
+  box.replaceChildren();
+  count.textContent = '';
+  if (!hosts) return;
+  count.textContent = hosts.length ? t('officer.queue.count', { n: hosts.length }) : t('officer.hosts.none');
+  box.append(...hosts.map(hostCard));
+}
+
+async function loadRequests() {
+  const status = document.getElementById('requests-status').value;
+  if (await loadQueue(`/officer/invitation-requests?${new URLSearchParams({ status })}`, 'request-queue', (found) => { hostRequests = found && found.requests; })) renderRequests();
+}
+
+function requestCard(r) {
+  const titleId = `request-${r.id}-title`;
+  const who = r.invitee;
+  const name = `${who.surname} ${who.given_names || ''}`.trim();
+  const card = el('article', { className: 'card', attrs: { 'aria-labelledby': titleId, 'data-request': r.id, 'data-passport': who.passport_number, 'data-status': r.status } }, [
+    el('h3', { className: 'card__title', text: name, attrs: { id: titleId } }),
+    el('div', { className: 'card__body' }, [el('dl', { className: 'summary-list' }, [
+      row('officer.col.status', el('strong', { className: `tag tag--request-${r.status}`, key: `host.request_status.${r.status}`, attrs: { 'data-status': r.status } })),
+      r.host ? row('field.inviter', t(`officer.requests.host.${r.host.kind}`, { name: r.host.name, number: r.host.number }), { 'data-inviter': r.host.number }) : null,
+      row('field.passport.number', who.passport_number),
+      row('field.passport.nationality', countryName(who.nationality, who.nationality)),
+      row('field.passport.date_of_birth', formatDate(who.date_of_birth)),
+      row('field.passport.sex', t(`sex.${who.sex}`)),
+      row('field.email', who.email),
+      row('field.category', t(`category.${r.category}`)),
+      row('officer.col.validity', t('officer.record.validity', { from: formatDate(r.valid_from), until: formatDate(r.valid_until) })),
+      row('host.request.purpose', r.purpose),
+      row('officer.requests.requested', formatDateTime(r.created_at)),
+      r.invitation_number ? row('field.invitation_number', r.invitation_number, { 'data-invitation-number': r.invitation_number }) : null,
+      ...decisionRows(r.decision),
+    ].filter(Boolean))]),
+  ]);
+  if (r.status === 'pending' && isOfficer()) {
+    // The API keeps a request's reason only with a refusal (an approval's would be dropped): none is sent with one.
+    const send = (body, errors) => decide(`/officer/invitation-requests/${encodeURIComponent(r.id)}/decision`, body.decision === 'approve' ? { decision: 'approve' } : body, errors, (decided) => {
+      drafts.delete(`request:${r.id}`);
+      if (body.decision === 'approve') {
+        // The invitation the approval made: its number is what the foreigner applies with.
+        notice('success', 'officer.requests.done_approve', 'officer.requests.done_approve_body', { name, number: decided.invitation_number });
+        document.querySelector('[data-notice="success"]').setAttribute('data-invitation-number', decided.invitation_number);
+      } else {
+        notice('success', 'officer.requests.done_refuse', 'officer.decision.recorded', { name });
+      }
+    }, loadRequests, 'requests-title');
+    card.append(el('div', { className: 'card__actions' }, [decisionForm(`request:${r.id}`, send, { hintKey: 'officer.decision.reason_hint_request' })]));
+  }
+  return card;
+}
+
+function renderRequests() {
+  const box = document.getElementById('request-queue');
+  const count = document.getElementById('requests-count');
+  box.replaceChildren();
+  count.textContent = '';
+  if (!hostRequests) return;
+  count.textContent = hostRequests.length ? t('officer.queue.count', { n: hostRequests.length }) : t('officer.requests.none');
+  box.append(...hostRequests.map(requestCard));
+}
+
+function wireQueues() {
+  for (const [id, load] of [['hosts-filter', loadHosts], ['requests-filter', loadRequests]]) {
+    document.getElementById(id).addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      load();
+    });
+  }
+}
+
 // ---------- the audit trail ----------
 
 let trail = null;
@@ -785,6 +997,7 @@ start(async () => {
   wireInvitations();
   wireAudit();
   wireBorder();
+  wireQueues();
   window.addEventListener('hashchange', route);
   onLanguageChange(() => {
     renderWho();
@@ -795,6 +1008,8 @@ start(async () => {
     renderAudit();
     renderQueue();
     renderCrossing();
+    renderHosts();
+    renderRequests();
     translate(document.getElementById('main'));
   });
   if (staff()) showWorkplace();
