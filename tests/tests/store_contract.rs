@@ -2744,7 +2744,7 @@ async fn a_hosts_requests_are_listed_and_each_decided_once_with_its_invitation<B
     let when = at + Duration::hours(1);
     let mut approved = first[0].clone();
     let invitation = approved
-        .approve(&host, "Dana (officer)", "250000000777".into(), when)
+        .approve(&host, "Dana (officer)", None, "250000000777".into(), when)
         .unwrap();
     let event = audit_event(
         "01JREQ0000000000000000000A1",
@@ -2779,7 +2779,7 @@ async fn a_hosts_requests_are_listed_and_each_decided_once_with_its_invitation<B
     // An approval whose number is taken writes nothing.
     let mut second = first[1].clone();
     let taken = second
-        .approve(&host, "Dana (officer)", "250000000777".into(), when)
+        .approve(&host, "Dana (officer)", None, "250000000777".into(), when)
         .unwrap();
     let again = audit_event(
         "01JREQ0000000000000000000A3",

@@ -264,7 +264,13 @@ pub async fn decide(
     for _ in 0..5 {
         let mut approved = request.clone();
         let invitation = approved
-            .approve(&host, &actor, deps.ids.invitation_number(), now)
+            .approve(
+                &host,
+                &actor,
+                verdict.reason.clone(),
+                deps.ids.invitation_number(),
+                now,
+            )
             .map_err(decision_problem)?;
         let audit = event(
             AuditAction::InvitationCreated,

@@ -246,16 +246,18 @@ impl InvitationRequest {
         Ok(())
     }
 
-    /// An officer approves: the invitation it becomes, numbered `number`,
-    /// its inviting party the host.
+    /// An officer approves, with a note for the host if they wrote one:
+    /// the invitation it becomes, numbered `number`, its inviting party
+    /// the host.
     pub fn approve(
         &mut self,
         host: &Host,
         by: &str,
+        note: Option<String>,
         number: String,
         now: DateTime<Utc>,
     ) -> Result<Invitation, DecisionError> {
-        self.decide(RequestStatus::Approved, by, None, now)?;
+        self.decide(RequestStatus::Approved, by, note, now)?;
         self.invitation_number = Some(number.clone());
         Ok(Invitation {
             number,
@@ -448,7 +450,7 @@ mod tests {
             .into_requests(&host, "b".into(), ids(), Annexes::builtin(), today(), now())
             .unwrap();
         let invitation = requests[0]
-            .approve(&host, "Dana (officer)", "250000000123".into(), now())
+            .approve(&host, "Dana (officer)", None, "250000000123".into(), now())
             .unwrap();
         assert_eq!(invitation.inviter.bin, "050340001235");
         assert_eq!(invitation.inviter.name, "Steppe Tours LLP");

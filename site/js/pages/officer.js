@@ -889,7 +889,7 @@ function requestCard(r) {
   ]);
   if (r.status === 'pending' && isOfficer()) {
     // The API keeps a request's reason only with a refusal (an approval's would be dropped): none is sent with one.
-    const send = (body, errors) => decide(`/officer/invitation-requests/${encodeURIComponent(r.id)}/decision`, body.decision === 'approve' ? { decision: 'approve' } : body, errors, (decided) => {
+    const send = (body, errors) => decide(`/officer/invitation-requests/${encodeURIComponent(r.id)}/decision`, body, errors, (decided) => {
       drafts.delete(`request:${r.id}`);
       if (body.decision === 'approve') {
         // The invitation the approval made: its number is what the foreigner applies with.
@@ -899,7 +899,7 @@ function requestCard(r) {
         notice('success', 'officer.requests.done_refuse', 'officer.decision.recorded', { name });
       }
     }, loadRequests, 'requests-title');
-    card.append(el('div', { className: 'card__actions' }, [decisionForm(`request:${r.id}`, send, { hintKey: 'officer.decision.reason_hint_request' })]));
+    card.append(el('div', { className: 'card__actions' }, [decisionForm(`request:${r.id}`, send)]));
   }
   return card;
 }

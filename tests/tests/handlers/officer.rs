@@ -1277,7 +1277,7 @@ async fn a_host_requests_two_invitations_and_an_officer_approves_one_and_refuses
             "POST",
             &format!("/api/officer/invitation-requests/{}/decision", ids[0]),
             Some(&officer),
-            json!({"decision": "approve"}),
+            json!({"decision": "approve", "reason": "the guest must carry the hotel booking"}),
         )
         .await;
     assert_eq!(status, 200, "{approved}");
@@ -1332,8 +1332,13 @@ async fn a_host_requests_two_invitations_and_an_officer_approves_one_and_refuses
             )
         })
         .collect();
+    // An approval's note reaches the host too.
     assert!(
-        outcomes.contains(&("approved", &json!(number), &Value::Null)),
+        outcomes.contains(&(
+            "approved",
+            &json!(number),
+            &json!("the guest must carry the hotel booking")
+        )),
         "{mine}"
     );
     assert!(
