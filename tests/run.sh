@@ -11,7 +11,7 @@
 # under a Runtime API emulator (prints init and DynamoDB figures); the
 # infrastructure checks; schemathesis against infra/openapi.yaml; the load,
 # fault-injection and kill -9 runs at CI size; a short fuzzing run; the
-# browser tests in Debian's Chromium. About 25-30 minutes from cold on 2
+# browser tests in Debian's Chromium; the site's slow-link figures. About 25-30 minutes from cold on 2
 # cores (measured: PERFORMANCE.md), about 6 with a warm target dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,3 +82,6 @@ bash fuzz/run.sh "${FUZZ_SECONDS:-15}"
 
 step "browser tests"
 bash tests/browser/run.sh
+
+step "the site on a slow link (figures: PERFORMANCE.md)"
+node tests/browser/slow-link.js
