@@ -1,5 +1,7 @@
 // Translations and locale-aware formatting. Every visible word comes from
-// /i18n/<lang>.json, keyed by meaning; the HTML carries only keys:
+// /i18n/<lang>.json, keyed by meaning; the HTML templates carry only keys
+// (the server sends each page with them filled in the reader's language,
+// so a page reads before this script runs):
 //   data-i18n="key"                 -> the element's text
 //   data-i18n-vars='{"n": 3}'       -> its placeholders (plain values only)
 //   data-i18n-attr="attr:key;..."   -> attributes (aria-label, ...)
@@ -13,6 +15,14 @@ export const LANGUAGES = [
 ];
 const CODES = LANGUAGES.map((l) => l.code);
 const STORAGE_KEY = 'visa.lang';
+// The server's copy of the choice: the next page arrives in it, its words
+// already in the HTML (infra/site; CloudFront's function in the cloud).
+const COOKIE = 'visa_lang';
+
+function rememberForServer(code) {
+  const secure = location.protocol === 'https:' ? '; Secure' : '';
+  document.cookie = `${COOKIE}=${code}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+}
 
 let lang = 'en';
 let messages = {};
@@ -26,7 +36,10 @@ export function currentLanguage() {
 export function preferredLanguage() {
   let stored = null;
   try { stored = localStorage.getItem(STORAGE_KEY); } catch { /* storage disabled */ }
-  if (CODES.includes(stored)) return stored;
+  if (CODES.includes(stored)) {
+    rememberForServer(stored);
+    return stored;
+  }
   for (const tag of navigator.languages || [navigator.language || 'en']) {
     const base = String(tag).toLowerCase().split('-')[0];
     if (CODES.includes(base)) return base;
@@ -52,6 +65,7 @@ export async function setLanguage(code, { remember = true } = {}) {
   lang = code;
   if (remember) {
     try { localStorage.setItem(STORAGE_KEY, code); } catch { /* storage disabled */ }
+    rememberForServer(code);
   }
   document.documentElement.lang = code;
   translate(document);

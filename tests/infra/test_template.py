@@ -501,28 +501,43 @@ def test_cloudfront_serves_site_via_oac_and_api_uncached(transformed):
     assert [f["EventType"] for f in default.get("FunctionAssociations", [])] == ["viewer-request"]
 
 
-REWRITES = {
-    "/": "/index.html",
-    "/verify": "/verify.html",
-    "/verify/": "/verify.html",
-    "/cabinet": "/cabinet.html",
-    "/officer/": "/officer.html",
-    "/index.html": "/index.html",
-    "/css/site.css": "/css/site.css",
-    "/js/app.js": "/js/app.js",
-    "/i18n/countries.en.json": "/i18n/countries.en.json",
-}
+# (uri, cookie visa_lang, Accept-Language) -> the object CloudFront fetches:
+# a page in the reader's language (visa-site writes <lang>/<page>.html),
+# any other file as it is.
+REWRITES = [
+    (("/", None, None), "/en/index.html"),
+    (("/verify", None, None), "/en/verify.html"),
+    (("/verify/", None, "ru-RU,ru;q=0.9"), "/ru/verify.html"),
+    (("/cabinet", "kk", "ru"), "/kk/cabinet.html"),
+    (("/cabinet", "fr", "de, kk;q=0.5"), "/kk/cabinet.html"),
+    (("/officer/", None, "de"), "/en/officer.html"),
+    (("/ru/apply", "kk", None), "/ru/apply.html"),
+    (("/kk", None, None), "/kk/index.html"),
+    (("/kk/", "en", None), "/kk/index.html"),
+    (("/index.html", None, None), "/index.html"),
+    (("/css/site.css", "ru", None), "/css/site.css"),
+    (("/js/pages/app.js", None, None), "/js/pages/app.js"),
+    (("/i18n/countries.en.json", None, None), "/i18n/countries.en.json"),
+    (("/vendor/zxing-wasm/zxing_reader.wasm", None, None), "/vendor/zxing-wasm/zxing_reader.wasm"),
+    (("/a/b/c", None, None), "/a/b/c"),
+]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
-def test_cloudfront_function_rewrites_extensionless_paths(template):
+def test_cloudfront_function_serves_each_page_in_the_readers_language(template):
     code = props(template["Resources"]["PrettyUrlFunction"])["FunctionCode"]
-    script = code + "\nconst out = {};\n" + "".join(
-        f"out[{json.dumps(uri)}] = handler({{request: {{uri: {json.dumps(uri)}}}}}).uri;\n" for uri in REWRITES
-    ) + "console.log(JSON.stringify(out));\n"
+    calls = []
+    for (uri, cookie, accept), _ in REWRITES:
+        request = {"uri": uri, "cookies": {}, "headers": {}}
+        if cookie:
+            request["cookies"]["visa_lang"] = {"value": cookie}
+        if accept:
+            request["headers"]["accept-language"] = {"value": accept}
+        calls.append(f"out.push(handler({{request: {json.dumps(request)}}}).uri);\n")
+    script = code + "\nconst out = [];\n" + "".join(calls) + "console.log(JSON.stringify(out));\n"
     result = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == REWRITES
+    assert json.loads(result.stdout) == [want for _, want in REWRITES]
 
 
 # ------------------------------------------------------------------ secrets, keys, alarms

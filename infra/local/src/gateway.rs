@@ -17,7 +17,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use tower::{ServiceBuilder, ServiceExt, service_fn};
+use tower::{ServiceBuilder, service_fn};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use visa_core::annex::Annexes;
@@ -191,32 +191,15 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// checkout, the download links, and the site's files; the security
 /// headers on every response (HSTS is CloudFront's, over TLS).
 pub fn router(gw: Arc<Gateway>) -> Router {
-    let site = &gw.config.site_dir;
-    // `/apply` is `apply.html`: the site's links carry no extension.
-    let pages = ServeDir::new(site).not_found_service(service_fn(|_| async {
-        Ok::<_, Infallible>(not_found_page())
-    }));
-    let files = ServeDir::new(site)
-        .append_index_html_on_directories(true)
+    let site = gw.config.site_dir.clone();
+    // A page (`/`, `/apply`, `/ru/apply`) arrives with its words in the
+    // reader's language (visa_site); every other file is served as it is.
+    let files = ServeDir::new(&site)
+        .append_index_html_on_directories(false)
         .fallback(service_fn(move |req: http::Request<Body>| {
-            let pages = pages.clone();
-            async move {
-                // As CloudFront's viewer-request function: `/officer/` is
-                // `/officer.html` too.
-                let path = req.uri().path().trim_end_matches('/').to_owned();
-                if path.is_empty() || Path::new(&path).extension().is_some() {
-                    return Ok(not_found_page());
-                }
-                let (mut parts, body) = req.into_parts();
-                parts.uri = format!("{path}.html")
-                    .parse()
-                    .unwrap_or_else(|_| http::Uri::from_static("/"));
-                pages
-                    .oneshot(http::Request::from_parts(parts, body))
-                    .await
-                    .map(|res| res.map(Body::new))
-            }
-        }));
+        let site = site.clone();
+        async move { Ok::<_, Infallible>(page(&site, &req)) }
+    }));
     let site_files = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -338,6 +321,53 @@ fn text(status: StatusCode, content_type: &'static str, body: String) -> Resp {
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     res
+}
+
+/// The page a path names, in the language it names or the reader asks
+/// for, as CloudFront's viewer-request function maps it in the cloud:
+/// `/` is `index`, `/officer/` is `officer`, `/kk/apply` is `apply` in
+/// Kazakh.
+fn page(site: &Path, req: &http::Request<Body>) -> Resp {
+    let path = req.uri().path().trim_matches('/');
+    let (explicit, name) = match path.split_once('/').or(Some((path, ""))) {
+        Some((lang, rest)) => match visa_site::LANGUAGES.into_iter().find(|l| *l == lang) {
+            Some(lang) => (Some(lang), rest),
+            None => (None, path),
+        },
+        _ => (None, path),
+    };
+    let name = if name.is_empty() { "index" } else { name };
+    let well_formed = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !well_formed || !site.join(format!("{name}.html")).is_file() {
+        return not_found_page();
+    }
+    let header = |h: header::HeaderName| req.headers().get(h).and_then(|v| v.to_str().ok());
+    let lang = match explicit {
+        Some(lang) => lang,
+        None => visa_site::negotiate(header(header::COOKIE), header(header::ACCEPT_LANGUAGE)),
+    };
+    match visa_site::render_page(site, name, lang) {
+        Ok(html) => {
+            let mut res = text(StatusCode::OK, "text/html; charset=utf-8", html.into());
+            let headers = res.headers_mut();
+            headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang));
+            headers.insert(
+                header::VARY,
+                HeaderValue::from_static("Cookie, Accept-Language"),
+            );
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page");
+            text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain; charset=utf-8",
+                "the page could not be rendered".into(),
+            )
+        }
+    }
 }
 
 fn not_found_page() -> Resp {
