@@ -99,6 +99,10 @@ test('every key the pages use is translated', () => {
   }
   for (const s of ['approved', 'used', 'revoked']) used.add(`officer.invitation_status.${s}`);
   for (const s of ['invalid-state', 'forbidden', 'invitation-already-used', 'not-found']) used.add(`officer.refused.${s}`);
+  // Arrival notices (host.js, officer.js).
+  for (const s of ['awaiting', 'overdue', 'filed', 'filed_late']) used.add(`host.arrival_status.${s}`);
+  for (const s of ['overdue', 'awaiting']) used.add(`officer.arrivals.none_${s}`).add(`officer.arrivals.status.${s}`);
+  for (const f of ['address', 'stay_from', 'stay_until']) used.add(`missing.${f}`).add(`validation.${f}`);
   for (const s of ['F', 'M', 'X']) used.add(`sex.${s}`);
   for (let i = 1; i <= 12; i += 1) used.add(`format.month.${i}`);
   for (const r of ['malformed', 'bad-signature', 'unknown-key', 'no-keys']) used.add(`verify.reason.${r}`);

@@ -1,12 +1,13 @@
-// The site's pure modules, run in node: the date parts, the visa-token
-// verifier, and the API client's reading of Retry-After. (The MRZ preview
-// comes from the API, made by visa_core::mrz.)
+// The site's pure modules, run in node: the date parts (and Kazakhstan's
+// date), the visa-token verifier, and the API client's reading of
+// Retry-After. (The MRZ preview comes from the API, made by
+// visa_core::mrz.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dateFromParts } from '../../site/js/dates.js';
+import { dateFromParts, kazakhstanToday, daysBetween } from '../../site/js/dates.js';
 import { verifyCompactJws, readClaims, validityOn, CLAIMS } from '../../site/js/visa-token.js';
 import { retryAtOf } from '../../site/js/api.js';
 
@@ -18,6 +19,16 @@ test('dates typed as day, month and year', () => {
   assert.equal(dateFromParts('1', '13', '2030'), null);
   assert.equal(dateFromParts('1', '1', '30'), null);
   assert.equal(dateFromParts('a', '1', '2030'), null);
+});
+
+test('Kazakhstan\'s date (UTC+5) and whole days between dates', () => {
+  assert.equal(kazakhstanToday(new Date('2026-12-05T18:59:59Z')), '2026-12-05');
+  assert.equal(kazakhstanToday(new Date('2026-12-05T19:00:00Z')), '2026-12-06');
+  assert.equal(kazakhstanToday(new Date('2026-12-31T20:00:00Z')), '2027-01-01');
+  assert.equal(daysBetween('2026-12-09', '2026-12-09'), 0);
+  assert.equal(daysBetween('2026-12-09', '2026-12-12'), 3);
+  assert.equal(daysBetween('2026-12-30', '2027-01-02'), 3);
+  assert.equal(daysBetween('2027-03-01', '2027-02-27'), -2);
 });
 
 test('visa token: genuine, altered, wrong key, wrong algorithm', async () => {

@@ -7,22 +7,27 @@
 // approved: the request form (one to ten foreigners at once, POST
 // /api/hosts/current/invitation-requests), the requests with their
 // decisions, and each invited foreigner's stage
-// (GET /api/hosts/current/invitees).
+// (GET /api/hosts/current/invitees). Once border control records an
+// invitee's entry, the host notifies the migration service of the arrival
+// (the address of stay and its dates) by the third working day: the
+// arrivals (GET /api/hosts/current/arrivals), each notice not filed yet
+// with its form (POST /api/hosts/current/arrivals/{request_id}/notice).
 
 import { start, onLanguageChange } from '../page.js';
 import { el, t, translate, formatDate, formatDateTime, countryName, allCountryCodes, LANGUAGES } from '../i18n.js';
 import { get, post, getSession, ApiProblem } from '../api.js';
-import { FormErrors, problemMessages } from '../errors.js';
-import { dateFromParts } from '../dates.js';
+import { FormErrors, problemMessages, problemKey } from '../errors.js';
+import { dateFromParts, kazakhstanToday, daysBetween } from '../dates.js';
 
 // docs/API.md: a request names one to ten foreigners.
 const MAX_INVITEES = 10;
 
-const VIEWS = ['signed-out-view', 'register-view', 'status-view', 'request-view', 'requests-view', 'invitees-view'];
+const VIEWS = ['signed-out-view', 'register-view', 'status-view', 'arrivals-view', 'request-view', 'requests-view', 'invitees-view'];
 
 let host = null; // GET /api/hosts/current, once known (null: not registered)
 let requests = null;
 let invitees = null;
+let arrivals = null;
 let sent = null; // how many requests the last batch made, while its message shows
 
 function showViews(shown) {
@@ -95,7 +100,8 @@ function showHost({ focus = false } = {}) {
   }
   renderStatus();
   if (host.status === 'approved') {
-    showViews(['status-view', 'request-view', 'requests-view', 'invitees-view']);
+    showViews(['status-view', 'arrivals-view', 'request-view', 'requests-view', 'invitees-view']);
+    renderArrivals();
     renderRequests();
     renderInvitees();
   } else {
@@ -410,6 +416,7 @@ function wireRequests() {
       renderSent();
       document.querySelector('[data-requests-sent]').focus();
       await loadLists().catch(() => {});
+      renderArrivals();
       renderRequests();
       renderInvitees();
     } catch (err) {
@@ -426,12 +433,14 @@ function wireRequests() {
 // ---------- the requests and the invitees ----------
 
 async function loadLists() {
-  const [r, i] = await Promise.all([
+  const [r, i, a] = await Promise.all([
     get('/hosts/current/invitation-requests', { auth: true }),
     get('/hosts/current/invitees', { auth: true }),
+    get('/hosts/current/arrivals', { auth: true }),
   ]);
   requests = Array.isArray(r && r.requests) ? r.requests : [];
   invitees = Array.isArray(i && i.invitees) ? i.invitees : [];
+  arrivals = Array.isArray(a && a.arrivals) ? a.arrivals : [];
 }
 
 /** The foreigner as a row's header: the name, then the passport. */
@@ -514,6 +523,262 @@ function renderInvitees() {
   box.append(table('host.invitees.caption', ['host.col.foreigner', 'host.col.invitation', 'host.col.stay', 'host.col.stage', 'host.col.entered', 'host.col.left'], rows, { 'data-invitees': String(invitees.length) }));
 }
 
+// ---------- arrivals and their notices ----------
+
+// What the last notice sent came to, shown above the list until the next:
+// { kind: 'filed', arrival } or { kind: 'problem', key, name }.
+let arrivalResult = null;
+// One form per notice not filed yet, kept across redraws (a language
+// change, the lists read again) with what the host typed and its errors.
+const noticeForms = new Map(); // request_id -> { node, errors, refresh(arrival) }
+
+async function loadArrivals() {
+  const a = await get('/hosts/current/arrivals', { auth: true });
+  arrivals = Array.isArray(a && a.arrivals) ? a.arrivals : [];
+}
+
+/** The invitation's last day (the stay's latest end), from the host's own lists. */
+function lastDayOf(requestId) {
+  const invited = (invitees || []).find((x) => x.request_id === requestId);
+  if (invited) return invited.valid_until;
+  const requested = (requests || []).find((r) => r.id === requestId);
+  return requested ? requested.valid_until : null;
+}
+
+/** Days past the due day, in Kazakhstan: at least one for an overdue notice. */
+function daysOverdue(arrival) {
+  return Math.max(1, daysBetween(arrival.due_on, kazakhstanToday()));
+}
+
+function arrivalTag(arrival) {
+  return el('strong', { className: `tag tag--arrival-${arrival.status}`, key: `host.arrival_status.${arrival.status}`, attrs: { 'data-arrival-status': arrival.status } });
+}
+
+/** What the host filed: the address, the dates, when, and a "late" mark when it was. */
+function noticeCell(arrival) {
+  const n = arrival.notice;
+  if (!n) {
+    // To the notice's form below the table; the foreigner named for a screen reader's list of links.
+    return el('a', { attrs: { href: `#arrival-${arrival.request_id}-title`, 'data-file-link': arrival.request_id } }, [
+      el('span', { key: 'host.notice.file_link' }),
+      el('span', { className: 'visually-hidden', text: ` ${fullName(arrival.invitee)}` }),
+    ]);
+  }
+  const parts = [
+    el('span', { text: n.address, attrs: { 'data-notice-address': '' } }),
+    el('br'),
+    el('span', { text: t('common.date_range', { from: formatDate(n.stay_from), to: formatDate(n.stay_until) }), attrs: { 'data-notice-stay': '' } }),
+    el('br'),
+    el('span', { className: 'small', key: 'host.notice.filed_at', vars: { time: formatDateTime(n.filed_at) }, attrs: { 'data-notice-filed-at': '' } }),
+  ];
+  if (n.late) parts.push(el('br'), el('strong', { className: 'tag tag--arrival-late', key: 'host.notice.late', attrs: { 'data-notice-late': '' } }));
+  return el('div', { attrs: { 'data-notice': '' } }, parts);
+}
+
+function renderArrivalResult() {
+  const box = document.getElementById('arrivals-result');
+  box.replaceChildren();
+  if (!arrivalResult) return;
+  if (arrivalResult.kind === 'filed') {
+    const a = arrivalResult.arrival;
+    const vars = { name: fullName(a.invitee) };
+    box.append(el('div', { className: 'banner banner--success', attrs: { role: 'alert', tabindex: '-1', 'aria-labelledby': 'arrival-result-title', 'data-arrival-result': 'filed', 'data-request': a.request_id } }, [
+      el('h3', { className: 'banner__title', key: 'host.notice.filed_title', attrs: { id: 'arrival-result-title' } }),
+      el('div', { className: 'banner__content' }, [
+        el('p', { key: 'host.notice.filed_body', vars }),
+        a.notice && a.notice.late ? el('p', { key: 'host.notice.filed_late_body' }) : null,
+      ]),
+    ]));
+  } else {
+    box.append(el('div', { className: 'banner', attrs: { role: 'alert', tabindex: '-1', 'aria-labelledby': 'arrival-result-title', 'data-arrival-result': 'problem' } }, [
+      el('h3', { className: 'banner__title', key: 'host.notice.not_filed_title', vars: { name: arrivalResult.name }, attrs: { id: 'arrival-result-title' } }),
+      el('div', { className: 'banner__content' }, [
+        el('p', { key: arrivalResult.key, attrs: { 'data-arrival-problem': '' } }),
+        el('p', { key: 'host.notice.list_again' }),
+      ]),
+    ]));
+  }
+}
+
+function showArrivalResult(result) {
+  arrivalResult = result;
+  renderArrivalResult();
+  const banner = document.querySelector('[data-arrival-result]');
+  if (banner) banner.focus();
+}
+
+function noticeDateGroup(base, field, legendKey, iso) {
+  const id = `${base}-${field}`;
+  const [year, month, day] = String(iso || '').split('-');
+  const part = (p, width, max, value) => {
+    const input = el('input', { className: width, attrs: { type: 'text', id: `${id}-${p}`, 'data-notice-input': `${field}-${p}`, inputmode: 'numeric', maxlength: max, autocomplete: 'off' } });
+    if (value) input.value = p === 'year' ? value : String(Number(value));
+    return el('div', { className: 'date-input__item' }, [
+      live('label', { className: 'label', key: `date.${p}`, attrs: { for: input.id } }),
+      input,
+    ]);
+  };
+  const hint = el('p', { className: 'hint', attrs: { id: `${id}-hint`, 'data-hint': field } });
+  return el('div', { className: 'form-group', attrs: { 'data-field': field } }, [
+    el('fieldset', { attrs: { role: 'group', 'aria-describedby': hint.id } }, [
+      live('legend', { key: legendKey }),
+      hint,
+      el('div', { className: 'date-input' }, [
+        part('day', 'input--width-2', '2', day),
+        part('month', 'input--width-2', '2', month),
+        part('year', 'input--width-4', '4', year),
+      ]),
+    ]),
+  ]);
+}
+
+/** The notice's form for one arrival; built once, its dated texts refreshed with the language. */
+function noticeForm(first) {
+  const id = first.request_id;
+  const base = `arrival-${id}`;
+  const address = el('textarea', { attrs: { id: `${base}-address`, rows: '3', maxlength: '300', autocomplete: 'off', 'aria-describedby': `${base}-address-hint`, 'data-notice-input': 'address' } });
+  const lastDay = lastDayOf(id);
+  const from = noticeDateGroup(base, 'stay_from', 'host.notice.stay_from', first.entered_on);
+  const until = noticeDateGroup(base, 'stay_until', 'host.notice.stay_until', lastDay);
+  const context = el('p', { attrs: { 'data-arrival-context': '' } });
+  const overdue = el('div', { className: 'warning', attrs: { 'data-overdue-warning': '' } }, [
+    el('span', { className: 'warning__icon', text: '!', attrs: { 'aria-hidden': 'true' } }),
+    el('p', { attrs: { 'data-overdue-text': '' } }),
+  ]);
+  const submit = live('button', { className: 'button', key: 'host.notice.submit', attrs: { type: 'submit' } });
+  // Unnamed, so not a landmark: two foreigners may share a name, and landmarks may not.
+  const form = el('form', { attrs: { novalidate: true, 'data-notice-form': id } }, [
+    el('div', { className: 'form-group', attrs: { 'data-field': 'address' } }, [
+      live('label', { className: 'label', key: 'host.notice.address', attrs: { for: address.id } }),
+      live('p', { className: 'hint', key: 'host.notice.address_hint', attrs: { id: `${base}-address-hint` } }),
+      address,
+    ]),
+    from,
+    until,
+    submit,
+  ]);
+  const node = el('div', { className: 'arrival-form', attrs: { 'data-arrival-form': id } }, [
+    el('h3', { text: fullName(first.invitee), attrs: { id: `${base}-title`, tabindex: '-1' } }),
+    context,
+    overdue,
+    form,
+  ]);
+  // Next to its fields, no summary: the form sits in a list, far from the page's top.
+  const errors = new FormErrors(form, null);
+  let current = first;
+
+  const refresh = (arrival) => {
+    current = arrival;
+    const last = lastDayOf(id);
+    node.querySelector('h3').textContent = t('host.notice.heading', { name: fullName(arrival.invitee) });
+    context.textContent = t('host.notice.context', {
+      passport: arrival.invitee.passport_number,
+      invitation: arrival.invitation_number,
+      entered: formatDate(arrival.entered_on),
+      checkpoint: arrival.checkpoint,
+      due: formatDate(arrival.due_on),
+    });
+    overdue.hidden = arrival.status !== 'overdue';
+    overdue.querySelector('[data-overdue-text]').textContent = t('host.notice.overdue', { date: formatDate(arrival.due_on) });
+    from.querySelector('[data-hint]').textContent = t('host.notice.stay_from_hint', { date: formatDate(arrival.entered_on) });
+    until.querySelector('[data-hint]').textContent = last ? t('host.notice.stay_until_hint', { date: formatDate(last) }) : t('host.notice.stay_until_hint_plain');
+  };
+
+  let busy = false;
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (busy) return;
+    // One form's messages at a time: their ids are the fields' names.
+    for (const [other, entry] of noticeForms) if (other !== id) entry.errors.clear();
+    const read = (name) => (form.querySelector(`[data-notice-input="${name}"]`).value || '').trim();
+    const found = [];
+    // Lines typed in the box become one line, as the address is kept.
+    const address = read('address').split(/\n+/).map((line) => line.trim()).filter(Boolean).join(', ').replace(/\s+/g, ' ');
+    const body = { address, stay_from: null, stay_until: null };
+    if (!body.address) found.push({ field: 'address', key: 'missing.address' });
+    for (const field of ['stay_from', 'stay_until']) {
+      const parts = ['day', 'month', 'year'].map((p) => read(`${field}-${p}`));
+      if (parts.every((p) => !p)) found.push({ field, key: `missing.${field}` });
+      else if (!(body[field] = dateFromParts(...parts))) found.push({ field, key: 'host.not_a_date' });
+    }
+    if (found.length) {
+      errors.show(found);
+      return;
+    }
+    busy = true;
+    submit.disabled = true;
+    const name = fullName(current.invitee);
+    try {
+      const filed = await post(`/hosts/current/arrivals/${encodeURIComponent(id)}/notice`, body, { auth: true });
+      errors.clear();
+      arrivals = arrivals.map((a) => (a.request_id === id ? filed : a));
+      renderArrivals();
+      showArrivalResult({ kind: 'filed', arrival: filed });
+    } catch (err) {
+      if (!(err instanceof ApiProblem)) throw err;
+      if (err.slug === 'unauthenticated') return; // on the way to sign in
+      const messages = problemMessages(err);
+      if (err.slug === 'validation' && messages.every((m) => errors.groupFor(m.field))) {
+        errors.show(messages);
+        return;
+      }
+      // Filed already (another tab, another person of the same host), or
+      // gone: said above the list, which is read again as it now is.
+      errors.clear();
+      await loadArrivals().catch(() => {});
+      renderArrivals();
+      showArrivalResult({ kind: 'problem', key: problemKey(err), name });
+    } finally {
+      busy = false;
+      submit.disabled = false;
+    }
+  });
+  return { node, errors, refresh };
+}
+
+function renderArrivalForms(open) {
+  const box = document.getElementById('arrival-forms');
+  for (const [id, entry] of noticeForms) {
+    if (!open.some((a) => a.request_id === id)) {
+      entry.errors.clear();
+      noticeForms.delete(id);
+    }
+  }
+  const nodes = open.map((a) => {
+    if (!noticeForms.has(a.request_id)) noticeForms.set(a.request_id, noticeForm(a));
+    const entry = noticeForms.get(a.request_id);
+    entry.refresh(a);
+    return entry.node;
+  });
+  box.replaceChildren(...nodes);
+}
+
+function renderArrivals() {
+  renderArrivalResult();
+  const box = document.getElementById('arrivals');
+  box.replaceChildren();
+  if (!arrivals) return;
+  if (!arrivals.length) {
+    box.append(el('p', { key: 'host.arrivals.none', attrs: { 'data-arrivals': '0' } }));
+    renderArrivalForms([]);
+    return;
+  }
+  const rows = arrivals.map((a) => {
+    const due = [el('span', { text: formatDate(a.due_on), attrs: { 'data-due-on': a.due_on } })];
+    if (a.status === 'overdue') due.push(el('br'), el('strong', { key: 'host.arrivals.days_overdue', vars: { n: daysOverdue(a) }, attrs: { 'data-days-overdue': '' } }));
+    return [{ 'data-arrival': a.request_id, 'data-status': a.status, 'data-passport': a.invitee.passport_number, class: a.status === 'overdue' ? 'row--overdue' : null }, [
+      foreignerCell(a.invitee),
+      el('td', { text: a.invitation_number }),
+      el('td', { text: t('host.crossing', { time: formatDate(a.entered_on), checkpoint: a.checkpoint }), attrs: { 'data-entered-on': a.entered_on } }),
+      el('td', {}, due),
+      el('td', {}, [arrivalTag(a)]),
+      el('td', {}, [noticeCell(a)]),
+    ]];
+  });
+  box.append(table('host.arrivals.caption', ['host.col.foreigner', 'host.col.invitation', 'host.col.arrived', 'host.col.due', 'host.col.status', 'host.col.notice'], rows, { 'data-arrivals': String(arrivals.length) }));
+  renderArrivalForms(arrivals.filter((a) => !a.notice));
+}
+
 // ---------- start ----------
 
 start(async () => {
@@ -522,6 +787,7 @@ start(async () => {
   onLanguageChange(() => {
     renderStatus();
     renderSent();
+    renderArrivals();
     renderRequests();
     renderInvitees();
     for (const select of document.querySelectorAll('#invitee-rows [data-input="nationality"]')) fillCountrySelect(select);
@@ -535,9 +801,9 @@ start(async () => {
   // Back on the tab: an officer may have decided meanwhile.
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible' || !getSession()) return;
-    const before = JSON.stringify([host, requests, invitees]);
+    const before = JSON.stringify([host, requests, invitees, arrivals]);
     loadHost().then(() => {
-      if (JSON.stringify([host, requests, invitees]) !== before) showHost();
+      if (JSON.stringify([host, requests, invitees, arrivals]) !== before) showHost();
     }).catch(() => {});
   });
 });

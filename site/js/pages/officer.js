@@ -2,14 +2,16 @@
 // password and then their authenticator's code; officers find
 // applications, change visas (each change with a reason, confirmed on a
 // second screen), issue and revoke invitations, approve or refuse inviting
-// parties and their invitation requests; auditors read the same and the
-// audit trail. The staff token lives in sessionStorage, as the
-// applicant's does, and is sent only to /api/officer/*.
+// parties and their invitation requests, and follow the arrival notices
+// hosts have not filed; auditors read the same and the audit trail. The
+// staff token lives in sessionStorage, as the applicant's does, and is
+// sent only to /api/officer/*.
 
 import { start, onLanguageChange } from '../page.js';
 import { el, t, translate, formatDate, formatDateTime, countryName } from '../i18n.js';
 import { ApiProblem, slugOf, retryAtOf } from '../api.js';
 import { FormErrors, problemMessages, problemKey } from '../errors.js';
+import { kazakhstanToday, daysBetween } from '../dates.js';
 
 const STAFF_KEY = 'visa.staff';
 
@@ -220,7 +222,7 @@ function route() {
   notice();
   const hash = window.location.hash.replace(/^#/, '');
   const [view, id] = hash.split('/');
-  const current = ['applications', 'reviews', 'border', 'invitations', 'hosts', 'requests', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
+  const current = ['applications', 'reviews', 'border', 'invitations', 'hosts', 'requests', 'arrivals', 'audit'].includes(view) ? view : (view === 'application' && id ? 'record' : 'applications');
   for (const section of document.querySelectorAll('[data-view]')) {
     section.hidden = section.getAttribute('data-view') !== current;
   }
@@ -233,6 +235,7 @@ function route() {
   if (current === 'reviews') loadReviews();
   if (current === 'hosts') loadHosts();
   if (current === 'requests') loadRequests();
+  if (current === 'arrivals') loadArrivals();
 }
 
 // ---------- finding applications ----------
@@ -915,12 +918,71 @@ function renderRequests() {
 }
 
 function wireQueues() {
-  for (const [id, load] of [['hosts-filter', loadHosts], ['requests-filter', loadRequests]]) {
+  for (const [id, load] of [['hosts-filter', loadHosts], ['requests-filter', loadRequests], ['arrivals-filter', loadArrivals]]) {
     document.getElementById(id).addEventListener('submit', (ev) => {
       ev.preventDefault();
       load();
     });
   }
+}
+
+// ---------- arrival notices not filed ----------
+
+let arrivals = null; // the arrival notices tab's list, in the status it asked for
+let arrivalsStatus = 'overdue';
+
+async function loadArrivals() {
+  const status = document.getElementById('arrivals-status').value;
+  if (await loadQueue(`/officer/arrivals?${new URLSearchParams({ status })}`, 'arrival-queue', (found) => {
+    arrivals = found && found.arrivals;
+    arrivalsStatus = status;
+  })) renderArrivals();
+}
+
+/** The contact person, their phone a link to call it. */
+function contactValue(contact) {
+  const phone = String(contact.phone || '');
+  return el('span', {}, [
+    document.createTextNode(`${contact.name}, `),
+    el('a', { text: phone, attrs: { href: `tel:${phone.replace(/[^+\d]/g, '')}`, 'data-contact-phone': phone } }),
+  ]);
+}
+
+function arrivalCard(a) {
+  const titleId = `arrival-${a.request_id}-title`;
+  const who = a.invitee;
+  const name = `${who.surname} ${who.given_names || ''}`.trim();
+  const overdue = a.status === 'overdue';
+  const h = a.host;
+  // An article, not a section: two cards may share a name, and landmarks may not.
+  return el('article', { className: `card${overdue ? ' card--overdue' : ''}`, attrs: { 'aria-labelledby': titleId, 'data-arrival': a.request_id, 'data-passport': who.passport_number, 'data-visa-number': a.visa_number, 'data-status': a.status } }, [
+    el('h3', { className: 'card__title', text: name, attrs: { id: titleId } }),
+    el('div', { className: 'card__body' }, [el('dl', { className: 'summary-list' }, [
+      row('officer.col.status', el('strong', { className: `tag tag--arrival-${a.status}`, key: `host.arrival_status.${a.status}`, attrs: { 'data-arrival-status': a.status } })),
+      h ? row('field.inviter', t(`officer.requests.host.${h.kind}`, { name: h.name, number: h.number }), { 'data-inviter': h.number })
+        : row('field.inviter', t('officer.arrivals.host_gone'), { 'data-inviter': '' }),
+      h ? row('host.field.contact', contactValue(h.contact), { 'data-contact': '' }) : null,
+      row('field.passport.number', who.passport_number),
+      row('field.passport.nationality', countryName(who.nationality, who.nationality)),
+      row('field.visa_number', a.visa_number, { 'data-visa': '' }),
+      row('field.invitation_number', a.invitation_number),
+      row('host.col.arrived', t('host.crossing', { time: formatDate(a.entered_on), checkpoint: a.checkpoint }), { 'data-entered-on': a.entered_on }),
+      row('host.col.due', formatDate(a.due_on), { 'data-due-on': a.due_on }),
+      overdue ? row('officer.arrivals.days_overdue', el('strong', { text: String(Math.max(1, daysBetween(a.due_on, kazakhstanToday()))) }), { 'data-days-overdue': '' }) : null,
+      row('officer.arrivals.reminded', a.reminded_at ? formatDateTime(a.reminded_at) : t('officer.arrivals.not_reminded'), { 'data-reminded': a.reminded_at || '' }),
+    ].filter(Boolean))]),
+  ]);
+}
+
+function renderArrivals() {
+  const box = document.getElementById('arrival-queue');
+  const count = document.getElementById('arrivals-count');
+  box.replaceChildren();
+  count.textContent = '';
+  if (!arrivals) return;
+  count.textContent = arrivals.length ? t('officer.arrivals.count', { n: arrivals.length }) : t(`officer.arrivals.none_${arrivalsStatus}`);
+  count.setAttribute('data-arrivals', String(arrivals.length));
+  box.append(...arrivals.map(arrivalCard));
 }
 
 // ---------- the audit trail ----------
@@ -1010,6 +1072,7 @@ start(async () => {
     renderCrossing();
     renderHosts();
     renderRequests();
+    renderArrivals();
     translate(document.getElementById('main'));
   });
   if (staff()) showWorkplace();
