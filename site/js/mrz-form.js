@@ -155,6 +155,15 @@ export function wireMrzEntry(form) {
     render();
   }
 
+  // A pasted zone often ends with a line break, which would scroll the
+  // first line out of a box of two: the break goes, and nothing else.
+  input.addEventListener('paste', (ev) => {
+    const text = ev.clipboardData && ev.clipboardData.getData('text');
+    if (!text || text === text.replace(/\s+$/, '')) return;
+    ev.preventDefault();
+    input.setRangeText(text.replace(/\s+$/, ''), input.selectionStart, input.selectionEnd, 'end');
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  });
   input.addEventListener('input', () => {
     clearTimeout(timer);
     timer = setTimeout(check, DEBOUNCE_MS);
