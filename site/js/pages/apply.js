@@ -6,6 +6,7 @@ import { el, countryName, allCountryCodes } from '../i18n.js';
 import { post, ApiProblem } from '../api.js';
 import { FormErrors, problemMessages } from '../errors.js';
 import { dateFromParts } from '../dates.js';
+import { wireMrzEntry } from '../mrz-form.js';
 
 // What was typed survives a sign-in detour or a reload, for this tab only.
 const DRAFT_KEY = 'visa.apply_draft';
@@ -109,6 +110,8 @@ start(async () => {
     form.elements.invitation_number.value = linked;
   }
   onLanguageChange(() => renderSelects(form));
+  // Optional: the passport's machine-readable zone fills the passport fields.
+  wireMrzEntry(form);
   form.addEventListener('input', () => saveDraft(form));
   form.addEventListener('change', () => saveDraft(form));
   // Picking a nationality suggests it as the issuing state, the usual case.

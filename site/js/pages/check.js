@@ -10,6 +10,7 @@ import { t, el, formatDate, formatDateTime, formatMoney, countryName, entryPoint
 import { get, ApiProblem } from '../api.js';
 import { FormErrors, problemMessages } from '../errors.js';
 import { checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
+import { comparisonSection } from '../mrz-compare.js';
 
 let app = null;
 let entryPoints = null;
@@ -84,6 +85,8 @@ function renderAnswers() {
       el('div', { className: 'mrz__box', attrs: { tabindex: '0', role: 'region', 'aria-labelledby': captionId } }, [lines]),
     ]),
   );
+  // The passport as entered against the zone, detail by detail.
+  host.append(...comparisonSection(app));
 
   renderPayment();
 }
