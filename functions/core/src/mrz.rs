@@ -198,7 +198,7 @@ pub fn name_field(surname: &str, given_names: &str, len: usize) -> String {
 /// Name components in the MRZ alphabet: Doc 9303 Part 3, 6 writes spaces and
 /// hyphens as a filler between components and omits apostrophes and other
 /// punctuation (D'ARTAGNAN -> DARTAGNAN).
-fn name_components(name: &str) -> Vec<String> {
+pub(crate) fn name_components(name: &str) -> Vec<String> {
     name.split(|c: char| c.is_whitespace() || c == '-' || c == '‐' || c == ',')
         .map(|part| {
             transliterate(part)

@@ -28,8 +28,17 @@ pub fn fold(s: &str) -> String {
     normalise(&folded)
 }
 
+/// The same name, as typed or as a machine-readable zone writes it (an
+/// applicant may fill the form from the passport's MRZ: MÜLLER is MUELLER
+/// there, O'BRIEN is OBRIEN, MARIE-ÉLISE is MARIE ELISE).
 pub fn same(a: &str, b: &str) -> bool {
-    fold(a) == fold(b)
+    fold(a) == fold(b) || as_mrz(a) == as_mrz(b)
+}
+
+/// The name's components in the MRZ alphabet (Doc 9303 Part 3), one
+/// space between them.
+fn as_mrz(s: &str) -> String {
+    crate::mrz::name_components(s).join(" ")
 }
 
 #[cfg(test)]
@@ -45,6 +54,16 @@ mod tests {
         assert!(same("straße", "STRASSE"));
         assert!(!same("PRIYA", "PRIYANKA"));
         assert!(!same("ANN MARIE", "ANNMARIE"));
+    }
+
+    #[test]
+    fn a_name_as_the_passports_mrz_writes_it_is_the_same_name() {
+        assert!(same("Müller Jürgen", "MUELLER JUERGEN"));
+        assert!(same("O'Brien", "OBRIEN"));
+        assert!(same("Marie-Élise", "MARIE ELISE"));
+        assert!(same("Иванова", "IVANOVA"));
+        assert!(!same("MUELLER", "MULLERS"));
+        assert!(!same("O'BRIEN", "O BRIEN"));
     }
 
     #[test]

@@ -197,9 +197,9 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     let files = ServeDir::new(&site)
         .append_index_html_on_directories(false)
         .fallback(service_fn(move |req: http::Request<Body>| {
-        let site = site.clone();
-        async move { Ok::<_, Infallible>(page(&site, &req)) }
-    }));
+            let site = site.clone();
+            async move { Ok::<_, Infallible>(page(&site, &req)) }
+        }));
     let site_files = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

@@ -34,21 +34,39 @@ async fn pages_arrive_with_their_words_in_the_readers_language() {
     let gw = Gateway::start();
     let cases = [
         ("/", vec![], "en", "start.heading"),
-        ("/sign-in", vec![("accept-language", "kk-KZ,ru;q=0.8")], "kk", "sign_in.heading"),
+        (
+            "/sign-in",
+            vec![("accept-language", "kk-KZ,ru;q=0.8")],
+            "kk",
+            "sign_in.heading",
+        ),
         (
             "/sign-in",
             vec![("cookie", "a=b; visa_lang=ru"), ("accept-language", "kk")],
             "ru",
             "sign_in.heading",
         ),
-        ("/kk/apply", vec![("cookie", "visa_lang=ru")], "kk", "apply.heading"),
+        (
+            "/kk/apply",
+            vec![("cookie", "visa_lang=ru")],
+            "kk",
+            "apply.heading",
+        ),
         ("/ru", vec![], "ru", "start.heading"),
-        ("/officer/", vec![("accept-language", "de")], "en", "officer.sign_in.heading"),
+        (
+            "/officer/",
+            vec![("accept-language", "de")],
+            "en",
+            "officer.sign_in.heading",
+        ),
     ];
     for (path, headers, lang, key) in cases {
         let (status, content_language, html) = page(&gw, path, &headers).await;
         assert_eq!((status, content_language.as_str()), (200, lang), "{path}");
-        assert!(html.contains(&format!("<html lang=\"{lang}\"")), "{path}: {html}");
+        assert!(
+            html.contains(&format!("<html lang=\"{lang}\"")),
+            "{path}: {html}"
+        );
         let heading = message(lang, key);
         assert!(
             html.contains(&format!("data-i18n=\"{key}\">{heading}</h1>")),

@@ -58,10 +58,13 @@ impl Messages {
 /// cookie), else the first supported language of `Accept-Language`, else
 /// English, as `i18n.js` chooses in the browser.
 pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> &'static str {
-    let chosen = cookie.into_iter().flat_map(|c| c.split(';')).find_map(|pair| {
-        let (name, value) = pair.split_once('=')?;
-        (name.trim() == LANG_COOKIE).then(|| value.trim())
-    });
+    let chosen = cookie
+        .into_iter()
+        .flat_map(|c| c.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            (name.trim() == LANG_COOKIE).then(|| value.trim())
+        });
     if let Some(lang) = chosen.and_then(supported) {
         return lang;
     }
@@ -80,7 +83,9 @@ fn supported(code: &str) -> Option<&'static str> {
 }
 
 fn escape_text(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn escape_attr(s: &str) -> String {
@@ -326,13 +331,25 @@ mod tests {
 <button type=button data-i18n-attr="aria-label:a.l; title:a.missing" disabled></button>
 <input data-i18n-attr="placeholder:a.h" /> 3 < 4</body></html>"#;
         let out = render(page, "kk", &messages());
-        assert!(out.starts_with("<!DOCTYPE html>\n<html lang=\"kk\" data-title=\"page.t\">"), "{out}");
+        assert!(
+            out.starts_with("<!DOCTYPE html>\n<html lang=\"kk\" data-title=\"page.t\">"),
+            "{out}"
+        );
         assert!(out.contains("<title>Apply – e-Visa</title>"), "{out}");
-        assert!(out.contains("<!-- <h1 data-i18n=\"a.h\"></h1> -->"), "comments untouched: {out}");
-        assert!(out.contains("<h1 data-i18n=\"a.h\">Fish &amp; &lt;chips&gt;</h1>"), "{out}");
+        assert!(
+            out.contains("<!-- <h1 data-i18n=\"a.h\"></h1> -->"),
+            "comments untouched: {out}"
+        );
+        assert!(
+            out.contains("<h1 data-i18n=\"a.h\">Fish &amp; &lt;chips&gt;</h1>"),
+            "{out}"
+        );
         // A placeholder is the script's to fill; so is a text with values.
         assert!(out.contains("<p data-i18n=\"a.n\"></p>"), "{out}");
-        assert!(out.contains("data-i18n-vars=\"{&quot;n&quot;: 1}\"></p>"), "{out}");
+        assert!(
+            out.contains("data-i18n-vars=\"{&quot;n&quot;: 1}\"></p>"),
+            "{out}"
+        );
         assert!(out.contains("<span data-i18n=\"a.h\">kept</span>"), "{out}");
         assert!(
             out.contains("<button type=\"button\" data-i18n-attr=\"aria-label:a.l; title:a.missing\" disabled aria-label=\"Close &quot;now&quot;\"></button>"),
@@ -345,7 +362,10 @@ mod tests {
     #[test]
     fn the_language_is_the_readers_choice_then_the_browsers_then_english() {
         assert_eq!(negotiate(Some("a=1; visa_lang=kk"), Some("ru-RU,en")), "kk");
-        assert_eq!(negotiate(Some("visa_lang=fr"), Some("de, ru-KZ;q=0.9, en;q=0.8")), "ru");
+        assert_eq!(
+            negotiate(Some("visa_lang=fr"), Some("de, ru-KZ;q=0.9, en;q=0.8")),
+            "ru"
+        );
         assert_eq!(negotiate(None, Some("KK")), "kk");
         assert_eq!(negotiate(None, Some("de-DE, fr")), "en");
         assert_eq!(negotiate(None, None), "en");
@@ -360,7 +380,11 @@ mod tests {
         let pages = pages(&site).unwrap();
         assert_eq!(written.len(), pages.len() * LANGUAGES.len());
         let kk = std::fs::read_to_string(out.join("kk").join("sign-in.html")).unwrap();
-        let heading = Messages::load(&site, "kk").unwrap().get("sign_in.heading").unwrap().to_owned();
+        let heading = Messages::load(&site, "kk")
+            .unwrap()
+            .get("sign_in.heading")
+            .unwrap()
+            .to_owned();
         assert!(kk.contains(&format!(">{heading}</h1>")), "{kk}");
         std::fs::remove_dir_all(&out).unwrap();
     }
@@ -372,12 +396,18 @@ mod tests {
     fn every_page_of_the_site_arrives_with_its_words() {
         let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../site");
         let pages = pages(&site).unwrap();
-        assert!(pages.contains(&"index".to_owned()) && pages.len() >= 10, "{pages:?}");
+        assert!(
+            pages.contains(&"index".to_owned()) && pages.len() >= 10,
+            "{pages:?}"
+        );
         for lang in LANGUAGES {
             let messages = Messages::load(&site, lang).unwrap();
             for page in &pages {
                 let out = render_page(&site, page, lang).unwrap();
-                assert!(out.contains(&format!("<html lang=\"{lang}\"")), "{lang} {page}");
+                assert!(
+                    out.contains(&format!("<html lang=\"{lang}\"")),
+                    "{lang} {page}"
+                );
                 let h1 = out.split("<h1").nth(1).map(|rest| {
                     let body = &rest[rest.find('>').unwrap() + 1..];
                     body[..body.find("</h1>").unwrap()].to_owned()

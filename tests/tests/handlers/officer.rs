@@ -1083,13 +1083,15 @@ async fn an_officer_approves_one_host_and_refuses_another_with_a_reason() {
     let queued = c.queued.0.lock().unwrap().clone();
     for id in ["host-1", "host-2"] {
         assert!(
-            queued.contains(&visa_core::notify::EmailRequest::HostDecided {
-                host_id: id.into()
-            }),
+            queued.contains(&visa_core::notify::EmailRequest::HostDecided { host_id: id.into() }),
             "{queued:?}"
         );
     }
-    let render = Render::on(c.store.clone(), c.clock.clone(), tempfile::tempdir().unwrap());
+    let render = Render::on(
+        c.store.clone(),
+        c.clock.clone(),
+        tempfile::tempdir().unwrap(),
+    );
     for (account, lang) in [("acc-1", "kk"), ("acc-2", "en")] {
         use visa_core::store::Accounts;
         c.store
