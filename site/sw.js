@@ -5,13 +5,14 @@
 // page itself (localStorage, with the time of the last sync), not here, so
 // the page can say how old they are. Scope: /verify only.
 
-const CACHE = 'verify-v1';
+const CACHE = 'verify-v2';
 
 // What /verify loads, kept at install (tests/browser/static.test.js holds
 // this list and ON_USE against the page's imports).
 const SHELL = [
   '/verify',
   '/css/main.css',
+  '/css/noscript.css',
   '/favicon.svg',
   '/js/pages/verify.js',
   '/js/page.js',
