@@ -26,6 +26,7 @@ fn host_view(a: &Arrival, today: NaiveDate) -> Value {
         "entered_at": a.entered_at,
         "entered_on": a.entered_on,
         "due_on": a.due_on,
+        "stay_until": a.stay_until,
         "status": a.status(today),
         "notice": a.notice,
     })

@@ -249,6 +249,7 @@ async fn a_host_files_on_time_and_a_silent_one_is_overdue_after_three_working_da
     assert_eq!(mine[0]["invitation_number"], json!(number_a));
     assert_eq!(mine[0]["entered_on"], "2026-12-11");
     assert_eq!(mine[0]["due_on"], "2026-12-17");
+    assert_eq!(mine[0]["stay_until"], "2026-12-30");
     assert_eq!(mine[0]["status"], "awaiting");
     assert_eq!(mine[0]["invitee"]["passport_number"], "Z1111111");
     // What the host did not enter stays with the applicant and the border.
