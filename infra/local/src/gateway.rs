@@ -350,7 +350,7 @@ fn page(site: &Path, req: &http::Request<Body>) -> Resp {
     };
     match visa_site::render_page(site, name, lang) {
         Ok(html) => {
-            let mut res = text(StatusCode::OK, "text/html; charset=utf-8", html.into());
+            let mut res = text(StatusCode::OK, "text/html; charset=utf-8", html);
             let headers = res.headers_mut();
             headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang));
             headers.insert(
