@@ -200,7 +200,10 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             let site = site.clone();
             async move { Ok::<_, Infallible>(page(&site, &req)) }
         }));
+    // gzip, as CloudFront's site behaviour (`Compress: true`) sends the
+    // site to a browser that accepts it.
     let site_files = ServiceBuilder::new()
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
