@@ -17,11 +17,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, inspect, watchConsole, ready, chooseLanguage,
-  addStaff, totp, callApi, uniqueEmail, issueVisaThroughApi, TEST_PASSWORD,
+  LANGS, MESSAGES, startGateway, launchBrowser, inspect, watchConsole, ready, chooseLanguage, addStaff, totp, callApi, uniqueEmail, issueVisaThroughApi, TEST_PASSWORD, messagesTo, newBin, sleep,
 } from './harness.js';
 
 let gateway;
@@ -31,7 +28,6 @@ let borderToken; // records the entries
 let hostA;
 let hostB;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
 const fill = (template, vars) => template.replace(/\{(\w+)\}/g, (_, k) => String(vars[k]));
 
@@ -58,48 +54,17 @@ async function staffToken(role, name) {
 
 // ---------- the hosts and their foreigners, through the API ----------
 
-/** Eleven digits and their check digit (Government Decree No. 565: weights 1-11, then 3-11, 1, 2). */
-function withCheckDigit(first) {
-  const d = [...first].map(Number);
-  const weigh = (w) => d.reduce((sum, x, i) => sum + x * w[i], 0) % 11;
-  let c = weigh([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  if (c === 10) c = weigh([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]);
-  return c === 10 ? null : `${first}${c}`;
-}
-
-let binSeq = 5000;
-/** A new organisation's BIN: March 2005, a resident legal entity (type 4). */
-function newBin() {
-  for (;;) {
-    binSeq += 1;
-    const bin = withCheckDigit(`05034${String(binSeq).padStart(6, '0')}`);
-    if (bin) return bin;
-  }
-}
-
 let passportSeq = 0;
 function passportNumber() {
   passportSeq += 1;
   return `A${String(Date.now() % 1e6).padStart(6, '0')}${passportSeq}`;
 }
 
-/** The outbox messages addressed to `address`. */
-function messagesTo(address) {
-  const outbox = join(gateway.dataDir, 'outbox');
-  if (!existsSync(outbox)) return [];
-  return readdirSync(outbox).filter((n) => /^message-.+\.eml$/.test(n))
-    .map((n) => readFileSync(join(outbox, n), 'utf8'))
-    .filter((text) => {
-      const to = /^To: (.*)$/m.exec(text);
-      return to && to[1].trim().toLowerCase() === address.toLowerCase();
-    });
-}
-
 /** Confirms the address from the link in the outbox, as its owner would. */
 async function confirmAddress(email) {
   const deadline = Date.now() + 15_000;
   let text;
-  while (!(text = messagesTo(email).find((m) => /\/confirm-email#/.test(m)))) {
+  while (!(text = messagesTo(gateway, email).find((m) => /\/confirm-email#/.test(m)))) {
     if (Date.now() > deadline) assert.fail(`no confirmation link to ${email} within 15 s`);
     await sleep(100);
   }

@@ -13,10 +13,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, uniqueEmail, ready, inspect, watchConsole, decodeHeader, callApi, chooseLanguage, assertProblem, assertFilled, PROBLEM_JSON,
+  LANGS, MESSAGES, startGateway, launchBrowser, uniqueEmail, ready, inspect, watchConsole, decodeHeader, callApi, chooseLanguage, assertProblem, assertFilled, PROBLEM_JSON, messagesTo,
 } from './harness.js';
 
 let gateway;
@@ -51,23 +49,11 @@ async function accountThroughApi(email, lang = 'en') {
   return session.body.token;
 }
 
-/** The outbox messages addressed to `address` (.eml files, UTF-8, 8bit), oldest first. */
-function messagesTo(address) {
-  const outbox = join(gateway.dataDir, 'outbox');
-  if (!existsSync(outbox)) return [];
-  return readdirSync(outbox).filter((n) => /^message-.+\.eml$/.test(n)).sort()
-    .map((n) => readFileSync(join(outbox, n), 'utf8'))
-    .filter((text) => {
-      const to = /^To: (.*)$/m.exec(text);
-      return to && to[1].trim().toLowerCase() === address.toLowerCase();
-    });
-}
-
 /** Waits up to 10 s for the `count`th message to `address`; returns the newest. */
 async function waitForMessages(address, count) {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const messages = messagesTo(address);
+    const messages = messagesTo(gateway, address);
     if (messages.length >= count) return messages[messages.length - 1];
     if (Date.now() > deadline) assert.fail(`${messages.length} email(s) to ${address} within 10 s, not ${count}`);
     await sleep(100);
@@ -194,7 +180,7 @@ for (const lang of LANGS) {
 
       await t.test('registering emailed one link, in the site\'s language', async () => {
         const message = await waitForMessages(email, 1);
-        assert.equal(messagesTo(email).length, 1);
+        assert.equal(messagesTo(gateway, email).length, 1);
         assert.match(subjectOf(message), SUBJECT[lang]);
         first = linkIn(message);
       });
@@ -207,7 +193,7 @@ for (const lang of LANGS) {
         // Focus stays on the button.
         assert.equal(await focused(page, '#resend-verification'), true);
         const message = await waitForMessages(email, 2);
-        assert.equal(messagesTo(email).length, 2);
+        assert.equal(messagesTo(gateway, email).length, 2);
         assert.match(subjectOf(message), SUBJECT[lang]);
         link = linkIn(message);
         assert.notEqual(tokenOf(link), tokenOf(first));
@@ -241,7 +227,7 @@ for (const lang of LANGS) {
         assert.equal(current.body.email_verified, true);
         // Asking for a link now: 409.
         assertProblem(await api('POST', '/email-verifications', { body: { lang }, token: await sessionToken() }), 409, 'email-already-verified');
-        assert.equal(messagesTo(email).length, 2);
+        assert.equal(messagesTo(gateway, email).length, 2);
       });
 
       await t.test('the link works once', async () => {
@@ -314,7 +300,7 @@ test('once in English: an earlier link, an address confirmed meanwhile, the limi
       await page.waitForSelector('#email-unverified', { state: 'hidden' });
       assert.equal((await page.textContent('#status-announcer')).trim(), m['cabinet.email_already_verified']);
       assert.equal(await focused(page, '#main'), true);
-      assert.equal(messagesTo(email).length, 2);
+      assert.equal(messagesTo(gateway, email).length, 2);
       await inspect(page, 'en-cabinet-email-already-confirmed');
     });
 
@@ -345,7 +331,7 @@ test('once in English: an earlier link, an address confirmed meanwhile, the limi
       const retryAfter = refused.headers.get('retry-after');
       assert.match(retryAfter || '', /^\d+$/, `Retry-After: ${retryAfter}`);
       assert.ok(Number(retryAfter) > 0 && Number(retryAfter) <= 3600, `Retry-After: ${retryAfter}`);
-      const sent = messagesTo(busy).length;
+      const sent = messagesTo(gateway, busy).length;
       await cabinetWithSession(page, busyToken);
       await page.click('#resend-verification');
       await page.waitForFunction(() => document.getElementById('resend-status').textContent.trim() !== '');
@@ -357,11 +343,11 @@ test('once in English: an earlier link, an address confirmed meanwhile, the limi
       await inspect(page, 'en-cabinet-email-too-many-links');
       // A refused request sends nothing.
       await sleep(500);
-      assert.equal(messagesTo(busy).length, sent);
+      assert.equal(messagesTo(gateway, busy).length, sent);
     });
 
     await t.test('no network on the confirmation page: what happened, and Try again', async () => {
-      const link = linkIn(messagesTo(busy).pop());
+      const link = linkIn(messagesTo(gateway, busy).pop());
       await page.route('**/api/email-verifications/confirmation', (route) => route.abort('failed'));
       await open(page, link);
       await ready(page);

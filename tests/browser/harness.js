@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir, homedir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
@@ -46,7 +46,7 @@ async function freePort() {
   });
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts visa-local, or uses VISA_BASE_URL (+ VISA_ADMIN_TOKEN) when set,
@@ -368,4 +368,47 @@ export async function signInToCabinet(page, gateway, lang, email) {
   await page.click('#sign-in-form button[type="submit"]');
   await page.waitForURL(/\/cabinet$/);
   await ready(page);
+}
+
+/** The gateway's outbox messages addressed to `address` (.eml files, UTF-8), oldest first. */
+export function messagesTo(gateway, address) {
+  const outbox = join(gateway.dataDir, 'outbox');
+  if (!existsSync(outbox)) return [];
+  return readdirSync(outbox).filter((n) => /^message-.+\.eml$/.test(n)).sort()
+    .map((n) => readFileSync(join(outbox, n), 'utf8'))
+    .filter((text) => {
+      const to = /^To: (.*)$/m.exec(text);
+      return to && to[1].trim().toLowerCase() === address.toLowerCase();
+    });
+}
+
+/** What `check` finds, asked every 100 ms for up to 15 s. */
+export async function waitFor(what, check) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const found = check();
+    if (found) return found;
+    if (Date.now() > deadline) assert.fail(`${what}: not within 15 s`);
+    await sleep(100);
+  }
+}
+
+/** The twelve digits `first` (eleven) and their check digit (the two-pass
+ *  mod 11 of BINs and IINs), or null where none exists. */
+export function withCheckDigit(first) {
+  const d = [...first].map(Number);
+  const weigh = (w) => d.reduce((sum, x, i) => sum + x * w[i], 0) % 11;
+  let c = weigh([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  if (c === 10) c = weigh([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]);
+  return c === 10 ? null : `${first}${c}`;
+}
+
+let binSeq = 1000;
+/** A new organisation's BIN, one per call: March 2005, a resident legal entity (type 4). */
+export function newBin() {
+  for (;;) {
+    binSeq += 1;
+    const bin = withCheckDigit(`05034${String(binSeq).padStart(6, '0')}`);
+    if (bin) return bin;
+  }
 }

@@ -14,18 +14,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, inspect, watchConsole, ready, chooseLanguage,
-  addStaff, totp, callApi, isoDay, uniqueEmail, decodeHeader, TEST_PASSWORD,
+  LANGS, MESSAGES, startGateway, launchBrowser, inspect, watchConsole, ready, chooseLanguage, addStaff, totp, callApi, isoDay, uniqueEmail, decodeHeader, TEST_PASSWORD, messagesTo, waitFor, newBin,
 } from './harness.js';
 
 let gateway;
 let browser;
 let staffToken; // an officer's, for what the tests set up through the API
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const api = (method, path, options) => callApi(gateway.baseUrl, method, path, options);
 
 before(async () => {
@@ -50,25 +46,6 @@ after(async () => {
 
 // ---------- Kazakh numbers and the people of the tests ----------
 
-/** Eleven digits and their check digit (Government Decree No. 565: weights 1-11, then 3-11, 1, 2). */
-function withCheckDigit(first) {
-  const d = [...first].map(Number);
-  const weigh = (w) => d.reduce((sum, x, i) => sum + x * w[i], 0) % 11;
-  let c = weigh([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  if (c === 10) c = weigh([3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2]);
-  return c === 10 ? null : `${first}${c}`;
-}
-
-let binSeq = 1000;
-/** A new organisation's BIN: March 2005, a resident legal entity (type 4). */
-function newBin() {
-  for (;;) {
-    binSeq += 1;
-    const bin = withCheckDigit(`05034${String(binSeq).padStart(6, '0')}`);
-    if (bin) return bin;
-  }
-}
-
 /** The same twelve digits with the last one wrong. */
 function wrongCheckDigit(number) {
   return `${number.slice(0, 11)}${(Number(number[11]) + 1) % 10}`;
@@ -80,31 +57,9 @@ function passportNumber(letter) {
   return `${letter}${String(Date.now() % 1e6).padStart(6, '0')}${passportSeq}`;
 }
 
-/** The outbox messages addressed to `address`, oldest first. */
-function messagesTo(address) {
-  const outbox = join(gateway.dataDir, 'outbox');
-  if (!existsSync(outbox)) return [];
-  return readdirSync(outbox).filter((n) => /^message-.+\.eml$/.test(n)).sort()
-    .map((n) => readFileSync(join(outbox, n), 'utf8'))
-    .filter((text) => {
-      const to = /^To: (.*)$/m.exec(text);
-      return to && to[1].trim().toLowerCase() === address.toLowerCase();
-    });
-}
-
-async function waitFor(what, check) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const found = check();
-    if (found) return found;
-    if (Date.now() > deadline) assert.fail(`${what}: not within 15 s`);
-    await sleep(100);
-  }
-}
-
 /** Confirms the address from the link in the outbox, as its owner would. */
 async function confirmAddress(email) {
-  const text = await waitFor(`a confirmation link to ${email}`, () => messagesTo(email).find((m) => /\/confirm-email#/.test(m)));
+  const text = await waitFor(`a confirmation link to ${email}`, () => messagesTo(gateway, email).find((m) => /\/confirm-email#/.test(m)));
   const token = /\/confirm-email#(\S+)/.exec(text)[1];
   const res = await api('POST', '/email-verifications/confirmation', { body: { token } });
   assert.equal(res.status, 204, JSON.stringify(res.body));
@@ -449,10 +404,10 @@ test('a host registers, is approved, requests two invitations, and follows the d
     await inspect(page, 'en-host-decided');
 
     // Priya's email (in Russian, as the host chose) links to the application with the number in it.
-    const mail = await waitFor('the invitation email', () => messagesTo(priya.email).find((t) => t.includes(number)));
+    const mail = await waitFor('the invitation email', () => messagesTo(gateway, priya.email).find((t) => t.includes(number)));
     assert.ok(mail.includes(`${gateway.baseUrl}/apply?invitation=${number}`), mail);
     assert.match(decodeHeader(/^Subject: (.*)$/m.exec(mail)[1]), /[А-Яа-я]/);
-    assert.deepEqual(messagesTo(van.email), [], 'a refused foreigner is not emailed');
+    assert.deepEqual(messagesTo(gateway, van.email), [], 'a refused foreigner is not emailed');
     assert.deepEqual(errors, []);
     assert.deepEqual(consoleErrors, []);
   } finally {

@@ -12,11 +12,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
-  LANGS, MESSAGES, startGateway, launchBrowser, issueVisaThroughApi, inspect, watchConsole, ready, chooseLanguage,
-  addStaff, totp, callApi, isoDay, createInvitation,
+  LANGS, MESSAGES, startGateway, launchBrowser, issueVisaThroughApi, inspect, watchConsole, ready, chooseLanguage, addStaff, totp, callApi, isoDay, createInvitation, messagesTo, waitFor,
 } from './harness.js';
 
 let gateway;
@@ -34,34 +31,10 @@ after(async () => {
   if (gateway) await gateway.stop();
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** The outbox messages addressed to `address`, oldest first. */
-function messagesTo(address) {
-  const outbox = join(gateway.dataDir, 'outbox');
-  if (!existsSync(outbox)) return [];
-  return readdirSync(outbox).filter((n) => /^message-.+\.eml$/.test(n)).sort()
-    .map((n) => readFileSync(join(outbox, n), 'utf8'))
-    .filter((text) => {
-      const to = /^To: (.*)$/m.exec(text);
-      return to && to[1].trim().toLowerCase() === address.toLowerCase();
-    });
-}
-
-async function waitFor(what, check) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const found = check();
-    if (found) return found;
-    if (Date.now() > deadline) assert.fail(`${what}: not within 15 s`);
-    await sleep(100);
-  }
-}
-
 /** The applicant confirms their address from the link in the outbox (a
  *  visa, and news of it, go only to a confirmed address). */
 async function confirmAddress(email) {
-  const text = await waitFor(`a confirmation link to ${email}`, () => messagesTo(email).find((m) => /\/confirm-email#/.test(m)));
+  const text = await waitFor(`a confirmation link to ${email}`, () => messagesTo(gateway, email).find((m) => /\/confirm-email#/.test(m)));
   const token = /\/confirm-email#(\S+)/.exec(text)[1];
   const res = await callApi(gateway.baseUrl, 'POST', '/email-verifications/confirmation', { body: { token } });
   assert.equal(res.status, 204, JSON.stringify(res.body));
@@ -203,7 +176,7 @@ test('an officer signs in, records an invitation, cancels and restores the visa 
     await border.click('#verify-form button[type="submit"]');
     await border.waitForSelector('#manual-result[data-status="cancelled"] [data-verdict="invalid"]');
     await border.close();
-    const mail = await waitFor('the holder\'s email of the cancellation', () => messagesTo(visa.email).find((t) => /has cancelled your e-visa/.test(t)));
+    const mail = await waitFor('the holder\'s email of the cancellation', () => messagesTo(gateway, visa.email).find((t) => /has cancelled your e-visa/.test(t)));
     assert.ok(!mail.includes('withdrew'), 'the reason is not the holder\'s');
 
     // The stale screen tries to cancel it again: refused, nothing changes.
