@@ -32,14 +32,17 @@ export function currentLanguage() {
   return lang;
 }
 
-/** The remembered choice, else the browser's first supported language, else English. */
-export function preferredLanguage() {
+/** The reader's remembered choice, if any. */
+function storedLanguage() {
   let stored = null;
   try { stored = localStorage.getItem(STORAGE_KEY); } catch { /* storage disabled */ }
-  if (CODES.includes(stored)) {
-    rememberForServer(stored);
-    return stored;
-  }
+  return CODES.includes(stored) ? stored : null;
+}
+
+/** The remembered choice, else the browser's first supported language, else English. */
+export function preferredLanguage() {
+  const stored = storedLanguage();
+  if (stored) return stored;
   for (const tag of navigator.languages || [navigator.language || 'en']) {
     const base = String(tag).toLowerCase().split('-')[0];
     if (CODES.includes(base)) return base;
@@ -65,8 +68,9 @@ export async function setLanguage(code, { remember = true } = {}) {
   lang = code;
   if (remember) {
     try { localStorage.setItem(STORAGE_KEY, code); } catch { /* storage disabled */ }
-    rememberForServer(code);
   }
+  // A choice made before the cookie existed reaches the server too.
+  if (remember || storedLanguage() === code) rememberForServer(code);
   document.documentElement.lang = code;
   translate(document);
   document.documentElement.setAttribute('data-i18n-ready', '');

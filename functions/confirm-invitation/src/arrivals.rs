@@ -2,14 +2,13 @@
 //! one; the host files it, once; officers see the overdue.
 
 use crate::Deps;
+use crate::hosts::HostsSeen;
 use crate::requests::own_host;
 use crate::staff::member;
 use chrono::{Duration, NaiveDate};
 use http::StatusCode;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use visa_core::arrival::{Arrival, NewNotice, NoticeRefused};
-use visa_core::host::Host;
 use visa_core::http::{Request, Response, json, query_param, read_json};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
@@ -73,7 +72,8 @@ pub async fn file(deps: &Deps, req: &Request, request_id: &str) -> Result<Respon
         Err(StoreError::NotFound) => return Err(not_found()),
         Err(e) => return Err(e.into()),
     }
-    tracing::info!(request_id = %arrival.request_id, host_id = %host.id, late = arrival.status(today) != visa_core::arrival::ArrivalStatus::Filed, "arrival notice filed");
+    let late = arrival.notice.as_ref().is_some_and(|n| n.late);
+    tracing::info!(request_id = %arrival.request_id, host_id = %host.id, late, "arrival notice filed");
     Ok(json(StatusCode::CREATED, &host_view(&arrival, today)))
 }
 
@@ -105,17 +105,13 @@ pub async fn list(deps: &Deps, req: &Request, route: &Route) -> Result<Response,
         }
     };
     let arrivals = deps.arrivals.open_arrivals(from, until, None).await?;
-    let mut hosts: HashMap<String, Option<Host>> = HashMap::new();
+    let mut hosts = HostsSeen::default();
     let mut out = Vec::with_capacity(arrivals.len());
     for a in arrivals {
-        if !hosts.contains_key(&a.host_id) {
-            let host = deps.hosts.host(&a.host_id).await?;
-            hosts.insert(a.host_id.clone(), host);
-        }
         let mut view = host_view(&a, today);
         view["visa_number"] = json!(a.visa_number);
         view["reminded_at"] = json!(a.reminded_at);
-        view["host"] = hosts.get(&a.host_id).cloned().flatten().map_or(
+        view["host"] = hosts.get(deps, &a.host_id).await?.map_or(
             Value::Null,
             |h| json!({"id": h.id, "kind": h.kind, "number": h.number, "name": h.name, "contact": h.contact}),
         );

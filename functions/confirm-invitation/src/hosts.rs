@@ -5,8 +5,9 @@ use crate::Deps;
 use crate::staff::member;
 use http::StatusCode;
 use serde_json::json;
+use std::collections::HashMap;
 use visa_core::audit::{AuditAction, AuditEvent};
-use visa_core::host::HostStatus;
+use visa_core::host::{Host, HostStatus};
 use visa_core::http::{Request, Response, client_addr, json, query_param};
 use visa_core::notify::EmailRequest;
 use visa_core::problem::{FieldError, Problem};
@@ -86,4 +87,20 @@ pub async fn decide(
         tracing::warn!(host_id = %host.id, error = %e, "host decision email not queued");
     }
     Ok(json(StatusCode::OK, &host))
+}
+
+/// The inviting parties of an officers' list, each read once: a queue
+/// names the same host many times.
+#[derive(Default)]
+pub(crate) struct HostsSeen(HashMap<String, Option<Host>>);
+
+impl HostsSeen {
+    /// The host `id`, `None` if its record is gone.
+    pub(crate) async fn get(&mut self, deps: &Deps, id: &str) -> Result<Option<&Host>, Problem> {
+        if !self.0.contains_key(id) {
+            let host = deps.hosts.host(id).await?;
+            self.0.insert(id.to_owned(), host);
+        }
+        Ok(self.0.get(id).and_then(Option::as_ref))
+    }
 }

@@ -4,10 +4,10 @@
 //! inviting party) or refuse it with a reason, once.
 
 use crate::Deps;
+use crate::hosts::HostsSeen;
 use crate::staff::member;
 use http::StatusCode;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use visa_core::application::{Application, Status};
 use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::auth::applicant;
@@ -174,16 +174,11 @@ pub async fn list(deps: &Deps, req: &Request, route: &Route) -> Result<Response,
         })?,
     };
     let requests = deps.requests.requests_in(status).await?;
-    let mut hosts: HashMap<String, Option<Host>> = HashMap::new();
+    let mut hosts = HostsSeen::default();
     let mut out = Vec::with_capacity(requests.len());
     for r in requests {
-        if !hosts.contains_key(&r.host_id) {
-            let host = deps.hosts.host(&r.host_id).await?;
-            hosts.insert(r.host_id.clone(), host);
-        }
-        let host = hosts.get(&r.host_id).cloned().flatten();
         let mut view = serde_json::to_value(&r).map_err(|e| Problem::internal(e.to_string()))?;
-        view["host"] = host.map_or(
+        view["host"] = hosts.get(deps, &r.host_id).await?.map_or(
             Value::Null,
             |h| json!({"id": h.id, "kind": h.kind, "number": h.number, "name": h.name}),
         );

@@ -63,17 +63,6 @@ pub enum ArrivalStatus {
     FiledLate,
 }
 
-impl ArrivalStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArrivalStatus::Awaiting => "awaiting",
-            ArrivalStatus::Overdue => "overdue",
-            ArrivalStatus::Filed => "filed",
-            ArrivalStatus::FiledLate => "filed_late",
-        }
-    }
-}
-
 /// What a host sends.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

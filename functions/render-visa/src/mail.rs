@@ -104,22 +104,13 @@ async fn send_invitation(deps: &Deps, request_id: &str) -> Result<&'static str, 
 
 /// Tells an inviting party's account what the migration service decided.
 async fn send_host_decision(deps: &Deps, host_id: &str) -> Result<&'static str, String> {
-    let Some(host) = deps.hosts.host(host_id).await.map_err(|e| e.to_string())? else {
-        tracing::warn!(anomaly = true, %host_id, "decision email for no host");
+    let Some((host, account)) = host_and_account(deps, host_id).await? else {
         return Ok("not sent");
     };
     let Some(decision) = host.decision.as_ref() else {
         return Ok("not decided");
     };
-    let Some(account) = deps
-        .accounts
-        .account(&host.account_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        return Ok("no account");
-    };
-    let link = format!("{}/host", deps.site_origin.trim_end_matches('/'));
+    let link = host_page(deps);
     let approved = host.status == visa_core::host::HostStatus::Approved;
     let message = host_decision_message(
         &account.lang,
@@ -131,6 +122,32 @@ async fn send_host_decision(deps: &Deps, host_id: &str) -> Result<&'static str, 
     send(deps.notifier.as_ref(), account.email, message).await?;
     tracing::info!(%host_id, approved, "host decision emailed");
     Ok("sent")
+}
+
+/// An inviting party and the account its emails go to; `None` (logged)
+/// when either is gone.
+pub(crate) async fn host_and_account(
+    deps: &Deps,
+    host_id: &str,
+) -> Result<Option<(visa_core::host::Host, visa_core::account::Account)>, String> {
+    let Some(host) = deps.hosts.host(host_id).await.map_err(|e| e.to_string())? else {
+        tracing::warn!(anomaly = true, %host_id, "an email for no inviting party");
+        return Ok(None);
+    };
+    let account = deps
+        .accounts
+        .account(&host.account_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if account.is_none() {
+        tracing::info!(%host_id, "the inviting party's account is gone: not emailed");
+    }
+    Ok(account.map(|a| (host, a)))
+}
+
+/// The inviting party's page, which its emails link to.
+pub(crate) fn host_page(deps: &Deps) -> String {
+    format!("{}/host", deps.site_origin.trim_end_matches('/'))
 }
 
 /// The migration service's decision on an inviting party, in its account's

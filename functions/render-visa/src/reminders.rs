@@ -4,7 +4,7 @@
 //! second working day after the entry) unfiled is emailed, once.
 
 use crate::Deps;
-use crate::mail::{Composed, compose, send};
+use crate::mail::{Composed, compose, host_and_account, host_page, send};
 use chrono::Duration;
 use visa_core::arrival::Arrival;
 
@@ -59,25 +59,10 @@ pub async fn remind_hosts(deps: &Deps) -> Result<usize, String> {
 /// Emails one host, then records it: a crash between the two sends it
 /// again at the next sweep, never not at all.
 async fn remind(deps: &Deps, arrival: &Arrival) -> Result<bool, String> {
-    let Some(host) = deps
-        .hosts
-        .host(&arrival.host_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        tracing::warn!(anomaly = true, request_id = %arrival.request_id, "arrival of no host");
+    let Some((host, account)) = host_and_account(deps, &arrival.host_id).await? else {
         return Ok(false);
     };
-    let Some(account) = deps
-        .accounts
-        .account(&host.account_id)
-        .await
-        .map_err(|e| e.to_string())?
-    else {
-        tracing::info!(request_id = %arrival.request_id, "the host's account is gone: not reminded");
-        return Ok(false);
-    };
-    let link = format!("{}/host", deps.site_origin.trim_end_matches('/'));
+    let link = host_page(deps);
     send(
         deps.notifier.as_ref(),
         account.email,

@@ -853,14 +853,20 @@ function hostCard(h) {
   return card;
 }
 
-function renderHosts() {
-  const box = document.getElementById('host-queue');
-  const count = document.getElementById('hosts-count');
+/** A queue's cards and the line that counts them (empty until it has loaded). */
+function renderCards(boxId, countId, items, card, countLine) {
+  const box = document.getElementById(boxId);
+  const count = document.getElementById(countId);
   box.replaceChildren();
   count.textContent = '';
-  if (!hosts) return;
-  count.textContent = hosts.length ? t('officer.queue.count', { n: hosts.length }) : t('officer.hosts.none');
-  box.append(...hosts.map(hostCard));
+  if (!items) return;
+  count.textContent = countLine(items.length);
+  box.append(...items.map(card));
+}
+
+function renderHosts() {
+  renderCards('host-queue', 'hosts-count', hosts, hostCard,
+    (n) => (n ? t('officer.queue.count', { n }) : t('officer.hosts.none')));
 }
 
 async function loadRequests() {
@@ -908,13 +914,8 @@ function requestCard(r) {
 }
 
 function renderRequests() {
-  const box = document.getElementById('request-queue');
-  const count = document.getElementById('requests-count');
-  box.replaceChildren();
-  count.textContent = '';
-  if (!hostRequests) return;
-  count.textContent = hostRequests.length ? t('officer.queue.count', { n: hostRequests.length }) : t('officer.requests.none');
-  box.append(...hostRequests.map(requestCard));
+  renderCards('request-queue', 'requests-count', hostRequests, requestCard,
+    (n) => (n ? t('officer.queue.count', { n }) : t('officer.requests.none')));
 }
 
 function wireQueues() {
@@ -975,14 +976,9 @@ function arrivalCard(a) {
 }
 
 function renderArrivals() {
-  const box = document.getElementById('arrival-queue');
-  const count = document.getElementById('arrivals-count');
-  box.replaceChildren();
-  count.textContent = '';
-  if (!arrivals) return;
-  count.textContent = arrivals.length ? t('officer.arrivals.count', { n: arrivals.length }) : t(`officer.arrivals.none_${arrivalsStatus}`);
-  count.setAttribute('data-arrivals', String(arrivals.length));
-  box.append(...arrivals.map(arrivalCard));
+  renderCards('arrival-queue', 'arrivals-count', arrivals, arrivalCard,
+    (n) => (n ? t('officer.arrivals.count', { n }) : t(`officer.arrivals.none_${arrivalsStatus}`)));
+  if (arrivals) document.getElementById('arrivals-count').setAttribute('data-arrivals', String(arrivals.length));
 }
 
 // ---------- the audit trail ----------

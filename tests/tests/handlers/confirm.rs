@@ -7,7 +7,7 @@ use std::sync::Arc;
 use visa_core::clock::Clock;
 use visa_core::http::{MAX_BODY_BYTES, Request};
 use visa_core::invitation::InvitationStatus;
-use visa_core::store::{Applications, Invitations, PaymentEvent, Payments, Visas};
+use visa_core::store::{Applications, Invitations};
 
 #[tokio::test]
 async fn officers_create_and_revoke_invitations_with_their_refusals() {
@@ -465,50 +465,15 @@ async fn invitation_revocation_problems() {
 pub(crate) async fn issued_visa(c: &Confirm) -> (String, String) {
     let inv = c.invitation("tourist", "IND").await;
     let token = c.applicant("acc-visa").await;
-    let (status, app) = c
-        .call(
-            "POST",
-            "/api/applications",
-            Some(&token),
+    let issued = c
+        .apply_pay_issue(
+            &token,
             new_application(&inv, "2027-04-03"),
+            "evt_visa_life",
+            "K7Q4M2X9A",
         )
         .await;
-    assert_eq!(status, 201, "{app}");
-    let id = app["id"].as_str().unwrap().to_owned();
-    let confirm = format!("/api/applications/{id}/confirmation");
-    let (status, confirmed) = c
-        .call(
-            "POST",
-            &confirm,
-            Some(&token),
-            json!({"details_match_passport": true}),
-        )
-        .await;
-    assert_eq!(status, 200, "{confirmed}");
-    let now = c.clock.now();
-    let event = PaymentEvent {
-        event_id: "evt_visa_life".into(),
-        application_id: id.clone(),
-        checkout_session_id: confirmed["payment"]["checkout_session_id"]
-            .as_str()
-            .unwrap()
-            .into(),
-        amount_minor: 6000,
-        currency: "usd".into(),
-        event_type: "checkout.session.completed".into(),
-        payment_intent: None,
-    };
-    c.store.record_payment(&event, now).await.unwrap();
-    let paid = c.store.application(&id).await.unwrap().unwrap();
-    let visa = visa_core::application::Visa::new(
-        "K7Q4M2X9A".into(),
-        paid.category,
-        &paid.stay,
-        Vec::new(),
-        now,
-    );
-    c.store.issue_visa(&id, &visa, now).await.unwrap();
-    (id, paid.stay.valid_from.to_string())
+    (issued.id, issued.stay.valid_from.to_string())
 }
 
 async fn visa_change_problems() {

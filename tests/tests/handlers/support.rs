@@ -654,6 +654,57 @@ impl Confirm {
         signed_in["token"].as_str().unwrap().to_owned()
     }
 
+    /// `application` made and confirmed through the handler by the
+    /// applicant of `token`, then paid (payment event `event_id`) and issued
+    /// visa `visa_number` as the webhook and render-visa would: the
+    /// application as issued.
+    pub async fn apply_pay_issue(
+        &self,
+        token: &str,
+        application: Value,
+        event_id: &str,
+        visa_number: &str,
+    ) -> Application {
+        use visa_core::store::{PaymentEvent, Payments, Visas};
+        let (status, app) = self
+            .call("POST", "/api/applications", Some(token), application)
+            .await;
+        assert_eq!(status, 201, "{app}");
+        let id = app["id"].as_str().unwrap().to_owned();
+        let (status, confirmed) = self
+            .call(
+                "POST",
+                &format!("/api/applications/{id}/confirmation"),
+                Some(token),
+                json!({"details_match_passport": true}),
+            )
+            .await;
+        assert_eq!(status, 200, "{confirmed}");
+        let now = self.clock.now();
+        let event = PaymentEvent {
+            event_id: event_id.into(),
+            application_id: id.clone(),
+            checkout_session_id: confirmed["payment"]["checkout_session_id"]
+                .as_str()
+                .unwrap()
+                .into(),
+            amount_minor: 6000,
+            currency: "usd".into(),
+            event_type: "checkout.session.completed".into(),
+            payment_intent: None,
+        };
+        self.store.record_payment(&event, now).await.unwrap();
+        let paid = self.store.application(&id).await.unwrap().unwrap();
+        let visa = visa_core::application::Visa::new(
+            visa_number.into(),
+            paid.category,
+            &paid.stay,
+            Vec::new(),
+            now,
+        );
+        self.store.issue_visa(&id, &visa, now).await.unwrap()
+    }
+
     /// A signed-in applicant's token (the session put straight in the store).
     pub async fn applicant(&self, account_id: &str) -> String {
         session(&self.store, &self.clock, account_id).await
