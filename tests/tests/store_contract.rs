@@ -14,11 +14,12 @@ use visa_core::account::{
 use visa_core::application::{Application, Payment, Stay, Visa};
 use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::category::Category;
+use visa_core::group::{Group, GroupStatus};
 use visa_core::invitation::{Invitation, InvitationStatus, Invitee, Inviter};
 use visa_core::money::Money;
 use visa_core::passport::{Declarations, Passport, Sex};
 use visa_core::store::{
-    Accounts, Applications, Arrivals, AuditTrail, Blobs, InvitationRequests, Invitations,
+    Accounts, Applications, Arrivals, AuditTrail, Blobs, Groups, InvitationRequests, Invitations,
     PaymentEvent, PaymentRecorded, Payments, Sessions, Store, StoreError, Stored, Visas,
 };
 use visa_local::blobs::FolderBlobs;
@@ -132,6 +133,9 @@ contract!(
     a_host_registers_once_per_account_and_number_and_is_decided_once,
     a_hosts_requests_are_listed_and_each_decided_once_with_its_invitation,
     an_arrival_opens_with_its_entry_and_is_filed_and_reminded_once,
+    a_group_forms_once_drops_its_revoked_member_and_pays_in_one_transaction,
+    a_groups_expired_checkout_is_replaced_for_every_member_and_paid_once,
+    a_dissolved_group_frees_its_members,
 );
 
 // ------------------------------------------------------------------ data
@@ -222,6 +226,8 @@ fn application(
         under_review: false,
         emailed_at: None,
         history: Vec::new(),
+        group_id: None,
+        invitation_revoked_at: None,
         created_at,
         updated_at: created_at,
     }
@@ -1792,6 +1798,7 @@ async fn fifty_concurrent_deliveries_of_one_event_pay_once<B: Backend>(b: B) {
             PaymentRecorded::DuplicateEvent => duplicates += 1,
             PaymentRecorded::AlreadyPaid => panic!("one event cannot be 'already paid' by itself"),
             PaymentRecorded::PaidByAnotherSession => panic!("one session only"),
+            PaymentRecorded::GroupPaid(_) => panic!("no group here"),
         }
     }
     assert_eq!((paid, duplicates), (1, 49));
@@ -1818,6 +1825,7 @@ async fn fifty_different_events_for_one_session_pay_once<B: Backend>(b: B) {
             PaymentRecorded::AlreadyPaid => already += 1,
             PaymentRecorded::DuplicateEvent => panic!("every event is new"),
             PaymentRecorded::PaidByAnotherSession => panic!("one session only"),
+            PaymentRecorded::GroupPaid(_) => panic!("no group here"),
         }
     }
     assert_eq!((paid, already), (1, 49));
@@ -3016,5 +3024,323 @@ async fn an_arrival_opens_with_its_entry_and_is_filed_and_reminded_once<B: Backe
     });
     is(store.mark_reminded("req-none", t).await, |e| {
         matches!(e, StoreError::NotFound)
+    });
+}
+
+// ------------------------------------------------------------------ families and groups
+
+/// Three applications of acc-1 (invitations 7100000000011..13) ready to group.
+async fn family<S: Store>(store: &S) -> Vec<Application> {
+    let mut apps = Vec::new();
+    for i in 1..=3 {
+        let number = format!("71000000001{i}");
+        store
+            .create_invitation(&invitation(&number), None)
+            .await
+            .unwrap();
+        let app = application(&format!("fam-{i}"), "acc-1", &number, t0());
+        store.create_application(&app).await.unwrap();
+        apps.push(app);
+    }
+    apps
+}
+
+fn group_payment(session: &str) -> Payment {
+    Payment {
+        checkout_url: format!("https://checkout.stripe.com/c/pay/{session}"),
+        ..payment(session)
+    }
+}
+
+fn group_event(event_id: &str, group: &Group, session: &str) -> PaymentEvent {
+    PaymentEvent {
+        amount_minor: group.total.amount_minor,
+        ..event(event_id, &group.id, session)
+    }
+}
+
+async fn app<S: Store>(store: &S, id: &str) -> Application {
+    store.application(id).await.unwrap().unwrap()
+}
+
+async fn a_group_forms_once_drops_its_revoked_member_and_pays_in_one_transaction<B: Backend>(b: B) {
+    let store = Arc::new(b.open().await);
+    let apps = family(store.as_ref()).await;
+    let at = t0() + Duration::minutes(1);
+    let group = Group::form("grp-1".into(), "acc-1", &apps, at).unwrap();
+    store.create_group(&group).await.unwrap();
+    assert_eq!(store.group("grp-1").await.unwrap().as_ref(), Some(&group));
+    for a in &apps {
+        assert_eq!(
+            app(store.as_ref(), &a.id).await.group_id.as_deref(),
+            Some("grp-1")
+        );
+    }
+
+    // A member is in one group at a time, and paid for only by it.
+    let other = Group::form("grp-2".into(), "acc-1", &apps[..2], at).unwrap();
+    is(store.create_group(&other).await, |e| {
+        matches!(e, StoreError::StatusConflict)
+    });
+    assert_eq!(store.group("grp-2").await.unwrap(), None);
+    is(
+        store.open_checkout("fam-1", &payment("cs_alone"), at).await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    // Nobody groups another account's application.
+    let mut stranger = apps[2].clone();
+    stranger.account_id = "acc-2".into();
+    let foreign = Group::form("grp-3".into(), "acc-2", &[stranger.clone(), stranger], at);
+    assert!(
+        foreign.is_err(),
+        "the same id twice is refused before the store"
+    );
+
+    // The migration service revokes the second member's invitation before
+    // the checkout: the application can never be paid for.
+    let revoked_at = t0() + Duration::minutes(2);
+    let event = audit_event("evt-revoke", revoked_at, AuditAction::InvitationRevoked);
+    let inv = store
+        .revoke_used_invitation("710000000012", "fam-2", "officer", &event, revoked_at)
+        .await
+        .unwrap();
+    assert_eq!(inv.status, InvitationStatus::Revoked);
+    assert_eq!(
+        app(store.as_ref(), "fam-2").await.invitation_revoked_at,
+        Some(revoked_at)
+    );
+    is(
+        store
+            .revoke_used_invitation("710000000012", "fam-2", "officer", &event, revoked_at)
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+
+    // A checkout for all three is refused whole: nothing moves.
+    let now = t0() + Duration::minutes(3);
+    let all_three = group.open_checkout(group_payment("cs_g0"), now).unwrap();
+    is(
+        store.open_group_checkout(&group, &all_three, now).await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    assert_eq!(
+        app(store.as_ref(), "fam-1").await.status,
+        Status::InvitationConfirmed
+    );
+    assert_eq!(
+        store.group("grp-1").await.unwrap().unwrap().status,
+        GroupStatus::Open
+    );
+
+    // Dropped: the group without it, and it out of the group, at once.
+    let revoked = app(store.as_ref(), "fam-2").await;
+    let two = group.drop_revoked(&[&revoked], now).unwrap();
+    store
+        .release_members(&group, &two, &["fam-2".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(app(store.as_ref(), "fam-2").await.group_id, None);
+    // A writer holding the group as it was loses.
+    is(
+        store
+            .release_members(&group, &two, &["fam-2".to_owned()])
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+
+    let awaiting = two.open_checkout(group_payment("cs_g1"), now).unwrap();
+    store
+        .open_group_checkout(&two, &awaiting, now)
+        .await
+        .unwrap();
+    for id in ["fam-1", "fam-3"] {
+        let a = app(store.as_ref(), id).await;
+        assert_eq!(a.status, Status::AwaitingPayment);
+        assert_eq!(a.payment.as_ref().unwrap().checkout_session_id, "cs_g1");
+        assert_eq!(a.details_confirmed_at, Some(now));
+    }
+    // With its checkout open, an invitation is no longer revoked this way.
+    let late = audit_event("evt-revoke-late", now, AuditAction::InvitationRevoked);
+    is(
+        store
+            .revoke_used_invitation("710000000011", "fam-1", "officer", &late, now)
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+    assert_eq!(
+        store
+            .invitation("710000000011")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        InvitationStatus::Used
+    );
+
+    let paid_at = t0() + Duration::minutes(10);
+    match store
+        .record_group_payment(&group_event("evt-g1", &awaiting, "cs_g1"), paid_at)
+        .await
+        .unwrap()
+    {
+        PaymentRecorded::GroupPaid(members) => {
+            let mut ids: Vec<_> = members.iter().map(|a| a.id.as_str()).collect();
+            ids.sort_unstable();
+            assert_eq!(ids, ["fam-1", "fam-3"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    for id in ["fam-1", "fam-3"] {
+        let a = app(store.as_ref(), id).await;
+        assert_eq!(a.status, Status::Paid);
+        assert_eq!(a.payment.as_ref().unwrap().paid_at, Some(paid_at));
+    }
+    assert_eq!(
+        app(store.as_ref(), "fam-2").await.status,
+        Status::InvitationConfirmed
+    );
+    assert_eq!(
+        store.group("grp-1").await.unwrap().unwrap().status,
+        GroupStatus::Paid
+    );
+    assert_eq!(
+        store
+            .record_group_payment(&group_event("evt-g1", &awaiting, "cs_g1"), paid_at)
+            .await
+            .unwrap(),
+        PaymentRecorded::DuplicateEvent
+    );
+    assert_eq!(
+        store
+            .record_group_payment(&group_event("evt-g2", &awaiting, "cs_g1"), paid_at)
+            .await
+            .unwrap(),
+        PaymentRecorded::AlreadyPaid
+    );
+    assert_eq!(
+        store
+            .application_paid_by("pi_cs_g1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("grp-1"),
+        "a dispute finds the group"
+    );
+    // Status only moves forward: a paid group is not dissolved.
+    let reopened = b.open().await;
+    assert_eq!(
+        reopened.group("grp-1").await.unwrap().unwrap().status,
+        GroupStatus::Paid
+    );
+}
+
+async fn a_groups_expired_checkout_is_replaced_for_every_member_and_paid_once<B: Backend>(b: B) {
+    let store = Arc::new(b.open().await);
+    let apps = family(store.as_ref()).await;
+    let group = Group::form("grp-x".into(), "acc-1", &apps, t0()).unwrap();
+    store.create_group(&group).await.unwrap();
+    let first = group.open_checkout(group_payment("cs_x1"), t0()).unwrap();
+    store
+        .open_group_checkout(&group, &first, t0())
+        .await
+        .unwrap();
+    let later = t0() + Duration::hours(24);
+    let replacement = first.payment.as_ref().unwrap().replaced_by(
+        "cs_x2".into(),
+        "https://pay/x2".into(),
+        later + Duration::hours(23),
+    );
+    let second = first.reopen_checkout(replacement, later).unwrap();
+    store
+        .open_group_checkout(&first, &second, later)
+        .await
+        .unwrap();
+    for a in &apps {
+        let p = app(store.as_ref(), &a.id).await.payment.unwrap();
+        assert_eq!(p.checkout_session_id, "cs_x2");
+        assert_eq!(p.replaced_sessions, ["cs_x1"]);
+    }
+    // A replacement made from a stale read changes nothing.
+    is(
+        store.open_group_checkout(&first, &second, later).await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+
+    // Twenty deliveries, each a different event of the late payment in
+    // the replaced session, race: the group is paid once.
+    let deliveries: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            let e = group_event(&format!("evt-x{i}"), &second, "cs_x1");
+            tokio::spawn(async move { store.record_group_payment(&e, later).await.unwrap() })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for d in deliveries {
+        results.push(d.await.unwrap());
+    }
+    let paid = results
+        .iter()
+        .filter(|r| matches!(r, PaymentRecorded::GroupPaid(m) if m.len() == 3))
+        .count();
+    assert_eq!(paid, 1, "{results:?}");
+    assert!(results.iter().all(|r| matches!(
+        r,
+        PaymentRecorded::GroupPaid(_) | PaymentRecorded::AlreadyPaid
+    )));
+    // The current session's payment is now a second one: for refund.
+    assert_eq!(
+        store
+            .record_group_payment(&group_event("evt-x-late", &second, "cs_x2"), later)
+            .await
+            .unwrap(),
+        PaymentRecorded::PaidByAnotherSession
+    );
+    // A payment that names another session is nobody's.
+    is(
+        store
+            .record_group_payment(&group_event("evt-x-odd", &second, "cs_other"), later)
+            .await,
+        |e| matches!(e, StoreError::StatusConflict),
+    );
+}
+
+async fn a_dissolved_group_frees_its_members<B: Backend>(b: B) {
+    let store = Arc::new(b.open().await);
+    let apps = family(store.as_ref()).await;
+    let group = Group::form("grp-d".into(), "acc-1", &apps[..2], t0()).unwrap();
+    store.create_group(&group).await.unwrap();
+    let at = t0() + Duration::minutes(1);
+    let gone = group.dissolve(at).unwrap();
+    store
+        .release_members(&group, &gone, &group.members)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.group("grp-d").await.unwrap().unwrap().status,
+        GroupStatus::Dissolved
+    );
+    // Each member can now be paid alone, or grouped again.
+    store
+        .open_checkout("fam-1", &payment("cs_alone"), at)
+        .await
+        .unwrap();
+    let again = Group::form(
+        "grp-e".into(),
+        "acc-1",
+        &[
+            app(store.as_ref(), "fam-2").await,
+            app(store.as_ref(), "fam-3").await,
+        ],
+        at,
+    )
+    .unwrap();
+    store.create_group(&again).await.unwrap();
+    // A group including the one now awaiting its own payment is refused.
+    let mut stale = apps[0].clone();
+    stale.group_id = None;
+    let with_paid = Group::form("grp-f".into(), "acc-1", &[stale, apps[1].clone()], at).unwrap();
+    is(store.create_group(&with_paid).await, |e| {
+        matches!(e, StoreError::StatusConflict)
     });
 }

@@ -38,6 +38,7 @@ mod accounts;
 mod applications;
 mod arrivals;
 mod audit;
+mod groups;
 mod hosts;
 mod invitation_requests;
 mod invitations;
@@ -135,7 +136,7 @@ fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
 
 /// Every attribute an expression names goes through a placeholder:
 /// DynamoDB reserves hundreds of words (`status`, `ttl`, ...).
-const NAMES: [(&str, &str); 18] = [
+const NAMES: [(&str, &str); 20] = [
     ("#used", "used_at"),
     ("#verified", "email_verified_at"),
     ("#ttl", "ttl"),
@@ -154,6 +155,8 @@ const NAMES: [(&str, &str); 18] = [
     ("#history", "history"),
     ("#notice", "notice"),
     ("#reminded", "reminded_at"),
+    ("#group", "group_id"),
+    ("#revoked", "invitation_revoked_at"),
 ];
 
 /// The placeholders `expressions` use (DynamoDB refuses unused ones).
@@ -210,6 +213,9 @@ fn event_pk(event_id: &str) -> String {
 }
 fn payment_intent_pk(payment_intent: &str) -> String {
     format!("PI#{payment_intent}")
+}
+fn group_pk(id: &str) -> String {
+    format!("GROUP#{id}")
 }
 fn visa_pk(number: &str) -> String {
     format!("VISA#{number}")
@@ -435,6 +441,30 @@ impl DynamoStore {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(#pk)")
             .set_expression_attribute_names(names(&["#pk"]))
+            .build()
+            .map_err(corrupt)?;
+        Ok(Write {
+            put: Some(put),
+            update: None,
+            delete: None,
+        })
+    }
+
+    /// A put over an item whose `condition` holds (e.g. unchanged since read).
+    fn put_write(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Write, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names(&[condition]))
+            .set_expression_attribute_values(Some(
+                values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            ))
             .build()
             .map_err(corrupt)?;
         Ok(Write {

@@ -2,11 +2,13 @@
 
 use crate::Deps;
 use http::StatusCode;
+use visa_core::Status;
 use visa_core::audit::{AuditAction, AuditEvent};
 use visa_core::http::{Request, Response, json, no_content, read_json};
 use visa_core::invitation::{NewInvitation, is_invitation_number};
 use visa_core::problem::{FieldError, Problem};
 use visa_core::routes::Route;
+use visa_core::search::{SearchKey, SearchKind};
 use visa_core::store::StoreError;
 
 /// The officer making this request, proven by the request itself: every
@@ -138,9 +140,60 @@ pub async fn revoke(
             Ok(no_content())
         }
         Err(StoreError::NotFound) => Err(Problem::not_found("no such invitation")),
-        Err(StoreError::InvitationNotClaimable) => Err(Problem::invitation_already_used(
-            "an application was made on this invitation",
-        )),
+        Err(StoreError::InvitationNotClaimable) => {
+            revoke_used(deps, number, &officer, &event).await
+        }
+        Err(e) => Err(Problem::from(e)),
+    }
+}
+
+/// A used invitation is still revoked while its application has opened no
+/// checkout: the application can then never be paid for (a family's
+/// group drops it before its checkout). Once a checkout is open or paid,
+/// the visa is the officers' to cancel instead.
+async fn revoke_used(
+    deps: &Deps,
+    number: &str,
+    officer: &str,
+    event: &AuditEvent,
+) -> Result<Response, Problem> {
+    let in_checkout = || {
+        Problem::invitation_already_used(
+            "an application on this invitation has opened its checkout or been paid: cancel its visa instead",
+        )
+    };
+    let invitation = deps
+        .invitations
+        .invitation(number)
+        .await?
+        .ok_or_else(|| Problem::not_found("no such invitation"))?;
+    // The application is found by the invitee's passport number, which the
+    // application had to match.
+    let key = SearchKey::new(
+        SearchKind::PassportNumber,
+        &invitation.invitee.passport_number,
+    )
+    .ok_or_else(in_checkout)?;
+    let application = deps
+        .applications
+        .find_applications(&key)
+        .await?
+        .into_iter()
+        .find(|a| a.invitation_number == number)
+        .ok_or_else(in_checkout)?;
+    if application.status != Status::InvitationConfirmed {
+        return Err(in_checkout());
+    }
+    match deps
+        .invitations
+        .revoke_used_invitation(number, &application.id, officer, event, deps.clock.now())
+        .await
+    {
+        Ok(_) => {
+            tracing::info!(%number, %officer, application_id = %application.id, "used invitation revoked before payment");
+            Ok(no_content())
+        }
+        Err(StoreError::StatusConflict | StoreError::NotFound) => Err(in_checkout()),
         Err(e) => Err(Problem::from(e)),
     }
 }

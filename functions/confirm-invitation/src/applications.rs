@@ -2,6 +2,7 @@
 //! and confirm the data to open the checkout.
 
 use crate::Deps;
+use chrono::{DateTime, Utc};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -9,6 +10,7 @@ use visa_core::application::{Application, NewApplication, Payment, Stay};
 use visa_core::auth::applicant;
 use visa_core::http::{Request, Response, json, read_json};
 use visa_core::invitation::{InvitationStatus, is_invitation_number};
+use visa_core::money::Money;
 use visa_core::payment::CheckoutRequest;
 use visa_core::problem::{FieldError, Problem};
 use visa_core::rules;
@@ -94,6 +96,8 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
         under_review: false,
         emailed_at: None,
         history: Vec::new(),
+        group_id: None,
+        invitation_revoked_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -171,24 +175,30 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
         (Status::AwaitingPayment, _) => return Ok(json(StatusCode::OK, &app.view())),
         (Status::Paid | Status::Issued, _) => return Err(invalid_state(app.status)),
     };
-    let expires_at = now + deps.checkout_lifetime;
+    if app.invitation_revoked_at.is_some() {
+        return Err(Problem::invitation_revoked(
+            "the migration service revoked this application's invitation: it cannot be paid for",
+        ));
+    }
+    if let Some(group) = &app.group_id {
+        return Err(Problem::invalid_state(format!(
+            "the application is paid for with its group {group}: confirm the group"
+        )));
+    }
     let site = deps.site_origin.trim_end_matches('/');
-    let checkout = deps
-        .payments
-        .open_checkout(&CheckoutRequest {
-            application_id: app.id.clone(),
-            amount: app.fee.clone(),
+    let checkout = open_provider_checkout(
+        deps,
+        Checkout {
+            reference: &app.id,
+            amount: &app.fee,
             description: format!("Kazakhstan e-visa ({}), consular fee", app.category),
             success_url: format!("{site}/payment-return?application={}", app.id),
             cancel_url: format!("{site}/check?application={}&cancelled=1", app.id),
-            customer_email: None,
-            expires_at,
-            attempt: expired
-                .as_ref()
-                .map_or(0, |p| p.replaced_sessions.len() + 1),
-        })
-        .await
-        .map_err(|e| Problem::payment_provider_unavailable(e.to_string()))?;
+            expired: expired.as_ref(),
+        },
+    )
+    .await?;
+    let expires_at = checkout.expires_at;
     let opened = match &expired {
         // Conditional on the expired session still being the current one:
         // of concurrent confirmations one replaces it, the rest answer
@@ -227,16 +237,65 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
             tracing::info!(application_id = %app.id, session, "checkout opened");
             Ok(json(StatusCode::OK, &updated.view()))
         }
-        // A concurrent confirmation won: answer with its session.
+        // A concurrent confirmation won: answer with its session. Or the
+        // invitation was revoked, or the application grouped, meanwhile.
         Err(StoreError::StatusConflict) => {
             let current = owned(deps, &account_id, id).await?;
             match current.status {
                 Status::AwaitingPayment => Ok(json(StatusCode::OK, &current.view())),
+                _ if current.invitation_revoked_at.is_some() => Err(Problem::invitation_revoked(
+                    "the migration service revoked this application's invitation: it cannot be paid for",
+                )),
                 other => Err(invalid_state(other)),
             }
         }
         Err(e) => Err(Problem::from(e)),
     }
+}
+
+/// What a checkout is for: one application, or a group.
+pub(crate) struct Checkout<'a> {
+    /// The application's or group's id: the provider's client reference.
+    pub reference: &'a str,
+    pub amount: &'a Money,
+    pub description: String,
+    pub success_url: String,
+    pub cancel_url: String,
+    /// The expired payment a new session replaces, if any.
+    pub expired: Option<&'a Payment>,
+}
+
+pub(crate) struct Opened {
+    pub session_id: String,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Opens a session at the provider, idempotent per reference and attempt.
+pub(crate) async fn open_provider_checkout(
+    deps: &Deps,
+    c: Checkout<'_>,
+) -> Result<Opened, Problem> {
+    let expires_at = deps.clock.now() + deps.checkout_lifetime;
+    let checkout = deps
+        .payments
+        .open_checkout(&CheckoutRequest {
+            application_id: c.reference.to_owned(),
+            amount: c.amount.clone(),
+            description: c.description,
+            success_url: c.success_url,
+            cancel_url: c.cancel_url,
+            customer_email: None,
+            expires_at,
+            attempt: c.expired.map_or(0, |p| p.replaced_sessions.len() + 1),
+        })
+        .await
+        .map_err(|e| Problem::payment_provider_unavailable(e.to_string()))?;
+    Ok(Opened {
+        session_id: checkout.session_id,
+        url: checkout.url,
+        expires_at,
+    })
 }
 
 fn invalid_state(status: Status) -> Problem {

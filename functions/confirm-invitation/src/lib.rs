@@ -6,6 +6,7 @@ mod admin;
 mod applications;
 mod arrivals;
 mod catalogue;
+mod groups;
 mod hosts;
 mod officer;
 mod requests;
@@ -24,7 +25,8 @@ use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
 use visa_core::staff::StaffDirectory;
 use visa_core::store::{
-    Applications, Arrivals, AuditTrail, Hosts, InvitationRequests, Invitations, Sessions, Visas,
+    Applications, Arrivals, AuditTrail, Groups, Hosts, InvitationRequests, Invitations, Sessions,
+    Visas,
 };
 
 pub use visa_core::auth::AdminAuth;
@@ -57,6 +59,8 @@ pub struct Deps {
     pub requests: Arc<dyn InvitationRequests>,
     /// Their arrival notices, which the border's entries open.
     pub arrivals: Arc<dyn Arrivals>,
+    /// Families and groups paying once.
+    pub groups: Arc<dyn Groups>,
 }
 
 impl Deps {
@@ -97,6 +101,10 @@ pub async fn handle(deps: &Deps, req: Request) -> Response {
         Op::ListApplications => respond(applications::list(deps, &req).await),
         Op::GetApplication => respond(applications::get(deps, &req, m.param("id")).await),
         Op::ConfirmApplication => respond(applications::confirm(deps, &req, m.param("id")).await),
+        Op::CreateGroup => respond(groups::create(deps, &req).await),
+        Op::GetGroup => respond(groups::get(deps, &req, m.param("id")).await),
+        Op::DissolveGroup => respond(groups::dissolve(deps, &req, m.param("id")).await),
+        Op::ConfirmGroup => respond(groups::confirm(deps, &req, m.param("id")).await),
         Op::CreateInvitation | Op::IssueInvitation => {
             respond(admin::create(deps, &req, m.route).await)
         }

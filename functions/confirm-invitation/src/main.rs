@@ -25,6 +25,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
         hosts: store.clone(),
         requests: store.clone(),
         arrivals: store.clone(),
+        groups: store.clone(),
         sessions: store,
         emails: Arc::new(cloud.email_queue()?),
         payments,

@@ -79,6 +79,15 @@ pub struct Payment {
 }
 
 impl Payment {
+    pub fn view(&self) -> PaymentView<'_> {
+        PaymentView {
+            checkout_session_id: &self.checkout_session_id,
+            checkout_url: &self.checkout_url,
+            paid_at: self.paid_at,
+            expires_at: self.expires_at,
+        }
+    }
+
     /// Unpaid and past its session's expiry at `now`.
     pub fn expired(&self, now: DateTime<Utc>) -> bool {
         self.paid_at.is_none() && self.expires_at.is_some_and(|at| at <= now)
@@ -329,6 +338,13 @@ pub struct Application {
     /// Disputes and the migration service's changes, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<VisaEvent>,
+    /// The group paying for it with others (`crate::group`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// When the migration service revoked its invitation, before any
+    /// checkout opened: it can no longer be paid for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation_revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -378,6 +394,10 @@ pub struct ApplicationView<'a> {
     /// The visa's machine-readable zone as it prints (fillers for the
     /// number until issued): what the applicant checks before paying.
     pub mrz: [String; 2],
+    /// The group paying for it with others, or null.
+    pub group_id: Option<&'a str>,
+    /// When its invitation was revoked (it can no longer be paid), or null.
+    pub invitation_revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -435,6 +455,11 @@ impl Application {
         payment: Payment,
         at: DateTime<Utc>,
     ) -> Result<Application, Conflict> {
+        if self.invitation_revoked_at.is_some() {
+            return Err(Conflict {
+                from: "revoked_invitation",
+            });
+        }
         let mut next = self.moved(Status::AwaitingPayment, at)?;
         next.details_confirmed_at = Some(at);
         next.payment = Some(payment);
@@ -732,16 +757,13 @@ impl Application {
             stay: &self.stay,
             fee: &self.fee,
             details_confirmed_at: self.details_confirmed_at,
-            payment: self.payment.as_ref().map(|p| PaymentView {
-                checkout_session_id: &p.checkout_session_id,
-                checkout_url: &p.checkout_url,
-                paid_at: p.paid_at,
-                expires_at: p.expires_at,
-            }),
+            payment: self.payment.as_ref().map(Payment::view),
             visa: self.visa.as_ref(),
             under_review: self.under_review,
             emailed_at: self.emailed_at,
             mrz: self.mrz(),
+            group_id: self.group_id.as_deref(),
+            invitation_revoked_at: self.invitation_revoked_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -749,7 +771,7 @@ impl Application {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::passport::Sex;
 
@@ -762,7 +784,7 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn draft() -> Application {
+    pub(crate) fn draft() -> Application {
         Application {
             id: "app".into(),
             account_id: "acc".into(),
@@ -798,6 +820,8 @@ mod tests {
             under_review: false,
             emailed_at: None,
             history: Vec::new(),
+            group_id: None,
+            invitation_revoked_at: None,
             created_at: at(1),
             updated_at: at(1),
         }

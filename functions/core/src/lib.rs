@@ -14,6 +14,7 @@ pub mod category;
 pub mod clock;
 pub mod date;
 pub mod decision;
+pub mod group;
 pub mod host;
 pub mod http;
 pub mod invitation;

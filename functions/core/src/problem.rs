@@ -94,6 +94,8 @@ problems! {
     host_not_approved => 409, "host-not-approved", "The inviting party is not approved by the migration service";
     notice_already_filed => 409, "notice-already-filed", "The arrival notice was filed already";
     request_already_decided => 409, "request-already-decided", "The invitation request was approved or refused already";
+    invitation_revoked => 409, "invitation-revoked", "The migration service revoked this application's invitation";
+    group_changed => 409, "group-changed", "Some members were removed from this payment: look at it again before paying";
     invalid_state => 409, "invalid-state", "The application is not in a state that allows this";
     visa_not_ready => 409, "visa-not-ready", "The visa has not been issued yet";
     visa_cancelled => 409, "visa-cancelled", "The visa is cancelled";

@@ -141,6 +141,19 @@ impl Retention {
     pub fn arrival(&self, arrival: &Arrival) -> DateTime<Utc> {
         self.issued_until(arrival.stay_until)
     }
+
+    /// When a group's record (ids, total and payment; no passport data)
+    /// is erased: as an unpaid application while unpaid, then as long as
+    /// the longest visa it paid for.
+    pub fn group(&self, group: &crate::group::Group) -> DateTime<Utc> {
+        match group.status {
+            crate::group::GroupStatus::Paid => self.issued_until(group.last_day),
+            _ => self.unpaid_until(
+                group.updated_at,
+                group.payment.as_ref().and_then(|p| p.expires_at),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

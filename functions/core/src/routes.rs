@@ -106,6 +106,10 @@ pub enum Op {
     ListApplications,
     GetApplication,
     ConfirmApplication,
+    CreateGroup,
+    GetGroup,
+    DissolveGroup,
+    ConfirmGroup,
     ReceivePaymentWebhook,
     GetVisaDownload,
     VerifyVisa,
@@ -200,6 +204,10 @@ routes! {
     ListApplications "listApplications" GET "/api/applications" ConfirmInvitation Applicant;
     GetApplication "getApplication" GET "/api/applications/{id}" ConfirmInvitation Applicant;
     ConfirmApplication "confirmApplication" POST "/api/applications/{id}/confirmation" ConfirmInvitation Applicant;
+    CreateGroup "createGroup" POST "/api/groups" ConfirmInvitation Applicant;
+    GetGroup "getGroup" GET "/api/groups/{id}" ConfirmInvitation Applicant;
+    DissolveGroup "dissolveGroup" DELETE "/api/groups/{id}" ConfirmInvitation Applicant;
+    ConfirmGroup "confirmGroup" POST "/api/groups/{id}/confirmation" ConfirmInvitation Applicant;
     ReceivePaymentWebhook "receivePaymentWebhook" POST "/api/webhooks/payment" PayWebhook Webhook;
     GetVisaDownload "getVisaDownload" GET "/api/applications/{id}/visa" RenderVisa Applicant;
     VerifyVisa "verifyVisa" GET "/api/visas/{visa_number}/verification" RenderVisa Public;

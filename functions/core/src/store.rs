@@ -5,6 +5,7 @@
 use crate::account::{Account, EmailVerification, PasswordReset, Session};
 use crate::application::{Application, Payment, Visa};
 use crate::audit::AuditEvent;
+use crate::group::Group;
 use crate::invitation::Invitation;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -136,6 +137,19 @@ pub trait Invitations: Send + Sync {
         &self,
         key: &crate::search::SearchKey,
     ) -> Result<Vec<Invitation>, StoreError>;
+    /// A used invitation revoked before its application opened a checkout:
+    /// the invitation (still used) becomes revoked, the application (still
+    /// `invitation_confirmed` on this invitation) records when, so it can
+    /// never be paid, and the audit event is appended, in one step;
+    /// `StatusConflict` (nothing written) if a checkout opened meanwhile.
+    async fn revoke_used_invitation(
+        &self,
+        number: &str,
+        application_id: &str,
+        by: &str,
+        event: &AuditEvent,
+        at: DateTime<Utc>,
+    ) -> Result<Invitation, StoreError>;
     /// Approved -> revoked (revoking again is a no-op). `NotFound`;
     /// `InvitationNotClaimable` if it was already used.
     /// approved -> revoked, recording `by`; revoking again changes nothing.
@@ -259,6 +273,38 @@ pub trait Applications: Send + Sync {
     ) -> Result<Application, StoreError>;
 }
 
+/// Families and groups paying once (`crate::group`).
+#[async_trait]
+pub trait Groups: Send + Sync {
+    /// Writes the new group and puts each member in it, in one step: each
+    /// must still be `invitation_confirmed`, in no group and its invitation
+    /// not revoked, else `StatusConflict` and nothing is written.
+    async fn create_group(&self, group: &Group) -> Result<(), StoreError>;
+    async fn group(&self, id: &str) -> Result<Option<Group>, StoreError>;
+    /// Writes `next` over the group as `current` was (its `updated_at`)
+    /// and takes each of `leaving` out of it (members dropped, or all of
+    /// them when it is dissolved), in one step; `StatusConflict` if the
+    /// group changed meanwhile.
+    async fn release_members(
+        &self,
+        current: &Group,
+        next: &Group,
+        leaving: &[String],
+    ) -> Result<(), StoreError>;
+    /// The group's checkout, in one step: `next` (awaiting payment in its
+    /// payment) over the group as `current` was, and every member into the
+    /// same payment: from `invitation_confirmed` in this group with its
+    /// invitation not revoked (`current` open), or from awaiting payment
+    /// in `current`'s expired session (a replacement). `StatusConflict`
+    /// and nothing written if any of them moved.
+    async fn open_group_checkout(
+        &self,
+        current: &Group,
+        next: &Group,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+}
+
 /// A payment the provider reported, already verified and checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaymentEvent {
@@ -276,6 +322,8 @@ pub struct PaymentEvent {
 pub enum PaymentRecorded {
     /// This event moved the application awaiting_payment -> paid.
     Paid(Box<Application>),
+    /// This event paid a group: its members, each now paid.
+    GroupPaid(Vec<Application>),
     /// The event id was seen before: nothing changed.
     DuplicateEvent,
     /// Another event paid it already: recorded this event, nothing else.
@@ -297,6 +345,14 @@ pub trait Payments: Send + Sync {
     /// application's or it is not awaiting payment at all; `NotFound` if
     /// there is no such application.
     async fn record_payment(
+        &self,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError>;
+    /// `record_payment` for a group's checkout (`event.application_id` is
+    /// the group's id): the event, the group and every member
+    /// awaiting_payment -> paid in ONE transaction, on the same terms.
+    async fn record_group_payment(
         &self,
         event: &PaymentEvent,
         at: DateTime<Utc>,
@@ -436,6 +492,7 @@ pub trait Store:
     + Hosts
     + InvitationRequests
     + Arrivals
+    + Groups
 {
 }
 impl<T> Store for T where
@@ -449,6 +506,7 @@ impl<T> Store for T where
         + Hosts
         + InvitationRequests
         + Arrivals
+        + Groups
 {
 }
 

@@ -14,14 +14,18 @@ use http::StatusCode;
 use serde_json::json;
 use std::sync::Arc;
 use visa_core::clock::Clock;
+use visa_core::group::{Group, GroupStatus};
 use visa_core::http::{Request, Response, json, respond, within_body_limit};
+use visa_core::money::Money;
 use visa_core::payment::PaymentProvider;
 use visa_core::problem::Problem;
 use visa_core::routes::{self, Function, Op};
-use visa_core::store::{Applications, PaymentEvent, PaymentRecorded, Payments, StoreError};
+use visa_core::store::{Applications, Groups, PaymentEvent, PaymentRecorded, Payments, StoreError};
 
 pub struct Deps {
     pub applications: Arc<dyn Applications>,
+    /// Families and groups: a group's checkout names the group.
+    pub groups: Arc<dyn Groups>,
     pub payments: Arc<dyn Payments>,
     /// The provider, for refunds of a second payment.
     pub provider: Arc<dyn PaymentProvider>,
@@ -125,49 +129,58 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
         tracing::warn!(anomaly = true, event_id = %event.id, session = %session.id, why, "payment does not match");
         Problem::payment_mismatch(format!("event {}: {why}", event.id))
     };
-    let application_id = session
+    let reference = session
         .client_reference_id
         .as_deref()
         .ok_or_else(|| mismatch("no client_reference_id"))?;
-    let app = deps
-        .applications
-        .application(application_id)
-        .await?
-        .ok_or_else(|| mismatch("unknown application"))?;
+    // The reference is an application's id, or a group's for a checkout
+    // paying for several.
+    let (fee, payment, group) = match deps.applications.application(reference).await? {
+        // A member is paid for only by its group's checkout.
+        Some(app) if app.group_id.is_some() => {
+            return Err(mismatch("the application is paid for by its group"));
+        }
+        Some(app) => (app.fee, app.payment, false),
+        None => match deps.groups.group(reference).await? {
+            Some(group) => (group.total, group.payment, true),
+            None => return Err(mismatch("unknown application")),
+        },
+    };
     // The current session, or one an expired session's replacement
     // replaced (a late payment, honoured or refunded below).
-    if !app.payment.as_ref().is_some_and(|p| p.knows(&session.id)) {
+    if !payment.as_ref().is_some_and(|p| p.knows(&session.id)) {
         return Err(mismatch("checkout session is not the application's"));
     }
-    if session.amount_total != Some(app.fee.amount_minor) {
-        return Err(mismatch("amount differs from the fee"));
-    }
-    if session
-        .currency
-        .as_deref()
-        .map(str::to_ascii_uppercase)
-        .as_deref()
-        != Some(app.fee.currency.as_str())
-    {
-        return Err(mismatch("currency differs from the fee"));
-    }
+    check_amount(&session, &fee).map_err(&mismatch)?;
     let record = PaymentEvent {
         event_id: event.id.clone(),
-        application_id: app.id.clone(),
+        application_id: reference.to_owned(),
         checkout_session_id: session.id.clone(),
-        amount_minor: app.fee.amount_minor,
-        currency: app.fee.currency.clone(),
+        amount_minor: fee.amount_minor,
+        currency: fee.currency.clone(),
         event_type: event.kind.clone(),
         payment_intent: session.payment_intent.clone(),
     };
-    match deps
-        .payments
-        .record_payment(&record, deps.clock.now())
-        .await
-    {
+    let recorded = if group {
+        deps.payments
+            .record_group_payment(&record, deps.clock.now())
+            .await
+    } else {
+        deps.payments
+            .record_payment(&record, deps.clock.now())
+            .await
+    };
+    match recorded {
         Ok(PaymentRecorded::Paid(app)) => {
             tracing::info!(application_id = %app.id, event_id = %event.id, "application paid");
             (deps.on_paid)(&app.id);
+            Ok(received())
+        }
+        Ok(PaymentRecorded::GroupPaid(members)) => {
+            tracing::info!(group_id = %reference, members = members.len(), event_id = %event.id, "group paid");
+            for app in &members {
+                (deps.on_paid)(&app.id);
+            }
             Ok(received())
         }
         Ok(PaymentRecorded::DuplicateEvent) => {
@@ -175,15 +188,28 @@ async fn paid(deps: &Deps, event: &Event, session: CheckoutSession) -> Result<Re
             Ok(received())
         }
         Ok(PaymentRecorded::AlreadyPaid) => {
-            tracing::info!(event_id = %event.id, application_id = %app.id, "already paid by another event");
+            tracing::info!(event_id = %event.id, reference, "already paid by another event");
             Ok(received())
         }
-        Ok(PaymentRecorded::PaidByAnotherSession) => refund(deps, event, &app.id, &record).await,
+        Ok(PaymentRecorded::PaidByAnotherSession) => refund(deps, event, reference, &record).await,
         Err(StoreError::StatusConflict | StoreError::NotFound) => {
             Err(mismatch("application is not awaiting payment"))
         }
         Err(e) => Err(Problem::from(e)),
     }
+}
+
+/// The session's amount and currency (lower case from Stripe) against
+/// what is owed: the fee, or a group's total.
+fn check_amount(session: &CheckoutSession, owed: &Money) -> Result<(), &'static str> {
+    if session.amount_total != Some(owed.amount_minor) {
+        return Err("amount differs from the fee");
+    }
+    let currency = session.currency.as_deref().map(str::to_ascii_uppercase);
+    if currency.as_deref() != Some(owed.currency.as_str()) {
+        return Err("currency differs from the fee");
+    }
+    Ok(())
 }
 
 async fn disputed(
@@ -207,6 +233,16 @@ async fn disputed(
             return Ok(received());
         }
     };
+    // A group's payment disputed: each member it paid for is reviewed.
+    if deps
+        .applications
+        .application(&application_id)
+        .await?
+        .is_none()
+        && let Some(group) = deps.groups.group(&application_id).await?
+    {
+        return disputed_group(deps, event, &group).await;
+    }
     match deps
         .payments
         .flag_for_review(&event.id, &application_id, deps.clock.now())
@@ -222,6 +258,30 @@ async fn disputed(
         }
         Err(e) => Err(Problem::from(e)),
     }
+}
+
+async fn disputed_group(deps: &Deps, event: &Event, group: &Group) -> Result<Response, Problem> {
+    if group.status != GroupStatus::Paid {
+        tracing::warn!(anomaly = true, event_id = %event.id, group_id = %group.id, "dispute for an unpaid group");
+        return Ok(received());
+    }
+    for member in &group.members {
+        // One record per member, so a redelivery flags none twice.
+        let changed = deps
+            .payments
+            .flag_for_review(&format!("{}#{member}", event.id), member, deps.clock.now())
+            .await;
+        match changed {
+            Ok(changed) => {
+                tracing::warn!(anomaly = true, group_id = %group.id, application_id = %member, changed, "group payment disputed: flagged for review");
+            }
+            Err(StoreError::NotFound) => {
+                tracing::warn!(anomaly = true, group_id = %group.id, application_id = %member, "disputed group's member is gone");
+            }
+            Err(e) => return Err(Problem::from(e)),
+        }
+    }
+    Ok(received())
 }
 
 /// A second payment for an application another of its sessions paid (a

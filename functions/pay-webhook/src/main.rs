@@ -14,6 +14,7 @@ async fn deps() -> Result<Deps, lambda::Error> {
     warmed?;
     Ok(Deps {
         applications: store.clone(),
+        groups: store.clone(),
         payments: store,
         // Read at the first refund only: most deliveries never need it.
         provider: Arc::new(cloud.stripe_on_first_use()),

@@ -136,9 +136,11 @@ impl Gateway {
                 hosts: shared.clone(),
                 requests: shared.clone(),
                 arrivals: shared.clone(),
+                groups: shared.clone(),
             },
             webhook: visa_pay_webhook::Deps {
                 applications: shared.clone(),
+                groups: shared.clone(),
                 payments: shared.clone(),
                 provider: refunds,
                 clock: clock.clone(),

@@ -26,6 +26,7 @@ mod accounts;
 mod applications;
 mod arrivals;
 mod audit;
+mod groups;
 mod hosts;
 mod invitation_requests;
 mod invitations;
@@ -44,7 +45,7 @@ pub struct Swept {
     pub invitations: u64,
     /// Hosts' invitation requests and arrivals.
     pub host_records: u64,
-    /// Expired sessions, links, sign-in counters and payment events.
+    /// Expired sessions, links, sign-in counters, payment events and groups.
     pub expired: u64,
 }
 
@@ -101,6 +102,8 @@ CREATE TABLE IF NOT EXISTS arrivals (
   open_due TEXT, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS arrivals_by_host ON arrivals (host_id, entered_at);
 CREATE INDEX IF NOT EXISTS arrivals_open ON arrivals (open_due, request_id) WHERE open_due IS NOT NULL;
+-- Families and groups paying once (visa_core::group).
+CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_events (id TEXT PRIMARY KEY, at INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (at, id);
 -- The audit trail is append-only: the store itself refuses a change or a
@@ -343,6 +346,12 @@ impl SqliteStore {
                 )
                 .map_err(unavailable)?;
                 swept.host_records += 1;
+            }
+            let groups: Vec<visa_core::group::Group> = records(&tx, "SELECT doc FROM groups", [])?;
+            for g in groups.iter().filter(|g| retention.group(g) <= now) {
+                tx.execute("DELETE FROM groups WHERE id = ?1", [&g.id])
+                    .map_err(unavailable)?;
+                swept.expired += 1;
             }
             let epoch = now.timestamp();
             let events_before = now - chrono::Duration::days(PAYMENT_EVENT_DAYS);

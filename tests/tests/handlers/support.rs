@@ -515,6 +515,8 @@ pub fn application(id: &str, account_id: &str, number: &str, at: DateTime<Utc>) 
         under_review: false,
         emailed_at: None,
         history: Vec::new(),
+        group_id: None,
+        invitation_revoked_at: None,
         created_at: at,
         updated_at: at,
     }
@@ -582,6 +584,7 @@ impl Confirm {
                 hosts: shared.clone(),
                 requests: shared.clone(),
                 arrivals: shared.clone(),
+                groups: shared.clone(),
                 emails: queued.clone(),
                 sessions: shared,
                 payments: Arc::new(visa_local::sandbox::SandboxPayments {
@@ -791,6 +794,7 @@ impl Webhook {
         Webhook {
             deps: visa_pay_webhook::Deps {
                 applications: shared.clone(),
+                groups: shared.clone(),
                 payments: shared,
                 provider: Arc::new(ProviderDown),
                 clock: clock.clone(),

@@ -107,13 +107,19 @@ impl Applications for DynamoStore {
             .update_expression(
                 "SET #status = :to, gsi5pk = :status_key, #confirmed = :at, #payment = :payment, #updated = :at, #ttl = :ttl",
             )
-            .condition_expression("#status = :from")
+            // A group's member is paid for by the group's checkout alone;
+            // a revoked invitation's application by none.
+            .condition_expression(
+                "#status = :from AND attribute_not_exists(#group) AND attribute_not_exists(#revoked)",
+            )
             .set_expression_attribute_names(names(&[
                 "#status",
                 "#confirmed",
                 "#payment",
                 "#updated",
                 "#ttl",
+                "#group",
+                "#revoked",
             ]))
             .expression_attribute_values(
                 ":ttl",

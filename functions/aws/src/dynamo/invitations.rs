@@ -42,6 +42,48 @@ impl Invitations for DynamoStore {
         self.get_record(invitation_pk(number), "INVITATION").await
     }
 
+    async fn revoke_used_invitation(
+        &self,
+        number: &str,
+        application_id: &str,
+        by: &str,
+        event: &AuditEvent,
+        at: DateTime<Utc>,
+    ) -> Result<Invitation, StoreError> {
+        let writes = vec![
+            self.update_write(
+                key(invitation_pk(number), "INVITATION"),
+                "SET #status = :revoked, revoked_by = :by",
+                "#status = :used",
+                vec![
+                    (":revoked", s(InvitationStatus::Revoked.as_str())),
+                    (":by", s(by)),
+                    (":used", s(InvitationStatus::Used.as_str())),
+                ],
+            )?,
+            self.update_write(
+                key(app_pk(application_id), "APP"),
+                "SET #revoked = :at, #updated = :at",
+                "#status = :confirmed AND invitation_number = :number",
+                vec![
+                    (":at", attribute(&at)?),
+                    (":confirmed", s(Status::InvitationConfirmed.as_str())),
+                    (":number", s(number)),
+                ],
+            )?,
+            self.put_new_write(audit::item(event)?)?,
+        ];
+        match self.transact(writes).await? {
+            None => self.invitation(number).await?.ok_or(StoreError::NotFound),
+            Some(codes) if failed(&codes, 0) || failed(&codes, 1) => {
+                Err(StoreError::StatusConflict)
+            }
+            Some(_) => Err(StoreError::Unavailable(
+                "an audit event with this id exists".into(),
+            )),
+        }
+    }
+
     async fn revoke_invitation(
         &self,
         number: &str,

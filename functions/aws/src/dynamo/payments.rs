@@ -75,6 +75,14 @@ impl Payments for DynamoStore {
         Err(StoreError::StatusConflict)
     }
 
+    async fn record_group_payment(
+        &self,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError> {
+        self.group_payment(event, at).await
+    }
+
     async fn record_event(
         &self,
         event_id: &str,

@@ -137,6 +137,10 @@ impl Applications for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
             let app = load_application(&tx, &id)?.ok_or(StoreError::NotFound)?;
+            // A group's member is paid for by the group's checkout alone.
+            if app.group_id.is_some() {
+                return Err(StoreError::StatusConflict);
+            }
             let next = app.open_checkout(payment, at)?;
             save_application(&tx, &next, app.status)?;
             tx.commit().map_err(unavailable)?;

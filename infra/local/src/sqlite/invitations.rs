@@ -97,6 +97,48 @@ impl Invitations for SqliteStore {
         .await
     }
 
+    async fn revoke_used_invitation(
+        &self,
+        number: &str,
+        application_id: &str,
+        by: &str,
+        event: &AuditEvent,
+        at: DateTime<Utc>,
+    ) -> Result<Invitation, StoreError> {
+        let (number, application_id, by, event) = (
+            number.to_owned(),
+            application_id.to_owned(),
+            by.to_owned(),
+            event.clone(),
+        );
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+            let doc: Option<String> = tx
+                .query_row("SELECT doc FROM invitations WHERE number = ?1 AND status = 'used'", [&number], |r| r.get(0))
+                .optional()
+                .map_err(unavailable)?;
+            let mut inv: Invitation = from_doc(&doc.ok_or(StoreError::StatusConflict)?)?;
+            let mut app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
+            if app.status != Status::InvitationConfirmed || app.invitation_number != number {
+                return Err(StoreError::StatusConflict);
+            }
+            inv.status = InvitationStatus::Revoked;
+            inv.revoked_by = Some(by);
+            tx.execute(
+                "UPDATE invitations SET status = 'revoked', doc = ?2 WHERE number = ?1 AND status = 'used'",
+                params![number, to_doc(&inv)],
+            )
+            .map_err(unavailable)?;
+            app.invitation_revoked_at = Some(at);
+            app.updated_at = at;
+            save_application(&tx, &app, Status::InvitationConfirmed)?;
+            super::audit::append(&tx, &event)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(inv)
+        })
+        .await
+    }
+
     async fn revoke_invitation(
         &self,
         number: &str,

@@ -53,6 +53,14 @@ impl Payments for SqliteStore {
         .await
     }
 
+    async fn record_group_payment(
+        &self,
+        event: &PaymentEvent,
+        at: DateTime<Utc>,
+    ) -> Result<PaymentRecorded, StoreError> {
+        self.group_payment(event, at).await
+    }
+
     async fn record_event(
         &self,
         event_id: &str,
