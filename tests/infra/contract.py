@@ -23,6 +23,11 @@ ROUTES = [
     ("GET", "/api/applications", "confirm-invitation", "applicant"),
     ("GET", "/api/applications/{id}", "confirm-invitation", "applicant"),
     ("POST", "/api/applications/{id}/confirmation", "confirm-invitation", "applicant"),
+    # Families and groups (issue #23): one checkout for several applications.
+    ("POST", "/api/groups", "confirm-invitation", "applicant"),
+    ("GET", "/api/groups/{id}", "confirm-invitation", "applicant"),
+    ("DELETE", "/api/groups/{id}", "confirm-invitation", "applicant"),
+    ("POST", "/api/groups/{id}/confirmation", "confirm-invitation", "applicant"),
     ("POST", "/api/webhooks/payment", "pay-webhook", "payment-provider"),
     ("GET", "/api/applications/{id}/visa", "render-visa", "applicant"),
     ("GET", "/api/visas/{visa_number}/verification", "render-visa", "border-control"),
@@ -116,7 +121,18 @@ SLUGS = {
     ("GET", "/api/applications"): {"unauthenticated", "body-too-large"},
     ("GET", "/api/applications/{id}"): {"not-found", "unauthenticated", "body-too-large"},
     ("POST", "/api/applications/{id}/confirmation"): {
-        "not-found", "invalid-state", "validation", "unauthenticated", "malformed-body", "body-too-large",
+        "not-found", "invalid-state", "invitation-revoked", "validation", "unauthenticated",
+        "malformed-body", "body-too-large",
+    },
+    ("POST", "/api/groups"): {
+        "not-found", "invalid-state", "invitation-revoked", "validation", "unauthenticated",
+        "malformed-body", "body-too-large",
+    },
+    ("GET", "/api/groups/{id}"): {"not-found", "unauthenticated", "body-too-large"},
+    ("DELETE", "/api/groups/{id}"): {"not-found", "invalid-state", "unauthenticated", "body-too-large"},
+    ("POST", "/api/groups/{id}/confirmation"): {
+        "not-found", "group-changed", "invalid-state", "validation", "unauthenticated",
+        "malformed-body", "body-too-large",
     },
     ("POST", "/api/webhooks/payment"): {"bad-signature", "payment-mismatch", "malformed-body", "body-too-large"},
     ("GET", "/api/applications/{id}/visa"): {"not-found", "visa-not-ready", "unauthenticated", "body-too-large"},

@@ -155,7 +155,8 @@ def test_schemas_carry_the_contract_formats(openapi):
     app = s["Application"]
     assert set(app["required"]) == {
         "id", "status", "category", "invitation_number", "passport", "inviter", "stay", "fee",
-        "payment", "visa", "details_confirmed_at", "under_review", "mrz", "created_at", "updated_at",
+        "payment", "visa", "details_confirmed_at", "under_review", "mrz", "group_id",
+        "invitation_revoked_at", "created_at", "updated_at",
     }
     # The one MRZ: two lines of the MRV-B alphabet, 36 characters each.
     mrz = app["properties"]["mrz"]
