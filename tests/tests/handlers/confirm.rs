@@ -452,6 +452,18 @@ async fn invitation_revocation_problems() {
         )
         .await;
     assert_eq!(applied.0, 201, "{}", applied.1);
+    // Its checkout open: no longer the officer's to revoke (a visa is
+    // cancelled instead). Before that, revoking is allowed (groups.rs).
+    let id = applied.1["id"].as_str().unwrap();
+    let confirmed = c
+        .call(
+            "POST",
+            &format!("/api/applications/{id}/confirmation"),
+            Some(&token),
+            json!({"details_match_passport": true}),
+        )
+        .await;
+    assert_eq!(confirmed.0, 200, "{}", confirmed.1);
     refused(
         &c,
         delete(&path, Some(OFFICER)),

@@ -4,7 +4,7 @@
 //! problems its own calls recorded (`support::send`) with the contract.
 
 use crate::support::{Answered, CATCH_ALL, answered};
-use crate::{arrivals, confirm, officer, register, render, webhook};
+use crate::{arrivals, confirm, groups, officer, register, render, webhook};
 use std::collections::BTreeSet;
 use visa_core::routes::ROUTES;
 
@@ -107,6 +107,7 @@ async fn every_slug_of_every_route_is_answered() {
     confirm::all().await;
     officer::all().await;
     arrivals::all().await;
+    groups::all().await;
     webhook::all().await;
     render::all().await;
 

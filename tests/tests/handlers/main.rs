@@ -32,6 +32,7 @@ macro_rules! cases {
 mod arrivals;
 mod confirm;
 mod coverage;
+mod groups;
 mod officer;
 mod register;
 mod render;

@@ -510,7 +510,7 @@ async fn invitation_problems() {
         .find(|e| e.action == visa_core::audit::AuditAction::InvitationRevoked)
         .unwrap();
     assert_eq!(revoked.reason, "the host withdrew it");
-    // A used invitation is not revoked.
+    // A used invitation is not revoked...
     let used = c.invitation("tourist", "IND").await;
     let token = c.applicant("acc-used").await;
     let (status, app) = c
@@ -522,6 +522,20 @@ async fn invitation_problems() {
         )
         .await;
     assert_eq!(status, 201, "{app}");
+    // Once its application's checkout is open, that is (before, it is: groups.rs).
+    let confirm = format!(
+        "/api/applications/{}/confirmation",
+        app["id"].as_str().unwrap()
+    );
+    let (status, confirmed) = c
+        .call(
+            "POST",
+            &confirm,
+            Some(&token),
+            json!({"details_match_passport": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{confirmed}");
     let path = format!(
         "/api/officer/invitations/{}/revocation",
         used["number"].as_str().unwrap()
