@@ -2750,6 +2750,13 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         "the PDF went with its application"
     );
 
+    // A family of three from one account, paying once (issue #23): the
+    // group's conditional transactions on DynamoDB through the binaries,
+    // under the roles. The migration service revokes one member's
+    // invitation first: it is dropped before the checkout opens.
+    family_pays_once(&portal, &ddb, &table, &email, &webhook_secret).await;
+    aws.take();
+
     // Figures. Time waiting for moto is not what AWS would take, so each
     // init is also shown without it: the function's own start-up work.
     let hello_ms = ms(hello_init);
@@ -2811,6 +2818,181 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
         "the proxy saw the calls"
     );
     roles_allow_the_flow_and_every_statement_is_needed(&aws);
+}
+
+/// A family of three applies from one account; one member's invitation is
+/// revoked before paying; the other two are paid for once and issued.
+async fn family_pays_once(
+    portal: &Portal,
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    email: &str,
+    webhook_secret: &str,
+) {
+    let email = format!("family-{email}");
+    let body = json!({"email": email, "password": "correct horse battery"});
+    let made = portal
+        .call("POST", "/api/accounts", None, Some(body.clone()), &[])
+        .await;
+    assert_eq!(made.status, 201);
+    let token = portal
+        .call("POST", "/api/sessions", None, Some(body), &[])
+        .await
+        .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = Some(token.as_str());
+    let mut ids = Vec::new();
+    for number in ["940000000001", "940000000002", "940000000003"] {
+        let inv = portal
+            .call_as_officer(
+                "POST",
+                "/api/admin/invitations",
+                Some(serde_json::from_slice(&invitation_body(number)).unwrap()),
+            )
+            .await;
+        assert_eq!(inv.status, 201);
+        let applied = portal
+            .call(
+                "POST",
+                "/api/applications",
+                t,
+                Some(application_body(number)),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            applied.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&applied.body)
+        );
+        ids.push(applied.json()["id"].as_str().unwrap().to_owned());
+    }
+    let formed = portal
+        .call(
+            "POST",
+            "/api/groups",
+            t,
+            Some(json!({"application_ids": ids})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        formed.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&formed.body)
+    );
+    let gid = formed.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(formed.json()["total"]["amount_minor"], 18000);
+
+    let revoked = portal
+        .call_as_officer("DELETE", "/api/admin/invitations/940000000002", None)
+        .await;
+    assert_eq!(
+        revoked.status,
+        204,
+        "{}",
+        String::from_utf8_lossy(&revoked.body)
+    );
+    let confirm = format!("/api/groups/{gid}/confirmation");
+    let yes = json!({"details_match_passport": true});
+    let changed = portal
+        .call("POST", &confirm, t, Some(yes.clone()), &[])
+        .await;
+    assert_eq!(
+        changed.status,
+        409,
+        "{}",
+        String::from_utf8_lossy(&changed.body)
+    );
+    assert_eq!(changed.json()["type"], "/problems/group-changed");
+    let confirmed = portal.call("POST", &confirm, t, Some(yes), &[]).await;
+    assert_eq!(
+        confirmed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&confirmed.body)
+    );
+    let group = confirmed.json();
+    assert_eq!(group["total"]["amount_minor"], 12000);
+    assert_eq!(group["dropped"][0]["application_id"], ids[1].as_str());
+    let session = group["payment"]["checkout_session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(session, format!("cs_test_{gid}"));
+
+    let pay = |amount: i64, event_id: &str| {
+        let event = serde_json::to_vec(&json!({
+            "id": event_id, "object": "event", "type": "checkout.session.completed",
+            "data": {"object": {"id": session, "object": "checkout.session", "client_reference_id": gid,
+                                "amount_total": amount, "currency": "usd", "payment_status": "paid",
+                                "payment_intent": format!("pi_{gid}")}},
+        }))
+        .unwrap();
+        let signature = sign(webhook_secret, chrono::Utc::now().timestamp(), &event);
+        async move {
+            portal
+                .call_raw(
+                    None,
+                    "POST",
+                    "/api/webhooks/payment",
+                    None,
+                    Some(&event),
+                    &[("stripe-signature", &signature)],
+                )
+                .await
+        }
+    };
+    let short = pay(6000, "evt_family_short").await;
+    assert_eq!(
+        short.status, 422,
+        "the sum of one fee for two changes nothing"
+    );
+    for id in [&ids[0], &ids[2]] {
+        let image = application_image(ddb, table, id).await;
+        assert_eq!(image["status"], json!({"S": "awaiting_payment"}));
+    }
+    for _ in 0..2 {
+        let paid = pay(12000, "evt_family").await;
+        assert_eq!(paid.status, 200, "{}", String::from_utf8_lossy(&paid.body));
+    }
+    // Each visa issued on its own from the stream.
+    for (n, id) in [&ids[0], &ids[2]].into_iter().enumerate() {
+        let image = application_image(ddb, table, id).await;
+        assert_eq!(image["status"], json!({"S": "paid"}));
+        let answer = portal.functions["render-visa"]
+            .invoke(json!({"Records": [stream_record(&format!("95{n}"), image)]}))
+            .await
+            .unwrap();
+        assert_eq!(answer, json!({"batchItemFailures": []}));
+        let app = portal
+            .call("GET", &format!("/api/applications/{id}"), t, None, &[])
+            .await
+            .json();
+        assert_eq!(app["status"], "issued", "{app}");
+        assert_eq!(app["group_id"], gid.as_str());
+    }
+    let dropped = portal
+        .call(
+            "GET",
+            &format!("/api/applications/{}", ids[1]),
+            t,
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(dropped["status"], "invitation_confirmed");
+    assert!(dropped["invitation_revoked_at"].is_string(), "{dropped}");
+    let paid = portal
+        .call("GET", &format!("/api/groups/{gid}"), t, None, &[])
+        .await
+        .json();
+    assert_eq!(paid["status"], "paid");
 }
 
 /// Every call the flow made was allowed by its function's role, and each
