@@ -282,8 +282,6 @@ def test_every_route_success_and_problems_conform(gw, checker):
     app = c.call("POST", "/api/applications", 201, token=token, body=body).json()
     assert app["status"] == "invitation_confirmed"
     c.call("POST", "/api/applications", 409, "invitation-already-used", token=token, body=body)
-    # docs/API.md is silent on revoking a used invitation; the gateway refuses with 409.
-    c.call("DELETE", f"/api/admin/invitations/{inv['number']}", 409, "invitation-already-used", token=ADMIN_TOKEN)
 
     # Reading.
     c.call("GET", "/api/applications", 200, token=token)
@@ -311,6 +309,8 @@ def test_every_route_success_and_problems_conform(gw, checker):
     app = c.call("POST", confirm, 200, token=token, body=yes).json()
     assert app["status"] == "awaiting_payment" and app["payment"]
     c.call("POST", confirm, 200, token=token, body=yes)  # idempotent while unpaid
+    # Its checkout open, the invitation is no longer revoked (a visa is cancelled instead).
+    c.call("DELETE", f"/api/admin/invitations/{inv['number']}", 409, "invitation-already-used", token=ADMIN_TOKEN)
 
     # Webhook.
     event = paid_event(app, "evt_" + uuid.uuid4().hex)
@@ -347,6 +347,64 @@ def test_every_route_success_and_problems_conform(gw, checker):
     c.call("GET", f"{verify}?passport_number=X0000000", 404, "not-found")
     c.call("GET", "/api/visas/ZZZZZZZZZ/verification?passport_number=X0000000", 404, "not-found")
     c.call("GET", verify, 404, "not-found")
+
+    # Families and groups: one checkout for several applications.
+    fam = applicant(c, "family")
+
+    def member():
+        made = new_invitation(c)
+        return c.call("POST", "/api/applications", 201, token=fam, body=application(made)).json()
+
+    first, second, revoked, later = member(), member(), member(), member()
+    ids = [first["id"], second["id"], revoked["id"]]
+    c.call("POST", "/api/groups", 401, "unauthenticated", body={"application_ids": ids})
+    c.call("POST", "/api/groups", 400, "malformed-body", token=fam, raw=b"{")
+    c.call("POST", "/api/groups", 422, "validation", token=fam, body={"application_ids": ids[:1]})
+    c.call("POST", "/api/groups", 404, "not-found", token=fam, body={"application_ids": [first["id"], app["id"]]})
+    # Revoked before any checkout: it can never be paid for, alone or grouped.
+    c.call("DELETE", f"/api/admin/invitations/{revoked['invitation_number']}", 204, token=ADMIN_TOKEN)
+    c.call("POST", "/api/groups", 409, "invitation-revoked", token=fam, body={"application_ids": ids})
+    c.call("POST", f"/api/applications/{revoked['id']}/confirmation", 409, "invitation-revoked", token=fam, body=yes)
+    group = c.call("POST", "/api/groups", 201, token=fam,
+                   body={"application_ids": [first["id"], second["id"], later["id"]]}).json()
+    assert group["total"]["amount_minor"] == 3 * first["fee"]["amount_minor"]
+    c.call("POST", "/api/groups", 409, "invalid-state", token=fam, body={"application_ids": [first["id"], second["id"]]})
+    c.call("POST", f"/api/applications/{first['id']}/confirmation", 409, "invalid-state", token=fam, body=yes)
+    listed = c.call("GET", "/api/applications", 200, token=fam).json()["items"]
+    assert {i["id"] for i in listed if i["group_id"] == group["id"]} == {first["id"], second["id"], later["id"]}
+    group_path = f"/api/groups/{group['id']}"
+    c.call("GET", group_path, 200, token=fam)
+    c.call("GET", group_path, 401, "unauthenticated")
+    c.call("GET", group_path, 404, "not-found", token=other)
+    group_confirm = f"{group_path}/confirmation"
+    c.call("POST", group_confirm, 401, "unauthenticated", body=yes)
+    c.call("POST", group_confirm, 404, "not-found", token=other, body=yes)
+    c.call("POST", group_confirm, 400, "malformed-body", token=fam, raw=b"{")
+    c.call("POST", group_confirm, 422, "validation", token=fam, body={"details_match_passport": False})
+    # A member's invitation revoked after grouping: dropped before the checkout.
+    c.call("DELETE", f"/api/admin/invitations/{later['invitation_number']}", 204, token=ADMIN_TOKEN)
+    c.call("POST", group_confirm, 409, "group-changed", token=fam, body=yes)
+    paying = c.call("POST", group_confirm, 200, token=fam, body=yes).json()
+    assert paying["total"]["amount_minor"] == 2 * first["fee"]["amount_minor"]
+    assert [d["application_id"] for d in paying["dropped"]] == [later["id"]]
+    c.call("DELETE", group_path, 401, "unauthenticated")
+    c.call("DELETE", group_path, 404, "not-found", token=other)
+    c.call("DELETE", group_path, 409, "invalid-state", token=fam)
+    as_app = {"id": paying["id"], "payment": paying["payment"], "fee": paying["total"]}
+    res = gw.signed_webhook(paid_event(as_app, "evt_" + uuid.uuid4().hex, amount=first["fee"]["amount_minor"]))
+    assert res.status == 422 and res.json()["type"] == "/problems/payment-mismatch", res
+    res = gw.signed_webhook(paid_event(as_app, "evt_" + uuid.uuid4().hex))
+    assert res.status == 200, res
+    c.check("POST", "/api/webhooks/payment", res)
+    for member_id in (first["id"], second["id"]):
+        assert wait_issued(c, fam, member_id)["group_id"] == group["id"]
+    c.call("POST", group_confirm, 409, "invalid-state", token=fam, body=yes)
+    # Undone while open: the members are free again.
+    spare = [member(), member()]
+    undone = c.call("POST", "/api/groups", 201, token=fam, body={"application_ids": [m["id"] for m in spare]}).json()
+    dissolved = c.call("DELETE", f"/api/groups/{undone['id']}", 200, token=fam).json()
+    assert dissolved["status"] == "dissolved"
+    c.call("POST", f"/api/applications/{spare[0]['id']}/confirmation", 200, token=fam, body=yes)
 
     # Sign-out, then the token is dead.
     c.call("DELETE", "/api/sessions/current", 401, "unauthenticated")
