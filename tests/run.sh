@@ -9,7 +9,8 @@
 # DynamoDB/S3 in moto, cloud adapters, whole flows through the real
 # visa-local binary, security, QR read-back); the four Lambda binaries
 # under a Runtime API emulator (prints init and DynamoDB figures); the
-# infrastructure checks; schemathesis against infra/openapi.yaml; the load,
+# infrastructure checks; the peak-capacity model against its simulation;
+# schemathesis against infra/openapi.yaml; the load,
 # fault-injection and kill -9 runs at CI size; a short fuzzing run; the
 # browser tests in Debian's Chromium; the site's slow-link figures. About 25-30 minutes from cold on 2
 # cores (measured: PERFORMANCE.md), about 6 with a warm target dir.
@@ -70,6 +71,10 @@ export VISA_LOCAL_BIN="$CARGO_TARGET_DIR/debug/visa-local"
 
 step "infrastructure checks"
 bash tests/infra/run.sh
+
+step "peak capacity: the model against the simulation (figures: PERFORMANCE.md)"
+python3 tests/sim/pipeline.py --check
+python3 -m pytest -p no:cacheprovider -q tests/sim
 
 step "schemathesis against infra/openapi.yaml"
 bash tests/infra/schemathesis.sh

@@ -7,11 +7,13 @@ CloudFront and the functions disagree on the origin secret.
 """
 
 import json
+import math
 import os
 import pathlib
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -392,6 +394,105 @@ def test_payment_and_issuing_have_reserved_concurrency(template):
         if "ReservedConcurrentExecutions" in props(fn)
     }
     assert {"pay-webhook", "render-visa"} <= reserved
+
+
+def _pipeline_model():
+    """tests/sim/pipeline.py: the capacity model PERFORMANCE.md's figures come from."""
+    import importlib.util
+
+    path = REPO / "tests" / "sim" / "pipeline.py"
+    spec = importlib.util.spec_from_file_location("pipeline", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["pipeline"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _mappings(template):
+    raw = template["Resources"]
+    stream = [props(m) for m in of_type(raw, "AWS::Lambda::EventSourceMapping").values()
+              if props(m)["EventSourceArn"] == {"Fn::GetAtt": ["Table", "StreamArn"]}]
+    mail = [props(m) for m in of_type(raw, "AWS::Lambda::EventSourceMapping").values()
+            if props(m)["EventSourceArn"] == {"Fn::GetAtt": ["EmailQueue", "Arn"]}]
+    return stream[0], mail[0]
+
+
+def test_emails_are_paced_to_the_ses_rate_the_stack_is_given(template):
+    raw = template["Resources"]
+    _, mail = _mappings(template)
+    # One parameter sets both the mapping's concurrency and what the
+    # function divides the SES rate by: they cannot drift apart.
+    assert mail["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "EmailSenders"}
+    env = props(raw["RenderVisaFunction"])["Environment"]["Variables"]
+    assert env["EMAIL_SENDERS"] == {"Ref": "EmailSenders"}
+    assert env["SES_MAX_SEND_RATE"] == {"Ref": "SesMaxSendRate"}
+    params = template["Parameters"]
+    # Lambda's smallest MaximumConcurrency; SES's smallest rate (the sandbox).
+    assert params["EmailSenders"]["MinValue"] >= 2
+    assert params["SesMaxSendRate"]["MinValue"] >= 1
+    # A paced batch at the slowest rate the stack accepts, with the most
+    # senders by default, still ends inside half the timeout.
+    timeout = props(raw["RenderVisaFunction"])["Timeout"]
+    slowest = params["SesMaxSendRate"]["MinValue"]
+    assert mail["BatchSize"] * params["EmailSenders"]["Default"] / slowest <= timeout / 2
+
+
+def test_pipeline_settings_carry_the_target_rate_by_the_model(template):
+    """The inequalities of PERFORMANCE.md's capacity model, on the template's
+    defaults, at the target (issue #24: 100 issued visas a second)."""
+    model = _pipeline_model()
+    target = 100
+    raw = template["Resources"]
+    params = template["Parameters"]
+    stream, mail = _mappings(template)
+    shards = model.PROFILES["default"].shards
+    slots = shards * stream["ParallelizationFactor"]
+    t_rec = model.issue_record_mean()
+    # The stream's batches issue faster than the target, with room.
+    batch = stream["BatchSize"]
+    assert slots * batch / (model.LAT["invoke"] + batch * t_rec) >= 2 * target
+    assert stream["MaximumBatchingWindowInSeconds"] == 0
+    # A batch's own time stays far inside the timeout.
+    assert batch * t_rec * 10 <= props(raw["RenderVisaFunction"])["Timeout"]
+    # The senders can reach the SES rate they are given.
+    t_mail = model.email_mean()
+    assert params["EmailSenders"]["Default"] >= params["SesMaxSendRate"]["Default"] * t_mail
+    # render-visa's reservation holds every batch at once, the senders a
+    # raised SES rate needs and the visa routes, even when the stream has
+    # two and a half times the shards the model assumes.
+    senders_at_target = math.ceil(1.5 * target * t_mail)
+    need = 2.5 * slots + senders_at_target + model.http_render_reserve(target)
+    assert params["RenderVisaReservedConcurrency"]["Default"] >= need
+    # pay-webhook's reservation absorbs a cold start of the whole rate.
+    t_hook = model.steps_mean(model.WEBHOOK_STEPS)
+    assert params["PayWebhookReservedConcurrency"]["Default"] >= target * (model.COLD_START + t_hook)
+    # KMS: two Signs per visa within the quota the model takes for an
+    # account that still has the older default.
+    assert model.PROFILES["default"].kms_rate / model.SIGNS_PER_VISA >= target
+
+
+def test_the_simulation_runs_the_template_defaults(template):
+    """tests/sim's "default" profile is this template, not a copy that drifted."""
+    model = _pipeline_model()
+    d = model.PROFILES["default"]
+    stream, mail = _mappings(template)
+    params = template["Parameters"]
+    assert (d.parallelization, d.stream_batch, d.batching_window) == (
+        stream["ParallelizationFactor"], stream["BatchSize"], stream["MaximumBatchingWindowInSeconds"])
+    assert d.stream_retries == stream["MaximumRetryAttempts"]
+    assert (d.email_senders, d.email_batch) == (params["EmailSenders"]["Default"], mail["BatchSize"])
+    assert d.ses_rate == params["SesMaxSendRate"]["Default"]
+    assert d.webhook_reserved == params["PayWebhookReservedConcurrency"]["Default"]
+    assert d.render_reserved == params["RenderVisaReservedConcurrency"]["Default"]
+    assert (d.stage_rate, d.stage_burst) == (params["ApiThrottlingRateLimit"]["Default"],
+                                             params["ApiThrottlingBurstLimit"]["Default"])
+    stage = props(template["Resources"]["HttpApiStage"])["RouteSettings"]
+    confirm = stage["POST /api/applications/{id}/confirmation"]
+    assert (d.confirm_rate, d.confirm_burst) == (confirm["ThrottlingRateLimit"], confirm["ThrottlingBurstLimit"])
+    queue = props(template["Resources"]["EmailQueue"])
+    assert d.visibility_timeout == queue["VisibilityTimeout"]
+    assert d.max_receives == queue["RedrivePolicy"]["maxReceiveCount"]
+    assert d.paced, "the template gives render-visa its SES rate to keep to"
 
 
 # ------------------------------------------------------------------ HTTP API
