@@ -25,6 +25,10 @@ pub const VISA_SIGNING_KEY_ID: &str = "VISA_SIGNING_KEY_ID";
 pub const RETIRED_SIGNING_KEY_IDS: &str = "RETIRED_SIGNING_KEY_IDS";
 pub const MAIL_FROM: &str = "MAIL_FROM";
 pub const EMAIL_QUEUE_URL: &str = "EMAIL_QUEUE_URL";
+/// The account's SES send rate, and how many email batches share it
+/// (the email mapping's MaximumConcurrency): render-visa paces its sends.
+pub const SES_MAX_SEND_RATE: &str = "SES_MAX_SEND_RATE";
+pub const EMAIL_SENDERS: &str = "EMAIL_SENDERS";
 pub const STRIPE_API_BASE: &str = "STRIPE_API_BASE";
 
 #[derive(Debug, thiserror::Error)]
@@ -165,8 +169,19 @@ impl Cloud {
         let retired = std::env::var(RETIRED_SIGNING_KEY_IDS)
             .map(|ids| split_secrets(&ids))
             .unwrap_or_default();
+        // A peak can meet the account's ECC request quota: retry a throttled
+        // Sign soon and often rather than the SDK's 3 attempts from 1 s
+        // (PERFORMANCE.md, "Peak capacity").
+        let kms = aws_sdk_kms::config::Builder::from(&self.sdk)
+            .retry_config(
+                aws_sdk_kms::config::retry::RetryConfig::standard()
+                    .with_max_attempts(8)
+                    .with_initial_backoff(std::time::Duration::from_millis(50))
+                    .with_max_backoff(std::time::Duration::from_secs(2)),
+            )
+            .build();
         Ok(KmsSigner::new(
-            aws_sdk_kms::Client::new(&self.sdk),
+            aws_sdk_kms::Client::from_conf(kms),
             required(VISA_SIGNING_KEY_ID)?,
         )
         .with_retired(retired))
@@ -183,12 +198,18 @@ impl Cloud {
         .map_err(ConfigError::Invalid)
     }
 
-    /// SES from the verified identity `MAIL_FROM`.
+    /// SES from the verified identity `MAIL_FROM`, each send waiting its
+    /// turn when `SES_MAX_SEND_RATE` and `EMAIL_SENDERS` are set.
     pub fn notifier(&self) -> Result<SesNotifier, ConfigError> {
-        Ok(SesNotifier::new(
-            aws_sdk_sesv2::Client::new(&self.sdk),
-            required(MAIL_FROM)?,
-        ))
+        let number = |name| std::env::var(name).ok().and_then(|v| v.parse::<f64>().ok());
+        let pace = match (number(SES_MAX_SEND_RATE), number(EMAIL_SENDERS)) {
+            (Some(rate), Some(senders)) => crate::pace::Pace::share(rate, senders),
+            _ => None,
+        };
+        Ok(
+            SesNotifier::new(aws_sdk_sesv2::Client::new(&self.sdk), required(MAIL_FROM)?)
+                .paced(pace),
+        )
     }
 
     /// The email queue `EMAIL_QUEUE_URL`.

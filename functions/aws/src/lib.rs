@@ -5,7 +5,7 @@
 //! - `s3`: visa PDFs, private and encrypted, behind presigned GETs.
 //! - `stripe`: the payment provider (Stripe Checkout).
 //! - `kms`: the visa-signing key (ES256 in KMS).
-//! - `ses`: the issued e-visa by email.
+//! - `ses`: the issued e-visa by email, paced to SES's send rate (`pace`).
 //! - `sqs`: the queue of issued visas waiting to be emailed.
 //! - `config`: environment, one SdkConfig, secrets read once.
 //! - `lambda`: JSON logs and the lambda_http bridge.
@@ -17,6 +17,7 @@ pub mod dynamo;
 pub mod kms;
 pub mod lambda;
 pub mod origin;
+pub mod pace;
 pub mod s3;
 pub mod ses;
 pub mod sqs;

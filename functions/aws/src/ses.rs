@@ -12,6 +12,8 @@ use visa_core::notify::{Notifier, NotifyError, TextEmail, VisaEmail};
 pub struct SesNotifier {
     client: Client,
     from: String,
+    /// This sender's share of the account's send rate, if set.
+    pace: Option<crate::pace::Pace>,
 }
 
 impl SesNotifier {
@@ -20,7 +22,14 @@ impl SesNotifier {
         SesNotifier {
             client,
             from: from.into(),
+            pace: None,
         }
+    }
+
+    /// Sends no faster than `pace` allows.
+    pub fn paced(mut self, pace: Option<crate::pace::Pace>) -> Self {
+        self.pace = pace;
+        self
     }
 }
 
@@ -30,6 +39,9 @@ impl SesNotifier {
             .data(Blob::new(message.into_bytes()))
             .build()
             .map_err(|e| NotifyError::Unavailable(e.to_string()))?;
+        if let Some(pace) = &self.pace {
+            pace.wait().await;
+        }
         self.client
             .send_email()
             .from_email_address(&self.from)
