@@ -1,12 +1,14 @@
 // Back from the checkout (Stripe's success_url): waits, polling
 // GET /api/applications/{id}, until the visa is issued (the webhook marks it
 // paid and the renderer issues it within seconds: docs/API.md), then offers the PDF.
+// A group's (?group=<id>) lists each member the same way (payment-return-group.js).
 
 import { start, param, onLanguageChange, showPageProblem } from '../page.js';
 import { el, formatDate } from '../i18n.js';
 import { get, ApiProblem } from '../api.js';
 import { problemKey } from '../errors.js';
 import { downloadVisa } from '../visa-download.js';
+import { paymentReturnGroup } from '../payment-return-group.js';
 
 const POLL_MS = 2000;
 const SLOW_POLL_MS = 10000;
@@ -103,6 +105,11 @@ async function poll() {
 }
 
 start(async () => {
+  // A group's checkout comes back with ?group=<id>: each member's visa (payment-return-group.js).
+  if (param('group')) {
+    await paymentReturnGroup(param('group'));
+    return;
+  }
   const id = param('application');
   if (!id) {
     document.getElementById('progress').replaceChildren();
