@@ -41,9 +41,11 @@ export async function entryPointsFor(application) {
 
 /**
  * The nodes of one application's answers. `level`: its sections' heading
- * level; `idPrefix`: what makes its ids unique on the page.
+ * level; `idPrefix`: what makes its ids unique on the page; `ownerId`: the
+ * id of the heading naming whose answers they are (a group's member), so
+ * each member's MRZ region has a name of its own.
  */
-export function answerNodes(app, entryPoints, { level = 2, idPrefix = '' } = {}) {
+export function answerNodes(app, entryPoints, { level = 2, idPrefix = '', ownerId = null } = {}) {
   const p = app.passport || {};
   const stay = app.stay || {};
   const points = entryPoints
@@ -84,7 +86,7 @@ export function answerNodes(app, entryPoints, { level = 2, idPrefix = '' } = {})
     el('figure', { className: 'mrz' }, [
       el('figcaption', { key: 'check.mrz_caption', attrs: { id: captionId } }),
       // Focusable so that keyboard users can scroll it at 200% zoom or on a narrow screen.
-      el('div', { className: 'mrz__box', attrs: { tabindex: '0', role: 'region', 'aria-labelledby': captionId } }, [lines]),
+      el('div', { className: 'mrz__box', attrs: { tabindex: '0', role: 'region', 'aria-labelledby': ownerId ? `${captionId} ${ownerId}` : captionId } }, [lines]),
     ]),
   );
   // The passport as entered against the zone, detail by detail.

@@ -56,7 +56,7 @@ function memberSection(member, index, count) {
   const children = [el('h2', { key: 'check_group.member_heading', vars: { n: index + 1, count, name: personName(member) }, attrs: { id: titleId } })];
   if (app) {
     const key = `${app.passport && app.passport.nationality}|${app.category}`;
-    children.push(...answerNodes(app, entryPoints.get(key) || null, { level: 3, idPrefix: `member-${index}-` }));
+    children.push(...answerNodes(app, entryPoints.get(key) || null, { level: 3, idPrefix: `member-${index}-`, ownerId: titleId }));
   }
   return el('section', { className: 'member', attrs: { 'aria-labelledby': titleId, 'data-member': member.application_id } }, children);
 }
