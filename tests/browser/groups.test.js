@@ -116,12 +116,11 @@ async function revoke(invitationNumber) {
   assert.ok(res.status >= 200 && res.status < 300, `DELETE /api/admin/invitations/${invitationNumber}: ${res.status} ${text}`);
 }
 
-/** Money as the page writes it in `lang` (i18n.js's formatMoney: en-GB for English, Russian conventions for Kazakh). */
+/** Money as the page writes it, by the page's own formatMoney (i18n.js, in the page's language). */
 async function money(page, amountMinor, currency) {
-  return page.evaluate(({ amountMinor, currency }) => {
-    const lang = document.documentElement.lang;
-    const tag = { en: 'en-GB', kk: 'ru' }[lang] || lang;
-    return new Intl.NumberFormat(tag, { style: 'currency', currency }).format(amountMinor / 100);
+  return page.evaluate(async ({ amountMinor, currency }) => {
+    const { formatMoney } = await import('/js/i18n.js');
+    return formatMoney({ amount_minor: amountMinor, currency });
   }, { amountMinor, currency });
 }
 
