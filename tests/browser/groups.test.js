@@ -23,7 +23,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail, ready, inspect, watchConsole, isoDay, callApi,
-  signInToCabinet, TEST_PASSWORD, messagesTo, waitFor, decodeHeader,
+  signInToCabinet, TEST_PASSWORD, messagesTo, visaEmailsTo, waitFor, decodeHeader,
 } from './harness.js';
 
 let gateway;
@@ -121,7 +121,7 @@ async function money(page, amountMinor, currency) {
   return page.evaluate(async ({ amountMinor, currency }) => {
     const { formatMoney } = await import('/js/i18n.js');
     return formatMoney({ amount_minor: amountMinor, currency });
-  }, { amountMinor, currency });
+  }, { amountMinor, currency }).then((s) => s.replace(/\s+/g, ' '));
 }
 
 const text = async (locator) => ((await locator.textContent()) || '').replace(/\s+/g, ' ').trim();
@@ -178,9 +178,11 @@ test('a family of three applies from one account, pays once, and receives three 
     await t.test('the group\'s check page shows each member\'s answers and MRZ, and the total', async () => {
       await ready(page);
       assert.equal(await text(page.locator('h1')), m['check_group.heading']);
-      const members = page.locator('[data-member]');
-      assert.equal(await members.count(), 3);
-      for (const [i, app] of family.apps.entries()) {
+      // In the order the cabinet listed (and sent) them.
+      const shown = await page.locator('[data-member]').evaluateAll((els) => els.map((e) => e.getAttribute('data-member')));
+      assert.deepEqual([...shown].sort(), family.apps.map((a) => a.id).sort());
+      for (const [i, id] of shown.entries()) {
+        const app = family.apps.find((a) => a.id === id);
         const section = page.locator(`[data-member="${app.id}"]`);
         assert.equal(await text(section.locator('h2').first()), m['check_group.member_heading'].replace('{n}', i + 1).replace('{count}', 3).replace('{name}', nameOf(app.person)));
         assert.equal(await text(section.locator('[data-answer="given_names"]')), app.person.given_names);
@@ -229,9 +231,16 @@ test('a family of three applies from one account, pays once, and receives three 
       assert.ok(group.body.payment && group.body.payment.paid_at);
       assert.deepEqual(group.body.members.map((x) => x.visa_number).sort(), [...numbers].sort());
 
-      // Each visa emailed on its own.
-      const subjects = () => messagesTo(gateway, family.email).map((mail) => decodeHeader(/^Subject: (.*)$/m.exec(mail)[1].trim()));
-      await waitFor('three visa emails', () => numbers.every((n) => subjects().some((s) => s.includes(n))));
+      // Each visa emailed on its own, with its PDF.
+      const emails = await waitFor('three visa emails', () => {
+        const found = visaEmailsTo(gateway, family.email);
+        return numbers.every((n) => found.has(n)) && found;
+      });
+      assert.equal(emails.size, 3);
+      for (const n of numbers) {
+        assert.ok(decodeHeader(/^Subject: (.*)$/m.exec(emails.get(n))[1].trim()).includes(n));
+        assert.match(emails.get(n), /application\/pdf/);
+      }
     });
 
     await t.test('the cabinet shows the group paid, each visa issued with its download', async () => {
