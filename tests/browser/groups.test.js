@@ -11,7 +11,9 @@
 // the outbox. (b) A member revoked: a group of three, an officer revokes
 // one invitation (admin API), the check page's confirmation meets 409
 // group-changed and names the person dropped and the new total (2 x fee)
-// in an alert that takes focus; confirmed again, two are paid and issued.
+// in an alert that takes focus; confirmed again, two are paid and issued
+// (a member's own check page leads to the group's; the revoked one's says
+// so and offers nothing to confirm).
 // (c) axe-core on the cabinet with a group, an application revoked and
 // two to choose from (and its form's error), the group's check page and
 // its dropped alert, in en, ru and kk. (d) The group's check page without
@@ -281,7 +283,10 @@ test('a member whose invitation is revoked is dropped before checkout, named, an
     assert.equal(await section.locator('[data-application]').count(), 3);
     assert.equal(await section.locator(`a[data-group-check="${group.id}"]`).getAttribute('href'), `/check?group=${group.id}`);
 
-    await page.goto(`${gateway.baseUrl}/check?group=${encodeURIComponent(group.id)}`);
+    // A member's own check page leads to the group's: it is confirmed only with the others.
+    await page.goto(`${gateway.baseUrl}/check?application=${encodeURIComponent(kept1.id)}`);
+    await page.waitForURL(/\/check\?group=/);
+    assert.equal(new URL(page.url()).searchParams.get('group'), group.id);
     await ready(page);
     assert.equal(await page.locator('[data-member]').count(), 3);
     // The migration service revokes one invitation while the page is open.
@@ -331,6 +336,12 @@ test('a member whose invitation is revoked is dropped before checkout, named, an
       assert.equal(await groupSection.locator(`[data-application="${gone.id}"]`).count(), 0);
       const app = await api('GET', `/applications/${gone.id}`, { token: family.token });
       assert.ok(app.body.invitation_revoked_at);
+      // Its own check page says so, with nothing to confirm.
+      await page.goto(`${gateway.baseUrl}/check?application=${encodeURIComponent(gone.id)}`);
+      await ready(page);
+      await page.locator('#notice [data-notice="revoked"]').waitFor();
+      assert.ok(await page.locator('#confirm-form').isHidden());
+      await inspect(page, 'en-check-revoked');
     });
     assert.deepEqual(consoleErrors, []);
   } finally {

@@ -45,6 +45,15 @@ function renderNotice() {
   const host = document.getElementById('notice');
   host.replaceChildren();
   cancelExpiryTimer();
+  if (app && app.invitation_revoked_at) {
+    host.append(el('div', { className: 'banner', attrs: { role: 'region', 'aria-labelledby': 'notice-title', 'data-notice': 'revoked' } }, [
+      el('h2', { className: 'banner__title', key: 'check.revoked_title', attrs: { id: 'notice-title' } }),
+      el('div', { className: 'banner__content' }, [
+        el('p', { key: 'cabinet.invitation_revoked', vars: { at: formatDateTime(app.invitation_revoked_at) } }),
+      ]),
+    ]));
+    return;
+  }
   if (app && checkoutExpired(app)) {
     // Back from a checkout that had expired, or here after it did: no money was taken.
     host.append(el('div', { className: 'banner', attrs: { role: 'region', 'aria-labelledby': 'notice-title', 'data-notice': 'expired' } }, [
@@ -88,10 +97,17 @@ start(async () => {
     window.location.replace(`/payment-return?application=${encodeURIComponent(app.id)}`);
     return;
   }
+  // Paid for with others: only the group's page confirms it (the API refuses it alone).
+  if (app.group_id) {
+    window.location.replace(`/check?group=${encodeURIComponent(app.group_id)}`);
+    return;
+  }
   // Without them, the rule's default wording names the two airports.
   entryPoints = await entryPointsFor(app);
   renderAnswers();
   renderNotice();
+  // Revoked by the migration service: nothing can be paid (the notice says so).
+  if (app.invitation_revoked_at) return;
 
   const form = document.getElementById('confirm-form');
   form.hidden = false;
