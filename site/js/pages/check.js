@@ -12,7 +12,6 @@ import { get, ApiProblem } from '../api.js';
 import { FormErrors, problemMessages } from '../errors.js';
 import { checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
 import { answerNodes, entryPointsFor } from '../check-answers.js';
-import { checkGroup } from '../check-group.js';
 
 let app = null;
 let entryPoints = null;
@@ -76,6 +75,8 @@ function renderNotice() {
 start(async () => {
   // /check?group=<id>: everyone a group pays for, and one payment (check-group.js).
   if (param('group')) {
+    // Loaded only for a group: a single application's page stays as small as it was.
+    const { checkGroup } = await import('../check-group.js');
     await checkGroup(param('group'));
     return;
   }

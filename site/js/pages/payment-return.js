@@ -8,7 +8,6 @@ import { el, formatDate } from '../i18n.js';
 import { get, ApiProblem } from '../api.js';
 import { problemKey } from '../errors.js';
 import { downloadVisa } from '../visa-download.js';
-import { paymentReturnGroup } from '../payment-return-group.js';
 
 const POLL_MS = 2000;
 const SLOW_POLL_MS = 10000;
@@ -107,6 +106,8 @@ async function poll() {
 start(async () => {
   // A group's checkout comes back with ?group=<id>: each member's visa (payment-return-group.js).
   if (param('group')) {
+    // Loaded only for a group: a single application's page stays as small as it was.
+    const { paymentReturnGroup } = await import('../payment-return-group.js');
     await paymentReturnGroup(param('group'));
     return;
   }
