@@ -56,10 +56,15 @@ function cells(row, p, mrv) {
   }
 }
 
-/** The heading, the table and the notes its results call for: nodes to append to the check page. */
-export function comparisonSection(application) {
+/**
+ * The heading, the table and the notes its results call for: nodes to
+ * append to the check page. A group's page shows one per member, under
+ * the member's own heading: `level` and `id` keep its headings in order
+ * and its ids apart.
+ */
+export function comparisonSection(application, { level = 2, id = 'mrz-compare-heading' } = {}) {
   const out = [
-    el('h2', { key: 'mrz.compare.heading', attrs: { id: 'mrz-compare-heading' } }),
+    el(`h${level}`, { key: 'mrz.compare.heading', attrs: { id } }),
     el('p', { key: 'mrz.compare.intro' }),
   ];
   const comparison = compareWithVisa(application.passport, application.mrz);

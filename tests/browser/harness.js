@@ -382,6 +382,21 @@ export function messagesTo(gateway, address) {
     });
 }
 
+/** The issued visas emailed to `address`: the outbox's e-visa-<number>.eml files (each with its PDF), by visa number. */
+export function visaEmailsTo(gateway, address) {
+  const outbox = join(gateway.dataDir, 'outbox');
+  if (!existsSync(outbox)) return new Map();
+  const found = new Map();
+  for (const name of readdirSync(outbox)) {
+    const m = /^e-visa-([A-Z0-9]+)\.eml$/.exec(name);
+    if (!m) continue;
+    const text = readFileSync(join(outbox, name), 'utf8');
+    const to = /^To: (.*)$/m.exec(text);
+    if (to && to[1].trim().toLowerCase() === address.toLowerCase()) found.set(m[1], text);
+  }
+  return found;
+}
+
 /** What `check` finds, asked every 100 ms for up to 15 s. */
 export async function waitFor(what, check) {
   const deadline = Date.now() + 15_000;

@@ -27,4 +27,4 @@ fi
 
 # One file at a time: each starts its own gateway and browser, and the
 # machine has two cores.
-exec node --test --test-concurrency=1 "$@" static.test.js unit.test.js verify.test.js journey.test.js password-reset.test.js email-verification.test.js retrieve.test.js checkout-expiry.test.js account-deletion.test.js visa-life.test.js officer.test.js verify-offline.test.js invitation-link.test.js host.test.js arrivals.test.js mrz.test.js no-script.test.js
+exec node --test --test-concurrency=1 "$@" static.test.js unit.test.js verify.test.js journey.test.js password-reset.test.js email-verification.test.js retrieve.test.js checkout-expiry.test.js account-deletion.test.js visa-life.test.js officer.test.js verify-offline.test.js invitation-link.test.js host.test.js arrivals.test.js mrz.test.js groups.test.js no-script.test.js

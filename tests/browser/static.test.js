@@ -34,7 +34,7 @@ const SLUGS = [
   'malformed-body', 'body-too-large', 'bad-signature', 'payment-mismatch', 'invitation-exists',
   'bad-request', 'forbidden', 'method-not-allowed', 'unsupported-media-type', 'internal',
   'payment-provider-unavailable', 'unavailable', 'reset-link-invalid', 'too-many-requests',
-  'verification-link-invalid', 'email-already-verified', 'payment-open',
+  'verification-link-invalid', 'email-already-verified', 'payment-open', 'group-changed', 'invitation-revoked',
 ];
 
 test('every problem slug of docs/API.md has a message in every language', () => {
@@ -99,6 +99,10 @@ test('every key the pages use is translated', () => {
   }
   for (const s of ['approved', 'used', 'revoked']) used.add(`officer.invitation_status.${s}`);
   for (const s of ['invalid-state', 'forbidden', 'invitation-already-used', 'not-found']) used.add(`officer.refused.${s}`);
+  // Families and groups (cabinet.js, group-form.js).
+  for (const s of ['open', 'awaiting_payment', 'paid', 'dissolved']) used.add(`group_status.${s}`);
+  for (const s of ['not-found', 'invalid-state', 'invitation-revoked', 'validation']) used.add(`group_form.member_problem.${s}`);
+  used.add('cabinet.group_heading').add('cabinet.group_heading_one');
   // Arrival notices (host.js, officer.js).
   for (const s of ['awaiting', 'overdue', 'filed', 'filed_late']) used.add(`host.arrival_status.${s}`);
   for (const s of ['overdue', 'awaiting']) used.add(`officer.arrivals.none_${s}`).add(`officer.arrivals.status.${s}`);

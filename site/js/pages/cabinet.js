@@ -10,6 +10,14 @@
 // asked again): once done, the page shows what was erased and the e-visas
 // the migration service keeps, each with the way to get it without an
 // account (/retrieve).
+//
+// Families and groups: applications one group pays for (their group_id,
+// GET /api/groups/{id}) are shown together under the group's heading,
+// with its status and its one action (check and pay for all, the
+// checkout, undo the group); two or more that can be paid for together
+// are offered "Pay for several people together" (group-form.js). An
+// application whose invitation the migration service revoked says so and
+// offers no payment.
 
 import { start, onLanguageChange, showPageProblem, refreshAccountLinks } from '../page.js';
 import { t, el, translate, currentLanguage, formatDate, formatDateTime, formatMoney, formatTime, updateTitle } from '../i18n.js';
@@ -17,6 +25,9 @@ import { get, post, del, clearSession, ApiProblem } from '../api.js';
 import { FormErrors, problemKey } from '../errors.js';
 import { downloadVisa } from '../visa-download.js';
 import { checkoutUrl, checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
+import { statusTag } from '../status-tag.js';
+import { getGroup, undoGroup, goToGroupCheckout, checkHref, membersOf, droppedOf, personName } from '../groups.js';
+import { renderGroupForm, wireGroupForm, groupable } from '../group-form.js';
 
 // Fast while a payment or an issue is under way (the webhook and the
 // renderer act within seconds), slow otherwise.
@@ -25,6 +36,9 @@ const SLOW_POLL_MS = 30000;
 const IN_FLIGHT = new Set(['awaiting_payment', 'paid']);
 
 let items = null;
+let groups = new Map(); // group id -> GET /api/groups/{id}, for the groups the applications name
+const groupErrors = new Map(); // group id -> problem key
+const groupBusy = new Set(); // group ids whose confirmation or undoing is under way
 let timer = null;
 let cancelExpiryTimer = () => {};
 const actionErrors = new Map(); // application id -> problem key
@@ -41,10 +55,6 @@ function row(labelKey, value) {
   if (value instanceof Node) dd.append(value);
   else dd.textContent = value;
   return el('div', { className: 'summary-list__row' }, [el('dt', { key: labelKey }), dd]);
-}
-
-export function statusTag(status) {
-  return el('strong', { className: `tag tag--${status}`, key: `status.${status}`, attrs: { 'data-status-tag': status } });
 }
 
 /**
@@ -98,7 +108,7 @@ function payActions(app, check) {
 function focusAction(key) {
   const target = document.querySelector(`#applications [data-focus="${CSS.escape(key)}"]`);
   if (!target) return;
-  if (target.matches('h2')) target.setAttribute('tabindex', '-1');
+  if (target.matches('h2, h3')) target.setAttribute('tabindex', '-1');
   target.focus();
 }
 
@@ -131,9 +141,26 @@ async function pay(app) {
   }
 }
 
+/** The group an application is paid with, if it is still in one (not undone). */
+function groupOf(app) {
+  const group = app.group_id ? groups.get(app.group_id) : null;
+  if (!group || group.status === 'dissolved') return null;
+  return membersOf(group).some((m) => m.application_id === app.id) ? group : null;
+}
+
 function actionsFor(app) {
   const box = el('div', { className: 'card__actions' });
   const check = `/check?application=${encodeURIComponent(app.id)}`;
+  if (app.invitation_revoked_at && ['invitation_confirmed', 'awaiting_payment'].includes(app.status)) {
+    // Revoked before any payment: nothing to pay, and the way to ask why.
+    box.append(el('p', { className: 'inset', key: 'cabinet.invitation_revoked', vars: { at: formatDateTime(app.invitation_revoked_at) }, attrs: { 'data-revoked': app.id } }));
+    return box;
+  }
+  if (groupOf(app) && ['invitation_confirmed', 'awaiting_payment'].includes(app.status)) {
+    // Paid for with the others: the group's heading above has the action.
+    box.append(el('p', { key: 'cabinet.member_pays_with_group' }));
+    return box;
+  }
   switch (app.status) {
     case 'invitation_confirmed':
       box.append(el('p', { key: 'cabinet.next_check' }),
@@ -179,7 +206,7 @@ function actionsFor(app) {
   return box;
 }
 
-function card(app) {
+function card(app, level = 2) {
   const titleId = `application-${app.id}-title`;
   // Two applications of the same type share a title: the invitation number tells their regions apart.
   const invitationId = `application-${app.id}-invitation`;
@@ -196,7 +223,7 @@ function card(app) {
   ]);
   const label = app.invitation_number ? `${titleId} ${invitationId}` : titleId;
   return el('section', { className: 'card', attrs: { 'aria-labelledby': label, 'data-application': app.id, 'data-status': app.status } }, [
-    el('h2', { className: 'card__title', key: `category.${app.category}_visa`, attrs: { id: titleId, 'data-focus': `title:${app.id}` } }),
+    el(`h${level}`, { className: 'card__title', key: `category.${app.category}_visa`, attrs: { id: titleId, 'data-focus': `title:${app.id}` } }),
     el('div', { className: 'card__body' }, [dl]),
     actionsFor(app),
   ]);
@@ -212,10 +239,133 @@ function render() {
     host.append(el('p', { key: 'cabinet.empty' }));
     return;
   }
-  for (const app of items) host.append(card(app));
+  // Each group where its first member would be, its members under it.
+  const shown = new Set();
+  for (const app of items) {
+    const group = groupOf(app);
+    if (!group) host.append(card(app));
+    else if (!shown.has(group.id)) {
+      shown.add(group.id);
+      host.append(groupSection(group));
+    }
+  }
+  renderGroupForm(items.filter((a) => groupable(a, Boolean(groupOf(a)))));
   // Keep keyboard focus where it was across a refresh (from a Pay link to the button that replaces it).
   if (focused) focusAction(focused);
-  cancelExpiryTimer = whenCheckoutsExpire(items, checkoutsExpired);
+  cancelExpiryTimer = whenCheckoutsExpire([...items, ...[...shown].map((id) => groups.get(id))], checkoutsExpired);
+}
+
+// ---------- Groups: several applications paid for at once ----------
+
+function groupActions(group) {
+  const box = el('div', { className: 'card__actions' });
+  const focus = `group:${group.id}`;
+  const check = checkHref(group.id);
+  const total = formatMoney(group.total);
+  if (group.status === 'open') {
+    const undo = el('button', { className: 'button button--secondary', key: 'cabinet.group_undo', attrs: { type: 'button', 'data-undo-group': group.id, 'data-focus': `undo:${group.id}` } });
+    undo.addEventListener('click', () => undoTheGroup(group));
+    box.append(
+      el('p', { key: 'cabinet.group_next_check' }),
+      el('div', { className: 'button-group' }, [
+        el('a', { className: 'button', key: 'cabinet.group_action_check', attrs: { href: check, 'data-group-check': group.id, 'data-focus': focus } }),
+        undo,
+      ]),
+    );
+  } else if (group.status === 'awaiting_payment') {
+    const url = checkoutUrl(group);
+    if (!url || checkoutExpired(group)) {
+      if (checkoutExpired(group)) {
+        box.append(el('p', { className: 'inset', key: 'cabinet.payment_expired', vars: { time: formatDateTime(group.payment.expires_at) }, attrs: { 'data-checkout-expired': group.payment.expires_at } }));
+      }
+      // Confirmed again on the check page, which opens a new checkout.
+      box.append(el('a', { className: 'button', key: 'cabinet.group_action_check', attrs: { href: check, 'data-group-check': group.id, 'data-focus': focus } }));
+    } else {
+      if (group.payment.expires_at) {
+        box.append(el('p', { key: 'cabinet.pay_by', vars: { time: formatDateTime(group.payment.expires_at) }, attrs: { 'data-pay-by': group.payment.expires_at } }));
+      }
+      const link = el('a', { className: 'button', key: 'cabinet.group_action_pay', vars: { total }, attrs: { href: url, 'data-group-pay': group.id, 'data-focus': focus } });
+      link.addEventListener('click', (ev) => {
+        // A new tab or window follows the link itself.
+        if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+        ev.preventDefault();
+        payGroup(group);
+      });
+      box.append(link);
+    }
+  } else if (group.status === 'paid') {
+    box.append(el('p', { key: 'cabinet.group_paid' }));
+  }
+  if (groupErrors.has(group.id)) {
+    box.append(el('p', { className: 'error-message', key: groupErrors.get(group.id), attrs: { role: 'alert' } }));
+  }
+  return box;
+}
+
+function groupSection(group) {
+  const titleId = `group-${group.id}-title`;
+  const members = membersOf(group);
+  const apps = members.map((m) => (items || []).find((a) => a.id === m.application_id)).filter(Boolean);
+  const dropped = droppedOf(group);
+  return el('section', { className: 'group', attrs: { 'aria-labelledby': titleId, 'data-group': group.id, 'data-group-status': group.status } }, [
+    el('div', { className: 'group__head' }, [
+      el('h2', { className: 'group__title', key: members.length === 1 ? 'cabinet.group_heading_one' : 'cabinet.group_heading', vars: { count: members.length, total: formatMoney(group.total) }, attrs: { id: titleId, 'data-focus': `group-title:${group.id}` } }),
+      el('p', {}, [el('strong', { className: `tag tag--group-${group.status}`, key: `group_status.${group.status}`, attrs: { 'data-group-status-tag': group.status } })]),
+      ...dropped.map((d) => el('p', { className: 'inset', key: 'cabinet.group_dropped', vars: { name: personName(d) }, attrs: { 'data-dropped': d.application_id } })),
+      groupActions(group),
+    ]),
+    ...apps.map((app) => card(app, 3)),
+  ]);
+}
+
+async function payGroup(group) {
+  if (groupBusy.has(group.id)) return;
+  groupBusy.add(group.id);
+  groupErrors.delete(group.id);
+  try {
+    await goToGroupCheckout(group.id);
+    return; // on the way to the checkout
+  } catch (err) {
+    if (!(err instanceof ApiProblem)) throw err;
+    if (err.slug === 'unauthenticated') return;
+    if (err.slug === 'group-changed') {
+      // Members were dropped (nothing charged): the check page names them and asks again.
+      window.location.assign(checkHref(group.id));
+      return;
+    }
+    groupErrors.set(group.id, problemKey(err));
+    try { await refresh(); } catch { /* the message says what to do */ }
+    render();
+    focusAction(`group:${group.id}`);
+  } finally {
+    groupBusy.delete(group.id);
+  }
+}
+
+/** "Undo the group": the members are each paid for alone, or grouped again. */
+async function undoTheGroup(group) {
+  if (groupBusy.has(group.id)) return;
+  groupBusy.add(group.id);
+  groupErrors.delete(group.id);
+  try {
+    await undoGroup(group.id);
+    await refresh();
+    render();
+    document.getElementById('status-announcer').textContent = t('cabinet.group_undone');
+    // Focus goes where the members are offered again (or, with nothing to choose, to the first of them).
+    const form = document.getElementById('group-new');
+    if (!form.hidden) document.getElementById('group-new-title').focus();
+    else if (membersOf(group)[0]) focusAction(`title:${membersOf(group)[0].application_id}`);
+  } catch (err) {
+    if (!(err instanceof ApiProblem)) throw err;
+    if (err.slug === 'unauthenticated') return;
+    groupErrors.set(group.id, problemKey(err));
+    try { await refresh(); } catch { /* the message says what to do */ }
+    render();
+    focusAction(`group-title:${group.id}`);
+  } finally {
+    groupBusy.delete(group.id);
+  }
 }
 
 /** A checkout on screen has just expired: no more link to it, and say so. */
@@ -443,12 +593,24 @@ function wireDeletion() {
 
 // ---------- The applications ----------
 
+/** The groups these applications name (one missing stays out: its members show alone). */
+async function loadGroups(apps) {
+  const ids = [...new Set(apps.map((a) => a.group_id).filter(Boolean))];
+  const found = await Promise.all(ids.map((id) => getGroup(id).catch((err) => {
+    if (err instanceof ApiProblem && err.slug === 'unauthenticated') throw err;
+    return groups.get(id) || null;
+  })));
+  return new Map(found.filter(Boolean).map((g) => [g.id, g]));
+}
+
 async function refresh() {
   const data = await get('/applications', { auth: true });
   const next = Array.isArray(data && data.items) ? data.items : [];
+  const nextGroups = await loadGroups(next);
   const before = items;
-  const changed = JSON.stringify(next) !== JSON.stringify(before);
+  const changed = JSON.stringify([next, [...nextGroups]]) !== JSON.stringify([before, [...groups]]);
   items = next;
+  groups = nextGroups;
   if (before) announceChanges(before, next);
   if (changed) render();
 }
@@ -456,7 +618,7 @@ async function refresh() {
 function schedule() {
   clearTimeout(timer);
   if (deleted || deleting) return;
-  const delay = (items || []).some((a) => IN_FLIGHT.has(a.status)) ? FAST_POLL_MS : SLOW_POLL_MS;
+  const delay = [...(items || []), ...groups.values()].some((a) => IN_FLIGHT.has(a.status)) ? FAST_POLL_MS : SLOW_POLL_MS;
   timer = setTimeout(async () => {
     if (deleted || deleting) return;
     if (document.visibilityState === 'visible') {
@@ -486,6 +648,7 @@ start(async () => {
   render();
   onLanguageChange(render);
   document.getElementById('resend-verification').addEventListener('click', resendVerification);
+  wireGroupForm({ refresh: async () => { await refresh(); render(); } });
   wireDeletion();
   await loadAccount();
   onLanguageChange(renderResendOutcome);

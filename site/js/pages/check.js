@@ -4,90 +4,25 @@
 // POSTs /api/applications/{id}/confirmation and goes to the checkout. Once
 // an application awaits payment, the page says until when its checkout
 // takes payment, or that it expired (confirming again opens a new one).
+// With ?group=<id>, the same for everyone a group pays for (check-group.js).
 
 import { start, param, onLanguageChange, showPageProblem } from '../page.js';
-import { t, el, formatDate, formatDateTime, formatMoney, countryName, entryPointName } from '../i18n.js';
+import { t, el, formatDateTime, formatMoney } from '../i18n.js';
 import { get, ApiProblem } from '../api.js';
 import { FormErrors, problemMessages } from '../errors.js';
 import { checkoutExpired, goToCheckout, whenCheckoutsExpire } from '../payment.js';
-import { comparisonSection } from '../mrz-compare.js';
+import { answerNodes, entryPointsFor } from '../check-answers.js';
 
 let app = null;
 let entryPoints = null;
 let cancelExpiryTimer = () => {};
-
-function row(labelKey, value, name) {
-  const dd = el('dd', { attrs: name ? { 'data-answer': name } : {} });
-  if (value instanceof Node) dd.append(value);
-  else dd.textContent = value || '';
-  return el('div', { className: 'summary-list__row' }, [el('dt', { key: labelKey }), dd]);
-}
-
-function section(titleKey, rows) {
-  return [el('h2', { key: titleKey }), el('dl', { className: 'summary-list' }, rows)];
-}
-
-function sexName(sex) {
-  return ['F', 'M'].includes(sex) ? t(`sex.${sex}`) : t('sex.X');
-}
-
-// The server makes the MRZ (the same code prints it on the visa).
-function mrzLines(application) {
-  return Array.isArray(application.mrz) ? application.mrz : ['', ''];
-}
 
 function renderAnswers() {
   const host = document.getElementById('answers');
   host.removeAttribute('aria-busy');
   host.replaceChildren();
   if (!app) return;
-  const p = app.passport || {};
-  const stay = app.stay || {};
-  const points = entryPoints
-    ? el('ul', {}, entryPoints.map((e) => el('li', { text: entryPointName(e) })))
-    : t('rule.airports_default');
-
-  host.append(
-    ...section('check.visa_heading', [
-      row('field.category', t(`category.${app.category}_visa`), 'category'),
-      row('field.entries', t('visa.single_entry'), 'entries'),
-      row('field.valid_from', formatDate(stay.valid_from), 'valid_from'),
-      row('field.valid_until', formatDate(stay.valid_until), 'valid_until'),
-      row('field.entry_points', points, 'entry_points'),
-      row('field.fee', formatMoney(app.fee), 'fee'),
-    ]),
-    ...section('check.passport_heading', [
-      row('field.passport.surname', p.surname, 'surname'),
-      row('field.passport.given_names', p.given_names, 'given_names'),
-      row('field.passport.sex', sexName(p.sex), 'sex'),
-      row('field.passport.date_of_birth', formatDate(p.date_of_birth), 'date_of_birth'),
-      row('field.passport.nationality', countryName(p.nationality), 'nationality'),
-      row('field.passport.number', p.number, 'passport_number'),
-      row('field.passport.issuing_state', countryName(p.issuing_state), 'issuing_state'),
-      row('field.passport.expiry_date', formatDate(p.expiry_date), 'expiry_date'),
-    ]),
-    ...section('check.invitation_heading', [
-      row('field.invitation_number', app.invitation_number, 'invitation_number'),
-      row('field.inviter', app.inviter ? app.inviter.name : '', 'inviter'),
-      row('field.inviter_bin', app.inviter ? app.inviter.bin : '', 'inviter_bin'),
-    ]),
-  );
-
-  const [line1, line2] = mrzLines(app);
-  const captionId = 'mrz-caption';
-  const lines = el('pre', { className: 'mrz__lines', attrs: { 'data-mrz': '' } });
-  lines.append(el('span', { text: line1, attrs: { 'data-mrz-line': '1' } }), '\n', el('span', { text: line2, attrs: { 'data-mrz-line': '2' } }));
-  host.append(
-    el('h2', { key: 'check.mrz_heading' }),
-    el('figure', { className: 'mrz' }, [
-      el('figcaption', { key: 'check.mrz_caption', attrs: { id: captionId } }),
-      // Focusable so that keyboard users can scroll it at 200% zoom or on a narrow screen.
-      el('div', { className: 'mrz__box', attrs: { tabindex: '0', role: 'region', 'aria-labelledby': captionId } }, [lines]),
-    ]),
-  );
-  // The passport as entered against the zone, detail by detail.
-  host.append(...comparisonSection(app));
-
+  host.append(...answerNodes(app, entryPoints));
   renderPayment();
 }
 
@@ -109,6 +44,15 @@ function renderNotice() {
   const host = document.getElementById('notice');
   host.replaceChildren();
   cancelExpiryTimer();
+  if (app && app.invitation_revoked_at) {
+    host.append(el('div', { className: 'banner', attrs: { role: 'region', 'aria-labelledby': 'notice-title', 'data-notice': 'revoked' } }, [
+      el('h2', { className: 'banner__title', key: 'check.revoked_title', attrs: { id: 'notice-title' } }),
+      el('div', { className: 'banner__content' }, [
+        el('p', { key: 'cabinet.invitation_revoked', vars: { at: formatDateTime(app.invitation_revoked_at) } }),
+      ]),
+    ]));
+    return;
+  }
   if (app && checkoutExpired(app)) {
     // Back from a checkout that had expired, or here after it did: no money was taken.
     host.append(el('div', { className: 'banner', attrs: { role: 'region', 'aria-labelledby': 'notice-title', 'data-notice': 'expired' } }, [
@@ -129,6 +73,13 @@ function renderNotice() {
 }
 
 start(async () => {
+  // /check?group=<id>: everyone a group pays for, and one payment (check-group.js).
+  if (param('group')) {
+    // Loaded only for a group: a single application's page stays as small as it was.
+    const { checkGroup } = await import('../check-group.js');
+    await checkGroup(param('group'));
+    return;
+  }
   const id = param('application');
   renderNotice();
   onLanguageChange(() => { renderNotice(); renderAnswers(); });
@@ -147,12 +98,17 @@ start(async () => {
     window.location.replace(`/payment-return?application=${encodeURIComponent(app.id)}`);
     return;
   }
-  try {
-    const req = await get(`/requirements?nationality=${encodeURIComponent(app.passport.nationality)}&category=${encodeURIComponent(app.category)}`);
-    if (Array.isArray(req.entry_points)) entryPoints = req.entry_points;
-  } catch { /* the rule's default wording names the two airports */ }
+  // Paid for with others: only the group's page confirms it (the API refuses it alone).
+  if (app.group_id) {
+    window.location.replace(`/check?group=${encodeURIComponent(app.group_id)}`);
+    return;
+  }
+  // Without them, the rule's default wording names the two airports.
+  entryPoints = await entryPointsFor(app);
   renderAnswers();
   renderNotice();
+  // Revoked by the migration service: nothing can be paid (the notice says so).
+  if (app.invitation_revoked_at) return;
 
   const form = document.getElementById('confirm-form');
   form.hidden = false;

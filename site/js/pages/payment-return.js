@@ -1,6 +1,7 @@
 // Back from the checkout (Stripe's success_url): waits, polling
 // GET /api/applications/{id}, until the visa is issued (the webhook marks it
 // paid and the renderer issues it within seconds: docs/API.md), then offers the PDF.
+// A group's (?group=<id>) lists each member the same way (payment-return-group.js).
 
 import { start, param, onLanguageChange, showPageProblem } from '../page.js';
 import { el, formatDate } from '../i18n.js';
@@ -103,6 +104,13 @@ async function poll() {
 }
 
 start(async () => {
+  // A group's checkout comes back with ?group=<id>: each member's visa (payment-return-group.js).
+  if (param('group')) {
+    // Loaded only for a group: a single application's page stays as small as it was.
+    const { paymentReturnGroup } = await import('../payment-return-group.js');
+    await paymentReturnGroup(param('group'));
+    return;
+  }
   const id = param('application');
   if (!id) {
     document.getElementById('progress').replaceChildren();
