@@ -70,6 +70,10 @@ pub struct Roles {
     pub account: String,
     /// Share of the functions' calls answered with a fault, 0 for none.
     pub fault_share: f64,
+    /// Time added to each of the functions' calls, by operation
+    /// (`dynamodb:GetItem`, `kms:Sign`, `s3:PUT`, `ses:SendEmail`): AWS's
+    /// latencies in a region, where moto on loopback answers at once.
+    pub latencies: BTreeMap<String, std::time::Duration>,
 }
 
 /// Faults injected so far, by kind.
@@ -390,6 +394,9 @@ async fn forward(
             return fault_response(&op, false);
         }
         _ => {}
+    }
+    if let Some(latency) = caller.and(up.roles.latencies.get(&op)) {
+        tokio::time::sleep(*latency).await;
     }
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = up.http.request(method, format!("{}{path}", up.base));

@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use visa_pay_webhook::signature::sign;
 use visa_tests::apigw;
 use visa_tests::cognito::StaffPool;
@@ -888,6 +888,12 @@ async fn stack() -> Stack {
 }
 
 async fn stack_with_faults(fault_share: f64) -> Stack {
+    stack_with(fault_share, BTreeMap::new()).await
+}
+
+/// The stack, with `fault_share` of the functions' AWS calls failing and
+/// `latencies` added to them, by operation.
+async fn stack_with(fault_share: f64, latencies: BTreeMap<String, Duration>) -> Stack {
     let moto = Moto::shared();
     let cloud = moto.cloud().await;
 
@@ -986,6 +992,7 @@ async fn stack_with_faults(fault_share: f64) -> Stack {
         region: REGION.into(),
         account: account.into(),
         fault_share,
+        latencies,
     };
     let aws = CountingProxy::start_with_roles(&moto.endpoint(), roles).await;
 
@@ -4060,5 +4067,322 @@ async fn applicants_finish_despite_aws_faults_through_the_lambda_binaries() {
     assert!(
         share == 0.0 || injected.throttled + injected.failed_before + injected.failed_after > 0,
         "no fault was injected"
+    );
+}
+
+// ------------------------------------------------------------------ peak
+
+/// The AWS latencies tests/sim/pipeline.py assumes (its `LAT` medians), by
+/// the operations the counting proxy names: the simulation and this run
+/// use the same figures.
+fn simulated_latencies() -> BTreeMap<String, Duration> {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sim/pipeline.py")).unwrap();
+    let block = source
+        .split("\nLAT = {")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}").next())
+        .expect("pipeline.py's LAT");
+    let lat: BTreeMap<&str, f64> = block
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            let key = key.trim().trim_matches('"');
+            let value = value.split(',').next()?.trim().parse().ok()?;
+            Some((key, value))
+        })
+        .collect();
+    [
+        ("dynamodb:GetItem", "ddb_get"),
+        ("dynamodb:Query", "ddb_get"),
+        ("dynamodb:PutItem", "ddb_update"),
+        ("dynamodb:UpdateItem", "ddb_update"),
+        ("dynamodb:TransactWriteItems", "ddb_tx"),
+        ("kms:Sign", "kms_sign"),
+        ("s3:PUT", "s3_put"),
+        ("s3:GET", "s3_get"),
+        ("sqs:SendMessage", "sqs_send"),
+        ("ses:SendEmail", "ses_send"),
+    ]
+    .into_iter()
+    .map(|(op, key)| {
+        let seconds = lat
+            .get(key)
+            .unwrap_or_else(|| panic!("pipeline.py's LAT has no {key}"));
+        (op.to_owned(), Duration::from_secs_f64(*seconds))
+    })
+    .collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Issue #24's emulated stack: paid applications arrive at a fixed rate
+/// through the Lambda binaries while every AWS call takes the time the
+/// simulation assumes; the stream hands each paid record to render-visa
+/// (one instance: one shard, one batch at a time) and the email queue is
+/// drained by render-visa paced to an SES rate. The real functions behave
+/// as the model counts them: exactly the calls per visa it assumes (no
+/// retry storm), one visa and one PDF per application, one email each,
+/// sent no faster than the SES rate allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn paid_applications_at_a_fixed_rate_with_aws_latencies_through_the_lambda_binaries() {
+    const PAID: usize = 12;
+    const RATE: f64 = 4.0;
+    const SES_RATE: f64 = 8.0;
+    let bins = function_binaries();
+    let latencies = simulated_latencies();
+    let stack = stack_with(0.0, latencies.clone()).await;
+    let logs = tempfile::tempdir().unwrap();
+    let mut functions = BTreeMap::new();
+    for name in FUNCTIONS {
+        let mut env = env_for(&stack.env, name);
+        // One sender with the whole (small) SES rate.
+        env.push(("SES_MAX_SEND_RATE".into(), SES_RATE.to_string()));
+        env.push(("EMAIL_SENDERS".into(), "1".into()));
+        let log = logs.path().join(format!("{name}.log"));
+        let mut f = Function::spawn(name, &bins.join(name), &env, &log).await;
+        f.init_time(Duration::from_secs(60))
+            .await
+            .unwrap_or_else(|e| {
+                panic!("{e}\n{}", std::fs::read_to_string(&log).unwrap_or_default())
+            });
+        functions.insert(name, f);
+    }
+    let portal = Portal {
+        functions,
+        gateway: apigw::Gateway::from_template(),
+        staff: stack.staff.clone(),
+    };
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.cloud.sdk);
+
+    // PAID applicants, each awaiting payment in its checkout, with a
+    // confirmed address (set in the table: confirming is the flow's test).
+    let mut waiting = Vec::new();
+    for n in 0..PAID {
+        let email = format!("{}@example.com", unique_name(&format!("peak{n}")));
+        let creds = json!({"email": email, "password": "correct horse battery"});
+        assert_eq!(
+            portal
+                .call("POST", "/api/accounts", None, Some(creds.clone()), &[])
+                .await
+                .status,
+            201
+        );
+        let token = portal
+            .call("POST", "/api/sessions", None, Some(creds), &[])
+            .await
+            .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let t = Some(token.as_str());
+        let account = portal
+            .call("GET", "/api/accounts/current", t, None, &[])
+            .await
+            .json();
+        let verified = aws_sdk_dynamodb::types::AttributeValue::S(chrono::Utc::now().to_rfc3339());
+        for (pk, sk) in [
+            (
+                format!("ACCOUNT#{}", account["account_id"].as_str().unwrap()),
+                "ACCOUNT",
+            ),
+            (format!("EMAIL#{email}"), "EMAIL"),
+        ] {
+            ddb.update_item()
+                .table_name(&stack.table)
+                .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+                .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(sk.into()))
+                .update_expression("SET email_verified_at = :at")
+                .expression_attribute_values(":at", verified.clone())
+                .send()
+                .await
+                .unwrap();
+        }
+        let number = format!("95{:010}", n + 1);
+        let invited = portal
+            .call_as_officer(
+                "POST",
+                "/api/admin/invitations",
+                Some(serde_json::from_slice(&invitation_body(&number)).unwrap()),
+            )
+            .await;
+        assert_eq!(invited.status, 201);
+        let applied = portal
+            .call(
+                "POST",
+                "/api/applications",
+                t,
+                Some(application_body(&number)),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            applied.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&applied.body)
+        );
+        let id = applied.json()["id"].as_str().unwrap().to_owned();
+        let confirmed = portal
+            .call(
+                "POST",
+                &format!("/api/applications/{id}/confirmation"),
+                t,
+                Some(json!({"details_match_passport": true})),
+                &[],
+            )
+            .await;
+        assert_eq!(confirmed.status, 200);
+        let session = confirmed.json()["payment"]["checkout_session_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        waiting.push((id, session));
+    }
+    // Emails so far (address links) are not this run's.
+    let poller = sqs_as(&stack.cloud.sdk, &stack.aws.endpoint, "render-visa");
+    let direct_sqs = aws_sdk_sqs::Client::new(&stack.cloud.sdk);
+    drain_emails(
+        &direct_sqs,
+        &poller,
+        &stack.emails,
+        &portal.functions["render-visa"],
+    )
+    .await;
+    let mails_before = ses_messages(&stack.moto.endpoint()).await.len();
+    stack.aws.take();
+
+    // Payments at RATE a second; each paid record goes to render-visa as
+    // the stream would hand it over.
+    let portal = Arc::new(portal);
+    let start = tokio::time::Instant::now();
+    let mut runs = Vec::new();
+    for (n, (id, session)) in waiting.into_iter().enumerate() {
+        tokio::time::sleep_until(start + Duration::from_secs_f64(n as f64 / RATE)).await;
+        let portal = portal.clone();
+        let ddb = ddb.clone();
+        let table = stack.table.clone();
+        let secret = stack.webhook_secret.clone();
+        runs.push(tokio::spawn(async move {
+            let paid_at = Instant::now();
+            let event = serde_json::to_vec(&json!({
+                "id": format!("evt_{}", ulid::Ulid::new()), "object": "event", "type": "checkout.session.completed",
+                "data": {"object": {"id": session, "object": "checkout.session", "client_reference_id": id,
+                                    "amount_total": 6000, "currency": "usd", "payment_status": "paid",
+                                    "payment_intent": format!("pi_{id}")}},
+            }))
+            .unwrap();
+            let signature = sign(&secret, chrono::Utc::now().timestamp(), &event);
+            let answer = portal
+                .call_raw(None, "POST", "/api/webhooks/payment", None, Some(&event), &[("stripe-signature", &signature)])
+                .await;
+            assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+            let image = application_image(&ddb, &table, &id).await;
+            let issued = portal.functions["render-visa"]
+                .invoke(json!({"Records": [stream_record(&format!("{}", 7000 + n), image)]}))
+                .await
+                .unwrap();
+            assert_eq!(issued, json!({"batchItemFailures": []}), "{id}");
+            (id, paid_at.elapsed())
+        }));
+    }
+    let mut took = Vec::new();
+    let mut ids = Vec::new();
+    for run in runs {
+        let (id, elapsed) = run.await.unwrap();
+        ids.push(id);
+        took.push(elapsed);
+    }
+    let issuing = stack.aws.take();
+    let span = start.elapsed();
+    let emailing_from = Instant::now();
+    drain_emails(
+        &direct_sqs,
+        &poller,
+        &stack.emails,
+        &portal.functions["render-visa"],
+    )
+    .await;
+    let emailing = emailing_from.elapsed();
+    let sending = stack.aws.take();
+
+    // One visa, one PDF, one email each.
+    let s3 = stack.cloud.s3();
+    let mails = ses_messages(&stack.moto.endpoint()).await;
+    assert_eq!(mails.len() - mails_before, PAID, "one email per visa");
+    let mut numbers = std::collections::BTreeSet::new();
+    for id in &ids {
+        let app = application_image(&ddb, &stack.table, id).await;
+        assert_eq!(app["status"], json!({"S": "issued"}), "{id}");
+        let number = app["visa"]["M"]["number"]["S"].as_str().unwrap().to_owned();
+        assert!(numbers.insert(number.clone()), "visa {number} twice");
+        let objects = s3
+            .list_objects_v2()
+            .bucket(&stack.bucket)
+            .prefix(format!("visas/{id}/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(objects.key_count(), Some(1), "{id}");
+        assert_eq!(
+            mails
+                .iter()
+                .filter(|m| m.to_string().contains(&number))
+                .count(),
+            1,
+            "{number}"
+        );
+    }
+    // The calls the model counts per visa, exactly: no retry, no storm.
+    let per_visa = |tally: &visa_tests::counting_proxy::Tally, op: &str| {
+        tally.calls.get(op).copied().unwrap_or(0) as f64 / PAID as f64
+    };
+    assert_eq!(per_visa(&issuing, "kms:Sign"), 2.0, "{:?}", issuing.calls);
+    assert_eq!(per_visa(&issuing, "s3:PUT"), 1.0, "{:?}", issuing.calls);
+    assert_eq!(
+        per_visa(&issuing, "sqs:SendMessage"),
+        1.0,
+        "{:?}",
+        issuing.calls
+    );
+    assert_eq!(
+        per_visa(&sending, "ses:SendEmail"),
+        1.0,
+        "{:?}",
+        sending.calls
+    );
+    assert_eq!(
+        per_visa(&issuing, "ses:SendEmail"),
+        0.0,
+        "emails wait for their queue"
+    );
+    // Paced: one sender sends no faster than the SES rate.
+    let floor = Duration::from_secs_f64((PAID - 1) as f64 / SES_RATE);
+    assert!(
+        emailing >= floor,
+        "{PAID} emails in {emailing:?}, faster than {SES_RATE}/s"
+    );
+    let audit = stack.aws.audit();
+    assert!(audit.refused.is_empty(), "{:?}", audit.refused);
+
+    took.sort();
+    println!(
+        "Emulated stack, {PAID} payments at {RATE}/s with the simulation's AWS latencies (one render-visa instance): \
+         payment-to-issued p50 {:.0} ms, p99 {:.0} ms; all issued {:.2} s after the first payment ({:.1} issued/s); \
+         {PAID} emails in {:.2} s at SES {SES_RATE}/s (floor {:.2} s); calls per visa: {:?}",
+        ms(percentile(&took, 0.5)),
+        ms(percentile(&took, 0.99)),
+        span.as_secs_f64(),
+        PAID as f64 / span.as_secs_f64(),
+        emailing.as_secs_f64(),
+        floor.as_secs_f64(),
+        issuing
+            .calls
+            .iter()
+            .map(|(op, c)| (op.clone(), *c as f64 / PAID as f64))
+            .collect::<BTreeMap<_, _>>(),
     );
 }
