@@ -667,7 +667,9 @@ function renderInvitation() {
     row('field.passport.number', inv.invitee.passport_number),
     row('officer.col.validity', t('officer.record.validity', { from: formatDate(inv.valid_from), until: formatDate(inv.valid_until) })),
   ]));
-  if (inv.status !== 'approved' || !isOfficer()) return;
+  // A used invitation can still be revoked while its application has opened
+  // no checkout; the server says when it is too late (409).
+  if (!['approved', 'used'].includes(inv.status) || !isOfficer()) return;
   if (!revoking) {
     const b = el('button', { className: 'button button--secondary', key: 'officer.invitations.revoke', attrs: { type: 'button', 'data-action': 'revoke' } });
     b.addEventListener('click', () => { revoking = { step: 'reason', reason: '' }; renderInvitation(); });
