@@ -209,4 +209,26 @@ mod tests {
         // Midnight at UTC+5 ending 31 March is 19:00 UTC on 31 March.
         assert_eq!(r.issued_until(last_day), at("2027-04-10T19:00:00Z"));
     }
+
+    #[test]
+    fn a_group_is_kept_as_its_unpaid_members_then_as_its_longest_visa() {
+        use crate::group::{Group, GroupStatus};
+        let r = Retention::default();
+        let changed = at("2026-12-01T10:00:00Z");
+        let mut group = Group {
+            id: "g".into(),
+            account_id: "acc".into(),
+            status: GroupStatus::Open,
+            members: vec!["a".into(), "b".into()],
+            total: crate::Money::new(12000, "USD"),
+            payment: None,
+            dropped: Vec::new(),
+            last_day: NaiveDate::from_ymd_opt(2027, 1, 20).unwrap(),
+            created_at: changed,
+            updated_at: changed,
+        };
+        assert_eq!(r.group(&group), r.unpaid_until(changed, None));
+        group.status = GroupStatus::Paid;
+        assert_eq!(r.group(&group), r.issued_until(group.last_day));
+    }
 }
