@@ -145,14 +145,7 @@ impl SqliteStore {
             if paid_elsewhere {
                 return Ok(PaymentRecorded::PaidByAnotherSession);
             }
-            let inserted = tx
-                .execute(
-                    "INSERT INTO payment_events (event_id, application_id, kind, recorded_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT DO NOTHING",
-                    params![event.event_id, event.application_id, event.event_type, at.to_rfc3339()],
-                )
-                .map_err(unavailable)?;
-            if inserted == 0 {
+            if !super::payments::claim_event(&tx, &event.event_id, &event.application_id, &event.event_type, at)? {
                 return Ok(PaymentRecorded::DuplicateEvent);
             }
             if group.status == GroupStatus::Paid {

@@ -2,6 +2,25 @@
 
 use super::*;
 
+/// Records a payment event id with what was done about it, once ever:
+/// `false` (nothing written) if it was recorded before.
+pub(super) fn claim_event(
+    c: &Connection,
+    event_id: &str,
+    reference: &str,
+    kind: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let inserted = c
+        .execute(
+            "INSERT INTO payment_events (event_id, application_id, kind, recorded_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+            params![event_id, reference, kind, at.to_rfc3339()],
+        )
+        .map_err(unavailable)?;
+    Ok(inserted == 1)
+}
+
 #[async_trait]
 impl Payments for SqliteStore {
     async fn record_payment(
@@ -24,14 +43,7 @@ impl Payments for SqliteStore {
             if paid_elsewhere {
                 return Ok(PaymentRecorded::PaidByAnotherSession);
             }
-            let inserted = tx
-                .execute(
-                    "INSERT INTO payment_events (event_id, application_id, kind, recorded_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT DO NOTHING",
-                    params![event.event_id, event.application_id, event.event_type, at.to_rfc3339()],
-                )
-                .map_err(unavailable)?;
-            if inserted == 0 {
+            if !claim_event(&tx, &event.event_id, &event.application_id, &event.event_type, at)? {
                 return Ok(PaymentRecorded::DuplicateEvent);
             }
             if app.status != Status::AwaitingPayment {
@@ -73,17 +85,8 @@ impl Payments for SqliteStore {
             application_id.to_owned(),
             kind.to_owned(),
         );
-        self.with(move |c| {
-            let inserted = c
-                .execute(
-                    "INSERT INTO payment_events (event_id, application_id, kind, recorded_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT DO NOTHING",
-                    params![event_id, application_id, kind, at.to_rfc3339()],
-                )
-                .map_err(unavailable)?;
-            Ok(inserted == 1)
-        })
-        .await
+        self.with(move |c| claim_event(c, &event_id, &application_id, &kind, at))
+            .await
     }
 
     async fn application_paid_by(
@@ -111,16 +114,11 @@ impl Payments for SqliteStore {
     ) -> Result<bool, StoreError> {
         let (event_id, application_id) = (event_id.to_owned(), application_id.to_owned());
         self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
-            let mut app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
-            let inserted = tx
-                .execute(
-                    "INSERT INTO payment_events (event_id, application_id, kind, recorded_at) VALUES (?1, ?2, 'dispute', ?3)
-                     ON CONFLICT DO NOTHING",
-                    params![event_id, application_id, at.to_rfc3339()],
-                )
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(unavailable)?;
-            if inserted == 0 {
+            let mut app = load_application(&tx, &application_id)?.ok_or(StoreError::NotFound)?;
+            if !claim_event(&tx, &event_id, &application_id, "dispute", at)? {
                 return Ok(false);
             }
             let status = app.status;
