@@ -488,7 +488,11 @@ def test_the_simulation_runs_the_template_defaults(template):
                                              params["ApiThrottlingBurstLimit"]["Default"])
     stage = props(template["Resources"]["HttpApiStage"])["RouteSettings"]
     confirm = stage["POST /api/applications/{id}/confirmation"]
-    assert (d.confirm_rate, d.confirm_burst) == (confirm["ThrottlingRateLimit"], confirm["ThrottlingBurstLimit"])
+    default = lambda v: params[v["Ref"]]["Default"] if isinstance(v, dict) else v
+    assert (d.confirm_rate, d.confirm_burst) == (default(confirm["ThrottlingRateLimit"]),
+                                                 default(confirm["ThrottlingBurstLimit"]))
+    # A group's checkout is the same Stripe call: the same ceiling.
+    assert stage["POST /api/groups/{id}/confirmation"] == confirm
     queue = props(template["Resources"]["EmailQueue"])
     assert d.visibility_timeout == queue["VisibilityTimeout"]
     assert d.max_receives == queue["RedrivePolicy"]["maxReceiveCount"]
@@ -703,10 +707,14 @@ def test_expensive_routes_have_their_own_throttles(template, transformed):
     settings = props(stage).get("RouteSettings") or {}
     routes = {props(r)["RouteKey"]: n for n, r in of_type(transformed["Resources"], "AWS::ApiGatewayV2::Route").items()}
     default = props(stage)["DefaultRouteSettings"]
+    params = template["Parameters"]
+    resolved = lambda v: params[v["Ref"]]["Default"] if isinstance(v, dict) else v
     for key in ["POST /api/accounts", "POST /api/sessions", "POST /api/applications/{id}/confirmation",
-                "GET /api/visas/{visa_number}/verification"]:
+                "POST /api/groups/{id}/confirmation", "GET /api/visas/{visa_number}/verification"]:
         s = settings.get(key)
-        assert s and s["ThrottlingRateLimit"] > 0 and s["ThrottlingBurstLimit"] >= s["ThrottlingRateLimit"], key
+        assert s, key
+        rate, burst = resolved(s["ThrottlingRateLimit"]), resolved(s["ThrottlingBurstLimit"])
+        assert rate > 0 and burst >= rate, key
         # The stage is created after the routes its settings name.
         assert routes[key] in as_list(template["Resources"][name].get("DependsOn")), f"{key}: no DependsOn"
     assert isinstance(default.get("ThrottlingRateLimit"), (dict, int))
