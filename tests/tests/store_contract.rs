@@ -3133,8 +3133,11 @@ async fn a_group_forms_once_drops_its_revoked_member_and_pays_in_one_transaction
     );
 
     // Dropped: the group without it, and it out of the group, at once.
-    let revoked = app(store.as_ref(), "fam-2").await;
-    let two = group.drop_revoked(&[&revoked], now).unwrap();
+    let mut now_members = Vec::new();
+    for id in ["fam-1", "fam-2", "fam-3"] {
+        now_members.push(app(store.as_ref(), id).await);
+    }
+    let two = group.without_unpayable(&now_members, now).unwrap();
     store
         .release_members(&group, &two, &["fam-2".to_owned()])
         .await

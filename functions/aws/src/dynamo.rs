@@ -24,7 +24,7 @@ use visa_core::Status;
 use visa_core::account::{
     Account, EmailVerification, PasswordReset, SIGN_IN_WINDOW_MINUTES, Session,
 };
-use visa_core::application::{Application, Payment, Visa};
+use visa_core::application::{Application, EventFor, Payment, Visa};
 use visa_core::audit::AuditEvent;
 use visa_core::invitation::{Invitation, InvitationStatus};
 use visa_core::retention::{PAYMENT_EVENT_DAYS, PAYMENT_INTENT_DAYS, Retention};
@@ -436,18 +436,7 @@ impl DynamoStore {
     }
 
     fn put_new_write(&self, item: Item) -> Result<Write, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .set_expression_attribute_names(names(&["#pk"]))
-            .build()
-            .map_err(corrupt)?;
-        Ok(Write {
-            put: Some(put),
-            update: None,
-            delete: None,
-        })
+        self.put_write(item, "attribute_not_exists(#pk)", Vec::new())
     }
 
     /// A put over an item whose `condition` holds (e.g. unchanged since read).
@@ -462,9 +451,10 @@ impl DynamoStore {
             .set_item(Some(item))
             .condition_expression(condition)
             .set_expression_attribute_names(names(&[condition]))
-            .set_expression_attribute_values(Some(
-                values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
-            ))
+            .set_expression_attribute_values(
+                (!values.is_empty())
+                    .then(|| values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+            )
             .build()
             .map_err(corrupt)?;
         Ok(Write {
@@ -602,25 +592,23 @@ impl DynamoStore {
         self.get_record(app_pk(id), "APP").await
     }
 
-    /// Records a payment event for an application already paid: the event
-    /// id is still claimed once, so a redelivery reads as a duplicate.
-    /// An event for an application already paid: its own session's (a
-    /// second event of the same payment, recorded), or another of its
-    /// sessions' (a second payment, to refund: nothing recorded yet).
-    async fn late_payment(
+    /// The answer to an event that pays nothing
+    /// (`visa_core::application::EventFor`): a second payment, to refund,
+    /// or another event of the payment already made (recorded once, so a
+    /// redelivery reads as a duplicate); `StatusConflict` for a session that
+    /// is not its own; `None` when the event pays.
+    async fn paying_nothing(
         &self,
-        app: &Application,
+        payment: Option<&Payment>,
+        paid: bool,
         event: &PaymentEvent,
         at: DateTime<Utc>,
-    ) -> Result<PaymentRecorded, StoreError> {
-        let paid_here = app
-            .payment
-            .as_ref()
-            .is_some_and(|p| p.checkout_session_id == event.checkout_session_id);
-        if paid_here {
-            self.record_late_event(event, at).await
-        } else {
-            Ok(PaymentRecorded::PaidByAnotherSession)
+    ) -> Result<Option<PaymentRecorded>, StoreError> {
+        match EventFor::of(payment, paid, &event.checkout_session_id) {
+            EventFor::Unpaid => Ok(None),
+            EventFor::Stranger => Err(StoreError::StatusConflict),
+            EventFor::PaidElsewhere => Ok(Some(PaymentRecorded::PaidByAnotherSession)),
+            EventFor::PaidHere => self.record_late_event(event, at).await.map(Some),
         }
     }
 

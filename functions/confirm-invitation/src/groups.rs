@@ -165,14 +165,11 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
     };
     if expired.is_none() {
         let apps = members(deps, &group).await?;
-        let revoked: Vec<&Application> = apps
-            .iter()
-            .filter(|a| a.invitation_revoked_at.is_some())
-            .collect();
-        // A member erased meanwhile (its retention ended) is dropped too.
-        let gone = group.members.len() != apps.len();
-        if !revoked.is_empty() || gone {
-            return drop_members(deps, &group, &apps, &revoked).await;
+        let next = group
+            .without_unpayable(&apps, now)
+            .map_err(|_| invalid_state(group.status))?;
+        if next.members != group.members {
+            return drop_members(deps, &group, &next).await;
         }
     }
     let site = deps.site_origin.trim_end_matches('/');
@@ -228,35 +225,18 @@ pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, P
     }
 }
 
-async fn drop_members(
-    deps: &Deps,
-    group: &Group,
-    apps: &[Application],
-    revoked: &[&Application],
-) -> Result<Response, Problem> {
-    let mut next = group
-        .drop_revoked(revoked, deps.clock.now())
-        .map_err(|_| invalid_state(group.status))?;
-    // Erased members leave without a trace to show (nothing of them is left).
-    next.members.retain(|m| apps.iter().any(|a| &a.id == m));
-    next.total.amount_minor = apps
-        .iter()
-        .filter(|a| next.members.contains(&a.id))
-        .map(|a| a.fee.amount_minor)
-        .sum();
-    if next.members.is_empty() {
-        next.status = GroupStatus::Dissolved;
-    }
-    let leaving: Vec<String> = revoked.iter().map(|a| a.id.clone()).collect();
-    match deps.groups.release_members(group, &next, &leaving).await {
+async fn drop_members(deps: &Deps, group: &Group, next: &Group) -> Result<Response, Problem> {
+    let dropped = group.newly_dropped(next);
+    let leaving: Vec<String> = dropped.iter().map(|d| d.application_id.clone()).collect();
+    match deps.groups.release_members(group, next, &leaving).await {
         Ok(()) | Err(StoreError::StatusConflict) => {}
         Err(e) => return Err(Problem::from(e)),
     }
-    let names: Vec<String> = revoked
+    let names: Vec<String> = dropped
         .iter()
-        .map(|a| format!("{} {}", a.passport.given_names, a.passport.surname))
+        .map(|d| format!("{} {}", d.given_names, d.surname))
         .collect();
-    tracing::info!(group_id = %group.id, dropped = revoked.len(), "revoked members dropped before checkout");
+    tracing::info!(group_id = %group.id, dropped = dropped.len(), "revoked members dropped before checkout");
     Err(Problem::group_changed(format!(
         "the migration service revoked the invitation of {}: removed from this payment, nothing was charged; look at the group again before paying",
         if names.is_empty() {

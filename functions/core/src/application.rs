@@ -139,6 +139,33 @@ impl Payment {
     }
 }
 
+/// What a payment event in one checkout session means for what a payment
+/// pays for (an application, or a group of them): the one decision every
+/// store makes before it writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventFor {
+    /// Not one of its sessions (or no checkout at all): a mismatch.
+    Stranger,
+    /// Unpaid, and the session is one of its own: this event pays it.
+    Unpaid,
+    /// Paid in this very session: another event of the same payment.
+    PaidHere,
+    /// Paid in another of its sessions: a second payment, to refund.
+    PaidElsewhere,
+}
+
+impl EventFor {
+    /// `payment` as stored, `paid` whether it was paid already.
+    pub fn of(payment: Option<&Payment>, paid: bool, session: &str) -> EventFor {
+        match payment.filter(|p| p.knows(session)) {
+            None => EventFor::Stranger,
+            Some(_) if !paid => EventFor::Unpaid,
+            Some(p) if p.checkout_session_id == session => EventFor::PaidHere,
+            Some(_) => EventFor::PaidElsewhere,
+        }
+    }
+}
+
 /// How many times a visa lets its holder in. The e-visa of the seed is
 /// single entry; the others are the Rules' kinds a visa may be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -782,6 +809,26 @@ pub(crate) mod tests {
 
     fn day(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_event_is_a_strangers_a_payment_a_repeat_or_a_second_payment() {
+        let p = Payment {
+            checkout_session_id: "cs_2".into(),
+            checkout_url: "https://pay.example/cs_2".into(),
+            paid_at: None,
+            payment_intent: None,
+            expires_at: None,
+            replaced_sessions: vec!["cs_1".into()],
+        };
+        assert_eq!(EventFor::of(None, false, "cs_2"), EventFor::Stranger);
+        assert_eq!(EventFor::of(Some(&p), false, "cs_9"), EventFor::Stranger);
+        assert_eq!(EventFor::of(Some(&p), false, "cs_1"), EventFor::Unpaid);
+        assert_eq!(EventFor::of(Some(&p), true, "cs_2"), EventFor::PaidHere);
+        assert_eq!(
+            EventFor::of(Some(&p), true, "cs_1"),
+            EventFor::PaidElsewhere
+        );
     }
 
     pub(crate) fn draft() -> Application {

@@ -173,38 +173,53 @@ impl Group {
         })
     }
 
-    /// The group without the `revoked` members (their invitations were
-    /// revoked), and the total without their fees: dissolved if none is
-    /// left. Only while open.
-    pub fn drop_revoked(
+    /// The group as its members now are (`now`, read by id): those whose
+    /// invitation was revoked are dropped (listed in `dropped`), those
+    /// erased meanwhile leave without a trace, and the total is the fees of
+    /// those left; dissolved if none is. Only while open; equal members
+    /// mean nothing changed.
+    pub fn without_unpayable(
         &self,
-        revoked: &[&Application],
+        now: &[Application],
         at: DateTime<Utc>,
     ) -> Result<Group, Conflict> {
         if self.status != GroupStatus::Open {
             return Err(self.status.conflict());
         }
         let mut next = self.clone();
-        for app in revoked {
-            if !next.members.contains(&app.id) {
-                continue;
+        let current = |id: &String| now.iter().find(|a| &a.id == id);
+        for app in self.members.iter().filter_map(current) {
+            if app.invitation_revoked_at.is_some() {
+                next.dropped.push(Dropped {
+                    application_id: app.id.clone(),
+                    invitation_number: app.invitation_number.clone(),
+                    surname: app.passport.surname.clone(),
+                    given_names: app.passport.given_names.clone(),
+                    reason: "invitation_revoked".into(),
+                    dropped_at: at,
+                });
             }
-            next.members.retain(|m| m != &app.id);
-            next.total.amount_minor -= app.fee.amount_minor;
-            next.dropped.push(Dropped {
-                application_id: app.id.clone(),
-                invitation_number: app.invitation_number.clone(),
-                surname: app.passport.surname.clone(),
-                given_names: app.passport.given_names.clone(),
-                reason: "invitation_revoked".into(),
-                dropped_at: at,
-            });
         }
+        next.members
+            .retain(|id| current(id).is_some_and(|a| a.invitation_revoked_at.is_none()));
+        next.total.amount_minor = next
+            .members
+            .iter()
+            .filter_map(current)
+            .map(|a| a.fee.amount_minor)
+            .sum();
         if next.members.is_empty() {
             next.status = GroupStatus::Dissolved;
         }
-        next.updated_at = at;
+        if next.members != self.members {
+            next.updated_at = at;
+        }
         Ok(next)
+    }
+
+    /// The members `next` dropped that this group still had.
+    pub fn newly_dropped<'a>(&self, next: &'a Group) -> &'a [Dropped] {
+        &next.dropped[self.dropped.len().min(next.dropped.len())..]
     }
 
     /// open -> dissolved: the applicant undid the group before paying.
@@ -415,19 +430,34 @@ mod tests {
 
     #[test]
     fn a_revoked_member_leaves_with_its_fee_and_the_last_one_dissolves_it() {
-        let (group, members) = family();
-        let next = group.drop_revoked(&[&members[1]], at(2)).unwrap();
+        let (group, mut members) = family();
+        members[1].invitation_revoked_at = Some(at(2));
+        let next = group.without_unpayable(&members, at(2)).unwrap();
         assert_eq!(next.members, ["a", "c"]);
         assert_eq!(next.total.amount_minor, 12000);
         assert_eq!(next.dropped.len(), 1);
         assert_eq!(next.dropped[0].application_id, "b");
         assert_eq!(next.dropped[0].reason, "invitation_revoked");
         assert_eq!(next.status, GroupStatus::Open);
-        let all: Vec<&Application> = members.iter().collect();
-        let empty = next.drop_revoked(&all, at(3)).unwrap();
+        assert_eq!(group.newly_dropped(&next), &next.dropped[..]);
+        for m in &mut members {
+            m.invitation_revoked_at = Some(at(3));
+        }
+        let empty = next.without_unpayable(&members, at(3)).unwrap();
         assert_eq!(empty.status, GroupStatus::Dissolved);
         assert_eq!(empty.total.amount_minor, 0);
         assert_eq!(empty.dropped.len(), 3, "b is not dropped twice");
+        assert_eq!(next.newly_dropped(&empty).len(), 2);
+    }
+
+    #[test]
+    fn an_erased_member_leaves_without_a_trace_and_nothing_else_changes() {
+        let (group, members) = family();
+        assert_eq!(group.without_unpayable(&members, at(2)).unwrap(), group);
+        let next = group.without_unpayable(&members[..2], at(2)).unwrap();
+        assert_eq!(next.members, ["a", "b"]);
+        assert_eq!(next.total.amount_minor, 12000);
+        assert!(next.dropped.is_empty());
     }
 
     #[test]
@@ -437,7 +467,7 @@ mod tests {
         let awaiting = group.open_checkout(payment("cs_1"), at(2)).unwrap();
         assert!(awaiting.open_checkout(payment("cs_x"), at(2)).is_err());
         assert!(awaiting.dissolve(at(2)).is_err());
-        assert!(awaiting.drop_revoked(&[], at(2)).is_err());
+        assert!(awaiting.without_unpayable(&[], at(2)).is_err());
         let replaced = awaiting.payment.as_ref().unwrap().replaced_by(
             "cs_2".into(),
             "https://pay.example/cs_2".into(),

@@ -38,24 +38,20 @@ impl DynamoStore {
                 .load_group(&event.application_id)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            let Some(payment) = group
+            let paid = group.status == GroupStatus::Paid;
+            if let Some(answer) = self
+                .paying_nothing(group.payment.as_ref(), paid, event, at)
+                .await?
+            {
+                return Ok(answer);
+            }
+            let Some(current) = group
                 .payment
                 .as_ref()
-                .filter(|p| p.knows(&event.checkout_session_id))
+                .map(|p| p.checkout_session_id.clone())
             else {
                 return Err(StoreError::StatusConflict);
             };
-            match group.status {
-                GroupStatus::AwaitingPayment => {}
-                GroupStatus::Paid if payment.checkout_session_id == event.checkout_session_id => {
-                    return self.record_late_event(event, at).await;
-                }
-                GroupStatus::Paid => return Ok(PaymentRecorded::PaidByAnotherSession),
-                GroupStatus::Open | GroupStatus::Dissolved => {
-                    return Err(StoreError::StatusConflict);
-                }
-            }
-            let current = payment.checkout_session_id.clone();
             let paid_group =
                 group.mark_paid(&event.checkout_session_id, at, event.payment_intent.clone())?;
             let mut members = Vec::with_capacity(group.members.len());

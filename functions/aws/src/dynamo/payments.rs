@@ -16,17 +16,16 @@ impl Payments for DynamoStore {
                 .load_application(&event.application_id)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            let Some(payment) = app
-                .payment
-                .as_ref()
-                .filter(|p| p.knows(&event.checkout_session_id))
-            else {
+            let paid = matches!(app.status, Status::Paid | Status::Issued);
+            if let Some(answer) = self
+                .paying_nothing(app.payment.as_ref(), paid, event, at)
+                .await?
+            {
+                return Ok(answer);
+            }
+            let Some(current) = app.payment.as_ref().map(|p| p.checkout_session_id.clone()) else {
                 return Err(StoreError::StatusConflict);
             };
-            if matches!(app.status, Status::Paid | Status::Issued) {
-                return self.late_payment(&app, event, at).await;
-            }
-            let current = payment.checkout_session_id.clone();
             let paid =
                 app.mark_paid(&event.checkout_session_id, at, event.payment_intent.clone())?;
             let mut writes = vec![

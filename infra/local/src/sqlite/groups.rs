@@ -1,6 +1,7 @@
 //! The `Groups` port on the embedded SQLite store, and a group's payment.
 
 use super::*;
+use visa_core::application::EventFor;
 use visa_core::group::{Group, GroupStatus};
 use visa_core::store::Groups;
 
@@ -136,19 +137,17 @@ impl SqliteStore {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
             let group = load_group(&tx, &event.application_id)?.ok_or(StoreError::NotFound)?;
-            let known = group.payment.as_ref().is_some_and(|p| p.knows(&event.checkout_session_id));
-            if !matches!(group.status, GroupStatus::AwaitingPayment | GroupStatus::Paid) || !known {
-                return Err(StoreError::StatusConflict);
-            }
-            let paid_elsewhere = group.status == GroupStatus::Paid
-                && group.payment.as_ref().is_some_and(|p| p.checkout_session_id != event.checkout_session_id);
-            if paid_elsewhere {
-                return Ok(PaymentRecorded::PaidByAnotherSession);
+            let paid = group.status == GroupStatus::Paid;
+            let what = EventFor::of(group.payment.as_ref(), paid, &event.checkout_session_id);
+            match what {
+                EventFor::Stranger => return Err(StoreError::StatusConflict),
+                EventFor::PaidElsewhere => return Ok(PaymentRecorded::PaidByAnotherSession),
+                EventFor::Unpaid | EventFor::PaidHere => {}
             }
             if !super::payments::claim_event(&tx, &event.event_id, &event.application_id, &event.event_type, at)? {
                 return Ok(PaymentRecorded::DuplicateEvent);
             }
-            if group.status == GroupStatus::Paid {
+            if what == EventFor::PaidHere {
                 tx.commit().map_err(unavailable)?;
                 return Ok(PaymentRecorded::AlreadyPaid);
             }

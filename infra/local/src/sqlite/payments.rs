@@ -1,6 +1,7 @@
 //! The `Payments` port on the embedded SQLite store.
 
 use super::*;
+use visa_core::application::EventFor;
 
 /// Records a payment event id with what was done about it, once ever:
 /// `false` (nothing written) if it was recorded before.
@@ -32,21 +33,18 @@ impl Payments for SqliteStore {
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
             let app = load_application(&tx, &event.application_id)?.ok_or(StoreError::NotFound)?;
-            let known = app.payment.as_ref().is_some_and(|p| p.knows(&event.checkout_session_id));
-            if !matches!(app.status, Status::AwaitingPayment | Status::Paid | Status::Issued) || !known {
-                return Err(StoreError::StatusConflict);
-            }
-            // Paid already, in another of its sessions: a second payment,
-            // for the caller to refund; nothing is recorded yet.
-            let paid_elsewhere = app.status != Status::AwaitingPayment
-                && app.payment.as_ref().is_some_and(|p| p.checkout_session_id != event.checkout_session_id);
-            if paid_elsewhere {
-                return Ok(PaymentRecorded::PaidByAnotherSession);
+            let paid = matches!(app.status, Status::Paid | Status::Issued);
+            let what = EventFor::of(app.payment.as_ref(), paid, &event.checkout_session_id);
+            match what {
+                EventFor::Stranger => return Err(StoreError::StatusConflict),
+                // A second payment, for the caller to refund; nothing is recorded yet.
+                EventFor::PaidElsewhere => return Ok(PaymentRecorded::PaidByAnotherSession),
+                EventFor::Unpaid | EventFor::PaidHere => {}
             }
             if !claim_event(&tx, &event.event_id, &event.application_id, &event.event_type, at)? {
                 return Ok(PaymentRecorded::DuplicateEvent);
             }
-            if app.status != Status::AwaitingPayment {
+            if what == EventFor::PaidHere {
                 tx.commit().map_err(unavailable)?;
                 return Ok(PaymentRecorded::AlreadyPaid);
             }
