@@ -2827,44 +2827,43 @@ async fn account_to_issued_visa_through_the_lambda_binaries() {
     roles_allow_the_flow_and_every_statement_is_needed(&aws);
 }
 
-/// A family of three applies from one account; one member's invitation is
-/// revoked before paying; the other two are paid for once and issued.
-async fn family_pays_once(
-    portal: &Portal,
-    ddb: &aws_sdk_dynamodb::Client,
-    table: &str,
-    email: &str,
-    webhook_secret: &str,
-) {
-    let email = format!("family-{email}");
-    let body = json!({"email": email, "password": "correct horse battery"});
-    let made = portal
-        .call("POST", "/api/accounts", None, Some(body.clone()), &[])
-        .await;
-    assert_eq!(made.status, 201);
-    let token = portal
-        .call("POST", "/api/sessions", None, Some(body), &[])
-        .await
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let t = Some(token.as_str());
-    let mut ids = Vec::new();
-    for number in ["940000000001", "940000000002", "940000000003"] {
-        let inv = portal
+impl Portal {
+    /// A new applicant, signed in: the session's token.
+    async fn signed_up(&self, email: &str) -> String {
+        let creds = json!({"email": email, "password": "correct horse battery"});
+        let made = self
+            .call("POST", "/api/accounts", None, Some(creds.clone()), &[])
+            .await;
+        assert_eq!(made.status, 201, "{}", String::from_utf8_lossy(&made.body));
+        self.call("POST", "/api/sessions", None, Some(creds), &[])
+            .await
+            .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The officer's invitation `number` (`invitation_body`) and the
+    /// applicant's application on it (`application_body`): its id.
+    async fn invited_application(&self, token: &str, number: &str) -> String {
+        let invited = self
             .call_as_officer(
                 "POST",
                 "/api/admin/invitations",
                 Some(serde_json::from_slice(&invitation_body(number)).unwrap()),
             )
             .await;
-        assert_eq!(inv.status, 201);
-        let applied = portal
+        assert_eq!(
+            invited.status,
+            201,
+            "{}",
+            String::from_utf8_lossy(&invited.body)
+        );
+        let applied = self
             .call(
                 "POST",
                 "/api/applications",
-                t,
+                Some(token),
                 Some(application_body(number)),
                 &[],
             )
@@ -2875,7 +2874,24 @@ async fn family_pays_once(
             "{}",
             String::from_utf8_lossy(&applied.body)
         );
-        ids.push(applied.json()["id"].as_str().unwrap().to_owned());
+        applied.json()["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A family of three applies from one account; one member's invitation is
+/// revoked before paying; the other two are paid for once and issued.
+async fn family_pays_once(
+    portal: &Portal,
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    email: &str,
+    webhook_secret: &str,
+) {
+    let token = portal.signed_up(&format!("family-{email}")).await;
+    let t = Some(token.as_str());
+    let mut ids = Vec::new();
+    for number in ["940000000001", "940000000002", "940000000003"] {
+        ids.push(portal.invited_application(&token, number).await);
     }
     let formed = portal
         .call(
@@ -3000,6 +3016,43 @@ async fn family_pays_once(
         .await
         .json();
     assert_eq!(paid["status"], "paid");
+
+    // A group undone before paying: its members are free again.
+    let spare = [
+        portal.invited_application(&token, "940000000004").await,
+        portal.invited_application(&token, "940000000005").await,
+    ];
+    let undone = portal
+        .call(
+            "POST",
+            "/api/groups",
+            t,
+            Some(json!({"application_ids": spare})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        undone.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&undone.body)
+    );
+    let undone_path = format!("/api/groups/{}", undone.json()["id"].as_str().unwrap());
+    let dissolved = portal.call("DELETE", &undone_path, t, None, &[]).await;
+    assert_eq!(
+        dissolved.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&dissolved.body)
+    );
+    assert_eq!(dissolved.json()["status"], "dissolved");
+    for id in &spare {
+        let app = portal
+            .call("GET", &format!("/api/applications/{id}"), t, None, &[])
+            .await
+            .json();
+        assert_eq!(app["group_id"], Value::Null, "{app}");
+    }
 }
 
 /// Every call the flow made was allowed by its function's role, and each
@@ -4163,21 +4216,7 @@ async fn paid_applications_at_a_fixed_rate_with_aws_latencies_through_the_lambda
     let mut waiting = Vec::new();
     for n in 0..PAID {
         let email = format!("{}@example.com", unique_name(&format!("peak{n}")));
-        let creds = json!({"email": email, "password": "correct horse battery"});
-        assert_eq!(
-            portal
-                .call("POST", "/api/accounts", None, Some(creds.clone()), &[])
-                .await
-                .status,
-            201
-        );
-        let token = portal
-            .call("POST", "/api/sessions", None, Some(creds), &[])
-            .await
-            .json()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let token = portal.signed_up(&email).await;
         let t = Some(token.as_str());
         let account = portal
             .call("GET", "/api/accounts/current", t, None, &[])
@@ -4201,31 +4240,9 @@ async fn paid_applications_at_a_fixed_rate_with_aws_latencies_through_the_lambda
                 .await
                 .unwrap();
         }
-        let number = format!("95{:010}", n + 1);
-        let invited = portal
-            .call_as_officer(
-                "POST",
-                "/api/admin/invitations",
-                Some(serde_json::from_slice(&invitation_body(&number)).unwrap()),
-            )
+        let id = portal
+            .invited_application(&token, &format!("95{:010}", n + 1))
             .await;
-        assert_eq!(invited.status, 201);
-        let applied = portal
-            .call(
-                "POST",
-                "/api/applications",
-                t,
-                Some(application_body(&number)),
-                &[],
-            )
-            .await;
-        assert_eq!(
-            applied.status,
-            201,
-            "{}",
-            String::from_utf8_lossy(&applied.body)
-        );
-        let id = applied.json()["id"].as_str().unwrap().to_owned();
         let confirmed = portal
             .call(
                 "POST",
