@@ -156,16 +156,24 @@ struct Confirmation {
     details_match_passport: bool,
 }
 
+/// The body `{"details_match_passport": true}` of a confirmation (one
+/// application's or a group's): anything else is refused with `refusal`.
+pub(crate) fn details_confirmed(req: &Request, refusal: &str) -> Result<(), Problem> {
+    let body: Confirmation = read_json(req.body())?;
+    if body.details_match_passport {
+        Ok(())
+    } else {
+        Err(Problem::invalid_fields(vec![FieldError::new(
+            "details_match_passport",
+            refusal,
+        )]))
+    }
+}
+
 pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, Problem> {
     let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
     let app = owned(deps, &account_id, id).await?;
-    let body: Confirmation = read_json(req.body())?;
-    if !body.details_match_passport {
-        return Err(Problem::invalid_fields(vec![FieldError::new(
-            "details_match_passport",
-            "confirm that the visa data matches your passport",
-        )]));
-    }
+    details_confirmed(req, "confirm that the visa data matches your passport")?;
     let now = deps.clock.now();
     let expired = match (app.status, app.payment.as_ref()) {
         (Status::InvitationConfirmed, _) => None,

@@ -3,26 +3,20 @@
 //! passport and visa; the group holds one checkout for the total.
 
 use crate::Deps;
-use crate::applications::{Checkout, open_provider_checkout};
+use crate::applications::{Checkout, details_confirmed, open_provider_checkout};
 use http::StatusCode;
 use serde::Deserialize;
 use visa_core::application::{Application, Payment};
 use visa_core::auth::applicant;
 use visa_core::group::{FormRefused, Group, GroupStatus, check_ids};
 use visa_core::http::{Request, Response, json, read_json};
-use visa_core::problem::{FieldError, Problem};
+use visa_core::problem::Problem;
 use visa_core::store::StoreError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NewGroup {
     application_ids: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Confirmation {
-    details_match_passport: bool,
 }
 
 /// The group as the API shows it, its members read as they are now.
@@ -83,7 +77,8 @@ pub async fn create(deps: &Deps, req: &Request) -> Result<Response, Problem> {
     match deps.groups.create_group(&group).await {
         Ok(()) => {
             tracing::info!(group_id = %group.id, members = group.members.len(), "group formed");
-            view(deps, &group, StatusCode::CREATED).await
+            // The members as just read: joining changed nothing the view shows.
+            Ok(json(StatusCode::CREATED, &group.view(&apps)))
         }
         // A member moved between the read and the write (paid alone,
         // grouped elsewhere, its invitation revoked): answer as if read now.
@@ -148,13 +143,7 @@ fn invalid_state(status: GroupStatus) -> Problem {
 pub async fn confirm(deps: &Deps, req: &Request, id: &str) -> Result<Response, Problem> {
     let account_id = applicant(deps.sessions.as_ref(), req, deps.clock.now()).await?;
     let group = owned(deps, &account_id, id).await?;
-    let body: Confirmation = read_json(req.body())?;
-    if !body.details_match_passport {
-        return Err(Problem::invalid_fields(vec![FieldError::new(
-            "details_match_passport",
-            "confirm that the visa data matches each passport",
-        )]));
-    }
+    details_confirmed(req, "confirm that the visa data matches each passport")?;
     let now = deps.clock.now();
     let expired = match (group.status, group.payment.as_ref()) {
         (GroupStatus::Open, _) => None,
