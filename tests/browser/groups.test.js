@@ -23,6 +23,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import {
   LANGS, MESSAGES, startGateway, launchBrowser, createInvitation, uniqueEmail, ready, inspect, watchConsole, isoDay, callApi,
   signInToCabinet, TEST_PASSWORD, messagesTo, visaEmailsTo, waitFor, decodeHeader,
@@ -224,7 +225,8 @@ test('a family of three applies from one account, pays once, and receives three 
         page.waitForEvent('download', { timeout: 30_000 }),
         page.click(`[data-download="${family.apps[2].id}"]`),
       ]);
-      assert.equal(readFileSync(await download.path()).subarray(0, 5).toString('latin1'), '%PDF-');
+      const pdf = await download.path();
+      assert.equal(readFileSync(pdf).subarray(0, 5).toString('latin1'), '%PDF-');
 
       const group = await api('GET', `/groups/${groupId}`, { token: family.token });
       assert.equal(group.status, 200);
@@ -232,6 +234,12 @@ test('a family of three applies from one account, pays once, and receives three 
       assert.equal(group.body.total.amount_minor, 3 * family.apps[0].fee.amount_minor);
       assert.ok(group.body.payment && group.body.payment.paid_at);
       assert.deepEqual(group.body.members.map((x) => x.visa_number).sort(), [...numbers].sort());
+      // The PDF downloaded for the third person is that person's visa, read back.
+      const third = group.body.members.find((x) => x.application_id === family.apps[2].id);
+      const printed = execFileSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf8' });
+      assert.ok(printed.includes(third.visa_number), printed);
+      assert.ok(printed.includes(third.surname), printed);
+      assert.ok(printed.includes(third.given_names), printed);
 
       // Each visa emailed on its own, with its PDF.
       const emails = await waitFor('three visa emails', () => {
